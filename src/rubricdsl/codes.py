@@ -1,0 +1,48 @@
+"""The table of diagnostic codes. Codes are stable: never renumber or reuse one.
+
+Blocks: RB0xx syntax, RB1xx names and types, RB2xx static analysis, RB9xx internal.
+Each code belongs to one `check` of the language brief (the JSON `check` field).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    name: str  # kebab-case, names the problem
+    check: str  # the spec's check category
+    severity: str  # default severity: error | warning | info
+    summary: str
+
+
+_CODES = [
+    Code("RB001", "unexpected-token", "syntax", "error", "The parser met a token it did not expect here"),
+    Code("RB002", "invalid-character", "syntax", "error", "Text that is no token of the language"),
+    Code("RB003", "unclosed-block", "syntax", "error", "A `{` is never closed before the end of the file"),
+    Code("RB004", "missing-header", "syntax", "error", "The file does not start with `rubric \"NAME\" version \"V\"`"),
+    Code("RB005", "invalid-escape", "syntax", "error", "A string holds an escape sequence the language does not know"),
+    Code("RB006", "misplaced-declaration", "syntax", "error", "A declaration stands where it is not allowed"),
+    Code("RB007", "malformed-clause", "syntax", "error", "A block misses a clause it needs, or repeats one"),
+    Code("RB008", "reserved-word", "syntax", "error", "A reserved word is used as a name"),
+    Code("RB101", "unknown-name", "unknown_name", "error", "A name that no declaration defines"),
+    Code("RB102", "unknown-value", "unknown_value", "error", "A value that is not in the enum it is compared with"),
+    Code("RB103", "type-error", "type_error", "error", "An expression or declaration whose types do not fit"),
+    Code("RB104", "duplicate-name", "duplicate_name", "error", "Two declarations share one name"),
+    Code("RB105", "bad-regex", "bad_regex", "error", "A regex the linear-time engine rejects, or an unknown flag"),
+    Code("RB106", "invalid-range", "type_error", "error", "A range whose low bound is above its high bound"),
+    Code("RB107", "undecidable-label", "type_error", "error", "A `decide` on a label that is not single-valued"),
+    Code("RB108", "let-before-declaration", "unknown_name", "error", "A `let` used before the line that declares it"),
+    Code("RB109", "unknown-function", "unknown_name", "error", "A call to a function the language does not have"),
+    Code("RB110", "example-failed", "example_failed", "error", "A worked example whose findings differ from its `expect`"),
+    Code("RB900", "internal-error", "syntax", "error", "A bug in rubricdsl itself"),
+]
+
+CODES: dict[str, Code] = {c.code: c for c in _CODES}
+BY_NAME: dict[str, Code] = {c.name: c for c in _CODES}
+
+
+def lookup(code_or_name: str) -> Code | None:
+    key = code_or_name.strip()
+    return CODES.get(key.upper()) or BY_NAME.get(key.lower())
