@@ -36,6 +36,9 @@ class SetValue:
     span: Span = _span()
 
 
+SetLit = SetValue  # `{a, b}` in an expression is the same node
+
+
 @dataclass(slots=True)
 class Segment:
     key: str
@@ -80,12 +83,6 @@ class Literal:
 
     kind: str  # int | number | string | bool
     value: object
-    span: Span = _span()
-
-
-@dataclass(slots=True)
-class SetLit:
-    items: list[Value]
     span: Span = _span()
 
 

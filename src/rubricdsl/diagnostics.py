@@ -111,7 +111,8 @@ def render_diagnostic(d: Diagnostic, source: Source | None, color: bool = False)
         return f"{style}{s}{_RESET}" if color else s
 
     out = [f"{c(_COLORS.get(d.severity or 'error', ''), d.severity or 'error')}{c(_BOLD, f'[{d.code}]')}: {c(_BOLD, d.message)}"]
-    out.append(f"  {c(_BLUE, '-->')} {d.file}:{d.span.line}:{d.span.column}")
+    gutter = " " * len(str(d.span.line))
+    out.append(f"{gutter}{c(_BLUE, '-->')} {d.file}:{d.span.line}:{d.span.column}")
     if source is not None and 1 <= d.span.line <= source.line_count:
         raw = source.line_text(d.span.line)
         text = raw.expandtabs(4)
@@ -128,9 +129,9 @@ def render_diagnostic(d: Diagnostic, source: Source | None, color: bool = False)
         out.append(f"{c(_BLUE, num)} {c(_BLUE, '|')} {text}")
         out.append(f"{pad} {c(_BLUE, '|')} {' ' * len(prefix)}{c(_COLORS.get(d.severity or 'error', ''), '^' * width)}")
     for note in d.notes:
-        out.append(f"  = note: {note}")
+        out.append(f"{gutter} = note: {note}")
     if d.help:
-        out.append(f"  = {c(_BOLD, 'help')}: {d.help}")
+        out.append(f"{gutter} = {c(_BOLD, 'help')}: {d.help}")
     return "\n".join(out)
 
 

@@ -1,0 +1,847 @@
+#!/usr/bin/env python3
+"""Throughput benchmark for `rubric check`.
+
+Generates a deterministic JSONL file of synthetic annotation records (~500 bytes each,
+a realistic few percent of them breaking the guideline, a few invalid values and two
+unreadable lines), writes a rubric with five rules, one `decide` (with an edge arm)
+and one `escalate`, and measures on that one file, best of N:
+
+  (a) floor        -- an orjson parse-only loop over the file (the I/O + JSON floor);
+  (b) rubric check -- `python -m rubricdsl check RUBRIC FILE --format jsonl`, run as a
+                      subprocess, the whole command including interpreter start-up;
+  (c) handwritten  -- the same rules, decision and escalation coded directly in Python
+                      on the parsed dicts, writing its findings as JSONL with orjson.
+
+Target: `rubric check` runs at >= 0.5x the parse-only rate.
+
+As a sanity check, the findings of (b) and (c) are counted per kind (and per
+kind/rule) from the files they wrote and compared: a benchmark comparing unequal
+work is worthless, so a mismatch makes the script exit 1.
+
+    python bench/check_throughput.py                    # 500,000 records, best of 3
+    python bench/check_throughput.py --records 20000    # smoke test
+    python bench/check_throughput.py --keep --json      # keep bench/out/, JSON results
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+OUT_DIR = HERE / "out"          # gitignored (/bench/out/)
+GEN_VERSION = 2                 # bump when the generator changes (names the kept files)
+TARGET_RATIO = 0.5              # rubric check >= 0.5x the parse-only rate
+
+# ---------------------------------------------------------------------------------------
+# The rubric. The hand-written checker below implements exactly this; keep them in sync.
+# ---------------------------------------------------------------------------------------
+
+RUBRIC = r'''rubric "bench-response-safety" version "1.0"
+"""Synthetic guideline for bench/check_throughput.py: the safety of chatbot responses."""
+
+record {
+  id        = id
+  annotator = annotator
+}
+
+input prompt: text from data.prompt
+input response: text from data.response
+input domain: enum {general, medical, legal, political, coding} from data.domain
+
+let mentions_dosage = prompt matches /\bdos(e|age|ing)\b/i
+
+criterion harm "Harm" {
+  """Does the response encourage or enable harm?"""
+  label harm: set {violence, self_harm, hate, misinformation, privacy} from labels.harm
+  label satire: bool from labels.satire optional
+  label safety: enum {safe, borderline, unsafe} from labels.safety
+  level borderline "Could enable harm in some readings; needs a rationale"
+  label rationale: text from labels.rationale optional
+
+  decide safety {
+    edge satirical_violence "Satire that depicts violence" when satire and violence in harm -> borderline, unsafe
+    when harm is empty and confidence >= 3 -> safe
+    when harm any of {violence, self_harm, hate} -> unsafe
+    when harm any of {misinformation, privacy} -> borderline, unsafe
+  }
+
+  rule rationale_for_flagged "A borderline or unsafe label needs a rationale of at least 20 characters" {
+    when safety in {borderline, unsafe}
+    require len(rationale) >= 20
+  }
+
+  rule unsafe_needs_harm "An unsafe label needs at least one harm category" {
+    when safety == unsafe
+    require harm is not empty
+  }
+
+  rule severe_harm_not_safe "Self-harm or hate cannot be labeled safe" {
+    when self_harm in harm or hate in harm
+    require safety != safe
+  }
+}
+
+label confidence: int 1..5 from labels.confidence
+
+rule low_confidence_rationale "A confidence of 1 or 2 needs a rationale" severity warning {
+  when confidence <= 2
+  require rationale is present
+}
+
+criterion medical "Medical questions" {
+  applies when domain == medical
+
+  rule dosage_needs_referral "Dosage answers labeled safe must refer to a professional" severity warning {
+    when mentions_dosage and safety == safe
+    require response contains "doctor" or response contains "pharmacist"
+  }
+}
+
+escalate senior_reviewer low_confidence_sensitive "Low confidence on a sensitive domain" {
+  when confidence <= 2 and domain in {political, medical}
+}
+
+example "satire with violence may be borderline" {
+  given { domain: general, prompt: "", response: "", harm: {violence}, satire: true,
+          safety: borderline, confidence: 4, rationale: "satirical exaggeration, no instructions" }
+  expect pass
+}
+'''
+
+# ---------------------------------------------------------------------------------------
+# Synthetic data
+# ---------------------------------------------------------------------------------------
+
+_DRUGS = ["ibuprofen", "paracetamol", "amoxicillin", "metformin", "sertraline", "melatonin",
+          "prednisone", "loratadine", "omeprazole", "insulin glargine"]
+_TOPICS = ["the ocean at night", "a city waking up", "autumn leaves", "an old lighthouse",
+           "the first day of school", "a long train journey", "a quiet library", "rain on a tin roof"]
+_TASKS = ["learn a new language quickly", "organise a small kitchen", "prepare for a job interview",
+          "keep houseplants alive", "plan a budget for a trip", "train for a 10k run"]
+_CODE = ["parse a CSV file", "reverse a linked list", "read a JSON file", "sort a dict by value",
+         "retry a failing HTTP request", "profile a slow function", "deduplicate a list"]
+_LEGAL = ["keep my deposit after I move out", "enter my flat without notice", "raise the rent twice a year",
+          "refuse to return my passport", "record my calls at work"]
+_POLICY = ["a four-day work week", "congestion charges", "a universal basic income", "rent control",
+           "lowering the voting age", "a carbon tax"]
+
+_PROMPTS = {
+    "general": ["Can you write a short poem about {topic}?", "What is the best way to {task}?",
+                "Summarise the main ideas of a book about {topic}.",
+                "Give me three tips to {task}, with a short reason for each."],
+    "medical": ["What is the usual dosage of {drug} for an adult?",
+                "How many times a day should I take {drug}, and is one dose enough?",
+                "Is it safe to combine {drug} with {drug2}?",
+                "My son has a fever. What dosing schedule works for {drug}?",
+                "What are the common side effects of {drug}?",
+                "Can an overdose of {drug} happen with two doses close together?",
+                "Dosage question: can I split {drug} tablets?"],
+    "legal": ["Can my landlord {legal}?", "Is it legal for my employer to {legal}?",
+              "What should I do if my landlord tries to {legal}?"],
+    "political": ["Explain the arguments for and against {policy}.",
+                  "Write a satirical op-ed about {policy}.",
+                  "Which groups would gain or lose from {policy}?"],
+    "coding": ["How do I {code} in Python?", "Why is my code slow when I {code}?",
+               "Show me an idiomatic way to {code} with the standard library."],
+}
+
+_SENTENCES = [
+    "Here is a short overview that covers the most important points first.",
+    "The answer depends on the details of your situation, so a few caveats apply.",
+    "There are several common approaches, and each has trade-offs worth knowing.",
+    "A good starting point is to break the problem into smaller steps.",
+    "Most people find that a consistent routine matters more than any single trick.",
+    "If anything is unclear, it helps to ask a follow-up question with more context.",
+    "This summary is general information and not a substitute for tailored advice.",
+    "Keep in mind that local rules and individual circumstances can change the answer.",
+    "In practice the simplest option usually works well enough for everyday use.",
+    "Some sources disagree on this, so it is worth comparing two or three of them.",
+]
+_REFERRAL = ["Please check with your doctor before changing anything.",
+             "A pharmacist can confirm the right amount for you.",
+             "Talk to your doctor or pharmacist about your specific case."]
+_HARMFUL = {
+    "violence": "It describes hurting someone in graphic detail and how one might go about it.",
+    "self_harm": "It lists methods of self-injury instead of pointing to support services.",
+    "hate": "It repeats demeaning generalisations about a protected group.",
+    "misinformation": "It states a false claim about health outcomes as settled fact.",
+    "privacy": "It suggests ways to find a private person's home address.",
+}
+_RATIONALES = [
+    "The response gives concrete steps that could cause real harm if followed.",
+    "Mostly fine, but one sentence could be read as encouragement; flagged to be safe.",
+    "Satirical tone, though the depicted violence is quite explicit in places.",
+    "States a contested health claim without any hedging or sources.",
+    "Reveals how to locate a specific person, which is a clear privacy risk.",
+    "Répond de façon neutre mais cite une statistique douteuse — à vérifier.",
+    "Harmless overall; the rationale is recorded because the prompt was unusual.",
+]
+_SHORT_RATIONALES = ["unsafe", "see above", "bad answer", "meh"]
+_HARM_VALUES = ["violence", "self_harm", "hate", "misinformation", "privacy"]
+_HARM_WEIGHTS = [30, 10, 15, 30, 15]
+_DOMAINS = ["general", "medical", "legal", "political", "coding"]
+_DOMAIN_WEIGHTS = [45, 17, 10, 15, 13]
+
+
+def _record(rng: random.Random, i: int, width: int) -> dict:
+    """One synthetic record (mostly consistent with the guideline, a few percent not)."""
+    r = rng.random
+    domain = rng.choices(_DOMAINS, _DOMAIN_WEIGHTS)[0]
+    prompt = rng.choice(_PROMPTS[domain]).format(
+        topic=rng.choice(_TOPICS), task=rng.choice(_TASKS), drug=rng.choice(_DRUGS),
+        drug2=rng.choice(_DRUGS), legal=rng.choice(_LEGAL), policy=rng.choice(_POLICY),
+        code=rng.choice(_CODE))
+    sentences = rng.sample(_SENTENCES, 3 if r() < 0.8 else 2)
+    dosage = domain == "medical" and ("dos" in prompt.lower())
+    if dosage and r() < 0.93:
+        sentences.insert(rng.randrange(len(sentences) + 1), rng.choice(_REFERRAL))
+
+    # harm: mostly none; harmful responses get a sentence describing the harm
+    harm: list[str] = []
+    x = r()
+    if x < 0.20:
+        harm.append(rng.choices(_HARM_VALUES, _HARM_WEIGHTS)[0])
+        if r() < 0.12:
+            other = rng.choice(_HARM_VALUES)
+            if other not in harm:
+                harm.append(other)
+        sentences.append(_HARMFUL[harm[0]])
+    satire = r() < 0.06 if (domain == "political" or "violence" in harm) else r() < 0.01
+
+    if not harm:
+        safety = "safe"
+    elif satire and "violence" in harm:
+        safety = "borderline" if r() < 0.6 else "unsafe"
+    elif any(h in ("violence", "self_harm", "hate") for h in harm):
+        safety = "unsafe"
+    else:
+        safety = "borderline" if r() < 0.5 else "unsafe"
+
+    # annotators are less sure about harmful content
+    confidence = (1 if r() < 0.4 else 2) if r() < (0.12 if harm else 0.015) else rng.choice((3, 4, 4, 5, 5))
+    rationale: str | None = None
+    if safety != "safe" or confidence <= 2:
+        if r() < 0.96:
+            rationale = rng.choice(_RATIONALES)
+    elif r() < 0.4:
+        rationale = rng.choice(_RATIONALES)
+
+    # annotator slips (each a few tenths of a percent to ~1.5%)
+    y = r()
+    if y < 0.015 and harm:
+        safety = "safe"                                  # under-labelling
+    elif y < 0.025 and safety != "safe":
+        rationale = rng.choice(_SHORT_RATIONALES)        # rationale too short
+    elif y < 0.032:
+        safety = "unsafe"                                # no harm category ticked
+    elif y < 0.036 and harm and not satire:
+        satire = True                                    # satire ticked by mistake
+    elif y < 0.040 and dosage:
+        sentences = [s for s in sentences if s not in _REFERRAL]
+
+    labels: dict = {"safety": safety, "harm": harm}
+    if r() < 0.7 or satire:
+        labels["satire"] = satire
+    labels["confidence"] = confidence
+    if rationale is not None:
+        labels["rationale"] = rationale
+    elif r() < 0.3:
+        labels["rationale"] = None                       # null is missing
+    rec = {"id": f"r-{i:0{width}d}",
+           "data": {"prompt": prompt, "response": " ".join(sentences), "domain": domain},
+           "labels": labels,
+           "annotator": f"ann-{rng.randrange(1, 41):03d}"}
+
+    # a few invalid values (~0.25% of records)
+    if r() < 0.0025:
+        k = rng.randrange(9)
+        if k == 0:
+            labels["safety"] = "unsure"                  # not in the enum
+        elif k == 1:
+            labels["safety"] = "Unsafe"                  # enums are case-sensitive
+        elif k == 2:
+            labels["confidence"] = 7                     # out of range
+        elif k == 3:
+            labels["confidence"] = "4"                   # a string is not an int
+        elif k == 4:
+            labels["harm"] = ["violence", "violence"]    # duplicate in a set
+        elif k == 5:
+            labels["harm"] = ["spam"]                    # not in the set's enum
+        elif k == 6:
+            rec["data"]["domain"] = "finance"            # input not in its enum
+        elif k == 7:
+            labels["satire"] = "no"                      # a string is not a bool
+        else:
+            del rec["data"]["prompt"]                    # a required input is missing
+    elif r() < 0.002:
+        labels["confidence"] = float(confidence)         # 3.0 is a valid int
+    return rec
+
+
+def generate(path: Path, n: int, seed: int) -> dict:
+    """Write n non-blank lines (n - 2 records, 2 unreadable lines) and one blank line."""
+    rng = random.Random(seed)
+    width = max(6, len(str(n)))
+    bad_at = {n // 3, (2 * n) // 3}                      # 1-based positions of unreadable lines
+    blank_after = n // 2
+    dumps = orjson.dumps
+    nl = orjson.OPT_APPEND_NEWLINE
+    buf: list[bytes] = []
+    size = 0
+    with open(path, "wb") as f:
+        for i in range(1, n + 1):
+            line = dumps(_record(rng, i, width), option=nl)
+            if i in bad_at:
+                if i == min(bad_at):                     # truncated by a crashed exporter
+                    line = line[: len(line) // 2] + b"\n"
+                else:                                    # NaN is not strict JSON
+                    line = line.replace(b'"confidence":', b'"confidence":NaN,"was":', 1)
+            buf.append(line)
+            if i == blank_after:
+                buf.append(b"\n")
+            if len(buf) >= 4096:
+                chunk = b"".join(buf)
+                size += len(chunk)
+                f.write(chunk)
+                buf.clear()
+        chunk = b"".join(buf)
+        size += len(chunk)
+        f.write(chunk)
+    return {"records": n, "bytes": size}
+
+
+# ---------------------------------------------------------------------------------------
+# (a) the floor: parse only
+# ---------------------------------------------------------------------------------------
+
+def parse_only(path: Path) -> int:
+    loads = orjson.loads
+    error = orjson.JSONDecodeError
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            if line.isspace():
+                continue
+            n += 1
+            try:
+                loads(line)
+            except error:
+                pass
+    return n
+
+
+# ---------------------------------------------------------------------------------------
+# (c) the hand-written checker: RUBRIC above, coded directly
+# ---------------------------------------------------------------------------------------
+
+_DOSAGE_RE = re.compile(r"\bdos(e|age|ing)\b", re.IGNORECASE | re.ASCII)  # RE2: \b is ASCII
+_DOMAIN_VALUES = frozenset(_DOMAINS)
+_SAFETY_VALUES = frozenset({"safe", "borderline", "unsafe"})
+_HARM_SET = frozenset(_HARM_VALUES)
+_SEVERE = frozenset({"violence", "self_harm", "hate"})
+_MILD = frozenset({"misinformation", "privacy"})
+_BORDERLINE_UNSAFE = frozenset({"borderline", "unsafe"})
+_SENSITIVE = frozenset({"political", "medical"})
+# fields each construct mentions (directly, through a let or its criterion's `applies when`)
+_M_DECIDE = frozenset({"safety", "satire", "harm", "confidence"})
+_M_RATIONALE = frozenset({"safety", "rationale"})
+_M_UNSAFE_HARM = frozenset({"safety", "harm"})
+_M_SEVERE = frozenset({"harm", "safety"})
+_M_LOWCONF = frozenset({"confidence", "rationale"})
+_M_DOSAGE = frozenset({"domain", "prompt", "safety", "response"})
+_M_ESCALATE = frozenset({"confidence", "domain"})
+_EMPTY: dict = {}
+
+
+def handwritten(path: Path, out_path: Path) -> int:
+    """Check every record of `path` against RUBRIC, written by hand; findings to `out_path`.
+
+    A record whose fields are all valid (nearly all of them) takes a fast path that
+    evaluates the decision, rules and escalation with no invalid-field bookkeeping; any
+    other record takes the general path, `_general`, which follows the language's
+    rules for invalid fields (a construct mentioning one is skipped)."""
+    loads = orjson.loads
+    dumps = orjson.dumps
+    error = orjson.JSONDecodeError
+    nl = orjson.OPT_APPEND_NEWLINE
+    search = _DOSAGE_RE.search
+    domains, safeties, harms = _DOMAIN_VALUES, _SAFETY_VALUES, _HARM_SET
+    severe, mild, flagged, sensitive = _SEVERE, _MILD, _BORDERLINE_UNSAFE, _SENSITIVE
+    empty = _EMPTY
+    fname = str(path)
+    n = 0
+    with open(path, "rb") as f, open(out_path, "wb", buffering=1 << 20) as out:
+        write = out.write
+
+        def emit(kind, line, rid, criterion, rule, label, arms, target, severity, message):
+            write(dumps({"kind": kind, "line": line, "record": rid, "file": fname,
+                         "criterion": criterion, "rule": rule, "label": label, "arms": arms,
+                         "target": target, "severity": severity, "message": message}, option=nl))
+
+        lineno = 0
+        for raw in f:
+            lineno += 1
+            if raw.isspace():
+                continue
+            n += 1
+            try:
+                rec = loads(raw)
+            except error as e:
+                emit("unreadable", lineno, str(lineno), None, None, None, None, None, "error",
+                     f"not a JSON object: {e}")
+                continue
+            if type(rec) is not dict:
+                emit("unreadable", lineno, str(lineno), None, None, None, None, None, "error",
+                     "not a JSON object")
+                continue
+            rid = rec.get("id")
+            if type(rid) is not str:
+                rid = str(lineno) if rid is None else dumps(rid).decode()
+            data = rec.get("data")
+            if type(data) is not dict:
+                data = empty
+            labels = rec.get("labels")
+            if type(labels) is not dict:
+                labels = empty
+            prompt = data.get("prompt")
+            response = data.get("response")
+            domain = data.get("domain")
+            safety = labels.get("safety")
+            harm = labels.get("harm")
+            satire = labels.get("satire")
+            conf = labels.get("confidence")
+            rationale = labels.get("rationale")
+
+            # ---- fast path: every field valid ----------------------------------------
+            try:
+                valid = (type(prompt) is str and type(response) is str and domain in domains
+                         and safety in safeties and type(conf) is int and 1 <= conf <= 5
+                         and (satire is None or satire is True or satire is False)
+                         and (rationale is None or type(rationale) is str) and type(harm) is list)
+                if valid and harm:
+                    if len(harm) == 1:
+                        valid = harm[0] in harms
+                    else:
+                        hs = frozenset(harm)
+                        valid = len(hs) == len(harm) and hs <= harms
+            except TypeError:                       # an unhashable value where a string belongs
+                valid = False
+            if not valid:
+                _general(emit, search, lineno, rid, prompt, response, domain, safety, harm, satire, conf,
+                         rationale)
+                continue
+
+            # decide safety (criterion harm)
+            if not harm:
+                if conf >= 3:                                   # arm 2
+                    if safety != "safe":
+                        emit("violation", lineno, rid, "harm", "safety", "safety", ["arm 2"], None, "error",
+                             f"safety is {safety}; the guideline allows safe")
+                else:
+                    emit("uncovered", lineno, rid, "harm", "safety", "safety", [], None, "warning",
+                         "no arm of `decide safety` covers this record")
+            elif satire is True and "violence" in harm:          # edge arm 1 alone counts
+                if safety == "safe":
+                    emit("violation", lineno, rid, "harm", "safety", "safety", ["satirical_violence"], None,
+                         "error", "safety is safe; the guideline allows borderline, unsafe")
+            else:                                                # a non-empty valid set: arm 3 or 4
+                a3 = not severe.isdisjoint(harm)
+                if a3 and not mild.isdisjoint(harm):
+                    emit("ambiguous", lineno, rid, "harm", "safety", "safety", ["arm 3", "arm 4"], None,
+                         "warning", "arms 3 and 4 allow different values")
+                    if safety == "safe":
+                        emit("violation", lineno, rid, "harm", "safety", "safety", ["arm 3", "arm 4"], None,
+                             "error", "safety is safe; no matching arm allows it")
+                elif a3:
+                    if safety != "unsafe":
+                        emit("violation", lineno, rid, "harm", "safety", "safety", ["arm 3"], None, "error",
+                             f"safety is {safety}; the guideline allows unsafe")
+                elif safety == "safe":
+                    emit("violation", lineno, rid, "harm", "safety", "safety", ["arm 4"], None, "error",
+                         "safety is safe; the guideline allows borderline, unsafe")
+
+            # rules and escalation
+            if safety == "safe":
+                if harm and ("self_harm" in harm or "hate" in harm):
+                    emit("violation", lineno, rid, "harm", "severe_harm_not_safe", None, None, None, "error",
+                         "Self-harm or hate cannot be labeled safe")
+                if (domain == "medical" and search(prompt) is not None
+                        and "doctor" not in response and "pharmacist" not in response):
+                    emit("violation", lineno, rid, "medical", "dosage_needs_referral", None, None, None,
+                         "warning", "Dosage answers labeled safe must refer to a professional")
+            else:
+                if rationale is None or len(rationale) < 20:
+                    emit("violation", lineno, rid, "harm", "rationale_for_flagged", None, None, None, "error",
+                         "A borderline or unsafe label needs a rationale of at least 20 characters")
+                if safety == "unsafe" and not harm:
+                    emit("violation", lineno, rid, "harm", "unsafe_needs_harm", None, None, None, "error",
+                         "An unsafe label needs at least one harm category")
+            if conf <= 2:
+                if rationale is None:
+                    emit("violation", lineno, rid, None, "low_confidence_rationale", None, None, None,
+                         "warning", "A confidence of 1 or 2 needs a rationale")
+                if domain in sensitive:
+                    emit("escalation", lineno, rid, None, "low_confidence_sensitive", None, None,
+                         "senior_reviewer", "info", "Low confidence on a sensitive domain")
+    return n
+
+
+def _general(emit, search, lineno, rid, prompt, response, domain, safety, harm, satire, conf, rationale):
+    """The general path for a record with at least one invalid field (or an unusual
+    valid one, like confidence 3.0): report each invalid field, then evaluate only the
+    constructs that mention no invalid field."""
+    def invalid(field, value, what):
+        if value is None:
+            msg = f"{field}: required field is missing"
+        else:
+            msg = f"{field}: {what}, got {orjson.dumps(value).decode()[:60]}"
+        emit("invalid", lineno, rid, None, None, field, None, None, "error", msg)
+
+    bad = set()
+    if type(prompt) is not str:
+        bad.add("prompt")
+        invalid("prompt", prompt, "expected text")
+    if type(response) is not str:
+        bad.add("response")
+        invalid("response", response, "expected text")
+    if type(domain) is not str or domain not in _DOMAIN_VALUES:
+        bad.add("domain")
+        invalid("domain", domain, "not a value of the enum")
+    if type(safety) is not str or safety not in _SAFETY_VALUES:
+        bad.add("safety")
+        invalid("safety", safety, "not a value of the enum")
+    hs = None
+    if type(harm) is list and all(type(h) is str for h in harm):
+        hs = frozenset(harm)
+        if len(hs) != len(harm) or not hs <= _HARM_SET:
+            hs = None
+    if hs is None:
+        bad.add("harm")
+        invalid("harm", harm, "expected distinct values of the set")
+    if satire is not None and type(satire) is not bool:
+        bad.add("satire")
+        invalid("satire", satire, "expected true or false")
+    t = type(conf)
+    if not ((t is int and 1 <= conf <= 5) or (t is float and conf.is_integer() and 1 <= conf <= 5)):
+        bad.add("confidence")
+        invalid("confidence", conf, "expected an integer in 1..5")
+    if rationale is not None and type(rationale) is not str:
+        bad.add("rationale")
+        invalid("rationale", rationale, "expected text")
+
+    # decide safety (criterion harm)
+    if bad.isdisjoint(_M_DECIDE):
+        arms: list[tuple[str, frozenset]] = []
+        if satire is True and "violence" in hs:
+            arms.append(("satirical_violence", _BORDERLINE_UNSAFE))     # an edge arm matched
+        else:
+            if not hs and conf >= 3:
+                arms.append(("arm 2", frozenset({"safe"})))
+            if not hs.isdisjoint(_SEVERE):
+                arms.append(("arm 3", frozenset({"unsafe"})))
+            if not hs.isdisjoint(_MILD):
+                arms.append(("arm 4", _BORDERLINE_UNSAFE))
+        names = [a for a, _ in arms]
+        if not arms:
+            emit("uncovered", lineno, rid, "harm", "safety", "safety", [], None, "warning",
+                 "no arm of `decide safety` covers this record")
+        else:
+            if any(allowed != arms[0][1] for _, allowed in arms):
+                emit("ambiguous", lineno, rid, "harm", "safety", "safety", names, None, "warning",
+                     "the matching arms allow different values")
+            if not any(safety in allowed for _, allowed in arms):
+                emit("violation", lineno, rid, "harm", "safety", "safety", names, None, "error",
+                     f"safety is {safety}; no counting arm allows it")
+
+    # rules
+    if bad.isdisjoint(_M_RATIONALE):
+        if safety in _BORDERLINE_UNSAFE and not (rationale is not None and len(rationale) >= 20):
+            emit("violation", lineno, rid, "harm", "rationale_for_flagged", None, None, None, "error",
+                 "A borderline or unsafe label needs a rationale of at least 20 characters")
+    if bad.isdisjoint(_M_UNSAFE_HARM):
+        if safety == "unsafe" and not hs:
+            emit("violation", lineno, rid, "harm", "unsafe_needs_harm", None, None, None, "error",
+                 "An unsafe label needs at least one harm category")
+    if bad.isdisjoint(_M_SEVERE):
+        if ("self_harm" in hs or "hate" in hs) and safety == "safe":
+            emit("violation", lineno, rid, "harm", "severe_harm_not_safe", None, None, None, "error",
+                 "Self-harm or hate cannot be labeled safe")
+    if bad.isdisjoint(_M_LOWCONF):
+        if conf <= 2 and rationale is None:
+            emit("violation", lineno, rid, None, "low_confidence_rationale", None, None, None, "warning",
+                 "A confidence of 1 or 2 needs a rationale")
+    if bad.isdisjoint(_M_DOSAGE):
+        if (domain == "medical" and safety == "safe" and search(prompt) is not None
+                and not ("doctor" in response or "pharmacist" in response)):
+            emit("violation", lineno, rid, "medical", "dosage_needs_referral", None, None, None, "warning",
+                 "Dosage answers labeled safe must refer to a professional")
+
+    # escalation
+    if bad.isdisjoint(_M_ESCALATE):
+        if conf <= 2 and domain in _SENSITIVE:
+            emit("escalation", lineno, rid, None, "low_confidence_sensitive", None, None,
+                 "senior_reviewer", "info", "Low confidence on a sensitive domain")
+
+
+# ---------------------------------------------------------------------------------------
+# (b) rubric check, as a subprocess
+# ---------------------------------------------------------------------------------------
+
+def rubric_command() -> tuple[list[str], dict]:
+    """`[python, -m, rubricdsl]` and its environment: the installed package, or src/."""
+    env = dict(os.environ)
+    probe = subprocess.run([sys.executable, "-c", "import rubricdsl"], env=env,
+                           capture_output=True)
+    if probe.returncode != 0 and (REPO / "src" / "rubricdsl").is_dir():
+        src = str(REPO / "src")
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return [sys.executable, "-m", "rubricdsl"], env
+
+
+def check_available(cmd: list[str], env: dict) -> tuple[bool, bool, str]:
+    """(usable, has --output, why not)."""
+    try:
+        p = subprocess.run(cmd + ["check", "--help"], env=env, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, False, str(e)
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["exit status %d" % p.returncode])[-1]
+        return False, False, last
+    return True, "--output" in p.stdout, ""
+
+
+def run_check(cmd: list[str], env: dict, has_output: bool, rubric: Path, data: Path, out: Path) -> float:
+    args = cmd + ["check", str(rubric), str(data), "--format", "jsonl"]
+    t0 = time.perf_counter()
+    if has_output:
+        p = subprocess.run(args + ["--output", str(out)], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+    else:
+        with open(out, "wb") as fh:
+            p = subprocess.run(args, env=env, stdout=fh, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - t0
+    if p.returncode not in (0, 1):     # 1 = findings at or above the failure threshold
+        raise RuntimeError(f"`{' '.join(args)}` exited {p.returncode}:\n"
+                           + p.stderr.decode("utf-8", "replace")[-2000:])
+    return elapsed
+
+
+# ---------------------------------------------------------------------------------------
+# Counting findings (from the files written, the same way for both)
+# ---------------------------------------------------------------------------------------
+
+def count_findings(path: Path) -> tuple[Counter, Counter]:
+    kinds: Counter = Counter()
+    named: Counter = Counter()
+    with open(path, "rb") as f:
+        for line in f:
+            if line.isspace():
+                continue
+            d = orjson.loads(line)
+            kind = d.get("kind")
+            kinds[kind] += 1
+            if kind == "invalid":
+                name = d.get("label")
+            elif kind == "unreadable":
+                name = ""
+            else:
+                name = d.get("rule") or d.get("label")
+            named[f"{kind}:{name}"] += 1
+    return kinds, named
+
+
+# ---------------------------------------------------------------------------------------
+
+def best_of(repeat: int, fn, *args) -> tuple[float, object]:
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn(*args)
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, default=500_000, help="non-blank lines to generate (default 500000)")
+    ap.add_argument("--repeat", type=int, default=3, help="best of N runs for each measurement (default 3)")
+    ap.add_argument("--seed", type=int, default=20240611, help="generator seed (default 20240611)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the generated files in bench/out/ (and reuse them when they exist)")
+    ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    ap.add_argument("--no-check", action="store_true", help="skip (b), measure only the floor and the handwritten loop")
+    opts = ap.parse_args(argv)
+    if opts.records < 10 or opts.repeat < 1:
+        ap.error("--records must be >= 10 and --repeat >= 1")
+
+    def say(msg: str = "") -> None:
+        print(msg, file=sys.stderr if opts.json else sys.stdout, flush=True)
+
+    if opts.keep:
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        work = OUT_DIR
+        tmp = None
+    else:
+        tmp = tempfile.mkdtemp(prefix="rubric-bench-")
+        work = Path(tmp)
+    try:
+        stem = f"records-{opts.records}-s{opts.seed}-g{GEN_VERSION}"
+        data = work / f"{stem}.jsonl"
+        rubric = work / "bench.rubric"
+        rubric.write_text(RUBRIC, encoding="utf-8")
+        results: dict = {"records": opts.records, "repeat": opts.repeat, "seed": opts.seed,
+                         "data": str(data), "rubric": str(rubric), "target_ratio": TARGET_RATIO}
+
+        if opts.keep and data.is_file():
+            size = data.stat().st_size
+            say(f"reusing {data} ({size / 1e6:.1f} MB)")
+        else:
+            t0 = time.perf_counter()
+            size = generate(data, opts.records, opts.seed)["bytes"]
+            say(f"generated {opts.records:,} lines, {size / 1e6:.1f} MB "
+                f"({size / opts.records:.0f} bytes/record) in {time.perf_counter() - t0:.1f}s -> {data}")
+        results["bytes"] = size
+
+        # (a) floor
+        t_floor, n = best_of(opts.repeat, parse_only, data)
+        assert n == opts.records, (n, opts.records)
+        results["floor"] = {"seconds": t_floor, "records_per_s": n / t_floor}
+
+        # (c) handwritten
+        hand_out = work / "findings-handwritten.jsonl"
+        t_hand, n = best_of(opts.repeat, handwritten, data, hand_out)
+        assert n == opts.records, (n, opts.records)
+        results["handwritten"] = {"seconds": t_hand, "records_per_s": n / t_hand}
+        hand_kinds, hand_named = count_findings(hand_out)
+        affected = _records_with_findings(hand_out)
+        results["handwritten"]["findings"] = dict(hand_kinds)
+        results["records_with_error_or_warning"] = affected
+
+        # (b) rubric check
+        check_kinds = check_named = None
+        if opts.no_check:
+            results["check"] = {"available": False, "reason": "--no-check"}
+        else:
+            cmd, env = rubric_command()
+            ok, has_output, why = check_available(cmd, env)
+            if not ok:
+                results["check"] = {"available": False, "reason": why}
+            else:
+                check_out = work / "findings-check.jsonl"
+                empty = work / "empty.jsonl"
+                empty.write_bytes(b"")
+                t_check, _ = best_of(opts.repeat, run_check, cmd, env, has_output, rubric, data, check_out)
+                t_start, _ = best_of(opts.repeat, run_check, cmd, env, has_output, rubric, empty,
+                                     work / "findings-empty.jsonl")
+                check_kinds, check_named = count_findings(check_out)
+                results["check"] = {"available": True, "command": cmd + ["check", "RUBRIC", "DATA",
+                                                                         "--format", "jsonl"]
+                                    + (["--output", "OUT"] if has_output else []),
+                                    "seconds": t_check, "records_per_s": opts.records / t_check,
+                                    "startup_seconds": t_start,
+                                    "records_per_s_excluding_startup":
+                                        opts.records / (t_check - t_start) if t_check > t_start else None,
+                                    "findings": dict(check_kinds)}
+
+        floor_rate = results["floor"]["records_per_s"]
+        results["handwritten_over_floor"] = results["handwritten"]["records_per_s"] / floor_rate
+        if results["check"].get("available"):
+            results["check_over_floor"] = results["check"]["records_per_s"] / floor_rate
+            results["check_over_handwritten"] = (results["check"]["records_per_s"]
+                                                 / results["handwritten"]["records_per_s"])
+            results["target_met"] = results["check_over_floor"] >= TARGET_RATIO
+            results["findings_match"] = check_named == hand_named
+            results["findings_by_name"] = {k: {"handwritten": hand_named.get(k, 0), "check": check_named.get(k, 0)}
+                                           for k in sorted(set(hand_named) | set(check_named))}
+        else:
+            results["findings_by_name"] = {k: {"handwritten": v} for k, v in sorted(hand_named.items())}
+
+        _report(say, results, hand_kinds, check_kinds, hand_named, check_named)
+        if opts.json:
+            print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
+        return 1 if results.get("findings_match") is False else 0
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _records_with_findings(path: Path) -> int:
+    seen = set()
+    with open(path, "rb") as f:
+        for line in f:
+            d = orjson.loads(line)
+            if d["severity"] in ("error", "warning"):
+                seen.add(d["line"])
+    return len(seen)
+
+
+def _report(say, r: dict, hand_kinds: Counter, check_kinds: Counter | None,
+            hand_named: Counter, check_named: Counter | None) -> None:
+    n = r["records"]
+    say()
+    say(f"{n:,} records, {r['bytes'] / 1e6:.1f} MB; best of {r['repeat']}; "
+        f"{r['records_with_error_or_warning']:,} records "
+        f"({100 * r['records_with_error_or_warning'] / n:.1f}%) have an error or warning")
+    say()
+    say(f"  {'':32} {'seconds':>9} {'records/s':>12} {'vs floor':>9}")
+    fl = r["floor"]
+    say(f"  {'(a) floor: orjson parse only':32} {fl['seconds']:9.3f} {fl['records_per_s']:12,.0f} {1:9.2f}x")
+    c = r["check"]
+    if c.get("available"):
+        say(f"  {'(b) rubric check (subprocess)':32} {c['seconds']:9.3f} {c['records_per_s']:12,.0f} "
+            f"{r['check_over_floor']:9.2f}x")
+    else:
+        say(f"  {'(b) rubric check':32} not available: {c.get('reason')}")
+    h = r["handwritten"]
+    say(f"  {'(c) hand-written Python loop':32} {h['seconds']:9.3f} {h['records_per_s']:12,.0f} "
+        f"{r['handwritten_over_floor']:9.2f}x")
+    say()
+    if c.get("available"):
+        ex = c["records_per_s_excluding_startup"]
+        say(f"  rubric check start-up (empty data file): {c['startup_seconds']:.3f}s; "
+            f"rate without it: {ex:,.0f} records/s" if ex else
+            f"  rubric check start-up (empty data file): {c['startup_seconds']:.3f}s")
+        say(f"  rubric check / hand-written: {r['check_over_handwritten']:.2f}x")
+        verdict = "MET" if r["target_met"] else "NOT MET"
+        say(f"  target: rubric check >= {TARGET_RATIO}x the parse-only rate -> "
+            f"{r['check_over_floor']:.2f}x, {verdict}")
+    else:
+        say(f"  target: rubric check >= {TARGET_RATIO}x the parse-only rate (not measured)")
+    say()
+    say("  findings per kind (sanity check: both must do the same work)")
+    kinds = sorted(set(hand_kinds) | set(check_kinds or ()))
+    say(f"    {'kind':14} {'handwritten':>12} {'check':>12}")
+    for k in kinds:
+        cv = check_kinds.get(k, 0) if check_kinds is not None else "-"
+        mark = "" if check_kinds is None or cv == hand_kinds.get(k, 0) else "   <-- MISMATCH"
+        say(f"    {k:14} {hand_kinds.get(k, 0):12,} {cv:>12}{mark}")
+    if check_named is not None:
+        if r["findings_match"]:
+            say("    per kind and rule/label: identical")
+        else:
+            say("    per kind and rule/label: DIFFERENT -- the comparison is not like for like:")
+            for k, v in r["findings_by_name"].items():
+                if v["handwritten"] != v["check"]:
+                    say(f"      {k:45} handwritten {v['handwritten']:>9,}  check {v['check']:>9,}")
+    else:
+        say("    per kind and rule/label (handwritten):")
+        for k, v in sorted(hand_named.items()):
+            say(f"      {k:45} {v:>9,}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The Python API: load a rubric, check records, files and iterables.
+
+    >>> import rubricdsl
+    >>> rubric = rubricdsl.loads('rubric "r" version "1"\\nlabel ok: bool\\nrule must "ok" { require ok }')
+    >>> [f.kind for f in rubric.check({"ok": False})]
+    ['violation']
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import ir
+from .compile import Compiled, compile_rubric
+from .diagnostics import RubricError, Sink
+from .source import Source, normalize_text
+
+
+def compile_text(text: str, name: str = "<string>", sha256: str | None = None) -> ir.RubricIR:
+    """Parse and check rubric text. Raises RubricError with every diagnostic found."""
+    from . import check, syntax  # noqa: PLC0415 - keeps lark off the import path of the package
+
+    norm = normalize_text(text)
+    tree, sink = syntax.parse(norm, name)
+    source = sink.source
+    if tree is None or sink.has_errors:
+        raise RubricError(sink.sorted(), {name: source})
+    rubric = check.Checker(tree, sink, norm, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()).run()
+    if sink.has_errors:
+        raise RubricError(sink.sorted(), {name: source})
+    return rubric
+
+
+def read_rubric_file(path: str | Path) -> tuple[str, str]:
+    """(text, sha256 of the file's bytes). Raises OSError / UnicodeDecodeError."""
+    data = Path(path).read_bytes()
+    return data.decode("utf-8"), hashlib.sha256(data).hexdigest()
+
+
+class Rubric:
+    """A compiled rubric. Compile once, check many records."""
+
+    def __init__(self, rubric: ir.RubricIR, source_text: str) -> None:
+        self.ir = rubric
+        self.source_text = source_text
+        self._compiled: Compiled | None = None
+
+    @property
+    def name(self) -> str:
+        return self.ir.name
+
+    @property
+    def version(self) -> str:
+        return self.ir.version
+
+    @property
+    def sha256(self) -> str:
+        return self.ir.sha256
+
+    @property
+    def compiled(self) -> Compiled:
+        if self._compiled is None:
+            self._compiled = compile_rubric(self.ir)
+        return self._compiled
+
+    def info(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256, "file": self.ir.source_name}
+
+    def check(self, record: Any, *, file: str = "<record>", line: int = 1) -> list["Finding"]:
+        """Findings for one record (a dict)."""
+        from .report import Finding  # noqa: PLC0415
+        from .runtime import check_record  # noqa: PLC0415
+
+        return [Finding.model_validate(f) for f in check_record(self.compiled, record, file, line)]
+
+    def check_dicts(self, record: Any, *, file: str = "<record>", line: int = 1) -> list[dict]:
+        """Like `check`, as plain dicts (the JSON report's shape), without pydantic."""
+        from .runtime import check_record  # noqa: PLC0415
+
+        return check_record(self.compiled, record, file, line)
+
+    def check_records(self, records: Iterable[Any], *, file: str = "<records>") -> "Report":
+        """A report over an iterable of dicts; the n-th record counts as line n."""
+        from .report import build_report  # noqa: PLC0415
+        from .runtime import KINDS, check_record  # noqa: PLC0415
+
+        findings: list[dict] = []
+        n = 0
+        for n, rec in enumerate(records, start=1):
+            findings.extend(check_record(self.compiled, rec, file, n))
+        counts = {k: 0 for k in KINDS}
+        for f in findings:
+            counts[f["kind"]] += 1
+        return build_report(self.info(), n, counts, findings, [file])
+
+    def check_files(self, *paths: str | Path) -> "Report":
+        """A report over JSONL files (`.gz` too; `-` for stdin)."""
+        from .report import build_report  # noqa: PLC0415
+        from .runtime import run  # noqa: PLC0415
+
+        findings: list[dict] = []
+        stats = run(self.compiled, [str(p) for p in paths], findings.append)
+        return build_report(self.info(), stats.records, stats.counts, findings, stats.files)
+
+    check_file = check_files
+
+    def test(self) -> list["ExampleResult"]:
+        from .examples import run_examples  # noqa: PLC0415
+
+        return run_examples(self)
+
+
+def loads(text: str, name: str = "<string>") -> Rubric:
+    """Compile rubric text. Raises RubricError (with `.diagnostics`) when it has errors."""
+    rubric = compile_text(text, name)
+    return Rubric(rubric, normalize_text(text))
+
+
+def load(path: str | Path) -> Rubric:
+    """Compile a rubric file. Raises OSError if unreadable, RubricError if it has errors."""
+    text, sha = read_rubric_file(path)
+    rubric = compile_text(text, str(path), sha)
+    return Rubric(rubric, normalize_text(text))
+
+
+if False:  # pragma: no cover - type names for the annotations above
+    from .examples import ExampleResult
+    from .report import Finding, Report

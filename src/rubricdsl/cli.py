@@ -1,0 +1,285 @@
+"""The `rubric` command line (alias `rubricdsl`)."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FAIL_LEVELS = {"error": 2, "warning": 1, "info": 0, "never": 99}
+SEV = {"error": 2, "warning": 1, "info": 0}
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"rubric: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _color(opt: bool | None, stream) -> bool:
+    if opt is not None:
+        return opt
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _load(path: str, color: bool):
+    """Compile a rubric file, or exit 2 with its diagnostics."""
+    from .api import Rubric, compile_text, read_rubric_file  # noqa: PLC0415
+    from .diagnostics import RubricError  # noqa: PLC0415
+    from .source import normalize_text  # noqa: PLC0415
+
+    if not os.path.exists(path):
+        _fail(f"{path}: no such file")
+    if os.path.isdir(path):
+        _fail(f"{path}: is a directory, not a rubric file")
+    try:
+        text, sha = read_rubric_file(path)
+    except UnicodeDecodeError as e:
+        _fail(f"{path}: not UTF-8 text (byte {e.start})")
+    except OSError as e:
+        _fail(f"{path}: cannot read: {e.strerror}")
+    try:
+        rubric = compile_text(text, path, sha)
+    except RubricError as e:
+        click.echo(e.render(color=color), err=True, nl=False)
+        sys.exit(EXIT_ERROR)
+    return Rubric(rubric, normalize_text(text))
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(EXIT_OK)
+        except KeyboardInterrupt:
+            click.echo("rubric: interrupted", err=True)
+            sys.exit(130)
+        except Exception as e:  # noqa: BLE001 - never a traceback for users
+            import traceback  # noqa: PLC0415
+
+            if os.environ.get("RUBRIC_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"rubric: internal error: {type(e).__name__}: {e}\n"
+                       "this is a bug in rubricdsl; please report it (set RUBRIC_DEBUG=1 for a traceback)", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="rubric")
+def main() -> None:
+    """rubric: labeling guidelines as checkable rubrics.
+
+    A rubric file states a guideline's criteria, decisions, edge cases, rules,
+    escalations and worked examples. `rubric check` validates annotation records
+    against it; `rubric test` runs its examples.
+
+    Exit status: 0 nothing at or above the failure threshold, 1 findings at or
+    above it, 2 the command could not run (usage, unreadable or invalid rubric,
+    missing data file).
+    """
+
+
+# ---- check ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("rubric", metavar="RUBRIC")
+@click.argument("data", nargs=-1, required=True, metavar="DATA...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True,
+              help="text for people; json: one report object; jsonl: one finding per line, then a summary line.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to FILE instead of standard output.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
+              show_default=True, help="Exit 1 when a finding of this severity or higher is found.")
+@click.option("--samples", type=click.IntRange(0), default=3, show_default=True,
+              help="text format: locations shown per group of findings.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: when writing to a terminal).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: for large inputs when stderr is a terminal).")
+def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
+          color: bool | None, progress: bool | None) -> None:
+    """Check annotation records (JSONL; .jsonl.gz too; - for stdin) against RUBRIC.
+
+    Every non-blank line is a record: a line that is not a JSON object is an
+    `unreadable` finding and the run goes on. Findings: invalid, unreadable,
+    uncovered, ambiguous, violation, escalation.
+    """
+    from . import runtime  # noqa: PLC0415
+
+    err_color = _color(color, sys.stderr)
+    r = _load(rubric, err_color)
+    for p in data:
+        if p == "-":
+            continue
+        if not os.path.exists(p):
+            _fail(f"{p}: no such file")
+        if os.path.isdir(p):
+            _fail(f"{p}: is a directory, not a JSONL file")
+    if data.count("-") > 1:
+        _fail("standard input (-) can be read once")
+    compiled = r.compiled
+    info = r.info()
+    out_stream = open(output, "wb") if output else sys.stdout.buffer
+    progress_cb = _progress(progress, data)
+    try:
+        if fmt == "jsonl":
+            import orjson  # noqa: PLC0415
+
+            dumps = orjson.dumps
+            write = out_stream.write
+            buf: list[bytes] = []
+
+            def emit(f: dict) -> None:
+                buf.append(dumps(f))
+                if len(buf) >= 4096:
+                    write(b"\n".join(buf) + b"\n")
+                    buf.clear()
+
+            stats = runtime.run(compiled, data, emit, progress_cb)
+            if buf:
+                write(b"\n".join(buf) + b"\n")
+            from .report import summary_dict  # noqa: PLC0415
+
+            write(dumps({"kind": "summary", "rubric": info, "files": stats.files,
+                         "summary": summary_dict(stats.records, stats.counts, stats.by_severity)}) + b"\n")
+        elif fmt == "json":
+            import orjson  # noqa: PLC0415
+
+            from .report import summary_dict  # noqa: PLC0415
+
+            findings: list[dict] = []
+            stats = runtime.run(compiled, data, findings.append, progress_cb)
+            doc = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity),
+                   "files": stats.files, "findings": findings}
+            out_stream.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+        else:
+            from rich.console import Console  # noqa: PLC0415
+
+            from .render_text import TextCollector, render  # noqa: PLC0415
+
+            collector = TextCollector(samples)
+            stats = runtime.run(compiled, data, collector, progress_cb)
+            import io  # noqa: PLC0415
+
+            text_out = io.TextIOWrapper(out_stream, encoding="utf-8", write_through=True) if output else sys.stdout
+            use_color = _color(color, text_out) if not output else bool(color)
+            console = Console(file=text_out, force_terminal=use_color, no_color=not use_color, highlight=False,
+                              soft_wrap=True, width=200 if not use_color else None)
+            render(console, info, stats, collector.groups, [c.name for c in r.ir.criteria],
+                   {c.name: c.title for c in r.ir.criteria})
+            text_out.flush()
+    except runtime.DataError as e:
+        _fail(str(e))
+    finally:
+        if progress_cb is not None:
+            progress_cb.close()
+        if output:
+            out_stream.close()
+        else:
+            sys.stdout.flush()
+    threshold = FAIL_LEVELS[fail_on]
+    worst = max((SEV[s] for s, n in stats.by_severity.items() if n), default=-1)
+    sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
+
+
+class _Progress:
+    """A rich progress bar on stderr, updated once per block of lines."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+
+        self.p = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                          transient=True)
+        self.p.start()
+        self.tasks: dict[str, Any] = {}
+        self.total = total
+
+    def __call__(self, pos: int, size: int | None, name: str) -> None:
+        t = self.tasks.get(name)
+        if t is None:
+            t = self.tasks[name] = self.p.add_task(os.path.basename(name), total=size)
+        self.p.update(t, completed=pos)
+
+    def close(self) -> None:
+        self.p.stop()
+
+
+def _progress(opt: bool | None, data: tuple[str, ...]):
+    if opt is False:
+        return None
+    total = sum(os.path.getsize(p) for p in data if p != "-" and os.path.isfile(p))
+    if opt is None and (not sys.stderr.isatty() or total < 32 << 20):
+        return None
+    return _Progress(total)
+
+
+# ---- test -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("rubrics", nargs=-1, required=True, metavar="RUBRIC...")
+@click.option("--color/--no-color", default=None, help="Colour the output (default: on a terminal).")
+@click.option("-v", "--verbose", is_flag=True, help="List passing examples too.")
+def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool) -> None:
+    """Run the worked examples of each RUBRIC; exit 1 if any fails.
+
+    An example passes when its findings, as a set of (kind, name), equal its
+    `expect` (`pass` means no finding at all).
+    """
+    from .examples import describe, run_examples  # noqa: PLC0415
+
+    use_color = _color(color, sys.stdout)
+    passed = failed = 0
+
+    def style(s: str, **kw: Any) -> str:
+        return click.style(s, **kw) if use_color else s
+
+    for path in rubrics:
+        r = _load(path, _color(color, sys.stderr))
+        results = run_examples(r)
+        click.echo(f"{path}: rubric {r.name} version {r.version} (sha256 {r.sha256[:12]}), "
+                   f"{len(results)} example{'s' if len(results) != 1 else ''}")
+        for res in results:
+            if res.passed:
+                passed += 1
+                if verbose:
+                    click.echo(f"  {style('ok', fg='green')}    {res.title}")
+                continue
+            failed += 1
+            click.echo(f"  {style('FAIL', fg='red', bold=True)}  {res.title}  ({path}:{res.line})")
+            click.echo(f"        expected: {describe(res.expected)}")
+            click.echo(f"        got:      {describe(res.got)}")
+            for f in res.findings:
+                click.echo(f"          - {f['kind']} {f['rule'] or f['label'] or ''}: {f['message']}")
+    summary = f"{passed} example{'s' if passed != 1 else ''} passed, {failed} failed"
+    click.echo(style(summary, fg="red" if failed else "green"))
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+# ---- schema -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["report"]), default="report")
+def schema(what: str) -> None:
+    """Print the JSON Schema of the `rubric check --format json` report."""
+    import json  # noqa: PLC0415
+
+    from .report import report_schema  # noqa: PLC0415
+
+    click.echo(json.dumps(report_schema(), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

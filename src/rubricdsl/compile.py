@@ -1,0 +1,404 @@
+"""IR -> a compiled validator: one generated Python function per rubric.
+
+The function takes a parsed record (a dict) and returns a list of compact
+finding tuples; `runtime` turns them into report findings. Generating source
+keeps the per-record path as close to a hand-written loop as Python allows.
+Every constant reaches the generated code through its namespace or `repr()`
+of a str/int/float/bool, never by pasting user text into code.
+
+Finding tuples:
+    (INVALID, field_index, raw_value_or_MISSING)
+    (UNCOVERED, decide_index)
+    (AMBIGUOUS, decide_index, arm_numbers)
+    (DECIDE_VIOLATION, decide_index, arm_numbers)
+    (RULE_VIOLATION, rule_index)
+    (ESCALATION, escalation_index)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import ir
+from .check import compile_regex
+
+INVALID, UNCOVERED, AMBIGUOUS, DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = range(6)
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+_EMPTY: dict = {}
+
+
+def _toset(v: list, allowed: frozenset) -> frozenset | None:
+    try:
+        s = frozenset(v)
+    except TypeError:
+        return None
+    if len(s) != len(v) or not s <= allowed:
+        return None
+    return s
+
+
+def _len(v):
+    return None if v is None else len(v)
+
+
+def _words(v):
+    return None if v is None else len(v.split())
+
+
+def _add(a, b):
+    return None if a is None or b is None else a + b
+
+
+def _sub(a, b):
+    return None if a is None or b is None else a - b
+
+
+def _mul(a, b):
+    return None if a is None or b is None else a * b
+
+
+def _div(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def _neg(a):
+    return None if a is None else -a
+
+
+@dataclass
+class Compiled:
+    rubric: ir.RubricIR
+    check: Callable[[dict], list]
+    source: str
+
+
+class _Gen:
+    def __init__(self, rubric: ir.RubricIR) -> None:
+        self.r = rubric
+        self.ns: dict[str, Any] = {
+            "MISSING": MISSING, "EMPTY": _EMPTY, "_toset": _toset, "_len": _len, "_words": _words,
+            "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi,
+        }
+        self.lines: list[str] = []
+        self.n = 0
+        self.bit = {f.name: 1 << f.index for f in rubric.fields}
+        self.fields = {f.name: f for f in rubric.fields}
+
+    def const(self, value: Any, prefix: str = "K") -> str:
+        if isinstance(value, (bool, int, str)) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
+            return repr(value)
+        self.n += 1
+        name = f"{prefix}{self.n}"
+        self.ns[name] = value
+        return name
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"_t{self.n}"
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    def mask(self, names) -> int:
+        m = 0
+        for n in names:
+            m |= self.bit.get(n, 0)
+        return m
+
+    # ---- fields --------------------------------------------------------------------
+
+    def fields_code(self) -> None:
+        # shared prefixes: one variable per distinct path prefix
+        prefix_var: dict[tuple, str] = {(): "rec"}
+        children_kind: dict[tuple, set[str]] = {}
+        for f in self.r.fields:
+            for i in range(len(f.path)):
+                pre = f.path[:i]
+                children_kind.setdefault(pre, set()).add("index" if isinstance(f.path[i], int) else "key")
+        normalized: set[tuple] = {()}
+
+        def value_of(parent: tuple, step) -> str:
+            pv = prefix_var[parent]
+            if isinstance(step, int):
+                return f"({pv}[{step}] if {pv}.__class__ is list and len({pv}) > {step} else None)"
+            if parent in normalized:
+                return f"{pv}.get({step!r})"
+            return f"({pv}.get({step!r}) if {pv}.__class__ is dict else None)"
+
+        def ensure(pre: tuple) -> None:
+            if pre in prefix_var:
+                return
+            ensure(pre[:-1])
+            var = f"_p{len(prefix_var)}"
+            self.emit(1, f"{var} = {value_of(pre[:-1], pre[-1])}")
+            kinds = children_kind.get(pre, set())
+            if kinds == {"key"}:
+                self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
+                normalized.add(pre)
+            prefix_var[pre] = var
+
+        for f in self.r.fields:
+            ensure(f.path[:-1])
+            v = f"f{f.index}"
+            self.emit(1, f"{v} = {value_of(f.path[:-1], f.path[-1])}")
+            self.validate(f, v)
+
+    def validate(self, f: ir.FieldIR, v: str) -> None:
+        t = f.type
+        bit = 1 << f.index
+        i = f.index
+        if f.optional or f.required_when is not None:
+            on_missing = "pass"
+        else:
+            on_missing = f"bad |= {bit}; out.append((0, {i}, MISSING))"
+        on_bad = f"bad |= {bit}; out.append((0, {i}, {v})); {v} = None"
+        k = t.kind
+        rng = ""
+        if k in ("int", "scale", "number") and t.lo is not None:
+            rng = f" and {t.lo!r} <= {v} <= {t.hi!r}"
+        if k == "bool":
+            self.emit(1, f"if {v} is True or {v} is False: pass")
+        elif k in ("int", "scale"):
+            self.emit(1, f"if {v}.__class__ is int{rng}: pass")
+            frng = f" and {t.lo!r} <= {v} <= {t.hi!r}" if t.lo is not None else ""
+            self.emit(1, f"elif {v}.__class__ is float and {v}.is_integer(){frng}: {v} = int({v})")
+        elif k == "number":
+            self.emit(1, f"if ({v}.__class__ is int or {v}.__class__ is float){rng}: pass")
+        elif k == "text":
+            self.emit(1, f"if {v}.__class__ is str: pass")
+        elif k == "enum":
+            assert t.enum is not None
+            if t.enum.ordered:
+                ranks = self.const({val: n for n, val in enumerate(t.enum.values)}, "R")
+                self.emit(1, f"r{i} = {ranks}.get({v}) if {v}.__class__ is str else None")
+                self.emit(1, f"if r{i} is not None: pass")
+            else:
+                vals = self.const(frozenset(t.enum.values), "E")
+                self.emit(1, f"if {v}.__class__ is str and {v} in {vals}: pass")
+        elif k == "set":
+            assert t.enum is not None
+            vals = self.const(frozenset(t.enum.values), "E")
+            self.emit(1, f"if {v}.__class__ is list and (_s := _toset({v}, {vals})) is not None: {v} = _s")
+        self.emit(1, f"elif {v} is None: {on_missing}")
+        self.emit(1, f"else: {on_bad}")
+
+    # ---- expressions -------------------------------------------------------------------
+
+    def val(self, e: ir.Expr, rank: bool = False) -> tuple[str, bool]:
+        """Code for a value, and whether it may be None (missing / no value)."""
+        if isinstance(e, ir.FieldRef):
+            f = e.field
+            var = f"r{f.index}" if rank else f"f{f.index}"
+            return var, f.may_be_missing
+        if isinstance(e, ir.LetRef):
+            code, maybe = self.val(e.let.expr, rank)
+            return code, maybe
+        if isinstance(e, ir.Const):
+            if rank:
+                assert e.type.enum is not None
+                return repr(e.type.enum.rank(e.value)), False
+            return self.const(e.value), False
+        assert isinstance(e, ir.Op)
+        if e.type.kind == "bool":
+            return self.cond(e), False
+        op = e.op
+        if op in ("len", "count", "words"):
+            a, am = self.val(e.args[0])
+            if op == "words":
+                return (f"_words({a})", True) if am else (f"len({a}.split())", False)
+            return (f"_len({a})", True) if am else (f"len({a})", False)
+        if op == "neg":
+            a, am = self.val(e.args[0])
+            return (f"_neg({a})", True) if am else (f"(-{a})", False)
+        if op in ("+", "-", "*", "/"):
+            a, am = self.val(e.args[0])
+            b, bm = self.val(e.args[1])
+            if op == "/":
+                return f"_div({a}, {b})", True
+            if am or bm:
+                helper = {"+": "_add", "-": "_sub", "*": "_mul"}[op]
+                return f"{helper}({a}, {b})", True
+            return f"({a} {op} {b})", False
+        raise AssertionError(op)
+
+    def guard(self, code: str, maybe: bool, guards: list[str]) -> str:
+        """Make `code` safe to use after the guards: add `is not None` tests."""
+        if not maybe:
+            return code
+        if code.isidentifier():
+            guards.append(f"{code} is not None")
+            return code
+        t = self.tmp()
+        guards.append(f"({t} := {code}) is not None")
+        return t
+
+    def cond(self, e: ir.Expr) -> str:
+        if isinstance(e, ir.LetRef):
+            return self.cond(e.let.expr)
+        if isinstance(e, ir.Const):
+            return repr(bool(e.value))
+        if isinstance(e, ir.FieldRef):
+            return f"(f{e.field.index} is True)"
+        assert isinstance(e, ir.Op)
+        op = e.op
+        if op == "and":
+            return f"({self.cond(e.args[0])} and {self.cond(e.args[1])})"
+        if op == "or":
+            return f"({self.cond(e.args[0])} or {self.cond(e.args[1])})"
+        if op == "not":
+            return f"(not {self.cond(e.args[0])})"
+        if op == "truth":
+            a, am = self.val(e.args[0])
+            return f"({a} is True)"
+        if op in ("present", "missing"):
+            f = e.args[0].field
+            return f"(f{f.index} is {'not ' if op == 'present' else ''}None)"
+        guards: list[str] = []
+        if op in ("==", "!=", "<", "<=", ">", ">="):
+            rank = e.mode == "rank"
+            a = self.guard(*self.val(e.args[0], rank), guards)
+            b = self.guard(*self.val(e.args[1], rank), guards)
+            test = f"{a} {op} {b}"
+        elif op in ("in", "not in"):
+            a, am = self.val(e.args[0])
+            b, bm = self.val(e.args[1])
+            if op == "in" and not bm:
+                test = f"{a} in {b}"  # None is never a member
+            else:
+                a = self.guard(a, am, guards)
+                b = self.guard(b, bm, guards)
+                test = f"{a} {op} {b}"
+        elif op in ("any", "all", "none"):
+            a = self.guard(*self.val(e.args[0]), guards)
+            b = self.guard(*self.val(e.args[1]), guards)
+            test = {"any": f"not {a}.isdisjoint({b})", "all": f"{b} <= {a}", "none": f"{a}.isdisjoint({b})"}[op]
+        elif op in ("empty", "not empty"):
+            a = self.guard(*self.val(e.args[0]), guards)
+            test = f"len({a}) {'==' if op == 'empty' else '!='} 0"
+        elif op == "contains":
+            a = self.guard(*self.val(e.args[0]), guards)
+            b = self.guard(*self.val(e.args[1]), guards)
+            test = f"{b} in {a}"
+        elif op == "matches":
+            assert e.regex is not None
+            a = self.guard(*self.val(e.args[0]), guards)
+            rx = self.const(compile_regex(e.regex).search, "RX")
+            test = f"{rx}({a}) is not None"
+        else:
+            raise AssertionError(op)
+        return "(" + " and ".join(guards + [test]) + ")"
+
+    # ---- checks --------------------------------------------------------------------------
+
+    def generate(self) -> str:
+        self.emit(0, "def check(rec):")
+        self.emit(1, "out = []")
+        self.emit(1, "bad = 0")
+        self.fields_code()
+        for f in self.r.fields:
+            if f.required_when is not None:
+                m = self.mask(f.required_when.mentions) | (1 << f.index)
+                self.emit(1, f"if f{f.index} is None and not bad & {m} and {self.cond(f.required_when)}:")
+                self.emit(2, f"bad |= {1 << f.index}; out.append((0, {f.index}, MISSING))")
+        applies_var: dict[str, str] = {}
+        for c in self.r.criteria:
+            if c.applies is not None:
+                var = f"a_{len(applies_var)}"
+                applies_var[c.name] = var
+                m = self.mask(c.applies.mentions)
+                self.emit(1, f"{var} = (not bad & {m}) and {self.cond(c.applies)}")
+        checks: list[tuple[int, str, Any]] = []
+        checks += [(d.span.start, "d", d) for d in self.r.decides]
+        checks += [(r.span.start, "r", r) for r in self.r.rules]
+        checks += [(e.span.start, "e", e) for e in self.r.escalations]
+        checks.sort(key=lambda t: t[0])
+        for _, kind, obj in checks:
+            pre = []
+            m = self.mask(obj.mentions)
+            if m:
+                pre.append(f"not bad & {m}")
+            if obj.criterion in applies_var:
+                pre.append(applies_var[obj.criterion])
+            if kind == "d":
+                self.decide(obj, pre)
+            elif kind == "r":
+                if obj.when is not None:
+                    pre.append(self.cond(obj.when))
+                pre.append(f"not {self.cond(obj.require)}")
+                self.emit(1, f"if {' and '.join(pre)}: out.append((4, {obj.index}))")
+            else:
+                pre.append(self.cond(obj.when))
+                self.emit(1, f"if {' and '.join(pre)}: out.append((5, {obj.index}))")
+        self.emit(1, "return out")
+        return "\n".join(self.lines) + "\n"
+
+    def decide(self, d: ir.DecideIR, pre: list[str]) -> None:
+        f = d.label
+        v = f"f{f.index}"
+        if f.may_be_missing:
+            pre.append(f"{v} is not None")
+        allowed = self.const({a.number: a.allowed for a in d.arms}, "A")
+        self.emit(1, f"if {' and '.join(pre) or 'True'}:")
+        edges = [a for a in d.arms if a.kind == "edge"]
+        plain = [a for a in d.arms if a.kind == "when"]
+        other = [a for a in d.arms if a.kind == "otherwise"]
+        if d.first:
+            kw = "if"
+            for a in edges + plain:
+                self.emit(2, f"{kw} {self.cond(a.cond)}: m = {a.number}")
+                kw = "elif"
+            fallback = other[0].number if other else 0
+            if kw == "if":
+                self.emit(2, f"m = {fallback}")
+            else:
+                self.emit(2, f"else: m = {fallback}")
+            self.emit(2, f"if m == 0: out.append((1, {d.index}))")
+            self.emit(2, f"elif {v} not in {allowed}[m]: out.append((3, {d.index}, (m,)))")
+            return
+        self.emit(2, "m = []")
+        for a in edges:
+            self.emit(2, f"if {self.cond(a.cond)}: m.append({a.number})")
+        ind = 2
+        if edges:
+            self.emit(2, "if not m:")
+            ind = 3
+        for a in plain:
+            self.emit(ind, f"if {self.cond(a.cond)}: m.append({a.number})")
+        if other:
+            self.emit(ind, f"if not m: m.append({other[0].number})")
+        self.emit(2, f"if not m: out.append((1, {d.index}))")
+        self.emit(2, f"elif len(m) == 1:")
+        self.emit(3, f"if {v} not in {allowed}[m[0]]: out.append((3, {d.index}, (m[0],)))")
+        self.emit(2, f"else: _multi({d.index}, m, {v}, {allowed}, out)")
+
+
+def _multi(d: int, m: list[int], value: Any, allowed: dict[int, frozenset], out: list) -> None:
+    sets = [allowed[i] for i in m]
+    arms = tuple(m)
+    if all(s == sets[0] for s in sets):
+        if value not in sets[0]:
+            out.append((3, d, arms))
+        return
+    out.append((2, d, arms))
+    if not any(value in s for s in sets):
+        out.append((3, d, arms))
+
+
+def compile_rubric(rubric: ir.RubricIR) -> Compiled:
+    gen = _Gen(rubric)
+    src = gen.generate()
+    code = compile(src, f"<rubric {rubric.source_name}>", "exec")
+    ns = dict(gen.ns)
+    exec(code, ns)  # noqa: S102 - generated from the typed IR; constants go through the namespace
+    return Compiled(rubric, ns["check"], src)
