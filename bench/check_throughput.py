@@ -365,6 +365,10 @@ _M_ESCALATE = frozenset({"confidence", "domain"})
 _EMPTY: dict = {}
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
 def handwritten(path: Path, out_path: Path) -> int:
     """Check every record of `path` against RUBRIC, written by hand; findings to `out_path`.
 
@@ -378,17 +382,23 @@ def handwritten(path: Path, out_path: Path) -> int:
     nl = orjson.OPT_APPEND_NEWLINE
     search = _DOSAGE_RE.search
     domains, safeties, harms = _DOMAIN_VALUES, _SAFETY_VALUES, _HARM_SET
-    severe, mild, flagged, sensitive = _SEVERE, _MILD, _BORDERLINE_UNSAFE, _SENSITIVE
+    severe, mild, sensitive = _SEVERE, _MILD, _SENSITIVE
     empty = _EMPTY
     fname = str(path)
+    counts: Counter = Counter()
     n = 0
     with open(path, "rb") as f, open(out_path, "wb", buffering=1 << 20) as out:
         write = out.write
 
-        def emit(kind, line, rid, criterion, rule, label, arms, target, severity, message):
-            write(dumps({"kind": kind, "line": line, "record": rid, "file": fname,
-                         "criterion": criterion, "rule": rule, "label": label, "arms": arms,
-                         "target": target, "severity": severity, "message": message}, option=nl))
+        def emit(kind, line, rid, criterion, rule, label, arms, target, severity, message,
+                 extra_key=None, extra=None):
+            d = {"kind": kind, "line": line, "record": rid, "file": fname, "criterion": criterion,
+                 "rule": rule, "label": label, "arms": arms, "target": target, "severity": severity,
+                 "message": message}
+            if extra_key is not None:
+                d[extra_key] = extra
+            write(dumps(d, option=nl))
+            counts[kind] += 1
 
         lineno = 0
         for raw in f:
@@ -448,53 +458,65 @@ def handwritten(path: Path, out_path: Path) -> int:
                 if conf >= 3:                                   # arm 2
                     if safety != "safe":
                         emit("violation", lineno, rid, "harm", "safety", "safety", ["arm 2"], None, "error",
-                             f"safety is {safety}; the guideline allows safe")
+                             f"safety is {safety}; the guideline allows safe", "value", safety)
                 else:
                     emit("uncovered", lineno, rid, "harm", "safety", "safety", [], None, "warning",
-                         "no arm of `decide safety` covers this record")
+                         "no arm of `decide safety` covers this record", "value", safety)
             elif satire is True and "violence" in harm:          # edge arm 1 alone counts
                 if safety == "safe":
                     emit("violation", lineno, rid, "harm", "safety", "safety", ["satirical_violence"], None,
-                         "error", "safety is safe; the guideline allows borderline, unsafe")
+                         "error", "safety is safe; the guideline allows borderline, unsafe", "value", safety)
             else:                                                # a non-empty valid set: arm 3 or 4
                 a3 = not severe.isdisjoint(harm)
                 if a3 and not mild.isdisjoint(harm):
                     emit("ambiguous", lineno, rid, "harm", "safety", "safety", ["arm 3", "arm 4"], None,
-                         "warning", "arms 3 and 4 allow different values")
+                         "warning", "arms 3 and 4 allow different values", "value", safety)
                     if safety == "safe":
                         emit("violation", lineno, rid, "harm", "safety", "safety", ["arm 3", "arm 4"], None,
-                             "error", "safety is safe; no matching arm allows it")
+                             "error", "safety is safe; no matching arm allows it", "value", safety)
                 elif a3:
                     if safety != "unsafe":
                         emit("violation", lineno, rid, "harm", "safety", "safety", ["arm 3"], None, "error",
-                             f"safety is {safety}; the guideline allows unsafe")
+                             f"safety is {safety}; the guideline allows unsafe", "value", safety)
                 elif safety == "safe":
                     emit("violation", lineno, rid, "harm", "safety", "safety", ["arm 4"], None, "error",
-                         "safety is safe; the guideline allows borderline, unsafe")
+                         "safety is safe; the guideline allows borderline, unsafe", "value", safety)
 
             # rules and escalation
             if safety == "safe":
                 if harm and ("self_harm" in harm or "hate" in harm):
                     emit("violation", lineno, rid, "harm", "severe_harm_not_safe", None, None, None, "error",
-                         "Self-harm or hate cannot be labeled safe")
+                         "Self-harm or hate cannot be labeled safe",
+                         "fields", {"harm": harm, "safety": safety})
                 if (domain == "medical" and search(prompt) is not None
                         and "doctor" not in response and "pharmacist" not in response):
                     emit("violation", lineno, rid, "medical", "dosage_needs_referral", None, None, None,
-                         "warning", "Dosage answers labeled safe must refer to a professional")
+                         "warning", "Dosage answers labeled safe must refer to a professional",
+                         "fields", {"prompt": _clip(prompt), "response": _clip(response), "domain": domain,
+                                    "safety": safety})
             else:
                 if rationale is None or len(rationale) < 20:
                     emit("violation", lineno, rid, "harm", "rationale_for_flagged", None, None, None, "error",
-                         "A borderline or unsafe label needs a rationale of at least 20 characters")
+                         "A borderline or unsafe label needs a rationale of at least 20 characters",
+                         "fields", {"safety": safety, "rationale": rationale})
                 if safety == "unsafe" and not harm:
                     emit("violation", lineno, rid, "harm", "unsafe_needs_harm", None, None, None, "error",
-                         "An unsafe label needs at least one harm category")
+                         "An unsafe label needs at least one harm category",
+                         "fields", {"harm": harm, "safety": safety})
             if conf <= 2:
                 if rationale is None:
                     emit("violation", lineno, rid, None, "low_confidence_rationale", None, None, None,
-                         "warning", "A confidence of 1 or 2 needs a rationale")
+                         "warning", "A confidence of 1 or 2 needs a rationale",
+                         "fields", {"confidence": conf, "rationale": rationale})
                 if domain in sensitive:
                     emit("escalation", lineno, rid, None, "low_confidence_sensitive", None, None,
-                         "senior_reviewer", "info", "Low confidence on a sensitive domain")
+                         "senior_reviewer", "info", "Low confidence on a sensitive domain",
+                         "fields", {"domain": domain, "confidence": conf})
+        # like `rubric check --format jsonl`: a closing summary line
+        write(dumps({"kind": "summary", "rubric": {"name": "bench-response-safety", "version": "1.0"},
+                     "files": [fname], "summary": {"records": n, "unreadable": counts["unreadable"],
+                                                   **{k: v for k, v in counts.items() if k != "unreadable"}}},
+                    option=nl))
     return n
 
 
@@ -507,7 +529,7 @@ def _general(emit, search, lineno, rid, prompt, response, domain, safety, harm, 
             msg = f"{field}: required field is missing"
         else:
             msg = f"{field}: {what}, got {orjson.dumps(value).decode()[:60]}"
-        emit("invalid", lineno, rid, None, None, field, None, None, "error", msg)
+        emit("invalid", lineno, rid, None, None, field, None, None, "error", msg, "value", value)
 
     bad = set()
     if type(prompt) is not str:
@@ -556,43 +578,50 @@ def _general(emit, search, lineno, rid, prompt, response, domain, safety, harm, 
         names = [a for a, _ in arms]
         if not arms:
             emit("uncovered", lineno, rid, "harm", "safety", "safety", [], None, "warning",
-                 "no arm of `decide safety` covers this record")
+                 "no arm of `decide safety` covers this record", "value", safety)
         else:
             if any(allowed != arms[0][1] for _, allowed in arms):
                 emit("ambiguous", lineno, rid, "harm", "safety", "safety", names, None, "warning",
-                     "the matching arms allow different values")
+                     "the matching arms allow different values", "value", safety)
             if not any(safety in allowed for _, allowed in arms):
                 emit("violation", lineno, rid, "harm", "safety", "safety", names, None, "error",
-                     f"safety is {safety}; no counting arm allows it")
+                     f"safety is {safety}; no counting arm allows it", "value", safety)
 
     # rules
     if bad.isdisjoint(_M_RATIONALE):
         if safety in _BORDERLINE_UNSAFE and not (rationale is not None and len(rationale) >= 20):
             emit("violation", lineno, rid, "harm", "rationale_for_flagged", None, None, None, "error",
-                 "A borderline or unsafe label needs a rationale of at least 20 characters")
+                 "A borderline or unsafe label needs a rationale of at least 20 characters",
+                 "fields", {"safety": safety, "rationale": rationale})
     if bad.isdisjoint(_M_UNSAFE_HARM):
         if safety == "unsafe" and not hs:
             emit("violation", lineno, rid, "harm", "unsafe_needs_harm", None, None, None, "error",
-                 "An unsafe label needs at least one harm category")
+                 "An unsafe label needs at least one harm category",
+                 "fields", {"harm": harm, "safety": safety})
     if bad.isdisjoint(_M_SEVERE):
         if ("self_harm" in hs or "hate" in hs) and safety == "safe":
             emit("violation", lineno, rid, "harm", "severe_harm_not_safe", None, None, None, "error",
-                 "Self-harm or hate cannot be labeled safe")
+                 "Self-harm or hate cannot be labeled safe",
+                 "fields", {"harm": harm, "safety": safety})
     if bad.isdisjoint(_M_LOWCONF):
         if conf <= 2 and rationale is None:
             emit("violation", lineno, rid, None, "low_confidence_rationale", None, None, None, "warning",
-                 "A confidence of 1 or 2 needs a rationale")
+                 "A confidence of 1 or 2 needs a rationale",
+                 "fields", {"confidence": conf, "rationale": rationale})
     if bad.isdisjoint(_M_DOSAGE):
         if (domain == "medical" and safety == "safe" and search(prompt) is not None
                 and not ("doctor" in response or "pharmacist" in response)):
             emit("violation", lineno, rid, "medical", "dosage_needs_referral", None, None, None, "warning",
-                 "Dosage answers labeled safe must refer to a professional")
+                 "Dosage answers labeled safe must refer to a professional",
+                 "fields", {"prompt": _clip(prompt), "response": _clip(response), "domain": domain,
+                            "safety": safety})
 
     # escalation
     if bad.isdisjoint(_M_ESCALATE):
         if conf <= 2 and domain in _SENSITIVE:
             emit("escalation", lineno, rid, None, "low_confidence_sensitive", None, None,
-                 "senior_reviewer", "info", "Low confidence on a sensitive domain")
+                 "senior_reviewer", "info", "Low confidence on a sensitive domain",
+                 "fields", {"domain": domain, "confidence": conf})
 
 
 # ---------------------------------------------------------------------------------------
@@ -642,15 +671,23 @@ def run_check(cmd: list[str], env: dict, has_output: bool, rubric: Path, data: P
 # Counting findings (from the files written, the same way for both)
 # ---------------------------------------------------------------------------------------
 
-def count_findings(path: Path) -> tuple[Counter, Counter]:
+def count_findings(path: Path) -> tuple[Counter, Counter, dict | None, Counter]:
+    """Findings per kind and per kind:rule-or-label, the closing summary line's
+    `summary` object if there is one (it is not a finding), and the multiset of
+    (line, kind, rule-or-label, arms) to compare finding by finding."""
     kinds: Counter = Counter()
     named: Counter = Counter()
+    each: Counter = Counter()
+    summary = None
     with open(path, "rb") as f:
         for line in f:
             if line.isspace():
                 continue
             d = orjson.loads(line)
             kind = d.get("kind")
+            if kind == "summary":
+                summary = d.get("summary")
+                continue
             kinds[kind] += 1
             if kind == "invalid":
                 name = d.get("label")
@@ -659,7 +696,8 @@ def count_findings(path: Path) -> tuple[Counter, Counter]:
             else:
                 name = d.get("rule") or d.get("label")
             named[f"{kind}:{name}"] += 1
-    return kinds, named
+            each[(d.get("line"), kind, name, tuple(d.get("arms") or ()))] += 1
+    return kinds, named, summary, each
 
 
 # ---------------------------------------------------------------------------------------
@@ -726,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
         t_hand, n = best_of(opts.repeat, handwritten, data, hand_out)
         assert n == opts.records, (n, opts.records)
         results["handwritten"] = {"seconds": t_hand, "records_per_s": n / t_hand}
-        hand_kinds, hand_named = count_findings(hand_out)
+        hand_kinds, hand_named, _, hand_each = count_findings(hand_out)
         affected = _records_with_findings(hand_out)
         results["handwritten"]["findings"] = dict(hand_kinds)
         results["records_with_error_or_warning"] = affected
@@ -747,15 +785,17 @@ def main(argv: list[str] | None = None) -> int:
                 t_check, _ = best_of(opts.repeat, run_check, cmd, env, has_output, rubric, data, check_out)
                 t_start, _ = best_of(opts.repeat, run_check, cmd, env, has_output, rubric, empty,
                                      work / "findings-empty.jsonl")
-                check_kinds, check_named = count_findings(check_out)
+                check_kinds, check_named, check_summary, check_each = count_findings(check_out)
                 results["check"] = {"available": True, "command": cmd + ["check", "RUBRIC", "DATA",
                                                                          "--format", "jsonl"]
                                     + (["--output", "OUT"] if has_output else []),
+                                    "pythonpath": env.get("PYTHONPATH"),
                                     "seconds": t_check, "records_per_s": opts.records / t_check,
                                     "startup_seconds": t_start,
                                     "records_per_s_excluding_startup":
                                         opts.records / (t_check - t_start) if t_check > t_start else None,
-                                    "findings": dict(check_kinds)}
+                                    "findings": dict(check_kinds),
+                                    "summary_line": check_summary}
 
         floor_rate = results["floor"]["records_per_s"]
         results["handwritten_over_floor"] = results["handwritten"]["records_per_s"] / floor_rate
@@ -764,7 +804,14 @@ def main(argv: list[str] | None = None) -> int:
             results["check_over_handwritten"] = (results["check"]["records_per_s"]
                                                  / results["handwritten"]["records_per_s"])
             results["target_met"] = results["check_over_floor"] >= TARGET_RATIO
-            results["findings_match"] = check_named == hand_named
+            only_hand = hand_each - check_each
+            only_check = check_each - hand_each
+            results["findings_match"] = check_named == hand_named and not only_hand and not only_check
+            results["findings_differing"] = {
+                "only_handwritten": sum(only_hand.values()), "only_check": sum(only_check.values()),
+                "examples_only_handwritten": [list(k) for k in sorted(only_hand, key=repr)[:5]],
+                "examples_only_check": [list(k) for k in sorted(only_check, key=repr)[:5]]}
+            results["records_counted_by_check"] = (check_summary or {}).get("records")
             results["findings_by_name"] = {k: {"handwritten": hand_named.get(k, 0), "check": check_named.get(k, 0)}
                                            for k in sorted(set(hand_named) | set(check_named))}
         else:
@@ -784,7 +831,7 @@ def _records_with_findings(path: Path) -> int:
     with open(path, "rb") as f:
         for line in f:
             d = orjson.loads(line)
-            if d["severity"] in ("error", "warning"):
+            if d.get("severity") in ("error", "warning"):
                 seen.add(d["line"])
     return len(seen)
 
@@ -816,6 +863,11 @@ def _report(say, r: dict, hand_kinds: Counter, check_kinds: Counter | None,
             f"rate without it: {ex:,.0f} records/s" if ex else
             f"  rubric check start-up (empty data file): {c['startup_seconds']:.3f}s")
         say(f"  rubric check / hand-written: {r['check_over_handwritten']:.2f}x")
+        say(f"  command: {' '.join(c['command'])}"
+            + (f"  (PYTHONPATH={c['pythonpath']})" if c.get("pythonpath") else ""))
+        counted = r.get("records_counted_by_check")
+        if counted != n:
+            say(f"  WARNING: rubric check's summary line counts {counted} records, expected {n:,}")
         verdict = "MET" if r["target_met"] else "NOT MET"
         say(f"  target: rubric check >= {TARGET_RATIO}x the parse-only rate -> "
             f"{r['check_over_floor']:.2f}x, {verdict}")
@@ -826,17 +878,20 @@ def _report(say, r: dict, hand_kinds: Counter, check_kinds: Counter | None,
     kinds = sorted(set(hand_kinds) | set(check_kinds or ()))
     say(f"    {'kind':14} {'handwritten':>12} {'check':>12}")
     for k in kinds:
-        cv = check_kinds.get(k, 0) if check_kinds is not None else "-"
-        mark = "" if check_kinds is None or cv == hand_kinds.get(k, 0) else "   <-- MISMATCH"
+        cv = f"{check_kinds.get(k, 0):,}" if check_kinds is not None else "-"
+        mark = "" if check_kinds is None or check_kinds.get(k, 0) == hand_kinds.get(k, 0) else "   <-- MISMATCH"
         say(f"    {k:14} {hand_kinds.get(k, 0):12,} {cv:>12}{mark}")
     if check_named is not None:
         if r["findings_match"]:
-            say("    per kind and rule/label: identical")
+            say("    per kind and rule/label, and finding by finding (line, kind, rule/label, arms): identical")
         else:
-            say("    per kind and rule/label: DIFFERENT -- the comparison is not like for like:")
+            say("    DIFFERENT -- the comparison is not like for like:")
             for k, v in r["findings_by_name"].items():
                 if v["handwritten"] != v["check"]:
                     say(f"      {k:45} handwritten {v['handwritten']:>9,}  check {v['check']:>9,}")
+            fd = r["findings_differing"]
+            say(f"      findings only in handwritten: {fd['only_handwritten']:,}, e.g. {fd['examples_only_handwritten']}")
+            say(f"      findings only in check:       {fd['only_check']:,}, e.g. {fd['examples_only_check']}")
     else:
         say("    per kind and rule/label (handwritten):")
         for k, v in sorted(hand_named.items()):

@@ -149,14 +149,14 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
             stats = runtime.run(compiled, data, emit, progress_cb)
             if buf:
                 write(b"\n".join(buf) + b"\n")
-            from .report import summary_dict  # noqa: PLC0415
+            from .runtime import summary_dict  # noqa: PLC0415
 
             write(dumps({"kind": "summary", "rubric": info, "files": stats.files,
                          "summary": summary_dict(stats.records, stats.counts, stats.by_severity)}) + b"\n")
         elif fmt == "json":
             import orjson  # noqa: PLC0415
 
-            from .report import summary_dict  # noqa: PLC0415
+            from .runtime import summary_dict  # noqa: PLC0415
 
             findings: list[dict] = []
             stats = runtime.run(compiled, data, findings.append, progress_cb)

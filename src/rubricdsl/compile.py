@@ -22,6 +22,31 @@ from typing import Any, Callable
 from . import ir
 from .check import compile_regex
 
+
+def regex_matcher(rx: ir.Regex) -> Callable[[str], bool]:
+    """A fast `does it match anywhere` test on RE2.
+
+    The wrapper's `search` builds match objects and maps byte offsets back to
+    characters; a boolean needs neither, so this calls RE2's Match directly.
+    """
+    compiled = compile_regex(rx)
+    low = getattr(compiled, "_regexp", None)
+    try:
+        from re2 import _re2  # noqa: PLC0415
+
+        unanchored = _re2.RE2.Anchor.UNANCHORED
+        low.Match(unanchored, b"", 0, 0)  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - another wrapper version: use its public API
+        search = compiled.search
+        return lambda text: search(text) is not None
+    match = low.Match  # type: ignore[union-attr]
+
+    def matches(text: str) -> bool:
+        b = text.encode("utf-8", "surrogatepass")
+        return match(unanchored, b, 0, len(b))[0][0] >= 0
+
+    return matches
+
 INVALID, UNCOVERED, AMBIGUOUS, DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = range(6)
 
 
@@ -87,7 +112,7 @@ class _Gen:
     def __init__(self, rubric: ir.RubricIR) -> None:
         self.r = rubric
         self.ns: dict[str, Any] = {
-            "MISSING": MISSING, "EMPTY": _EMPTY, "_toset": _toset, "_len": _len, "_words": _words,
+            "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
             "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi,
         }
         self.lines: list[str] = []
@@ -189,7 +214,7 @@ class _Gen:
         elif k == "set":
             assert t.enum is not None
             vals = self.const(frozenset(t.enum.values), "E")
-            self.emit(1, f"if {v}.__class__ is list and (_s := _toset({v}, {vals})) is not None: {v} = _s")
+            self.emit(1, f"if {v}.__class__ is list and (_s := (EMPTYSET if not {v} else _toset({v}, {vals}))) is not None: {v} = _s")
         self.emit(1, f"elif {v} is None: {on_missing}")
         self.emit(1, f"else: {on_bad}")
 
@@ -259,6 +284,11 @@ class _Gen:
         if op == "not":
             return f"(not {self.cond(e.args[0])})"
         if op == "truth":
+            inner = e.args[0]
+            while isinstance(inner, ir.LetRef):
+                inner = inner.let.expr
+            if isinstance(inner, ir.Op):
+                return self.cond(inner)
             a, am = self.val(e.args[0])
             return f"({a} is True)"
         if op in ("present", "missing"):
@@ -293,8 +323,8 @@ class _Gen:
         elif op == "matches":
             assert e.regex is not None
             a = self.guard(*self.val(e.args[0]), guards)
-            rx = self.const(compile_regex(e.regex).search, "RX")
-            test = f"{rx}({a}) is not None"
+            rx = self.const(regex_matcher(e.regex), "RX")
+            test = f"{rx}({a})"
         else:
             raise AssertionError(op)
         return "(" + " and ".join(guards + [test]) + ")"
@@ -366,24 +396,31 @@ class _Gen:
             self.emit(2, f"if m == 0: out.append((1, {d.index}))")
             self.emit(2, f"elif {v} not in {allowed}[m]: out.append((3, {d.index}, (m,)))")
             return
-        self.emit(2, "m = []")
-        for a in edges:
-            self.emit(2, f"if {self.cond(a.cond)}: m.append({a.number})")
+        # arms as bits of one int: no allocation per record
+        single = self.const({1 << a.number: a.allowed for a in d.arms}, "S")
+
+        def bits(arms: list[ir.ArmIR]) -> str:
+            return " | ".join(f"({self.cond(a.cond)} and {1 << a.number})" for a in arms)
+
         ind = 2
         if edges:
-            self.emit(2, "if not m:")
-            ind = 3
-        for a in plain:
-            self.emit(ind, f"if {self.cond(a.cond)}: m.append({a.number})")
+            self.emit(2, f"m = {bits(edges)}")
+            if plain or other:
+                self.emit(2, "if not m:")
+                ind = 3
+        if plain:
+            self.emit(ind, f"m = {bits(plain)}")
+        elif not edges:
+            self.emit(ind, "m = 0")
         if other:
-            self.emit(ind, f"if not m: m.append({other[0].number})")
+            self.emit(ind, f"if not m: m = {1 << other[0].number}")
         self.emit(2, f"if not m: out.append((1, {d.index}))")
-        self.emit(2, f"elif len(m) == 1:")
-        self.emit(3, f"if {v} not in {allowed}[m[0]]: out.append((3, {d.index}, (m[0],)))")
-        self.emit(2, f"else: _multi({d.index}, m, {v}, {allowed}, out)")
+        self.emit(2, f"elif (al := {single}.get(m)) is None: _multi({d.index}, m, {v}, {allowed}, out)")
+        self.emit(2, f"elif {v} not in al: out.append((3, {d.index}, (m.bit_length() - 1,)))")
 
 
-def _multi(d: int, m: list[int], value: Any, allowed: dict[int, frozenset], out: list) -> None:
+def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: list) -> None:
+    m = [n for n in allowed if bits >> n & 1]
     sets = [allowed[i] for i in m]
     arms = tuple(m)
     if all(s == sets[0] for s in sets):

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .runtime import summary_dict
+
 Kind = Literal["violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation"]
 Severity = Literal["error", "warning", "info"]
 
@@ -60,17 +62,6 @@ class Report(BaseModel):
     summary: Summary
     files: list[str] = Field(default_factory=list)
     findings: list[Finding]
-
-
-def summary_dict(records: int, counts: dict[str, int], findings_by_severity: dict[str, int] | None = None) -> dict:
-    s: dict[str, Any] = {"records": records}
-    for k in ("unreadable", "violation", "uncovered", "ambiguous", "invalid", "escalation"):
-        s[k] = counts.get(k, 0)
-    sev = findings_by_severity or {}
-    s["errors"] = sev.get("error", 0)
-    s["warnings"] = sev.get("warning", 0)
-    s["infos"] = sev.get("info", 0)
-    return s
 
 
 def build_report(info: dict, records: int, counts: dict[str, int], findings: list[dict], files: list[str]) -> Report:

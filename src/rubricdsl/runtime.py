@@ -60,7 +60,7 @@ def _num(v: Any) -> str:
 
 def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
     t = f.type
-    where = f"`{f.name}` (at {f.path_text})"
+    where = f"`{f.name}`" if f.path_text == f.name else f"`{f.name}` (at {f.path_text})"
     if raw is MISSING:
         if f.required_when is not None:
             return f"{where} is missing, and it is required here"
@@ -176,7 +176,8 @@ class Expander:
                     for a in arms:
                         allowed += [x for x in a.values if x not in allowed]
                     which = " and ".join(a.name for a in arms)
-                    msg = (f"`{label}` is {show(value)}, but {which} of `decide {label}` allows "
+                    verb = "allows" if len(arms) == 1 else "allow"
+                    msg = (f"`{label}` is {show(value)}, but {which} of `decide {label}` {verb} "
                            f"{'only ' if len(allowed) == 1 else ''}{', '.join(_val(x) for x in allowed)}")
                     out.append(_finding("violation", line, rid, file, d.criterion, label, label, names, None, "error",
                                         msg, value=value))
@@ -262,6 +263,18 @@ class Stats:
     by_severity: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
     with_findings: int = 0
     files: list[str] = field(default_factory=list)
+
+
+def summary_dict(records: int, counts: dict[str, int], by_severity: dict[str, int] | None = None) -> dict:
+    """The report's `summary`: records, unreadable, one count per finding kind, and per severity."""
+    s: dict[str, Any] = {"records": records}
+    for k in ("unreadable", "violation", "uncovered", "ambiguous", "invalid", "escalation"):
+        s[k] = counts.get(k, 0)
+    sev = by_severity or {}
+    s["errors"] = sev.get("error", 0)
+    s["warnings"] = sev.get("warning", 0)
+    s["infos"] = sev.get("info", 0)
+    return s
 
 
 def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[dict], None],

@@ -44,6 +44,7 @@ def _parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         lexer_callbacks={"COMMENT": _on_comment},
+        cache=True,  # grammar analysis cached in the temp dir: start-up counts for `rubric check`
     )
 
 
