@@ -1,26 +1,30 @@
 #!/usr/bin/env python3
 """Throughput benchmark for `rubric check`.
 
-Generates a deterministic JSONL file of synthetic annotation records (~500 bytes each,
-a realistic few percent of them breaking the guideline, a few invalid values and two
-unreadable lines), writes a rubric with five rules, one `decide` (with an edge arm)
-and one `escalate`, and measures on that one file, best of N:
+Generates a deterministic JSONL file of synthetic annotation records (~500 bytes each;
+about 7% of them with an error or warning, a few invalid values, two unreadable lines
+and a blank one), writes a rubric with five rules, one `decide` (with an edge arm) and
+one `escalate`, and measures on that one file, best of N rounds:
 
   (a) floor        -- an orjson parse-only loop over the file (the I/O + JSON floor);
-  (b) rubric check -- `python -m rubricdsl check RUBRIC FILE --format jsonl`, run as a
-                      subprocess, the whole command including interpreter start-up;
+  (b) rubric check -- `python -m rubricdsl check RUBRIC FILE --format jsonl --output F`,
+                      run as a subprocess: the whole command, interpreter start-up
+                      included (the start-up alone is also measured, on an empty file);
   (c) handwritten  -- the same rules, decision and escalation coded directly in Python
-                      on the parsed dicts, writing its findings as JSONL with orjson.
+                      on the parsed dicts, writing its findings (and a closing summary
+                      line, as `rubric check` does) as JSONL with orjson.
 
-Target: `rubric check` runs at >= 0.5x the parse-only rate.
+Each round runs (a), (c) and (b) once, so a slow stretch of a noisy machine does not
+land on one measurement only. Target: `rubric check` runs at >= 0.5x the parse-only rate.
 
-As a sanity check, the findings of (b) and (c) are counted per kind (and per
-kind/rule) from the files they wrote and compared: a benchmark comparing unequal
-work is worthless, so a mismatch makes the script exit 1.
+Sanity check: the findings of (b) and (c) are compared from the files they wrote, per
+kind, per kind and rule/label, and finding by finding (line, kind, rule/label, arms).
+A benchmark comparing unequal work is worthless, so a mismatch makes the script exit 1.
+When the CLI is not available, (b) is reported as such and (a) and (c) still run.
 
     python bench/check_throughput.py                    # 500,000 records, best of 3
-    python bench/check_throughput.py --records 20000    # smoke test
-    python bench/check_throughput.py --keep --json      # keep bench/out/, JSON results
+    python bench/check_throughput.py --records 20000    # smoke test (a few seconds)
+    python bench/check_throughput.py --keep --json      # keep/reuse bench/out/, JSON on stdout
 """
 from __future__ import annotations
 
@@ -628,15 +632,18 @@ def _general(emit, search, lineno, rid, prompt, response, domain, safety, harm, 
 # (b) rubric check, as a subprocess
 # ---------------------------------------------------------------------------------------
 
-def rubric_command() -> tuple[list[str], dict]:
-    """`[python, -m, rubricdsl]` and its environment: the installed package, or src/."""
+def rubric_command() -> tuple[list[str], dict, str | None]:
+    """`[python, -m, rubricdsl]`, its environment (the installed package, or else the
+    checkout's src/ on PYTHONPATH) and the package directory it will run."""
     env = dict(os.environ)
-    probe = subprocess.run([sys.executable, "-c", "import rubricdsl"], env=env,
-                           capture_output=True)
+    probe_code = "import os, rubricdsl; print(os.path.dirname(rubricdsl.__file__))"
+    probe = subprocess.run([sys.executable, "-c", probe_code], env=env, capture_output=True, text=True)
     if probe.returncode != 0 and (REPO / "src" / "rubricdsl").is_dir():
         src = str(REPO / "src")
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return [sys.executable, "-m", "rubricdsl"], env
+        probe = subprocess.run([sys.executable, "-c", probe_code], env=env, capture_output=True, text=True)
+    package = probe.stdout.strip() if probe.returncode == 0 else None
+    return [sys.executable, "-m", "rubricdsl"], env, package
 
 
 def check_available(cmd: list[str], env: dict) -> tuple[bool, bool, str]:
@@ -702,16 +709,6 @@ def count_findings(path: Path) -> tuple[Counter, Counter, dict | None, Counter]:
 
 # ---------------------------------------------------------------------------------------
 
-def best_of(repeat: int, fn, *args) -> tuple[float, object]:
-    best = float("inf")
-    result = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best, result
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -754,48 +751,68 @@ def main(argv: list[str] | None = None) -> int:
                 f"({size / opts.records:.0f} bytes/record) in {time.perf_counter() - t0:.1f}s -> {data}")
         results["bytes"] = size
 
-        # (a) floor
-        t_floor, n = best_of(opts.repeat, parse_only, data)
-        assert n == opts.records, (n, opts.records)
-        results["floor"] = {"seconds": t_floor, "records_per_s": n / t_floor}
-
-        # (c) handwritten
-        hand_out = work / "findings-handwritten.jsonl"
-        t_hand, n = best_of(opts.repeat, handwritten, data, hand_out)
-        assert n == opts.records, (n, opts.records)
-        results["handwritten"] = {"seconds": t_hand, "records_per_s": n / t_hand}
-        hand_kinds, hand_named, _, hand_each = count_findings(hand_out)
-        affected = _records_with_findings(hand_out)
-        results["handwritten"]["findings"] = dict(hand_kinds)
-        results["records_with_error_or_warning"] = affected
-
-        # (b) rubric check
-        check_kinds = check_named = None
+        # the rubric check command, if the CLI is there
+        check = None
         if opts.no_check:
             results["check"] = {"available": False, "reason": "--no-check"}
         else:
-            cmd, env = rubric_command()
+            cmd, env, package = rubric_command()
             ok, has_output, why = check_available(cmd, env)
-            if not ok:
-                results["check"] = {"available": False, "reason": why}
-            else:
-                check_out = work / "findings-check.jsonl"
+            if ok:
+                check = (cmd, env, has_output)
                 empty = work / "empty.jsonl"
                 empty.write_bytes(b"")
-                t_check, _ = best_of(opts.repeat, run_check, cmd, env, has_output, rubric, data, check_out)
-                t_start, _ = best_of(opts.repeat, run_check, cmd, env, has_output, rubric, empty,
-                                     work / "findings-empty.jsonl")
-                check_kinds, check_named, check_summary, check_each = count_findings(check_out)
-                results["check"] = {"available": True, "command": cmd + ["check", "RUBRIC", "DATA",
-                                                                         "--format", "jsonl"]
-                                    + (["--output", "OUT"] if has_output else []),
-                                    "pythonpath": env.get("PYTHONPATH"),
-                                    "seconds": t_check, "records_per_s": opts.records / t_check,
-                                    "startup_seconds": t_start,
-                                    "records_per_s_excluding_startup":
-                                        opts.records / (t_check - t_start) if t_check > t_start else None,
-                                    "findings": dict(check_kinds),
-                                    "summary_line": check_summary}
+            else:
+                results["check"] = {"available": False, "reason": why}
+        results["source"] = _source_state()
+
+        # best of N, in rounds: each round runs every measurement once, so that a slow
+        # stretch of the machine does not fall on one measurement only
+        hand_out = work / "findings-handwritten.jsonl"
+        check_out = work / "findings-check.jsonl"
+        best = {"floor": float("inf"), "handwritten": float("inf"), "check": float("inf"),
+                "startup": float("inf")}
+
+        def timed(key, fn, *args):
+            t0 = time.perf_counter()
+            result = fn(*args)
+            best[key] = min(best[key], time.perf_counter() - t0)
+            return result
+
+        for rnd in range(opts.repeat):
+            n = timed("floor", parse_only, data)                       # (a)
+            assert n == opts.records, (n, opts.records)
+            n = timed("handwritten", handwritten, data, hand_out)     # (c)
+            assert n == opts.records, (n, opts.records)
+            if check is not None:                                      # (b), and its start-up alone
+                cmd, env, has_output = check
+                timed("check", run_check, cmd, env, has_output, rubric, data, check_out)
+                timed("startup", run_check, cmd, env, has_output, rubric, empty, work / "findings-empty.jsonl")
+            say(f"  round {rnd + 1}/{opts.repeat}: floor {best['floor']:.3f}s, handwritten "
+                f"{best['handwritten']:.3f}s" + (f", check {best['check']:.3f}s" if check else "") + " (best so far)")
+
+        t_floor, t_hand = best["floor"], best["handwritten"]
+        results["floor"] = {"seconds": t_floor, "records_per_s": opts.records / t_floor}
+        results["handwritten"] = {"seconds": t_hand, "records_per_s": opts.records / t_hand}
+        hand_kinds, hand_named, _, hand_each = count_findings(hand_out)
+        results["handwritten"]["findings"] = dict(hand_kinds)
+        results["records_with_error_or_warning"] = _records_with_findings(hand_out)
+
+        check_kinds = check_named = None
+        if check is not None:
+            cmd, env, has_output = check
+            t_check, t_start = best["check"], best["startup"]
+            check_kinds, check_named, check_summary, check_each = count_findings(check_out)
+            results["check"] = {"available": True, "command": cmd + ["check", "RUBRIC", "DATA",
+                                                                     "--format", "jsonl"]
+                                + (["--output", "OUT"] if has_output else []),
+                                "pythonpath": env.get("PYTHONPATH"), "package": package,
+                                "seconds": t_check, "records_per_s": opts.records / t_check,
+                                "startup_seconds": t_start,
+                                "records_per_s_excluding_startup":
+                                    opts.records / (t_check - t_start) if t_check > t_start else None,
+                                "findings": dict(check_kinds),
+                                "summary_line": check_summary}
 
         floor_rate = results["floor"]["records_per_s"]
         results["handwritten_over_floor"] = results["handwritten"]["records_per_s"] / floor_rate
@@ -826,6 +843,20 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _source_state() -> str | None:
+    """The checkout measured: commit, and `+dirty` when src/ has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src", "grammars"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def _records_with_findings(path: Path) -> int:
     seen = set()
     with open(path, "rb") as f:
@@ -840,7 +871,7 @@ def _report(say, r: dict, hand_kinds: Counter, check_kinds: Counter | None,
             hand_named: Counter, check_named: Counter | None) -> None:
     n = r["records"]
     say()
-    say(f"{n:,} records, {r['bytes'] / 1e6:.1f} MB; best of {r['repeat']}; "
+    say(f"{n:,} records, {r['bytes'] / 1e6:.1f} MB; best of {r['repeat']}; source {r.get('source')}; "
         f"{r['records_with_error_or_warning']:,} records "
         f"({100 * r['records_with_error_or_warning'] / n:.1f}%) have an error or warning")
     say()
@@ -864,7 +895,8 @@ def _report(say, r: dict, hand_kinds: Counter, check_kinds: Counter | None,
             f"  rubric check start-up (empty data file): {c['startup_seconds']:.3f}s")
         say(f"  rubric check / hand-written: {r['check_over_handwritten']:.2f}x")
         say(f"  command: {' '.join(c['command'])}"
-            + (f"  (PYTHONPATH={c['pythonpath']})" if c.get("pythonpath") else ""))
+            + (f"  (PYTHONPATH={c['pythonpath']})" if c.get("pythonpath") else "")
+            + f"; package {c.get('package')}")
         counted = r.get("records_counted_by_check")
         if counted != n:
             say(f"  WARNING: rubric check's summary line counts {counted} records, expected {n:,}")

@@ -17,8 +17,17 @@ from .diagnostics import RubricError, Sink
 from .source import Source, normalize_text
 
 
-def compile_text(text: str, name: str = "<string>", sha256: str | None = None) -> ir.RubricIR:
-    """Parse and check rubric text. Raises RubricError with every diagnostic found."""
+def compile_text(text: str, name: str = "<string>", sha256: str | None = None, use_cache: bool = False) -> ir.RubricIR:
+    """Parse and check rubric text. Raises RubricError with every diagnostic found.
+
+    With `use_cache` (and a sha256), a rubric compiled before is read from the cache.
+    """
+    if use_cache and sha256:
+        from . import cache  # noqa: PLC0415
+
+        hit = cache.load(sha256, name)
+        if hit is not None:
+            return hit
     from . import check, syntax  # noqa: PLC0415 - keeps lark off the import path of the package
 
     norm = normalize_text(text)
@@ -29,6 +38,10 @@ def compile_text(text: str, name: str = "<string>", sha256: str | None = None) -
     rubric = check.Checker(tree, sink, norm, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()).run()
     if sink.has_errors:
         raise RubricError(sink.sorted(), {name: source})
+    if use_cache and sha256:
+        from . import cache  # noqa: PLC0415
+
+        cache.store(rubric)
     return rubric
 
 

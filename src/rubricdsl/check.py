@@ -12,6 +12,7 @@ from typing import Any
 from . import ast, ir
 from .diagnostics import Sink
 from .ir import BOOL, NUM, TEXT, Const, FieldRef, LetRef, Op, Type
+from .regex import regex_error
 from .source import Span
 
 FUNCTIONS = {"len": "text", "words": "text", "count": "set"}
@@ -829,36 +830,3 @@ def _put(record: dict[str, Any], path: tuple[str | int, ...], value: Any) -> Non
                 if not isinstance(cur.get(step), (dict, list)):
                     cur[step] = nxt_default
                 cur = cur[step]
-
-
-_RE2_OPTIONS = None
-
-
-def regex_error(rx: ir.Regex) -> str | None:
-    """Why RE2 rejects a regex, or None."""
-    global _RE2_OPTIONS
-    import re2  # noqa: PLC0415 - only compiled when a rubric has regexes
-
-    if _RE2_OPTIONS is None:
-        _RE2_OPTIONS = re2.Options()
-        _RE2_OPTIONS.log_errors = False
-    try:
-        re2.compile(rx.source, _RE2_OPTIONS)
-    except re2.error as exc:  # type: ignore[attr-defined]
-        msg = exc.args[0] if exc.args else str(exc)
-        if isinstance(msg, bytes):
-            msg = msg.decode("utf-8", "replace")
-        return str(msg)
-    except Exception as exc:  # noqa: BLE001 - the wrapper raises its own error type
-        return str(exc)
-    return None
-
-
-def compile_regex(rx: ir.Regex):
-    global _RE2_OPTIONS
-    import re2  # noqa: PLC0415
-
-    if _RE2_OPTIONS is None:
-        _RE2_OPTIONS = re2.Options()
-        _RE2_OPTIONS.log_errors = False
-    return re2.compile(rx.source, _RE2_OPTIONS)

@@ -20,32 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import ir
-from .check import compile_regex
+from .regex import regex_matcher
 
 
-def regex_matcher(rx: ir.Regex) -> Callable[[str], bool]:
-    """A fast `does it match anywhere` test on RE2.
-
-    The wrapper's `search` builds match objects and maps byte offsets back to
-    characters; a boolean needs neither, so this calls RE2's Match directly.
-    """
-    compiled = compile_regex(rx)
-    low = getattr(compiled, "_regexp", None)
-    try:
-        from re2 import _re2  # noqa: PLC0415
-
-        unanchored = _re2.RE2.Anchor.UNANCHORED
-        low.Match(unanchored, b"", 0, 0)  # type: ignore[union-attr]
-    except Exception:  # noqa: BLE001 - another wrapper version: use its public API
-        search = compiled.search
-        return lambda text: search(text) is not None
-    match = low.Match  # type: ignore[union-attr]
-
-    def matches(text: str) -> bool:
-        b = text.encode("utf-8", "surrogatepass")
-        return match(unanchored, b, 0, len(b))[0][0] >= 0
-
-    return matches
 
 INVALID, UNCOVERED, AMBIGUOUS, DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = range(6)
 

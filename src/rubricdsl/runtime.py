@@ -139,6 +139,15 @@ class Expander:
         self.rules = rubric.rules
         self.escalations = rubric.escalations
         self.id_path = rubric.record_id
+        by_name = {f.name: f for f in rubric.fields}
+        self._reads = {
+            ("r", r.index): [(f.name, f.path) for f in rubric.fields if f.name in r.mentions] for r in rubric.rules
+        }
+        self._reads.update({
+            ("e", e.index): [(f.name, f.path) for f in rubric.fields if f.name in e.mentions] for e in rubric.escalations
+        })
+        del by_name
+        self._messages: dict[tuple, str] = {}
 
     def record_id(self, rec: dict, line: int) -> str:
         if self.id_path is not None:
@@ -163,12 +172,15 @@ class Expander:
                 arms = [d.arms[n - 1] for n in t[2]] if len(t) > 2 else []
                 names = [a.name for a in arms]
                 if code == 1:
-                    msg = f"no arm of `decide {label}` covers this record; the guideline is silent here"
+                    msg = self._messages.get((1, t[1])) or self._messages.setdefault(
+                        (1, t[1]), f"no arm of `decide {label}` covers this record; the guideline is silent here")
                     out.append(_finding("uncovered", line, rid, file, d.criterion, label, label, [], None, "warning", msg,
                                         value=value))
                 elif code == 2:
-                    parts = "; ".join(f"{a.name} allows {', '.join(_val(x) for x in a.values)}" for a in arms)
-                    msg = f"the guideline gives more than one answer for `{label}`: {parts}"
+                    msg = self._messages.get(t[:3])
+                    if msg is None:
+                        parts = "; ".join(f"{a.name} allows {', '.join(_val(x) for x in a.values)}" for a in arms)
+                        msg = self._messages[t[:3]] = f"the guideline gives more than one answer for `{label}`: {parts}"
                     out.append(_finding("ambiguous", line, rid, file, d.criterion, label, label, names, None, "warning",
                                         msg, value=value))
                 else:
@@ -183,22 +195,23 @@ class Expander:
                                         msg, value=value))
             elif code == 4:
                 r = self.rules[t[1]]
-                out.append(_finding("violation", line, rid, file, r.criterion, r.name, None, None, None, r.severity,
-                                    r.message, fields=self._values(rec, r.mentions)))
+                out.append({"kind": "violation", "line": line, "record": rid, "file": file, "criterion": r.criterion,
+                            "rule": r.name, "label": None, "arms": None, "target": None, "severity": r.severity,
+                            "message": r.message, "fields": self._values(rec, ("r", r.index))})
             else:
                 e = self.escalations[t[1]]
-                out.append(_finding("escalation", line, rid, file, e.criterion, e.name, None, None, e.target, "info",
-                                    e.reason, fields=self._values(rec, e.mentions)))
+                out.append({"kind": "escalation", "line": line, "record": rid, "file": file, "criterion": e.criterion,
+                            "rule": e.name, "label": None, "arms": None, "target": e.target, "severity": "info",
+                            "message": e.reason, "fields": self._values(rec, ("e", e.index))})
         return out
 
-    def _values(self, rec: dict, names: frozenset[str]) -> dict[str, Any]:
+    def _values(self, rec: dict, key: tuple) -> dict[str, Any]:
         out = {}
-        for f in self.fields:
-            if f.name in names:
-                v = follow(rec, f.path)
-                if isinstance(v, str) and len(v) > 200:
-                    v = v[:197] + "..."
-                out[f.name] = v
+        for name, path in self._reads[key]:
+            v = follow(rec, path)
+            if v.__class__ is str and len(v) > 200:
+                v = v[:197] + "..."
+            out[name] = v
         return out
 
 
@@ -244,6 +257,11 @@ def open_data(path: str) -> tuple[BinaryIO, str, Callable[[], int] | None, int |
 
 
 def _why_unreadable(line: bytes, err: Exception) -> str:
+    line = line.rstrip(b"\r\n")
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        err = e
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:
@@ -277,18 +295,89 @@ def summary_dict(records: int, counts: dict[str, int], by_severity: dict[str, in
     return s
 
 
-def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[dict], None],
-        progress: Callable[[int, int | None, str], None] | None = None) -> Stats:
-    """Check every record of every file. `emit` receives each finding. Every non-blank
-    line is counted in `records`; unreadable lines are findings, never skipped."""
+class _LineChecker:
+    """Checks lines of one file; shared by the sequential and the parallel paths.
+
+    `emit` receives each finding, passed through `encode` when one is given (the
+    parallel path encodes in the worker processes, so the output is the same)."""
+
+    def __init__(self, compiled: Compiled, stats: Stats, emit: Callable[[Any], None],
+                 encode: Callable[[dict], Any] | None = None) -> None:
+        self.check = compiled.check
+        self.expander = Expander(compiled.rubric)
+        self.stats = stats
+        self.emit = emit if encode is None else (lambda f, _e=emit, _c=encode: _e(_c(f)))
+
+    def lines(self, batch: list[bytes], name: str, lineno: int) -> tuple[int, int]:
+        """Check a batch whose first line is `lineno + 1`; returns (last line number, blank lines)."""
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        check = self.check
+        stats = self.stats
+        counts = stats.counts
+        sev = stats.by_severity
+        emit = self.emit
+        expand = self.expander.expand
+        blank = 0
+        for line in batch:
+            lineno += 1
+            try:
+                rec = loads(line)
+            except decode_error as e:
+                if not line.strip():
+                    blank += 1
+                    continue
+                f = unreadable_finding(name, lineno, _why_unreadable(line, e))
+            else:
+                if rec.__class__ is dict:
+                    res = check(rec)
+                    if res:
+                        stats.with_findings += 1
+                        for f in expand(res, rec, name, lineno):
+                            counts[f["kind"]] += 1
+                            sev[f["severity"]] += 1
+                            emit(f)
+                    continue
+                f = unreadable_finding(name, lineno, _why_unreadable(line, ValueError()))
+            stats.with_findings += 1
+            counts["unreadable"] += 1
+            sev["error"] += 1
+            emit(f)
+        return lineno, blank
+
+
+PARALLEL_MIN_BYTES = 16 << 20
+CHUNK_BYTES = 4 << 20
+
+
+def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
+        progress: Callable[[int, int | None, str], None] | None = None, jobs: int = 1,
+        encode: Callable[[dict], Any] | None = None) -> Stats:
+    """Check every record of every file.
+
+    `emit` receives each finding (as a dict, or as `encode(dict)`), in file and line
+    order. Every non-blank line is counted in `records`; unreadable lines are findings,
+    never skipped. With jobs > 1, large plain files are split between processes; the
+    findings and their order are the same as with one."""
     stats = Stats()
-    check = compiled.check
-    expander = Expander(compiled.rubric)
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    counts = stats.counts
-    sev = stats.by_severity
+    lc = _LineChecker(compiled, stats, emit, encode)
+    import gc  # noqa: PLC0415
+
+    gc_was_on = gc.isenabled()
+    gc.disable()  # records are trees (no cycles): reference counting frees them; saves GC passes
+    try:
+        _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    return stats
+
+
+def _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress) -> None:
     for path in paths:
+        if jobs > 1 and path != "-" and _splittable(path):
+            _run_parallel(compiled, path, stats, emit, encode, progress, jobs)
+            continue
         stream, name, tell, size = open_data(path)
         stats.files.append(name)
         lineno = 0
@@ -306,42 +395,114 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[dict], None],
                     first = False
                     if batch[0].startswith(b"\xef\xbb\xbf"):
                         batch[0] = batch[0][3:]
-                for line in batch:
-                    lineno += 1
-                    try:
-                        rec = loads(line)
-                    except decode_error as e:
-                        if not line.strip():
-                            blank += 1
-                            continue
-                        f = unreadable_finding(name, lineno, _why_unreadable(line, e))
-                        stats.with_findings += 1
-                        counts["unreadable"] += 1
-                        sev["error"] += 1
-                        emit(f)
-                        continue
-                    if rec.__class__ is not dict:
-                        f = unreadable_finding(name, lineno, _why_unreadable(line, ValueError()))
-                        stats.with_findings += 1
-                        counts["unreadable"] += 1
-                        sev["error"] += 1
-                        emit(f)
-                        continue
-                    res = check(rec)
-                    if res:
-                        stats.with_findings += 1
-                        for f in expander.expand(res, rec, name, lineno):
-                            counts[f["kind"]] += 1
-                            sev[f["severity"]] += 1
-                            emit(f)
+                lineno, b = lc.lines(batch, name, lineno)
+                blank += b
                 if progress is not None:
                     progress(tell() if tell else 0, size, name)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
-        n = lineno - blank
-        stats.records += n
-    return stats
+        stats.records += lineno - blank
+
+
+def _splittable(path: str) -> bool:
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) < PARALLEL_MIN_BYTES:
+            return False
+        with open(path, "rb") as f:
+            return f.read(2) != b"\x1f\x8b" and not path.endswith(".gz")
+    except OSError:
+        return False
+
+
+_WORKER: tuple[Compiled, Callable[[dict], Any] | None] | None = None
+
+
+def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
+    """Byte ranges of about `step` bytes that end at line boundaries."""
+    size = os.path.getsize(path)
+    out = []
+    with open(path, "rb") as f:
+        start = 0
+        while start < size:
+            end = start + step
+            if end >= size:
+                end = size
+            else:
+                f.seek(end)
+                while True:
+                    block = f.read(1 << 16)
+                    if not block:
+                        end = size
+                        break
+                    nl = block.find(b"\n")
+                    if nl >= 0:
+                        end += nl + 1
+                        break
+                    end += len(block)
+            out.append((start, end))
+            start = end
+    return out
+
+
+def _count_lines(args: tuple[str, int, int]) -> int:
+    path, start, end = args
+    with open(path, "rb") as f:
+        f.seek(start)
+        return f.read(end - start).count(b"\n")
+
+
+def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int]:
+    path, start, end, first_line = args
+    assert _WORKER is not None
+    compiled, encode = _WORKER
+    stats = Stats()
+    found: list = []
+    lc = _LineChecker(compiled, stats, found.append, encode)
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    batch = data.split(b"\n")
+    del data
+    if batch and batch[-1] == b"":
+        batch.pop()
+    if start == 0 and batch and batch[0].startswith(b"\xef\xbb\xbf"):
+        batch[0] = batch[0][3:]
+    last, blank = lc.lines(batch, path, first_line)
+    return found, stats, last - first_line, blank
+
+
+def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[Any], None],
+                  encode: Callable[[dict], Any] | None, progress, jobs: int) -> None:
+    import multiprocessing  # noqa: PLC0415
+
+    global _WORKER
+    stats.files.append(path)
+    ranges = _boundaries(path, CHUNK_BYTES)
+    size = os.path.getsize(path)
+    _WORKER = (compiled, encode)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(jobs) as pool:
+            counts = pool.map(_count_lines, [(path, s, e) for s, e in ranges], chunksize=8)
+            tasks = []
+            line = 0
+            for (s, e), n in zip(ranges, counts):
+                tasks.append((path, s, e, line))
+                line += n
+            for (found, st, n, blank), (s, e) in zip(pool.imap(_work, tasks), ranges):
+                for f in found:
+                    emit(f)
+                for k, v in st.counts.items():
+                    stats.counts[k] += v
+                for k, v in st.by_severity.items():
+                    stats.by_severity[k] += v
+                stats.with_findings += st.with_findings
+                stats.records += n - blank
+                if progress is not None:
+                    progress(e, size, path)
+    finally:
+        _WORKER = None
 
 
 def check_record(compiled: Compiled, rec: Any, file: str = "<record>", line: int = 1) -> list[dict]:
