@@ -166,7 +166,8 @@ class Checker:
 
         rid = item = ann = None
         if len(records) > 1:
-            self.sink.error("RB104", "a rubric has at most one `record` block", records[1].span)
+            self.sink.error("RB104", "a rubric has at most one `record` block", records[1].span,
+                            help='merge the entries into the first `record` block')
         if records:
             seen: set[str] = set()
             for e in records[0].entries:
@@ -176,7 +177,8 @@ class Checker:
                                     help=(f"did you mean `{s}`? " if s else "") + "a `record` block names `id`, `item` and `annotator`")
                     continue
                 if e.key in seen:
-                    self.sink.error("RB104", f"`{e.key}` is given twice in the `record` block", e.span)
+                    self.sink.error("RB104", f"`{e.key}` is given twice in the `record` block", e.span,
+                            help='keep one line per entry')
                 seen.add(e.key)
                 p = self._path(e.path)
                 if e.key == "id":
@@ -221,7 +223,8 @@ class Checker:
             for v in t.values:
                 sv = str(v.value)
                 if sv in vals:
-                    self.sink.error("RB104", f"enum value `{sv}` is listed twice", v.span)
+                    self.sink.error("RB104", f"enum value `{sv}` is listed twice", v.span,
+                            help='remove the repeated value')
                     continue
                 vals.append(sv)
             if not vals:
@@ -231,7 +234,8 @@ class Checker:
             lo, hi = t.lo, t.hi
             for b in (lo, hi):
                 if b is not None and not (isinstance(b, int) or float(b).is_integer()):
-                    self.sink.error("RB103", f"the bounds of an {t.kind} range are integers", t.span)
+                    self.sink.error("RB103", f"the bounds of an {t.kind} range are integers", t.span,
+                            help='write whole numbers, e.g. `1..5`, or use `number` for decimals')
             lo = int(lo) if lo is not None else None
             hi = int(hi) if hi is not None else None
             if lo is not None and hi is not None and lo > hi:
@@ -239,7 +243,8 @@ class Checker:
             return ir.FieldType(t.kind, lo, hi)
         if t.kind == "number":
             if t.lo is not None and t.hi is not None and t.lo > t.hi:
-                self.sink.error("RB106", f"range {_fmt_value(t.lo)}..{_fmt_value(t.hi)} is empty", t.span)
+                self.sink.error("RB106", f"range {_fmt_value(t.lo)}..{_fmt_value(t.hi)} is empty", t.span,
+                            help='write the low bound first')
             return ir.FieldType("number", t.lo, t.hi)
         return ir.FieldType(t.kind)
 
@@ -262,26 +267,31 @@ class Checker:
         if k == "bool":
             if v.kind == "bool":
                 return v.value
-            self.sink.error("RB103", f"{what} is a bool: use `true` or `false`", v.span)
+            self.sink.error("RB103", f"{what} is a bool: use `true` or `false`", v.span,
+                            help='write `true` or `false`')
             return _BAD
         if k in ("int", "scale"):
             if v.kind == "number" and float(v.value).is_integer():  # type: ignore[arg-type]
                 iv = int(v.value)  # type: ignore[arg-type]
                 if (ft.lo is not None and iv < ft.lo) or (ft.hi is not None and iv > ft.hi):
-                    self.sink.error("RB103", f"{iv} is outside {what}'s range {ft.lo}..{ft.hi}", v.span)
+                    self.sink.error("RB103", f"{iv} is outside {what}'s range {ft.lo}..{ft.hi}", v.span,
+                            help='use a value inside the declared range')
                     return _BAD
                 return iv
-            self.sink.error("RB103", f"{what} takes integers, not `{_fmt_value(v.value)}`", v.span)
+            self.sink.error("RB103", f"{what} takes integers, not `{_fmt_value(v.value)}`", v.span,
+                            help='write a whole number such as `3`')
             return _BAD
         if k == "number":
             if v.kind == "number":
                 return v.value
-            self.sink.error("RB103", f"{what} takes numbers, not `{_fmt_value(v.value)}`", v.span)
+            self.sink.error("RB103", f"{what} takes numbers, not `{_fmt_value(v.value)}`", v.span,
+                            help='write a number such as `0.5`')
             return _BAD
         if k == "text":
             if v.kind == "string":
                 return v.value
-            self.sink.error("RB103", f"{what} is text: write a quoted string", v.span)
+            self.sink.error("RB103", f"{what} is text: write a quoted string", v.span,
+                            help='write the text in double quotes: `"..."`')
             return _BAD
         return _BAD
 
@@ -321,7 +331,8 @@ class Checker:
             if arm.kind == "otherwise":
                 n_otherwise += 1
                 if n_otherwise > 1:
-                    self.sink.error("RB007", "a `decide` has at most one `otherwise`", arm.span)
+                    self.sink.error("RB007", "a `decide` has at most one `otherwise`", arm.span,
+                            help='keep one `otherwise` arm, written last')
             values: list[Any] = []
             if f is not None and f.type.single_valued:
                 for v in arm.values:
@@ -372,7 +383,8 @@ class Checker:
                 ok = False
                 continue
             if g.field in given:
-                self.sink.error("RB104", f"`{g.field}` is given twice", g.span)
+                self.sink.error("RB104", f"`{g.field}` is given twice", g.span,
+                            help='keep one value per field')
                 ok = False
                 continue
             raw = self._given_value(f, g.value)
@@ -388,7 +400,8 @@ class Checker:
         for o in node.expect:
             if o.kind == "pass":
                 if len(node.expect) > 1:
-                    self.sink.error("RB007", "`expect pass` means no finding at all and stands alone", o.span)
+                    self.sink.error("RB007", "`expect pass` means no finding at all and stands alone", o.span,
+                            help='remove `pass`, or remove the other outcomes')
                     ok = False
                 continue
             assert o.name is not None
@@ -421,7 +434,8 @@ class Checker:
         ft = f.type
         if isinstance(v, ast.SetValue):
             if ft.kind != "set":
-                self.sink.error("RB103", f"`{f.name}` is {ft.describe()}, not a set", v.span)
+                self.sink.error("RB103", f"`{f.name}` is {ft.describe()}, not a set", v.span,
+                            help='give a single value; `{...}` is for set labels')
                 return _BAD
             out = []
             for item in v.items:
@@ -487,7 +501,7 @@ class Checker:
             return Const(e.value, TEXT, e.span)
         if isinstance(e, ast.SetLit):
             self.sink.error("RB103", "a set literal `{...}` stands only after `in`, `any of`, `all of`, `none of` or `==`",
-                            e.span)
+                            e.span, help="write `x in {a, b}` or `S any of {a, b}`")
             return None
         if isinstance(e, ast.Call):
             return self._call(e, pos)
@@ -499,7 +513,8 @@ class Checker:
                 c = self._as_cond(x, e.operand)
                 return Op("not", (c,), BOOL, e.span, c.mentions) if c is not None else None
             if x.type.kind != "num":
-                self.sink.error("RB103", f"unary `-` needs a number, not {x.type.describe()}", e.span)
+                self.sink.error("RB103", f"unary `-` needs a number, not {x.type.describe()}", e.span,
+                            help='negate numbers only')
                 return None
             return Op("neg", (x,), NUM, e.span, x.mentions)
         if isinstance(e, ast.Test):
@@ -521,7 +536,8 @@ class Checker:
                 return None
             for x, side in ((a, e.left), (b, e.right)):
                 if x.type.kind != "num":
-                    self.sink.error("RB103", f"`{op}` needs numbers, but this is {x.type.describe()}", side.span)
+                    self.sink.error("RB103", f"`{op}` needs numbers, but this is {x.type.describe()}", side.span,
+                            help='arithmetic works on int, number and scale values, `len`, `words` and `count`')
                     return None
             return Op(op, (a, b), NUM, e.span, a.mentions | b.mentions)
         if op in ("==", "!=", "<", "<=", ">", ">="):
@@ -561,7 +577,8 @@ class Checker:
             # a let whose own expression failed, or a rule/escalation name
             if any(isinstance(n, ast.Let) and n.name == e.name for n, _ in self._all_lets()):
                 return None
-            self.sink.error("RB103", f"`{e.name}` names a rule, escalation or edge case, not a value", e.span)
+            self.sink.error("RB103", f"`{e.name}` names a rule, escalation or edge case, not a value", e.span,
+                            help='conditions read inputs, labels and lets; rules and escalations cannot be referenced')
             return None
         if want is not None:
             s = _suggest(e.name, list(want.values))
@@ -590,7 +607,8 @@ class Checker:
                             help="functions: len(text), words(text), count(set)")
             return None
         if len(e.args) != 1:
-            self.sink.error("RB103", f"`{e.func}` takes one argument, not {len(e.args)}", e.span)
+            self.sink.error("RB103", f"`{e.func}` takes one argument, not {len(e.args)}", e.span,
+                            help='write `len(t)`, `words(t)` or `count(s)`')
             return None
         x = self.expr(e.args[0], pos)
         if x is None:
@@ -598,7 +616,7 @@ class Checker:
         need = FUNCTIONS[e.func]
         if x.type.kind != need:
             self.sink.error("RB103", f"`{e.func}` needs {'a set' if need == 'set' else 'text'}, not {x.type.describe()}",
-                            e.args[0].span)
+                            e.args[0].span, help="`len` and `words` take text; `count` takes a set")
             return None
         return Op(e.func, (x,), NUM, e.span, x.mentions)
 
@@ -607,7 +625,8 @@ class Checker:
             if not isinstance(e.operand, ast.Name) or e.operand.name not in self.fields:
                 if isinstance(e.operand, ast.Name) and e.operand.name not in self.names:
                     return self._name(e.operand, pos, None) and None
-                self.sink.error("RB103", f"`is {e.op}` applies to an input or label", e.operand.span)
+                self.sink.error("RB103", f"`is {e.op}` applies to an input or label", e.operand.span,
+                            help="write `FIELD is present` or `FIELD is missing` with the field's own name")
                 return None
             f = self.fields[e.operand.name]
             ref = FieldRef(f, f.type.expr_type, e.operand.span, frozenset({f.name}))
@@ -639,7 +658,8 @@ class Checker:
         if x is None or not ok:
             return None
         if x.type.kind != "text":
-            self.sink.error("RB103", f"`matches` works on text, but this is {x.type.describe()}", e.operand.span)
+            self.sink.error("RB103", f"`matches` works on text, but this is {x.type.describe()}", e.operand.span,
+                            help='use `matches` on a text input, label or let')
             return None
         return Op("matches", (x,), BOOL, e.span, x.mentions, regex=rx)
 
@@ -694,7 +714,8 @@ class Checker:
             elif elem.kind == "bool" and item.kind == "bool":
                 vals.append(item.value)
             else:
-                self.sink.error("RB103", f"`{_fmt_value(item.value)}` is not a {elem.describe()} value", item.span)
+                self.sink.error("RB103", f"`{_fmt_value(item.value)}` is not a {elem.describe()} value", item.span,
+                            help="the set's items must have the type of the value they are compared with")
                 ok = False
         if not ok:
             return None
@@ -721,11 +742,13 @@ class Checker:
                 mode = "eq"
             elif ta.kind == tb.kind == "set":
                 if ta.enum is not None and tb.enum is not None and ta.enum.values != tb.enum.values:
-                    self.sink.error("RB103", "compares two sets of different values", e.span)
+                    self.sink.error("RB103", "compares two sets of different values", e.span,
+                            help='both sides must be sets of the same enum values')
                     return None
                 mode = "seteq"
             else:
-                self.sink.error("RB103", f"cannot compare {ta.describe()} with {tb.describe()}", e.span)
+                self.sink.error("RB103", f"cannot compare {ta.describe()} with {tb.describe()}", e.span,
+                            help='`==` and `!=` compare two values of one type')
                 return None
             return Op(op, (a, b), BOOL, e.span, mentions, mode=mode)
         if ta.kind == tb.kind == "num":
@@ -771,7 +794,8 @@ class Checker:
         if a is None:
             return None
         if a.type.kind != "enum" or a.type.enum is None or b.type.enum is None or a.type.enum.values != b.type.enum.values:
-            self.sink.error("RB103", f"{a.type.describe()} cannot be a member of {b.type.describe()}", e.left.span)
+            self.sink.error("RB103", f"{a.type.describe()} cannot be a member of {b.type.describe()}", e.left.span,
+                            help="the value must be one of the set's own values, or a field of the same enum")
             return None
         return Op(e.op, (a, b), BOOL, e.span, a.mentions | b.mentions, mode="field")
 
@@ -788,7 +812,8 @@ class Checker:
             return None
         if b.type.kind != "set" or (b.type.enum is not None and a.type.enum is not None
                                      and b.type.enum.values != a.type.enum.values):
-            self.sink.error("RB103", f"`{e.op} of` needs a set of the same values on its right", e.right.span)
+            self.sink.error("RB103", f"`{e.op} of` needs a set of the same values on its right", e.right.span,
+                            help='write `S any of {a, b}` with values of S, or another set of the same values')
             return None
         return Op(e.op, (a, b), BOOL, e.span, a.mentions | b.mentions)
 

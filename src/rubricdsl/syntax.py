@@ -331,7 +331,8 @@ class _Builder(Transformer):
             else:
                 target.doc = doc.text
         else:
-            self.sink.error("RB006", "a docstring cannot stand here", doc.span)
+            self.sink.error("RB006", "a docstring cannot stand here", doc.span,
+                            help='a docstring follows the header or a declaration, or opens a block')
 
     def _attach_level(self, level: ast.Level, prev) -> None:
         if isinstance(prev, ast.Field) and prev.kind == "label":
@@ -578,7 +579,8 @@ class _Builder(Transformer):
                 if seen_when:
                     self.sink.error("RB007", "a rule has at most one `when`", ch.span, help="combine the conditions with `and`")
                 if seen_req:
-                    self.sink.error("RB007", "`when` must come before `require`", ch.span)
+                    self.sink.error("RB007", "`when` must come before `require`", ch.span,
+                            help='write `when EXPR` first, then `require EXPR`')
                 seen_when = True
                 when = ch.expr
             elif isinstance(ch, _Require):
@@ -640,7 +642,8 @@ class _Builder(Transformer):
             if isinstance(ch, _Given):
                 n_given += 1
                 if n_given > 1:
-                    self.sink.error("RB007", "an example has one `given` block", ch.span)
+                    self.sink.error("RB007", "an example has one `given` block", ch.span,
+                            help='merge the `given` blocks')
                 given.extend(ch.entries)
             elif isinstance(ch, list):
                 expect.extend(ch)
