@@ -36,6 +36,15 @@ _CODES = [
     Code("RB108", "let-before-declaration", "unknown_name", "error", "A `let` used before the line that declares it"),
     Code("RB109", "unknown-function", "unknown_name", "error", "A call to a function the language does not have"),
     Code("RB110", "example-failed", "example_failed", "error", "A worked example whose findings differ from its `expect`"),
+    Code("RB201", "dead-condition", "dead", "warning", "A `when`, arm or `applies when` that can never hold"),
+    Code("RB202", "vacuous-requirement", "vacuous", "warning", "A `require` that always holds where its rule applies"),
+    Code("RB203", "always-violated", "always_violated", "warning", "A `require` that can never hold where its rule applies"),
+    Code("RB204", "decision-gap", "gap", "warning", "A situation in a `decide`'s scope that no arm covers"),
+    Code("RB205", "overlapping-arms", "overlap", "warning", "Arms that can match together and allow different values"),
+    Code("RB206", "shadowed-arm", "shadowed", "warning", "An arm under `first` that earlier arms always pre-empt"),
+    Code("RB207", "useless-edge-case", "useless_edge", "warning", "An edge case that never changes the outcome"),
+    Code("RB208", "unused-field", "unused_field", "warning", "An `input` or `let` that nothing reads"),
+    Code("RB209", "analysis-incomplete", "dead", "warning", "A check the analysis could not decide (timeout or inexpressible)"),
     Code("RB900", "internal-error", "syntax", "error", "A bug in rubricdsl itself"),
 ]
 

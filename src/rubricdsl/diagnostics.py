@@ -18,6 +18,8 @@ class Diagnostic:
     severity: str | None = None
     witness: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    record: dict[str, Any] | None = None  # a JSON record showing the problem (static analysis)
+    check_override: str | None = None  # the spec's check, when the code alone does not say it
 
     def __post_init__(self) -> None:
         if self.severity is None:
@@ -29,7 +31,7 @@ class Diagnostic:
 
     @property
     def check(self) -> str:
-        return CODES[self.code].check
+        return self.check_override or CODES[self.code].check
 
     @property
     def line(self) -> int:
@@ -55,6 +57,10 @@ class Diagnostic:
         }
         if self.witness is not None:
             d["witness"] = self.witness
+        if self.record is not None:
+            d["record"] = self.record
+        if self.notes:
+            d["notes"] = list(self.notes)
         return d
 
 

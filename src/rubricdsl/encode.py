@@ -1,0 +1,389 @@
+"""Encoding a rubric's IR for the z3 solver: the situations a check can meet.
+
+A *situation* is an assignment of values to the rubric's fields for a record whose
+fields are all valid (a check that reads an invalid field is skipped, so invalid
+values never reach a decision, rule or escalation). Per field:
+
+- presence: a boolean for optional and `required when` fields (required fields
+  are always present; a `required when` field is present whenever its condition
+  holds);
+- bool → Bool; int, scale → Int within its range; number → Real within its range;
+  enum and ordered enum → the Int index of the value (order = declaration order);
+  set → one Bool per member;
+- text → opaque: each distinct text test (`contains`, `matches`, `==`) is a free
+  Bool, and `len`/`words` are non-negative Ints (words <= len; a `contains` of a
+  literal implies len >= its length).
+
+Atomic tests that read a missing field, or a number with no value (division by
+zero), are false, exactly as at run time. `let`s are inlined.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from . import ir
+
+
+@dataclass
+class FieldVars:
+    f: ir.FieldIR
+    present: Any  # z3 BoolRef (True for required fields)
+    value: Any = None  # Bool / Int / Real / Int (enum index) / list[Bool] (set)
+    length: Any = None  # text: len
+    words: Any = None  # text: words
+    atoms: dict[tuple, Any] = field(default_factory=dict)  # text tests -> Bool
+    counted: set[str] = field(default_factory=set)  # "len" / "words" when an expression reads them
+
+
+class Unsupported(Exception):
+    """Something the encoding cannot express; reported as its own diagnostic."""
+
+
+class Encoder:
+    def __init__(self, rubric: ir.RubricIR) -> None:
+        self.r = rubric
+        self.vars: dict[str, FieldVars] = {}
+        self.domain: list[Any] = []  # constraints every situation satisfies
+        self.text_atoms: dict[tuple, tuple[Any, str, dict]] = {}  # z3 name -> description
+        self._n = 0
+        for f in rubric.fields:
+            self._declare(f)
+        for f in rubric.fields:
+            if f.required_when is not None:
+                self.domain.append(z3.Implies(self.cond(f.required_when), self.vars[f.name].present))
+
+    # ---- fields ---------------------------------------------------------------------
+
+    def _declare(self, f: ir.FieldIR) -> None:
+        name = f.name
+        present = z3.Bool(f"present:{name}") if f.may_be_missing else z3.BoolVal(True)
+        fv = FieldVars(f, present)
+        t = f.type
+        k = t.kind
+        if k == "bool":
+            fv.value = z3.Bool(f"v:{name}")
+        elif k in ("int", "scale"):
+            fv.value = z3.Int(f"v:{name}")
+            if t.lo is not None:
+                self.domain.append(fv.value >= int(t.lo))
+            if t.hi is not None:
+                self.domain.append(fv.value <= int(t.hi))
+        elif k == "number":
+            fv.value = z3.Real(f"v:{name}")
+            if t.lo is not None:
+                self.domain.append(fv.value >= _real(t.lo))
+            if t.hi is not None:
+                self.domain.append(fv.value <= _real(t.hi))
+        elif k == "enum":
+            assert t.enum is not None
+            fv.value = z3.Int(f"v:{name}")
+            self.domain += [fv.value >= 0, fv.value < len(t.enum.values)]
+        elif k == "set":
+            assert t.enum is not None
+            fv.value = [z3.Bool(f"v:{name}:{v}") for v in t.enum.values]
+        elif k == "text":
+            fv.length = z3.Int(f"len:{name}")
+            fv.words = z3.Int(f"words:{name}")
+            self.domain += [fv.length >= 0, fv.words >= 0, fv.words <= fv.length,
+                            z3.Implies(fv.length == 0, fv.words == 0)]
+        self.vars[name] = fv
+
+    def _atom(self, fv: FieldVars, key: tuple, min_len: int | None = None, exact_len: int | None = None) -> Any:
+        a = fv.atoms.get(key)
+        if a is None:
+            self._n += 1
+            a = z3.Bool(f"text:{fv.f.name}:{self._n}")
+            fv.atoms[key] = a
+            self.text_atoms[key] = (a, fv.f.name, {"key": key})
+            if min_len:
+                self.domain.append(z3.Implies(a, fv.length >= min_len))
+            if exact_len is not None:
+                self.domain.append(z3.Implies(a, fv.length == exact_len))
+        return a
+
+    # ---- expressions -----------------------------------------------------------------
+
+    def cond(self, e: ir.Expr) -> Any:
+        if isinstance(e, ir.LetRef):
+            return self.cond(e.let.expr)
+        if isinstance(e, ir.Const):
+            return z3.BoolVal(bool(e.value))
+        if isinstance(e, ir.FieldRef):
+            fv = self.vars[e.field.name]
+            return z3.And(fv.present, fv.value)
+        assert isinstance(e, ir.Op)
+        op = e.op
+        if op == "and":
+            return z3.And(self.cond(e.args[0]), self.cond(e.args[1]))
+        if op == "or":
+            return z3.Or(self.cond(e.args[0]), self.cond(e.args[1]))
+        if op == "not":
+            return z3.Not(self.cond(e.args[0]))
+        if op == "truth":
+            return self.cond(e.args[0])
+        if op in ("present", "missing"):
+            p = self.vars[e.args[0].field.name].present
+            return p if op == "present" else z3.Not(p)
+        if op in ("==", "!=", "<", "<=", ">", ">="):
+            return self._compare(e)
+        if op in ("in", "not in"):
+            return self._in(e)
+        if op in ("any", "all", "none"):
+            (a, da), (b, db) = self.set_val(e.args[0]), self.set_val(e.args[1])
+            if op == "any":
+                t = z3.Or([z3.And(x, y) for x, y in zip(a, b)])
+            elif op == "all":
+                t = z3.And([z3.Implies(y, x) for x, y in zip(a, b)])
+            else:
+                t = z3.Not(z3.Or([z3.And(x, y) for x, y in zip(a, b)]))
+            return z3.And(da, db, t)
+        if op in ("empty", "not empty"):
+            a, da = self.set_val(e.args[0])
+            some = z3.Or(a) if a else z3.BoolVal(False)
+            return z3.And(da, z3.Not(some) if op == "empty" else some)
+        if op == "contains":
+            return self._contains(e)
+        if op == "matches":
+            fv, d = self._text_field(e.args[0])
+            assert e.regex is not None
+            return z3.And(d, self._atom(fv, ("matches", e.regex.source)))
+        raise Unsupported(f"operator `{op}`")
+
+    def _text_field(self, e: ir.Expr) -> tuple[FieldVars, Any]:
+        while isinstance(e, ir.LetRef):
+            e = e.let.expr
+        if isinstance(e, ir.FieldRef):
+            fv = self.vars[e.field.name]
+            return fv, fv.present
+        raise Unsupported("a text test on something other than a text field")
+
+    def _contains(self, e: ir.Op) -> Any:
+        fv, d = self._text_field(e.args[0])
+        rhs = e.args[1]
+        while isinstance(rhs, ir.LetRef):
+            rhs = rhs.let.expr
+        if isinstance(rhs, ir.Const):
+            lit = str(rhs.value)
+            if lit == "":
+                return d
+            return z3.And(d, self._atom(fv, ("contains", lit), min_len=len(lit)))
+        other, d2 = self._text_field(rhs)
+        return z3.And(d, d2, self._atom(fv, ("contains_field", other.f.name)))
+
+    def _compare(self, e: ir.Op) -> Any:
+        op = e.op
+        a_e, b_e = e.args
+        if e.mode == "num":
+            (a, da), (b, db) = self.num(a_e), self.num(b_e)
+            return z3.And(da, db, _cmp(op, a, b))
+        if e.mode == "rank":
+            (a, da), (b, db) = self.enum_val(a_e), self.enum_val(b_e)
+            return z3.And(da, db, _cmp(op, a, b))
+        if e.mode == "seteq":
+            (a, da), (b, db) = self.set_val(a_e), self.set_val(b_e)
+            eq = z3.And([x == y for x, y in zip(a, b)]) if a else z3.BoolVal(True)
+            return z3.And(da, db, eq if op == "==" else z3.Not(eq))
+        t = a_e.type.kind
+        if t == "enum":
+            (a, da), (b, db) = self.enum_val(a_e), self.enum_val(b_e)
+            return z3.And(da, db, _cmp(op, a, b))
+        if t == "bool":
+            (a, da), (b, db) = self.bool_val(a_e), self.bool_val(b_e)
+            return z3.And(da, db, _cmp(op, a, b))
+        if t == "text":
+            eq, d = self._text_eq(a_e, b_e)
+            return z3.And(d, eq if op == "==" else z3.Not(eq))
+        raise Unsupported(f"comparison of {t}")
+
+    def _text_eq(self, a_e: ir.Expr, b_e: ir.Expr) -> tuple[Any, Any]:
+        def unlet(x: ir.Expr) -> ir.Expr:
+            while isinstance(x, ir.LetRef):
+                x = x.let.expr
+            return x
+
+        a_e, b_e = unlet(a_e), unlet(b_e)
+        if isinstance(a_e, ir.Const) and isinstance(b_e, ir.Const):
+            return z3.BoolVal(a_e.value == b_e.value), z3.BoolVal(True)
+        if isinstance(a_e, ir.Const):
+            a_e, b_e = b_e, a_e
+        fv, d = self._text_field(a_e)
+        if isinstance(b_e, ir.Const):
+            lit = str(b_e.value)
+            return self._atom(fv, ("eq", lit), exact_len=len(lit)), d
+        other, d2 = self._text_field(b_e)
+        if other.f.name == fv.f.name:
+            return z3.BoolVal(True), d
+        x, y = sorted([fv.f.name, other.f.name])
+        key = ("eq_field", x, y)
+        owner = self.vars[x]
+        atom = owner.atoms.get(key)
+        if atom is None:
+            atom = self._atom(owner, key)
+            self.domain.append(z3.Implies(atom, self.vars[x].length == self.vars[y].length))
+        return atom, z3.And(d, d2)
+
+    def _in(self, e: ir.Op) -> Any:
+        a_e, b_e = e.args
+        if e.mode == "field":
+            (idx, da) = self.enum_val(a_e)
+            members, db = self.set_val(b_e)
+            t = z3.Or([z3.And(idx == i, m) for i, m in enumerate(members)]) if members else z3.BoolVal(False)
+            return z3.And(da, db, t if e.op == "in" else z3.Not(t))
+        values = sorted(b_e.value, key=repr)
+        k = a_e.type.kind
+        if k == "enum":
+            idx, da = self.enum_val(a_e)
+            enum = a_e.type.enum
+            assert enum is not None
+            t = z3.Or([idx == enum.values.index(v) for v in values]) if values else z3.BoolVal(False)
+        elif k == "num":
+            x, da = self.num(a_e)
+            t = z3.Or([x == _real(v) for v in values]) if values else z3.BoolVal(False)
+        elif k == "bool":
+            x, da = self.bool_val(a_e)
+            t = z3.Or([x == z3.BoolVal(bool(v)) for v in values]) if values else z3.BoolVal(False)
+        elif k == "text":
+            parts = []
+            da = z3.BoolVal(True)
+            for v in values:
+                eq, da = self._text_eq(a_e, ir.Const(v, ir.TEXT, e.span))
+                parts.append(eq)
+            if not values:
+                _, da = self._text_field(a_e)
+            t = z3.Or(parts) if parts else z3.BoolVal(False)
+        else:
+            raise Unsupported(f"`in` on {k}")
+        return z3.And(da, t if e.op == "in" else z3.Not(t))
+
+    # values: (z3 term, defined)
+
+    def num(self, e: ir.Expr) -> tuple[Any, Any]:
+        if isinstance(e, ir.LetRef):
+            return self.num(e.let.expr)
+        if isinstance(e, ir.Const):
+            v = e.value
+            return (z3.IntVal(int(v)) if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 2**62)
+                    else z3.RealVal(_frac(v))), z3.BoolVal(True)
+        if isinstance(e, ir.FieldRef):
+            fv = self.vars[e.field.name]
+            return fv.value, fv.present
+        assert isinstance(e, ir.Op)
+        op = e.op
+        if op in ("len", "words"):
+            fv, d = self._text_field(e.args[0])
+            fv.counted.add(op)
+            return (fv.length if op == "len" else fv.words), d
+        if op == "count":
+            members, d = self.set_val(e.args[0])
+            return (z3.Sum([z3.If(m, 1, 0) for m in members]) if members else z3.IntVal(0)), d
+        if op == "neg":
+            a, d = self.num(e.args[0])
+            return -a, d
+        (a, da), (b, db) = self.num(e.args[0]), self.num(e.args[1])
+        if op == "+":
+            return a + b, z3.And(da, db)
+        if op == "-":
+            return a - b, z3.And(da, db)
+        if op == "*":
+            return a * b, z3.And(da, db)
+        if op == "/":
+            return z3.ToReal(a) / z3.ToReal(b) if not (_is_real(a) or _is_real(b)) else a / b, z3.And(da, db, b != 0)
+        raise Unsupported(f"arithmetic `{op}`")
+
+    def enum_val(self, e: ir.Expr) -> tuple[Any, Any]:
+        if isinstance(e, ir.LetRef):
+            return self.enum_val(e.let.expr)
+        if isinstance(e, ir.Const):
+            assert e.type.enum is not None
+            return z3.IntVal(e.type.enum.values.index(e.value)), z3.BoolVal(True)
+        if isinstance(e, ir.FieldRef):
+            fv = self.vars[e.field.name]
+            return fv.value, fv.present
+        raise Unsupported("an enum expression")
+
+    def bool_val(self, e: ir.Expr) -> tuple[Any, Any]:
+        if isinstance(e, ir.LetRef):
+            inner = e.let.expr
+            if isinstance(inner, ir.Op):
+                return self.cond(inner), z3.BoolVal(True)
+            return self.bool_val(inner)
+        if isinstance(e, ir.Const):
+            return z3.BoolVal(bool(e.value)), z3.BoolVal(True)
+        if isinstance(e, ir.FieldRef):
+            fv = self.vars[e.field.name]
+            return fv.value, fv.present
+        return self.cond(e), z3.BoolVal(True)
+
+    def set_val(self, e: ir.Expr) -> tuple[list[Any], Any]:
+        if isinstance(e, ir.LetRef):
+            return self.set_val(e.let.expr)
+        if isinstance(e, ir.Const):
+            enum = e.type.enum
+            assert enum is not None
+            return [z3.BoolVal(v in e.value) for v in enum.values], z3.BoolVal(True)
+        if isinstance(e, ir.FieldRef):
+            fv = self.vars[e.field.name]
+            return list(fv.value), fv.present
+        raise Unsupported("a set expression")
+
+
+def _cmp(op: str, a: Any, b: Any) -> Any:
+    if op == "==":
+        return a == b
+    if op == "!=":
+        return a != b
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    return a >= b
+
+
+def _frac(v: Any) -> Fraction:
+    return Fraction(str(v)) if isinstance(v, float) else Fraction(v)
+
+
+def _real(v: Any) -> Any:
+    f = _frac(v)
+    return z3.RealVal(f"{f.numerator}/{f.denominator}") if f.denominator != 1 else z3.RealVal(f.numerator)
+
+
+def _is_real(x: Any) -> bool:
+    try:
+        return x.is_real()
+    except AttributeError:
+        return False
+
+
+# ---- models -> field values -----------------------------------------------------------
+
+
+def model_value(enc: Encoder, model: Any, name: str) -> tuple[bool, Any]:
+    """(present, JSON value) of a field in a model; text values are synthesised later."""
+    fv = enc.vars[name]
+    present = z3.is_true(model.eval(fv.present, model_completion=True))
+    t = fv.f.type
+    k = t.kind
+    if k == "bool":
+        v: Any = z3.is_true(model.eval(fv.value, model_completion=True))
+    elif k in ("int", "scale"):
+        v = model.eval(fv.value, model_completion=True).as_long()
+    elif k == "number":
+        r = model.eval(fv.value, model_completion=True)
+        fr = Fraction(r.numerator_as_long(), r.denominator_as_long())
+        v = int(fr) if fr.denominator == 1 else float(fr)
+    elif k == "enum":
+        assert t.enum is not None
+        v = t.enum.values[model.eval(fv.value, model_completion=True).as_long()]
+    elif k == "set":
+        assert t.enum is not None
+        v = [val for val, b in zip(t.enum.values, fv.value) if z3.is_true(model.eval(b, model_completion=True))]
+    else:
+        v = None  # text: see synthesise_text
+    return present, v
