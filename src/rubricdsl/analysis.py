@@ -17,7 +17,7 @@ from . import ir
 from .diagnostics import Diagnostic
 from .encode import Encoder, Unsupported
 from .source import Span
-from .witness import situation
+from .witness import record_from_values, situation
 
 DEFAULT_TIMEOUT_MS = 20_000
 
@@ -53,11 +53,21 @@ class Analyzer:
 
     def _diag(self, code: str, check: str, message: str, span: Span, help: str | None = None,
               model: Any = None, names: set[str] | None = None, label: tuple[ir.FieldIR, Any] | None = None,
-              notes: list[str] | None = None) -> None:
+              notes: list[str] | None = None, values: dict[str, Any] | None = None) -> None:
         d = Diagnostic(code, message, span, self.file, help)
         d.notes.extend(notes or [])
         d.check_override = check
-        if model is not None:
+        if values is not None:
+            witness, record = record_from_values(self.r, values, sorted(names) if names is not None else None)
+            if label is not None:
+                from .check import _put  # noqa: PLC0415
+
+                f, value = label
+                _put(record, f.path, value)
+                witness[f.name] = value
+            d.witness = witness
+            d.record = record
+        elif model is not None:
             witness, record, exact = situation(self.enc, model, sorted(names) if names is not None else None)
             if label is not None:
                 from .check import _put  # noqa: PLC0415
@@ -172,6 +182,8 @@ class Analyzer:
     # ---- decisions ---------------------------------------------------------------------
 
     def _decide(self, d: ir.DecideIR) -> None:
+        if d.first and self._first_by_boxes(d):
+            return
         sc = self._scope(d.criterion)
         assert sc is not None
         label = d.label
@@ -197,30 +209,88 @@ class Analyzer:
             elif res == z3.unknown:
                 dead.add(a.number)
                 self._incomplete("dead", f"{_arm(a)} of `decide {label.name}` can match", a.span, "solver timeout")
-            else:
-                models[a.number] = s.model()
         live_edges = [a for a in edges if a.number not in dead]
         live_plain = [a for a in plain if a.number not in dead]
         any_edge = z3.Or([lit[a.number] for a in live_edges]) if live_edges else z3.BoolVal(False)
         if d.first:
-            self._shadowed(d, s, live_edges + live_plain, lit, models, names)
+            self._shadowed(d, s, edges + plain, lit, dead, models, names)
         else:
             self._overlaps(d, s, live_edges, lit, None, names)
             self._overlaps(d, s, live_plain, lit, any_edge, names)
-        # gap
+        # gap: a situation where no arm matches
         if not other:
-            everything = z3.Or([lit[a.number] for a in edges + plain]) if edges or plain else z3.BoolVal(False)
-            g = z3.Bool(f"gap:{d.index}")
-            s.add(g == z3.Not(everything))
-            res = s.check(g)
+            s.push()
+            for a in edges + plain:
+                s.add(z3.Not(lit[a.number]))
+            res = s.check()
+            model = s.model() if res == z3.sat else None
+            s.pop()
             if res == z3.sat:
-                model = s.model()
                 self._diag("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
                            d.span, help="add an arm (or an `otherwise`) for this situation, or state why the "
                            "guideline leaves it to the annotator", model=model, names=names)
             elif res == z3.unknown:
                 self._incomplete("gap", f"`decide {label.name}` covers every situation", d.span, "solver timeout")
         self._useless_edges(d, s, edges, plain, other, lit, dead, names)
+
+    def _first_by_boxes(self, d: ir.DecideIR) -> bool:
+        """Decide dead arms, shadowing and gaps of a `first` table whose arms are boxes.
+
+        Returns False (and reports nothing) when some condition is not a box."""
+        from .boxes import BoxEngine, NotABox, analyse_first  # noqa: PLC0415
+
+        crit = self.r.criterion(d.criterion) if d.criterion else None
+        applies = crit.applies if crit is not None else None
+        mentioned: set[str] = set(applies.mentions) if applies is not None else set()
+        for a in d.arms:
+            if a.cond is not None:
+                mentioned |= a.cond.mentions
+        fields = [f for f in self.r.fields if f.name in mentioned]
+        engine = BoxEngine.build(fields)
+        if engine is None:
+            return False
+        order = [a for a in d.arms if a.kind == "edge"] + [a for a in d.arms if a.kind == "when"]
+        other = [a for a in d.arms if a.kind == "otherwise"]
+        try:
+            scope = engine.box(applies)
+            res = analyse_first(engine, order, scope)
+        except NotABox:
+            return False
+        label = d.label
+        names = set(mentioned) | {label.name}
+        for a in res.dead:
+            self._diag("RB201", "dead", f"{_arm(a)} of `decide {label.name}` can never match", a.span,
+                       help="remove the arm or fix its condition")
+        for b, cover, values in res.shadowed:
+            covering = frozenset().union(*(a.allowed for a in cover)) if cover else frozenset()
+            pick = [v for v in b.values if v not in covering]
+            value = pick[0] if pick else b.values[0]
+            shown = cover[:12]
+            names_cov = ", ".join(_arm(a) for a in shown) + (f" and {len(cover) - 12} more" if len(cover) > 12 else "")
+            self._diag("RB206", "shadowed",
+                       f"{_arm(b)} of `decide {label.name}` never decides: {names_cov} "
+                       f"{'covers' if len(cover) == 1 else 'together cover'} every situation it matches",
+                       b.span, help=f"remove it, or move it above {names_cov} if it is the more specific case",
+                       values=values, names=names, label=(label, value))
+        if res.gap is not None and not other:
+            self._diag("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
+                       d.span, help="add an arm (or an `otherwise`) for this situation, or state why the "
+                       "guideline leaves it to the annotator", values=res.gap, names=names,
+                       label=(label, _first_value(label)))
+        edges = [a for a in d.arms if a.kind == "edge"]
+        if edges:
+            sc = self._scope(d.criterion)
+            assert sc is not None
+            lv = self.enc.vars[label.name]
+            s = self._solver(*sc.constraints, lv.present)
+            lit = {}
+            for a in order:
+                x = z3.Bool(f"arm:{d.index}:{a.number}")
+                s.add(x == self.enc.cond(a.cond))
+                lit[a.number] = x
+            dead = {a.number for a in res.dead}
+            self._useless_edges(d, s, edges, [a for a in d.arms if a.kind == "when"], other, lit, dead, names)
+        return True
 
     def _overlaps(self, d: ir.DecideIR, s: z3.Solver, arms: list[ir.ArmIR], lit: dict[int, Any],
                   no_edge: Any, names: set[str]) -> None:
@@ -252,50 +322,60 @@ class Analyzer:
                        notes=[vals])
 
     def _shadowed(self, d: ir.DecideIR, s: z3.Solver, order: list[ir.ArmIR], lit: dict[int, Any],
-                  models: dict[int, Any], names: set[str]) -> None:
+                  dead: set[int], models: dict[int, Any], names: set[str]) -> None:
+        """Under `first`, an arm is shadowed when the union of the arms before it covers it.
+
+        One pass asserts the negation of each arm as it goes (the earlier arms' union
+        only grows), so each arm costs one check; the covering arms of a shadowed arm
+        then come from an unsat core over the earlier arms, made minimal when small."""
         label = d.label
+        neg = [z3.Not(lit[a.number]) for a in order]
+        prefix = _PrefixAssumptions(s, neg)
+        shadowed: list[int] = []
+        s.push()
         for k, b in enumerate(order):
-            if k == 0:
-                continue
+            if k > 0 and b.number not in dead:
+                res = s.check(lit[b.number])
+                if res == z3.unsat:
+                    shadowed.append(k)
+                elif res == z3.unknown:
+                    self._incomplete("shadowed", f"{_arm(b)} of `decide {label.name}` can decide", b.span,
+                                     "solver timeout")
+            s.add(neg[k])
+        s.pop()
+        for k in shadowed:
+            b = order[k]
             earlier = order[:k]
-            assumptions = [z3.Not(lit[a.number]) for a in earlier]
-            by_id = {x.get_id(): a for x, a in zip(assumptions, earlier)}
-            res = s.check(lit[b.number], *assumptions)
-            if res == z3.unknown:
-                self._incomplete("shadowed", f"{_arm(b)} of `decide {label.name}` can decide", b.span, "solver timeout")
-                continue
-            if res != z3.unsat:
-                continue
-            core_ids = {c.get_id() for c in s.unsat_core()}
-            cover = [a for a in earlier if z3.Not(lit[a.number]).get_id() in core_ids]
-            del by_id
-            if not cover:
-                cover = earlier
-            cover = self._minimise_cover(s, lit, b, cover)
-            model = models.get(b.number)
+            cover = earlier
+            if prefix.check(lit[b.number], k) == z3.unsat:
+                core_ids = {c.get_id() for c in s.unsat_core()}
+                cover = [a for a, n in zip(earlier, neg) if n.get_id() in core_ids] or earlier
+                cover = self._minimise_cover(s, lit, b, cover, neg, order)
+            model = s.model() if s.check(lit[b.number]) == z3.sat else None
             value = None
             if model is not None:
                 covering = frozenset().union(*(a.allowed for a in cover))
                 pick = [v for v in b.values if v not in covering]
                 if pick:
                     value = pick[0]
-            names_cov = ", ".join(_arm(a) for a in cover)
+            shown = cover if len(cover) <= 12 else cover[:12]
+            names_cov = ", ".join(_arm(a) for a in shown) + (f" and {len(cover) - 12} more" if len(cover) > 12 else "")
             self._diag("RB206", "shadowed",
                        f"{_arm(b)} of `decide {label.name}` never decides: {names_cov} "
                        f"{'covers' if len(cover) == 1 else 'together cover'} every situation it matches",
                        b.span, help=f"remove it, or move it above {names_cov} if it is the more specific case",
                        model=model, names=names, label=(label, value) if value is not None else None)
 
-    def _minimise_cover(self, s: z3.Solver, lit: dict[int, Any], b: ir.ArmIR, cover: list[ir.ArmIR]) -> list[ir.ArmIR]:
+    def _minimise_cover(self, s: z3.Solver, lit: dict[int, Any], b: ir.ArmIR, cover: list[ir.ArmIR],
+                        neg: list[Any], order: list[ir.ArmIR]) -> list[ir.ArmIR]:
         """Drop covering arms that are not needed (z3's cores need not be minimal)."""
-        if len(cover) <= 1 or len(cover) > 40:
+        if len(cover) <= 1 or len(cover) > 12:
             return cover
+        pos = {id(a): i for i, a in enumerate(order)}
         kept = list(cover)
         for a in list(cover):
             trial = [x for x in kept if x is not a]
-            if not trial:
-                continue
-            if s.check(lit[b.number], *[z3.Not(lit[x.number]) for x in trial]) == z3.unsat:
+            if trial and s.check(lit[b.number], *[neg[pos[id(x)]] for x in trial]) == z3.unsat:
                 kept = trial
         return kept
 
@@ -342,6 +422,36 @@ class Analyzer:
                            model=model, names=names)
             elif res == z3.unknown:
                 self._incomplete("useless_edge", f"edge case `{e.name}` changes the outcome", e.span, "solver timeout")
+
+
+class _PrefixAssumptions:
+    """Checks `x` under the first k of a fixed list of assumptions.
+
+    The Python API converts and type-checks every assumption on every call; with
+    thousands of arms that dominates. The list is converted to a C array once and a
+    prefix of it is passed to Z3_solver_check_assumptions directly."""
+
+    def __init__(self, s: z3.Solver, assumptions: list[Any]) -> None:
+        self.s = s
+        self.n = len(assumptions)
+        self.arr = (z3.Ast * (self.n + 1))()
+        for i, a in enumerate(assumptions):
+            self.arr[i + 1] = a.as_ast()
+        self.keep = assumptions
+
+    def check(self, first: Any, k: int) -> Any:
+        from z3 import z3core  # noqa: PLC0415
+
+        self.arr[0] = first.as_ast()
+        # the first element is `first`, then the prefix: pass a pointer to the start
+        r = z3core.Z3_solver_check_assumptions(self.s.ctx.ref(), self.s.solver, k + 1, self.arr)
+        return z3.CheckSatResult(r)
+
+
+def _first_value(f: ir.FieldIR) -> Any:
+    from .witness import default_value  # noqa: PLC0415
+
+    return default_value(f)
 
 
 def _arm(a: ir.ArmIR) -> str:

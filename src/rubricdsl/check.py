@@ -159,9 +159,6 @@ class Checker:
                     e.mentions = e.mentions | scope(crit)
                     escalations.append(e)
             elif isinstance(node, ast.Example):
-                if crit is not None:
-                    self.sink.error("RB006", "examples stand at the top level, not inside a criterion", node.span,
-                                    help="move the example out of the criterion")
                 examples.append(node)
 
         rid = item = ann = None

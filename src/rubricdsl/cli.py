@@ -108,7 +108,7 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: for large inputs when stderr is a terminal).")
 @click.option("-j", "--jobs", type=click.IntRange(0), default=1, show_default=True,
-              help="Processes for large plain files (0: one per CPU). Output is the same for any value.")
+              help="Processes for large plain files (0: one per CPU, at most 8). Output is the same for any value.")
 def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
           color: bool | None, progress: bool | None, jobs: int) -> None:
     """Check annotation records (JSONL; .jsonl.gz too; - for stdin) against RUBRIC.
@@ -138,6 +138,8 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
         except (AttributeError, OSError):
             jobs = os.cpu_count() or 1
         jobs = max(1, min(jobs, 8))
+    if output == "-":
+        output = None
     out_stream = open(output, "wb") if output else sys.stdout.buffer
     progress_cb = _progress(progress, data)
     try:

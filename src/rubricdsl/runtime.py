@@ -239,7 +239,11 @@ def unreadable_finding(file: str, line: int, why: str) -> dict:
 def open_data(path: str) -> tuple[BinaryIO, str, Callable[[], int] | None, int | None]:
     """Open a data file for binary line reading. Returns (stream, display name, position fn, size)."""
     if path == "-":
-        return sys.stdin.buffer, "<stdin>", None, None
+        stdin = sys.stdin.buffer
+        head = stdin.peek(2)[:2] if hasattr(stdin, "peek") else b""
+        if head == b"\x1f\x8b":
+            return io.BufferedReader(gzip.GzipFile(fileobj=stdin, mode="rb"), 1 << 20), "<stdin>", None, None  # type: ignore[arg-type]
+        return stdin, "<stdin>", None, None
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
@@ -400,7 +404,7 @@ def _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress) -> None
                 if progress is not None:
                     progress(tell() if tell else 0, size, name)
         finally:
-            if stream is not sys.stdin.buffer:
+            if path != "-":
                 stream.close()
         stats.records += lineno - blank
 

@@ -180,7 +180,10 @@ def _report_syntax_error(e: UnexpectedInput, work: str, source: Source, sink: Si
         pos = e.pos_in_stream
         ch = work[pos] if pos < len(work) else ""
         span = source.span(pos, pos + 1)
-        if ch == '"':
+        if work.startswith('"""', pos):
+            sink.error("RB002", "unterminated docstring", source.span(pos, pos + 3),
+                       help='close the docstring with `"""`')
+        elif ch == '"':
             sink.error("RB002", "unterminated string", span, help="close the string with `\"` on the same line")
         elif ch == "/":
             sink.error("RB002", "unexpected `/`", span,
@@ -488,6 +491,7 @@ class _Builder(Transformer):
     @v_args(meta=True)
     def criterion(self, meta, children):
         name = children[0]
+        self._check_name(name, "a criterion")
         title = None
         rest = children[1:]
         if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":

@@ -173,3 +173,36 @@ def situation(enc: Encoder, model: Any, names: list[str] | None = None) -> tuple
         if key[0] in ("contains_field", "eq_field") and z3.is_true(model.eval(atom, model_completion=True)):
             exact = False
     return witness, record, exact
+
+
+def default_value(f: ir.FieldIR) -> Any:
+    """A valid value for a field that a witness does not constrain."""
+    t = f.type
+    if t.kind == "enum":
+        assert t.enum is not None
+        return t.enum.values[0]
+    if t.kind == "bool":
+        return False
+    if t.kind in ("int", "scale", "number"):
+        if t.lo is not None and t.hi is not None and t.lo <= 0 <= t.hi:
+            return 0
+        return t.lo if t.lo is not None else (t.hi if t.hi is not None and t.hi < 0 else 0)
+    if t.kind == "set":
+        return []
+    return ""
+
+
+def record_from_values(rubric: ir.RubricIR, values: dict[str, Any], names: list[str] | None = None
+                       ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(witness, record) from field values; fields not given get a valid default."""
+    from .check import _put  # noqa: PLC0415
+
+    record: dict[str, Any] = {}
+    witness: dict[str, Any] = {}
+    for f in rubric.fields:
+        v = values[f.name] if f.name in values else default_value(f)
+        if names is None or f.name in names:
+            witness[f.name] = v
+        if v is not None:
+            _put(record, f.path, v)
+    return witness, record
