@@ -52,6 +52,7 @@ class Checker:
         self.let_nodes: dict[str, ast.Let] = {}
         self.names: dict[str, Span] = {}  # the shared namespace
         self._for: str | None = None  # the field a bare value is compared with, for messages
+        self.all_lets: dict[str, ast.Let] = {}
 
     # ---- entry ---------------------------------------------------------------
 
@@ -112,6 +113,7 @@ class Checker:
                     f.levels.append((val, lv.text))
 
         # 3. lets, in source order (a let is visible only after its declaration)
+        self.all_lets = {n.name: n for n, _ in items if isinstance(n, ast.Let)}
         for node, crit in sorted(((n, c) for n, c in items if isinstance(n, ast.Let)), key=lambda p: p[0].span.start):
             expr = self.expr(node.expr, node.span.start)
             if expr is not None and node.name not in self.lets and node.name in self.names:
@@ -571,9 +573,13 @@ class Checker:
                 return None
             return LetRef(let, let.expr.type, e.span, let.expr.mentions)
         if e.name in self.names and e.name not in self.fields:
-            # a let whose own expression failed, or a rule/escalation name
-            if any(isinstance(n, ast.Let) and n.name == e.name for n, _ in self._all_lets()):
+            later = self.all_lets.get(e.name)
+            if later is not None and later.span.start >= pos:
+                self.sink.error("RB108", f"`{e.name}` is used before its `let` (line {later.span.line})", e.span,
+                                help="move the `let` above its first use")
                 return None
+            if later is not None:
+                return None  # a let whose own expression has an error, reported there
             self.sink.error("RB103", f"`{e.name}` names a rule, escalation or edge case, not a value", e.span,
                             help='conditions read inputs, labels and lets; rules and escalations cannot be referenced')
             return None

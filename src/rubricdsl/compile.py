@@ -52,8 +52,19 @@ def _len(v):
     return None if v is None else len(v)
 
 
+_NOT_SPACE = str.maketrans({c: "x" for c in "\x1c\x1d\x1e\x1f"})
+
+
+def words(t: str) -> int:
+    """Runs of non-whitespace. str.split() also splits at U+001C..U+001F, which are
+    not Unicode White_Space: map them to a letter first when they occur."""
+    if "\x1c" <= min(t, default="a") and any("\x1c" <= ch <= "\x1f" for ch in t):
+        t = t.translate(_NOT_SPACE)
+    return len(t.split())
+
+
 def _words(v):
-    return None if v is None else len(v.split())
+    return None if v is None else words(v)
 
 
 def _add(a, b):
@@ -90,7 +101,7 @@ class _Gen:
         self.r = rubric
         self.ns: dict[str, Any] = {
             "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
-            "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi,
+            "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi,
         }
         self.lines: list[str] = []
         self.n = 0
@@ -218,7 +229,7 @@ class _Gen:
         if op in ("len", "count", "words"):
             a, am = self.val(e.args[0])
             if op == "words":
-                return (f"_words({a})", True) if am else (f"len({a}.split())", False)
+                return (f"_words({a})", True) if am else (f"_wordsx({a})", False)
             return (f"_len({a})", True) if am else (f"len({a})", False)
         if op == "neg":
             a, am = self.val(e.args[0])

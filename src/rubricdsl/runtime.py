@@ -39,6 +39,8 @@ def show(v: Any, limit: int = 60) -> str:
 
 
 def _json_type(v: Any) -> str:
+    if v is None:
+        return "a null"
     if isinstance(v, bool):
         return "a boolean"
     if isinstance(v, int):

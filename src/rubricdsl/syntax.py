@@ -151,6 +151,12 @@ def _line_bounds(text: str, offset: int) -> tuple[int, int]:
     for i, s in enumerate(starts):
         if s <= offset:
             idx = i
+    if idx > 0 and offset == starts[idx] and _TOP_LINE.match(lines[idx]):
+        # the error is the first token of a declaration: the one before it is unfinished
+        begin = idx - 1
+        while begin > 0 and not _TOP_LINE.match(lines[begin]):
+            begin -= 1
+        return starts[begin], starts[idx]
     begin = idx
     while begin > 0 and not _TOP_LINE.match(lines[begin]):
         begin -= 1
