@@ -20,13 +20,17 @@ class TextCollector:
 
     def __call__(self, f: dict) -> None:
         name = f["rule"] or f["label"] or ""
-        key = (f["criterion"], f["kind"], name, f["severity"])
+        crit = f["criterion"] if f["kind"] != "unreadable" else _LINES
+        key = (crit, f["kind"], name, f["severity"])
         g = self.groups.get(key)
         if g is None:
             g = self.groups[key] = {"count": 0, "samples": [], "target": f.get("target"), "message": f["message"]}
         g["count"] += 1
         if len(g["samples"]) < self.samples:
             g["samples"].append(f)
+
+
+_LINES = "\0lines"  # the section of lines that are not records
 
 
 def _esc(s: str) -> str:
@@ -59,9 +63,11 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
     by_crit: dict[Any, list] = {}
     for key, g in groups.items():
         by_crit.setdefault(key[0], []).append((key, g))
-    for crit in sorted(by_crit, key=lambda k: (-1 if k is None else order.get(k, 10**6))):
+    for crit in sorted(by_crit, key=lambda k: (-2 if k == _LINES else -1 if k is None else order.get(k, 10**6))):
         c.print()
-        if crit is None:
+        if crit == _LINES:
+            c.print("[bold underline]lines that are not records[/bold underline]")
+        elif crit is None:
             c.print("[bold underline]top level[/bold underline]")
         else:
             title = titles.get(crit, crit)
