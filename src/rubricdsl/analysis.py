@@ -83,8 +83,10 @@ class Analyzer:
         self.out.append(d)
 
     def _incomplete(self, check: str, what: str, span: Span, why: str) -> None:
-        d = Diagnostic("RB209", f"could not decide whether {what}: {why}", span, self.file,
-                       help="simplify the condition, or raise the solver timeout with --timeout")
+        help_ = ("raise the solver time limit with --timeout, or simplify the condition" if "timeout" in why
+                 else "the analysis treats this construct as beyond its encoding; rewrite it with the "
+                      "supported tests, or check this part by hand")
+        d = Diagnostic("RB209", f"could not decide whether {what}: {why}", span, self.file, help=help_)
         d.check_override = check
         self.out.append(d)
 

@@ -256,7 +256,8 @@ class Checker:
                 return str(v.value)
             if v.kind in ("name", "string"):
                 s = _suggest(str(v.value), ft.enum.values)
-                self.sink.error("RB102", f"unknown value '{v.value}' for {what}" + (f"; did you mean '{s}'?" if s else ""),
+                self.sink.error("RB102", f"unknown value '{v.value}' for {what.replace('`', chr(39))}"
+                                + (f"; did you mean '{s}'?" if s else ""),
                                 v.span, help="the values are: " + ", ".join(ft.enum.values))
             else:
                 self.sink.error("RB103", f"{what} takes enum values, not `{_fmt_value(v.value)}`", v.span,
@@ -639,7 +640,8 @@ class Checker:
             return None
         if x.type.kind != "set":
             self.sink.error("RB103", f"`is {e.op}` applies to a set, but this is {x.type.describe()}", e.operand.span,
-                            help="for text, test `len(t) == 0`" if x.type.kind == "text" else None)
+                            help=("for text, test `len(t) == 0`" if e.op == "empty" else "for text, test `len(t) > 0`")
+                            if x.type.kind == "text" else "`is empty` and `is not empty` test set labels")
             return None
         return Op(e.op, (x,), BOOL, e.span, x.mentions)
 
@@ -647,9 +649,13 @@ class Checker:
         x = self.expr(e.operand, pos)
         bad_flags = [c for c in e.flags if c not in "ims"]
         ok = True
-        if bad_flags or len(set(e.flags)) != len(e.flags):
-            self.sink.error("RB105", f"unknown regex flag `{''.join(bad_flags) or e.flags}`", e.regex_span,
+        if bad_flags:
+            self.sink.error("RB105", f"unknown regex flag `{''.join(bad_flags)}`", e.regex_span,
                             help="flags: i (ignore case), m (multi-line), s (dot matches newline)")
+            ok = False
+        elif len(set(e.flags)) != len(e.flags):
+            self.sink.error("RB105", f"regex flag repeated in `{e.flags}`", e.regex_span,
+                            help="give each flag once, e.g. `/.../is`")
             ok = False
         rx = ir.Regex(e.pattern, "".join(c for c in e.flags if c in "ims"))
         if ok:

@@ -136,8 +136,9 @@ def _examples(rubric, text: str, name: str) -> list[Diagnostic]:
 
 
 def _suppress(diags: list[Diagnostic], source: Source, comments) -> tuple[list[Diagnostic], int]:
-    """Drop diagnostics whose line carries `# rubric: ignore[CODE, ...]` naming their code
-    (or its kebab name, or its check)."""
+    """Drop warnings and infos whose line carries `# rubric: ignore[CODE, ...]` naming their
+    code (or its kebab name, or its check, or `all`). Errors are never suppressed: a rubric
+    with an error does not compile, and lint must not call it clean."""
     ignores: dict[int, set[str]] = {}
     for c in comments or []:
         m = _IGNORE.search(c.text)
@@ -150,7 +151,7 @@ def _suppress(diags: list[Diagnostic], source: Source, comments) -> tuple[list[D
     n = 0
     for d in diags:
         keys = ignores.get(d.span.line, set())
-        if keys and (d.code in keys or d.name in keys or d.check in keys or "all" in keys):
+        if keys and d.severity != "error" and (d.code in keys or d.name in keys or d.check in keys or "all" in keys):
             n += 1
             continue
         kept.append(d)
