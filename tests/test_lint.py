@@ -335,11 +335,12 @@ def test_compile_errors_exit_1_not_2() -> None:
 
 
 def test_shadowed_messages_name_exactly_the_covering_arms() -> None:
-    """The message of a shadowed arm names the arms that together cover it and no
-    other (in shadowed.rubric, arm 2 of `tone` meets arm 5 but is not needed), with the
-    box engine and with z3; the table with an `or` across fields takes the z3 path."""
+    """The message of a shadowed arm names the arms that decide its situations, in order,
+    and no other (in shadowed.rubric, arm 2 of `tone` takes part of arm 5 before arm 3
+    does, so it is named; arm 1 never meets it), with the box engine and with z3; the
+    table with an `or` across fields takes the z3 path."""
     text = (CASES / "shadowed.rubric").read_text(encoding="utf-8")
-    want = {20: ("tone", ["arm 3", "arm 4"]), 22: ("tone", ["arm 6"]),
+    want = {20: ("tone", ["arm 2", "arm 3", "arm 4"]), 22: ("tone", ["arm 6"]),
             27: ("cred", ["edge case `news_edge`"]), 35: ("safety", ["arm 2", "arm 3"]),
             42: ("topic", ["arm 1"])}
     for engine in ("boxes", "z3"):
@@ -630,21 +631,21 @@ def test_generated_first_tables(seed: int, boxable: bool) -> None:
                 cover = [byname[x] for x in shown]
                 assert all(t.order.index(c) < t.order.index(arm) for c in cover), "a covering arm comes later"
                 idx = [j for j, m in enumerate(truth.matches[arm.number]) if m]
-                if not more:
-                    # sound: the named arms cover every situation the shadowed arm matches
-                    assert all(any(truth.matches[c.number][j] for c in cover) for j in idx), d.message
-                    # exact: each named arm is needed
-                    if len(cover) > 1:
-                        for c in cover:
-                            rest = [x for x in cover if x is not c]
-                            assert not all(any(truth.matches[x.number][j] for x in rest) for j in idx), (
-                                f"{c.display} is not needed to cover {arm.display}: {d.message}")
                 s = situation_of(t, d.record)
                 assert arm.pred(s), f"the shadowed arm does not match its witness {s}"
-                # an earlier arm decides there (not necessarily one the message names: the
-                # message names a minimal cover, the witness is any situation the arm matches)
                 decider = first_match(t, s)
                 assert decider is not None and t.order.index(decider) < t.order.index(arm)
+                if not more:
+                    # exact: the named arms are the ones that decide the shadowed arm's situations
+                    all_situations = [x for x in situations(t) if t.scope is None or t.scope[1](x)]
+                    deciders = set()
+                    for j in idx:
+                        first = first_match(t, all_situations[j])
+                        assert first is not None and t.order.index(first) < t.order.index(arm)
+                        deciders.add(first.name)
+                    assert deciders == {c.name for c in cover}, (sorted(deciders), d.message)
+                    # the witness is decided by the first arm the message names
+                    assert decider is cover[0], (decider.display, d.message)
                 fs = [f for f in rubric.check_dicts(d.record) if f["label"] == "out"]
                 assert all(f["kind"] == "violation" and f["arms"] == [decider.name] for f in fs), fs
     assert results["boxes"] == results["z3"]
@@ -653,11 +654,9 @@ def test_generated_first_tables(seed: int, boxable: bool) -> None:
 # ---- targeted discrepancies ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the box engine ignores `required when`: it treats the field as possibly missing where it is required, "
-    "so it reports a gap whose witness record is invalid (and the z3 path reports none); the brief and "
-    "docs/cli.md say the analysis considers records whose fields are all valid"))
 def test_box_engine_respects_required_when() -> None:
+    """A `required when` field is present wherever its condition holds: not a box, so the
+    box engine declines and the z3 path decides (no gap: x is required where src == a)."""
     text = ('rubric "rw" version "1"\n'
             "input src: enum {a, b} from src\n"
             "label x: enum {p, q} from x required when src == a\n"
@@ -669,7 +668,7 @@ def test_box_engine_respects_required_when() -> None:
             "}\n")
     z3_res, _ = lint_with(text, "rw.rubric", "z3")
     box_res, outcomes = lint_with(text, "rw.rubric", "boxes")
-    assert outcomes == [("out", True)]
+    assert outcomes == [("out", False)]
     assert [d.code for d in z3_res.diagnostics] == []
     assert [d.code for d in box_res.diagnostics] == [], [(d.code, d.record) for d in box_res.diagnostics]
 
@@ -693,10 +692,6 @@ SELF_REFERENCE = {
 
 
 @pytest.mark.parametrize("engine,code", [("boxes", "RB204"), ("boxes", "RB206"), ("z3", "RB206")])
-@pytest.mark.xfail(strict=True, reason=(
-    "when the arms of a `decide` read the decided label itself, the witness record's label value is "
-    "overwritten afterwards (box path: gaps and shadowed arms; z3 path: shadowed arms), so the record no "
-    "longer shows the problem: the gap record is covered, the shadowed arm no longer matches"))
 def test_witness_when_arms_read_the_decided_label(engine: str, code: str) -> None:
     text = SELF_REFERENCE[code]
     rubric = rubricdsl.loads(text)
@@ -707,11 +702,6 @@ def test_witness_when_arms_read_the_decided_label(engine: str, code: str) -> Non
         replay(rubric, d, ArmProbe(text, rubric))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the witness of a shadowed arm is any situation the arm matches, not one where an arm the message names "
-    "decides: here the message says `arm 2 covers every situation it matches`, but in the witness record the "
-    "edge case `quiet` decides (in the generated tables of this file, 114 of 251 box-engine and 425 of 659 z3 "
-    "witnesses are decided by an earlier arm the message does not name)"))
 def test_shadowed_witness_is_decided_by_a_named_covering_arm() -> None:
     text = ('rubric "w" version "1"\n'
             "input src: enum {a, b} from src\n"
@@ -728,20 +718,21 @@ def test_shadowed_witness_is_decided_by_a_named_covering_arm() -> None:
     res, outcomes = lint_with(text, "w.rubric", "boxes")
     assert outcomes == [("out", True)]
     (d,) = res.diagnostics
-    assert d.code == "RB206" and _cover_names(d.message) == ["arm 2"]
+    # the edge case takes the quiet part of arm 3 and arm 2 the rest: both are named
+    assert d.code == "RB206" and _cover_names(d.message) == ["edge case `quiet`", "arm 2"]
     replay(rubric, d, ArmProbe(text, rubric))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "`# rubric: ignore[...]` does not suppress diagnostics of a file with a syntax error (the comments "
-    "are only read from a parsed tree), although docs/cli.md says a diagnostic is suppressed by such a "
-    "comment on its line"))
-def test_suppressing_a_syntax_error() -> None:
-    text = ('rubric "s" version "1"\n'
-            "label n: int 1..5 from n\n"
-            'rule x "x" { when n > 1 require }  # rubric: ignore[RB001]\n')
-    res = lint_text(text, "s.rubric")
-    assert res.diagnostics == [] and res.suppressed == 1, [(d.code, d.line) for d in res.diagnostics]
+def test_errors_are_never_suppressed() -> None:
+    """A rubric with an error does not compile: an ignore comment must not make lint call it clean."""
+    for text in ('rubric "s" version "1"\n'
+                 "label n: int 1..5 from n\n"
+                 'rule x "x" { when n > 1 require }  # rubric: ignore[RB001]\n',
+                 'rubric "s" version "1"\n'
+                 "label n: int 1..5 from n\n"
+                 'rule x "x" { when m > 1 require n > 2 }  # rubric: ignore[RB101, all]\n'):
+        res = lint_text(text, "s.rubric")
+        assert [d.severity for d in res.diagnostics] == ["error"] and res.suppressed == 0
 
 
 # ---- 4. formats, exit codes, suppression, shipped rubrics -------------------------------------

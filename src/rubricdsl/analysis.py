@@ -260,11 +260,12 @@ class Analyzer:
             return False
         label = d.label
         names = set(mentioned) | {label.name}
+        label_read = label.name in mentioned
         for a in res.dead:
             self._diag("RB201", "dead", f"{_arm(a)} of `decide {label.name}` can never match", a.span,
                        help="remove the arm or fix its condition")
         for b, cover, values in res.shadowed:
-            covering = frozenset().union(*(a.allowed for a in cover)) if cover else frozenset()
+            covering = cover[0].allowed if cover else frozenset()
             pick = [v for v in b.values if v not in covering]
             value = pick[0] if pick else b.values[0]
             shown = cover[:12]
@@ -273,12 +274,12 @@ class Analyzer:
                        f"{_arm(b)} of `decide {label.name}` never decides: {names_cov} "
                        f"{'covers' if len(cover) == 1 else 'together cover'} every situation it matches",
                        b.span, help=f"remove it, or move it above {names_cov} if it is the more specific case",
-                       values=values, names=names, label=(label, value))
+                       values=values, names=names, label=None if label_read else (label, value))
         if res.gap is not None and not other:
             self._diag("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
                        d.span, help="add an arm (or an `otherwise`) for this situation, or state why the "
                        "guideline leaves it to the annotator", values=res.gap, names=names,
-                       label=(label, _first_value(label)))
+                       label=None if label_read else (label, _first_value(label)))
         edges = [a for a in d.arms if a.kind == "edge"]
         if edges:
             sc = self._scope(d.criterion)
@@ -345,19 +346,30 @@ class Analyzer:
                                      "solver timeout")
             s.add(neg[k])
         s.pop()
+        label_read = any(a.cond is not None and label.name in a.cond.mentions for a in order)
         for k in shadowed:
             b = order[k]
             earlier = order[:k]
-            cover = earlier
-            if prefix.check(lit[b.number], k) == z3.unsat:
-                core_ids = {c.get_id() for c in s.unsat_core()}
-                cover = [a for a, n in zip(earlier, neg) if n.get_id() in core_ids] or earlier
-                cover = self._minimise_cover(s, lit, b, cover, neg, order)
-            model = s.model() if s.check(lit[b.number]) == z3.sat else None
+            cover: list[ir.ArmIR] = []
+            model = None
+            if k <= 400:
+                # the arms that decide its situations: arm j, when b and j can hold with no arm before j
+                for j, a in enumerate(earlier):
+                    if a.number in dead:
+                        continue
+                    if s.check(lit[b.number], lit[a.number], *neg[:j]) == z3.sat:
+                        if model is None:
+                            model = s.model()
+                        cover.append(a)
+            else:
+                if prefix.check(lit[b.number], k) == z3.unsat:
+                    core_ids = {c.get_id() for c in s.unsat_core()}
+                    cover = [a for a, n in zip(earlier, neg) if n.get_id() in core_ids]
+                cover = cover or earlier
+                model = s.model() if s.check(lit[b.number]) == z3.sat else None
             value = None
-            if model is not None:
-                covering = frozenset().union(*(a.allowed for a in cover))
-                pick = [v for v in b.values if v not in covering]
+            if model is not None and cover and not label_read:
+                pick = [v for v in b.values if v not in cover[0].allowed]
                 if pick:
                     value = pick[0]
             shown = cover if len(cover) <= 12 else cover[:12]

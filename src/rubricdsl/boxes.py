@@ -61,6 +61,8 @@ class BoxEngine:
             return None
 
     def _add(self, f: ir.FieldIR) -> None:
+        if f.required_when is not None:
+            raise NotABox  # presence depends on another condition: not a box
         t = f.type
         miss = [None] if f.may_be_missing else []
         if t.kind == "enum":
@@ -324,8 +326,9 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -
         for k in shadowed_idx:
             b = boxes[k]
             cand = np.nonzero(engine.intersects(matrix[:k], b) & alive[:k])[0].tolist()
-            cover = _cover(as_ints[k], [as_ints[j] for j in cand], cand)
-            shadowed.append((order[k], [order[j] for j in cover], engine.values(engine.point(b))))
+            cover, piece = _deciders(as_ints[k], [as_ints[j] for j in cand], cand)
+            pt = engine.point(np.array(piece, dtype=np.uint64))
+            shadowed.append((order[k], [order[j] for j in cover], engine.values(pt)))
     gap = engine.values(engine.point(region[0])) if region.shape[0] else None
     return FirstResult(dead, shadowed, gap)
 
@@ -359,20 +362,15 @@ def _covers(b: tuple[int, ...], others: list[tuple[int, ...]]) -> bool:
     return not rest
 
 
-def _volume(b: tuple[int, ...], o: tuple[int, ...]) -> int:
-    v = 1
-    for x, y in zip(b, o):
-        v *= (x & y).bit_count()
-    return v
-
-
-def _cover(b: tuple[int, ...], cands: list[tuple[int, ...]], idx: list[int]) -> list[int]:
-    """Earlier arms whose union covers b: greedily, the arms sharing most of b first
-    (fewer, larger pieces), then made minimal when small. Arms are listed in order."""
-    ranked = sorted(zip(cands, idx), key=lambda p: -_volume(b, p[0]))
+def _deciders(b: tuple[int, ...], cands: list[tuple[int, ...]], idx: list[int]
+              ) -> tuple[list[int], tuple[int, ...]]:
+    """The earlier arms that decide the situations of a shadowed arm b: in order, each arm
+    that still meets the part of b no arm before it took. Returns them and a box of b that
+    the first of them decides (for the witness)."""
     rest: Any = [b]
     used: list[int] = []
-    for o, j in ranked:
+    first_piece: tuple[int, ...] | None = None
+    for o, j in zip(cands, idx):
         if isinstance(rest, list) and len(rest) > 256:
             rest = np.array(rest, dtype=np.uint64)
         if isinstance(rest, np.ndarray):
@@ -380,20 +378,20 @@ def _cover(b: tuple[int, ...], cands: list[tuple[int, ...]], idx: list[int]) -> 
             hit = BoxEngine.intersects(rest, ob)
             cut = bool(hit.any())
             if cut:
+                if first_piece is None:
+                    first_piece = tuple(int(x) & y for x, y in zip(rest[hit][0], o))
                 rest = np.concatenate([rest[~hit], BoxEngine.subtract(rest[hit], ob)])
-            if rest.shape[0] == 0:
-                rest = []
+                if rest.shape[0] == 0:
+                    rest = []
         else:
+            if first_piece is None:
+                for r in rest:
+                    if all(x & y for x, y in zip(r, o)):
+                        first_piece = tuple(x & y for x, y in zip(r, o))
+                        break
             rest, cut = _subtract(rest, o)
         if cut:
             used.append(j)
         if len(rest) == 0:
             break
-    used.sort()
-    if 1 < len(used) <= 12:
-        by = dict(zip(idx, cands))
-        for j in list(used):
-            trial = [x for x in used if x != j]
-            if trial and _covers(b, [by[x] for x in trial]):
-                used = trial
-    return used
+    return used, first_piece if first_piece is not None else b

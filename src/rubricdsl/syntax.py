@@ -126,6 +126,12 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[
             # blank out the broken top-level declaration and parse again
             work = work[:start] + "".join(ch if ch == "\n" else " " for ch in work[start:end]) + work[end:]
     if errors:
+        # the declarations that did parse may hold errors of their own (escapes, clauses,
+        # reserved words): report them too, then give no tree
+        try:
+            _Builder(source, sink).transform(tree)
+        except VisitError:
+            pass
         return None, sink
     try:
         rubric = _Builder(source, sink).transform(tree)
