@@ -301,13 +301,18 @@ class FirstResult:
 
 
 def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -> FirstResult:
+    """One pass over the arms in order. The uncovered region shrinks by each arm's box;
+    what an arm takes from it is kept, labelled with the arm, so that the arms deciding
+    a shadowed arm's situations are the labels of the taken pieces that meet its box."""
     boxes = [engine.box(a.cond) & scope for a in order]
+    d = len(engine.dims)
     region = scope[None, :].copy()
     if not np.all(scope != 0):
         region = region[:0]
     dead: list[ir.ArmIR] = []
     shadowed_idx: list[int] = []
-    live: list[int] = []
+    taken: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
     for k, (a, b) in enumerate(zip(order, boxes)):
         if not np.all(b != 0):
             dead.append(a)
@@ -315,20 +320,32 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -
         hit = engine.intersects(region, b)
         if not hit.any():
             shadowed_idx.append(k)
-        else:
-            region = np.concatenate([region[~hit], engine.subtract(region[hit], b)])
-        live.append(k)
+            continue
+        inside = region[hit]
+        taken.append(inside & b)
+        owners.append(np.full(inside.shape[0], k, dtype=np.int64))
+        region = np.concatenate([region[~hit], engine.subtract(inside, b)])
     shadowed = []
     if shadowed_idx:
+        pieces = np.concatenate(taken) if taken else np.zeros((0, d), dtype=np.uint64)
+        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        # each arm's pieces are contiguous rows: look only at the arms whose box meets b
+        span: dict[int, tuple[int, int]] = {}
+        row = 0
+        for o in owners:
+            span[int(o[0])] = (row, row + o.shape[0])
+            row += o.shape[0]
         matrix = np.stack(boxes)
-        alive = np.all(matrix != 0, axis=1)
-        as_ints = [tuple(int(x) for x in row) for row in matrix]
         for k in shadowed_idx:
             b = boxes[k]
-            cand = np.nonzero(engine.intersects(matrix[:k], b) & alive[:k])[0].tolist()
-            cover, piece = _deciders(as_ints[k], [as_ints[j] for j in cand], cand)
-            pt = engine.point(np.array(piece, dtype=np.uint64))
-            shadowed.append((order[k], [order[j] for j in cover], engine.values(pt)))
+            cand = [j for j in np.nonzero(engine.intersects(matrix[:k], b))[0].tolist() if j in span]
+            rows = np.concatenate([np.arange(*span[j]) for j in cand]) if cand else np.zeros(0, dtype=np.int64)
+            sub, sub_owner = pieces[rows], owner[rows]
+            meets = engine.intersects(sub, b)
+            deciders = sorted(set(sub_owner[meets].tolist()))
+            first = deciders[0]
+            piece = sub[meets & (sub_owner == first)][0] & b
+            shadowed.append((order[k], [order[j] for j in deciders], engine.values(engine.point(piece))))
     gap = engine.values(engine.point(region[0])) if region.shape[0] else None
     return FirstResult(dead, shadowed, gap)
 
