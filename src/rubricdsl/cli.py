@@ -362,5 +362,13 @@ def schema(what: str) -> None:
     click.echo(json.dumps(report_schema(), indent=2))
 
 
+def _register_fmt() -> None:
+    from .cli_fmt import fmt  # noqa: PLC0415 - the formatter's command lives beside its module
+
+    main.add_command(fmt)
+
+
+_register_fmt()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
