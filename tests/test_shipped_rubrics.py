@@ -1,0 +1,67 @@
+"""The example rubrics in rubrics/: their examples pass, they lint clean (deliberate
+warnings suppressed with a reason), they are in canonical layout, and each sample
+exercises every kind of finding with at least 60 records."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rubricdsl
+from rubricdsl.fmt import format_text
+from rubricdsl.lint import lint_text
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
+KINDS = {"violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation"}
+
+
+def test_there_are_four_example_rubrics() -> None:
+    assert {p.parent.name for p in RUBRICS} == {"response-safety", "pairwise-preference", "medical-labeling",
+                                                "tone-intent"}
+
+
+@pytest.mark.parametrize("path", RUBRICS, ids=lambda p: p.parent.name)
+def test_examples_pass(path: Path) -> None:
+    results = rubricdsl.load(path).test()
+    assert len(results) >= 4
+    assert all(r.passed for r in results), [(r.title, r.expected, r.got) for r in results if not r.passed]
+
+
+@pytest.mark.parametrize("path", RUBRICS, ids=lambda p: p.parent.name)
+def test_lints_clean_with_reasoned_suppressions(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    res = lint_text(text, str(path))
+    assert res.diagnostics == [], [(d.code, d.line, d.message) for d in res.diagnostics]
+    for line in text.splitlines():
+        if "rubric: ignore[" in line:
+            reason = line.split("]", 1)[1].strip()
+            assert len(reason.split()) >= 4, f"a suppression without a reason: {line.strip()}"
+
+
+@pytest.mark.parametrize("path", RUBRICS, ids=lambda p: p.parent.name)
+def test_canonical_layout(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert format_text(text, str(path)) == text
+
+
+@pytest.mark.parametrize("path", RUBRICS, ids=lambda p: p.parent.name)
+def test_sample_exercises_every_finding_kind(path: Path) -> None:
+    sample = path.parent / "sample.jsonl"
+    report = rubricdsl.load(path).check_files(sample)
+    assert report.summary.records >= 60
+    lines = [ln for ln in sample.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    assert report.summary.records == len(lines)
+    assert {f.kind for f in report.findings} == KINDS
+    assert {f.severity for f in report.findings if f.kind == "violation"} >= {"error", "warning"}
+
+
+def test_readme_first_command_runs_on_the_shipped_example() -> None:
+    proc = subprocess.run([sys.executable, "-m", "rubricdsl", "check",
+                           "rubrics/response-safety/response-safety.rubric",
+                           "rubrics/response-safety/sample.jsonl", "--no-color"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "checked 68 records in 1 file" in proc.stdout
