@@ -107,7 +107,7 @@ def main() -> None:
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when writing to a terminal).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: for large inputs when stderr is a terminal).")
-@click.option("-j", "--jobs", type=click.IntRange(0), default=1, show_default=True,
+@click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
               help="Processes for large plain files (0: one per CPU, at most 8). Output is the same for any value.")
 def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
           color: bool | None, progress: bool | None, jobs: int) -> None:

@@ -1,7 +1,7 @@
 """IR -> a compiled validator: one generated Python function per rubric.
 
 The function takes a parsed record (a dict) and returns a list of compact
-finding tuples; `runtime` turns them into report findings. Generating source
+finding tuples (None when there is none); `runtime` turns them into findings. Generating source
 keeps the per-record path as close to a hand-written loop as Python allows.
 Every constant reaches the generated code through its namespace or `repr()`
 of a str/int/float/bool, never by pasting user text into code.
@@ -101,7 +101,7 @@ class _Gen:
         self.r = rubric
         self.ns: dict[str, Any] = {
             "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
-            "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi,
+            "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi, "_o": _o,
         }
         self.lines: list[str] = []
         self.n = 0
@@ -174,8 +174,8 @@ class _Gen:
         if f.optional or f.required_when is not None:
             on_missing = "pass"
         else:
-            on_missing = f"bad |= {bit}; out.append((0, {i}, MISSING))"
-        on_bad = f"bad |= {bit}; out.append((0, {i}, {v})); {v} = None"
+            on_missing = f"bad |= {bit}; out = _o(out, (0, {i}, MISSING))"
+        on_bad = f"bad |= {bit}; out = _o(out, (0, {i}, {v})); {v} = None"
         k = t.kind
         rng = ""
         if k in ("int", "scale", "number") and t.lo is not None:
@@ -321,14 +321,14 @@ class _Gen:
 
     def generate(self) -> str:
         self.emit(0, "def check(rec):")
-        self.emit(1, "out = []")
+        self.emit(1, "out = None  # a list only once there is a finding: no allocation per clean record")
         self.emit(1, "bad = 0")
         self.fields_code()
         for f in self.r.fields:
             if f.required_when is not None:
                 m = self.mask(f.required_when.mentions) | (1 << f.index)
                 self.emit(1, f"if f{f.index} is None and not bad & {m} and {self.cond(f.required_when)}:")
-                self.emit(2, f"bad |= {1 << f.index}; out.append((0, {f.index}, MISSING))")
+                self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (0, {f.index}, MISSING))")
         applies_var: dict[str, str] = {}
         for c in self.r.criteria:
             if c.applies is not None:
@@ -354,10 +354,10 @@ class _Gen:
                 if obj.when is not None:
                     pre.append(self.cond(obj.when))
                 pre.append(f"not {self.cond(obj.require)}")
-                self.emit(1, f"if {' and '.join(pre)}: out.append((4, {obj.index}))")
+                self.emit(1, f"if {' and '.join(pre)}: out = _o(out, (4, {obj.index}))")
             else:
                 pre.append(self.cond(obj.when))
-                self.emit(1, f"if {' and '.join(pre)}: out.append((5, {obj.index}))")
+                self.emit(1, f"if {' and '.join(pre)}: out = _o(out, (5, {obj.index}))")
         self.emit(1, "return out")
         return "\n".join(self.lines) + "\n"
 
@@ -381,8 +381,8 @@ class _Gen:
                 self.emit(2, f"m = {fallback}")
             else:
                 self.emit(2, f"else: m = {fallback}")
-            self.emit(2, f"if m == 0: out.append((1, {d.index}))")
-            self.emit(2, f"elif {v} not in {allowed}[m]: out.append((3, {d.index}, (m,)))")
+            self.emit(2, f"if m == 0: out = _o(out, (1, {d.index}))")
+            self.emit(2, f"elif {v} not in {allowed}[m]: out = _o(out, (3, {d.index}, (m,)))")
             return
         # arms as bits of one int: no allocation per record
         single = self.const({1 << a.number: a.allowed for a in d.arms}, "S")
@@ -402,22 +402,30 @@ class _Gen:
             self.emit(ind, "m = 0")
         if other:
             self.emit(ind, f"if not m: m = {1 << other[0].number}")
-        self.emit(2, f"if not m: out.append((1, {d.index}))")
-        self.emit(2, f"elif (al := {single}.get(m)) is None: _multi({d.index}, m, {v}, {allowed}, out)")
-        self.emit(2, f"elif {v} not in al: out.append((3, {d.index}, (m.bit_length() - 1,)))")
+        self.emit(2, f"if not m: out = _o(out, (1, {d.index}))")
+        self.emit(2, f"elif (al := {single}.get(m)) is None: out = _multi({d.index}, m, {v}, {allowed}, out)")
+        self.emit(2, f"elif {v} not in al: out = _o(out, (3, {d.index}, (m.bit_length() - 1,)))")
 
 
-def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: list) -> None:
+def _o(out: list | None, finding: tuple) -> list:
+    if out is None:
+        return [finding]
+    out.append(finding)
+    return out
+
+
+def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: list | None) -> list | None:
     m = [n for n in allowed if bits >> n & 1]
     sets = [allowed[i] for i in m]
     arms = tuple(m)
     if all(s == sets[0] for s in sets):
         if value not in sets[0]:
-            out.append((3, d, arms))
-        return
-    out.append((2, d, arms))
+            out = _o(out, (3, d, arms))
+        return out
+    out = _o(out, (2, d, arms))
     if not any(value in s for s in sets):
-        out.append((3, d, arms))
+        out = _o(out, (3, d, arms))
+    return out
 
 
 def compile_rubric(rubric: ir.RubricIR) -> Compiled:

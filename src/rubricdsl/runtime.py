@@ -117,6 +117,23 @@ def follow(rec: Any, path: tuple[str | int, ...]) -> Any:
     return cur
 
 
+def getter(path: tuple[str | int, ...]) -> Callable[[Any], Any]:
+    """A function that follows `path` (the same result as `follow`, faster)."""
+    if all(isinstance(p, str) for p in path):
+        if len(path) == 1:
+            (k,) = path
+            return lambda rec: rec.get(k) if rec.__class__ is dict else None
+        if len(path) == 2:
+            k1, k2 = path
+
+            def get2(rec: Any) -> Any:
+                x = rec.get(k1) if rec.__class__ is dict else None
+                return x.get(k2) if x.__class__ is dict else None
+
+            return get2
+    return lambda rec: follow(rec, path)
+
+
 def id_text(v: Any) -> str | None:
     """An id or item value compared as a string: 1 and "1" are the same."""
     if v is None:
@@ -143,17 +160,24 @@ class Expander:
         self.id_path = rubric.record_id
         by_name = {f.name: f for f in rubric.fields}
         self._reads = {
-            ("r", r.index): [(f.name, f.path) for f in rubric.fields if f.name in r.mentions] for r in rubric.rules
+            ("r", r.index): [(f.name, getter(f.path)) for f in rubric.fields if f.name in r.mentions]
+            for r in rubric.rules
         }
         self._reads.update({
-            ("e", e.index): [(f.name, f.path) for f in rubric.fields if f.name in e.mentions] for e in rubric.escalations
+            ("e", e.index): [(f.name, getter(f.path)) for f in rubric.fields if f.name in e.mentions]
+            for e in rubric.escalations
         })
+        self._id = getter(rubric.record_id) if rubric.record_id is not None else None
+        self._label_get = [getter(d.label.path) for d in rubric.decides]
         del by_name
         self._messages: dict[tuple, str] = {}
 
     def record_id(self, rec: dict, line: int) -> str:
-        if self.id_path is not None:
-            v = id_text(follow(rec, self.id_path))
+        if self._id is not None:
+            v = self._id(rec)
+            if v.__class__ is str:
+                return v
+            v = id_text(v)
             if v is not None:
                 return v
         return str(line)
@@ -170,7 +194,13 @@ class Expander:
             elif code in (1, 2, 3):
                 d = self.decides[t[1]]
                 label = d.label.name
-                value = follow(rec, d.label.path)
+                value = self._label_get[t[1]](rec)
+                if code == 3 and value.__class__ in (str, int, bool):
+                    cached = self._messages.get((t, value))
+                    if cached is not None:
+                        out.append(_finding("violation", line, rid, file, d.criterion, label, label, list(cached[1]),
+                                            None, "error", cached[0], value=value))
+                        continue
                 arms = [d.arms[n - 1] for n in t[2]] if len(t) > 2 else []
                 names = [a.name for a in arms]
                 if code == 1:
@@ -193,6 +223,8 @@ class Expander:
                     verb = "allows" if len(arms) == 1 else "allow"
                     msg = (f"`{label}` is {show(value)}, but {which} of `decide {label}` {verb} "
                            f"{'only ' if len(allowed) == 1 else ''}{', '.join(_val(x) for x in allowed)}")
+                    if value.__class__ in (str, int, bool) and len(self._messages) < 10_000:
+                        self._messages[(t, value)] = (msg, tuple(names))
                     out.append(_finding("violation", line, rid, file, d.criterion, label, label, names, None, "error",
                                         msg, value=value))
             elif code == 4:
@@ -209,8 +241,8 @@ class Expander:
 
     def _values(self, rec: dict, key: tuple) -> dict[str, Any]:
         out = {}
-        for name, path in self._reads[key]:
-            v = follow(rec, path)
+        for name, get in self._reads[key]:
+            v = get(rec)
             if v.__class__ is str and len(v) > 200:
                 v = v[:197] + "..."
             out[name] = v
@@ -515,4 +547,4 @@ def check_record(compiled: Compiled, rec: Any, file: str = "<record>", line: int
     """Findings for one record (a dict; anything else is unreadable)."""
     if not isinstance(rec, dict):
         return [unreadable_finding(file, line, f"a JSON {_json_type(rec).split(' ', 1)[1]}, not an object")]
-    return Expander(compiled.rubric).expand(compiled.check(rec), rec, file, line)
+    return Expander(compiled.rubric).expand(compiled.check(rec) or [], rec, file, line)
