@@ -17,8 +17,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = Path(os.environ.get("RUBRIC_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 PENDING = {
-    "11-lint-analysis": "`rubric lint` is not implemented yet",
-    "12-lint-names": "`rubric lint` is not implemented yet",
     "13-items-consensus": "several annotators per item (`consensus`, `per item`) are not implemented yet",
 }
 
