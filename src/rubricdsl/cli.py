@@ -107,10 +107,13 @@ def main() -> None:
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when writing to a terminal).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: for large inputs when stderr is a terminal).")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A JSON (or JSONL) report of an earlier run: warn when the rubric keeps its name and "
+                   "version but its content changed.")
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
               help="Processes for large plain files (0: one per CPU, at most 8). Output is the same for any value.")
 def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
-          color: bool | None, progress: bool | None, jobs: int) -> None:
+          color: bool | None, progress: bool | None, baseline: str | None, jobs: int) -> None:
     """Check annotation records (JSONL; .jsonl.gz too; - for stdin) against RUBRIC.
 
     Every non-blank line is a record: a line that is not a JSON object is an
@@ -132,6 +135,8 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
         _fail("standard input (-) can be read once")
     compiled = r.compiled
     info = r.info()
+    if baseline:
+        _check_baseline(baseline, info)
     if jobs == 0:
         try:
             jobs = len(os.sched_getaffinity(0))
@@ -209,6 +214,30 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
     sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
 
 
+def _check_baseline(path: str, info: dict) -> None:
+    """Warn when the rubric kept its name and version but its content changed: a guideline
+    edited without a version bump silently re-labels what was checked before."""
+    import json  # noqa: PLC0415
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        try:
+            old = json.loads(text)["rubric"]
+        except (ValueError, KeyError, TypeError):
+            lines = [json.loads(ln) for ln in text.splitlines() if ln.strip()]
+            old = next(d["rubric"] for d in reversed(lines) if isinstance(d, dict) and d.get("kind") == "summary")
+        name, version, sha = old["name"], old["version"], old["sha256"]
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        _fail(f"{path}: not a rubric check report (json, or jsonl with its summary line)")
+    if name != info["name"]:
+        click.echo(f"rubric: warning: the baseline report is for rubric `{name}`, not `{info['name']}`", err=True)
+    elif version == info["version"] and sha != info["sha256"]:
+        click.echo(f"rubric: warning: rubric `{name}` version {version} changed since the baseline report "
+                   f"(sha256 {sha[:12]} -> {info['sha256'][:12]}) but kept its version; "
+                   "bump the version when the guideline changes", err=True)
+
+
 class _Progress:
     """A rich progress bar on stderr, updated once per block of lines."""
 
@@ -247,7 +276,9 @@ def _progress(opt: bool | None, data: tuple[str, ...]):
 @click.argument("rubrics", nargs=-1, required=True, metavar="RUBRIC...")
 @click.option("--color/--no-color", default=None, help="Colour the output (default: on a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="List passing examples too.")
-def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool) -> None:
+@click.option("--junit", "junit", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write a JUnit XML report (one testcase per example) to FILE.")
+def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool, junit: str | None) -> None:
     """Run the worked examples of each RUBRIC; exit 1 if any fails.
 
     An example passes when its findings, as a set of (kind, name), equal its
@@ -257,6 +288,7 @@ def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool) -> None:
 
     use_color = _color(color, sys.stdout)
     passed = failed = 0
+    suites: list[tuple[Any, list]] = []
 
     def style(s: str, **kw: Any) -> str:
         return click.style(s, **kw) if use_color else s
@@ -264,6 +296,7 @@ def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool) -> None:
     for path in rubrics:
         r = _load(path, _color(color, sys.stderr))
         results = run_examples(r)
+        suites.append((r, results))
         click.echo(f"{path}: rubric {r.name} version {r.version} (sha256 {r.sha256[:12]}), "
                    f"{len(results)} example{'s' if len(results) != 1 else ''}")
         for res in results:
@@ -278,6 +311,11 @@ def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool) -> None:
             click.echo(f"        got:      {describe(res.got)}")
             for f in res.findings:
                 click.echo(f"          - {f['kind']} {f['rule'] or f['label'] or ''}: {f['message']}")
+    if junit:
+        from .junit import junit_xml  # noqa: PLC0415
+
+        with open(junit, "w", encoding="utf-8") as fh:
+            fh.write(junit_xml(suites))
     summary = f"{passed} example{'s' if passed != 1 else ''} passed, {failed} failed"
     click.echo(style(summary, fg="red" if failed else "green"))
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

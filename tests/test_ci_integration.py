@@ -1,0 +1,83 @@
+"""Provenance and CI integration: JUnit output of `rubric test`, the baseline warning of
+`rubric check`, and the pre-commit hooks run against the shipped rubrics."""
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rubricdsl", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+def test_junit_report(tmp_path: Path) -> None:
+    out = tmp_path / "junit.xml"
+    proc = run("test", str(RUBRICS[0]), str(DATA / "cli_failing_example.rubric"), "--junit", str(out))
+    assert proc.returncode == 1
+    root = ET.parse(out).getroot()
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert len(suites) == 2
+    cases = [c for s in suites for c in s.findall("testcase")]
+    assert int(root.get("tests")) == len(cases)
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert int(root.get("failures")) == len(failed) == 1
+    assert "expected" in failed[0].find("failure").get("message")
+    props = {p.get("name"): p.get("value") for p in suites[0].find("properties")}
+    assert len(props["rubric.sha256"]) == 64 and props["rubric.version"]
+    assert all(c.get("line", "").isdigit() for c in cases)
+
+
+def test_baseline_warns_on_an_edit_without_a_version_bump(tmp_path: Path) -> None:
+    rubric = tmp_path / "r.rubric"
+    rubric.write_text((DATA / "cli.rubric").read_text(encoding="utf-8"), encoding="utf-8")
+    report = tmp_path / "before.json"
+    proc = run("check", str(rubric), str(DATA / "clean.jsonl"), "--format", "json", "-o", str(report))
+    assert proc.returncode == 0, proc.stderr
+    # unchanged: no warning
+    proc = run("check", str(rubric), str(DATA / "clean.jsonl"), "--baseline", str(report), "--format", "json")
+    assert "warning" not in proc.stderr
+    # edited, same version: a warning naming both hashes
+    rubric.write_text(rubric.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    proc = run("check", str(rubric), str(DATA / "clean.jsonl"), "--baseline", str(report), "--format", "json")
+    assert "kept its version" in proc.stderr, proc.stderr
+    # a JSONL report's summary line works as a baseline too
+    jsonl = tmp_path / "before.jsonl"
+    run("check", str(rubric), str(DATA / "clean.jsonl"), "--format", "jsonl", "-o", str(jsonl))
+    proc = run("check", str(rubric), str(DATA / "clean.jsonl"), "--baseline", str(jsonl))
+    assert "warning" not in proc.stderr
+    # not a report: a one-line error, exit 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]", encoding="utf-8")
+    proc = run("check", str(rubric), str(DATA / "clean.jsonl"), "--baseline", str(bad))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+def test_pre_commit_hooks_run_on_the_shipped_rubrics(tmp_path: Path) -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert {h["id"] for h in hooks} == {"rubric-lint", "rubric-fmt", "rubric-test"}
+    work = tmp_path / "rubrics"
+    shutil.copytree(ROOT / "rubrics", work)
+    files = sorted(str(p) for p in work.glob("*/*.rubric"))
+    before = {f: Path(f).read_text(encoding="utf-8") for f in files}
+    for hook in hooks:
+        assert hook["language"] == "python" and hook["files"] == r"\.rubric$"
+        entry = shlex.split(hook["entry"])
+        assert entry[0] == "rubric"
+        # pre-commit runs the entry with the matching files appended
+        proc = subprocess.run([sys.executable, "-m", "rubricdsl", *entry[1:], *files], capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, (hook["id"], proc.stdout, proc.stderr)
+    # the formatter left the canonical files as they were
+    assert {f: Path(f).read_text(encoding="utf-8") for f in files} == before
