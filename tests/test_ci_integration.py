@@ -81,3 +81,28 @@ def test_pre_commit_hooks_run_on_the_shipped_rubrics(tmp_path: Path) -> None:
         assert proc.returncode == 0, (hook["id"], proc.stdout, proc.stderr)
     # the formatter left the canonical files as they were
     assert {f: Path(f).read_text(encoding="utf-8") for f in files} == before
+
+
+def test_action_is_valid_and_calls_existing_commands() -> None:
+    import re
+
+    from rubricdsl.cli import main
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    assert all("run" in s or "uses" in s for s in steps)
+    assert all(s.get("shell") == "bash" for s in steps if "run" in s)
+    verbs = set(main.commands)
+    called = []
+    for s in steps:
+        for m in re.finditer(r"\brubric (\w+)((?: --?[\w-]+)*)", s.get("run", "")):
+            called.append(m.group(1))
+            assert m.group(1) in verbs, m.group(0)
+            command = main.commands[m.group(1)]
+            known = {o for p in command.params for o in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]}
+            for opt in m.group(2).split():
+                assert opt in known, (m.group(0), opt)
+    assert {"lint", "fmt", "test"} <= set(called)
+    for name in action.get("inputs", {}):
+        assert name in (ROOT / "action.yml").read_text(encoding="utf-8").split("runs:", 1)[1] or name == "rubrics"
