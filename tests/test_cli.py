@@ -319,8 +319,6 @@ def test_console_scripts() -> None:
     assert proc.returncode == 0 and b"0.1.0" in proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="the brief names `rubric diff OLD NEW [--data DATA]` as a normative command; "
-                                       "it does not exist")
 def test_rubric_diff_exists(cli_env) -> None:
     proc = run("diff", "--help", env=cli_env)
     assert proc.returncode == 0

@@ -386,6 +386,63 @@ def explain(code: str) -> None:
     click.echo(text.rstrip("\n"))
 
 
+# ---- diff -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--data", "data", multiple=True, metavar="FILE",
+              help="Run both versions over these JSONL files and list every record whose findings differ "
+                   "(repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="markdown fits a pull-request comment.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to FILE instead of standard output.")
+@click.option("--fail-on-change", type=click.Choice(["structure", "records"]), default=None,
+              help="Exit 1 when the rubric changed structurally, or when a record's findings changed.")
+def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on_change: str | None) -> None:
+    """What changed between two versions of a rubric, and which records it flips.
+
+    OLD and NEW are paths or REV:PATH (read with `git show`). Reports structural
+    changes (fields, enum values, criteria, decisions and arms, rules, escalations,
+    examples) and, with --data, every record whose findings differ. Semantic
+    comparison (narrower / broader with witnesses) is not in this version.
+    """
+    import json  # noqa: PLC0415
+
+    from . import diff as D  # noqa: PLC0415
+    from .diagnostics import RubricError  # noqa: PLC0415
+    from .runtime import DataError  # noqa: PLC0415
+
+    for p in data:
+        if p != "-" and not os.path.isfile(p):
+            _fail(f"{p}: no such file" if not os.path.exists(p) else f"{p}: is a directory, not a JSONL file")
+    try:
+        res = D.diff(old, new, list(data))
+    except D.DiffError as e:
+        _fail(str(e))
+    except RubricError as e:
+        click.echo(e.render(color=_color(None, sys.stderr)), err=True, nl=False)
+        sys.exit(EXIT_ERROR)
+    except DataError as e:
+        _fail(str(e))
+    if fmt == "json":
+        text = json.dumps(res.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "markdown":
+        text = D.render_markdown(res)
+    else:
+        text = D.render_text(res)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+    changed = (fail_on_change == "structure" and bool(res.changes)) or (
+        fail_on_change == "records" and bool(res.records))
+    sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
+
+
 # ---- schema -----------------------------------------------------------------------------
 
 

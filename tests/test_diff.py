@@ -1,0 +1,148 @@
+"""`rubric diff`: structural changes and the records a change flips.
+
+Each shipped rubric is edited four ways (an arm narrowed, an edge case added, an enum
+value renamed, a rule added); `diff --data` must list exactly the records whose
+findings differ when the sample is checked with both versions."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rubricdsl
+from rubricdsl import diff as D
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
+
+
+def _key(f: dict) -> tuple:
+    return (f["kind"], f["rule"], f["label"], f["target"], tuple(f["arms"] or ()))
+
+
+def expected_flips(old_text: str, new_text: str, sample: Path) -> set[int]:
+    old, new = rubricdsl.loads(old_text), rubricdsl.loads(new_text)
+    flips = set()
+    for n, line in enumerate(sample.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # unreadable in both versions
+        a = sorted(map(_key, old.check_dicts(rec, line=n)))
+        b = sorted(map(_key, new.check_dicts(rec, line=n)))
+        if a != b:
+            flips.add(n)
+    return flips
+
+
+def narrowings(text: str) -> list[str]:
+    """The rubric with one arm narrowed (its last value dropped), for every arm that allows several."""
+    ir = rubricdsl.loads(text).ir
+    out = []
+    for d in ir.decides:
+        for arm in d.arms:
+            if len(arm.values) > 1:
+                line = text.splitlines()[arm.span.line - 1]
+                narrowed = re.sub(r",\s*" + re.escape(str(arm.values[-1]).lower()) + r"\b", "", line, count=1)
+                if narrowed != line:
+                    out.append(text.replace(line, narrowed, 1))
+    return out
+
+
+def edits(text: str, sample: Path | None = None) -> dict[str, str]:
+    ir = rubricdsl.loads(text).ir
+    d = next(d for d in ir.decides if d.label.type.kind == "enum")
+    enum = d.label.type.enum
+    out = {}
+    # narrow an arm the sample's records use (the first narrowing that flips a record)
+    cands = narrowings(text)
+    out["narrow an arm"] = next((c for c in cands if sample is None or expected_flips(text, c, sample)), cands[0])
+    # an edge case that sends everything to the first value
+    opener = text.splitlines()[d.span.line - 1]
+    out["add an edge case"] = text.replace(
+        opener, opener + f'\n    edge probe_edge "Probe" when true -> {enum.values[0]}', 1)
+    # rename an enum value of the decided label everywhere in the rubric
+    old_v = enum.values[-1]
+    out["rename an enum value"] = re.sub(r"(?<![\w\"])" + re.escape(old_v) + r"(?![\w\"])", old_v + "_renamed", text)
+    # a rule that every record with the first value violates
+    out["add a rule"] = text + (f'\nrule probe_rule "Probe" {{\n  when {d.label.name} == {enum.values[0]}\n'
+                                "  require false\n}\n")
+    return out
+
+
+@pytest.mark.parametrize("path", RUBRICS, ids=lambda p: p.parent.name)
+def test_diff_data_lists_exactly_the_flipped_records(path: Path, tmp_path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    sample = path.parent / "sample.jsonl"
+    old = tmp_path / "old.rubric"
+    old.write_text(text, encoding="utf-8")
+    for what, new_text in edits(text, sample).items():
+        new = tmp_path / "new.rubric"
+        new.write_text(new_text, encoding="utf-8")
+        res = D.diff(str(old), str(new), [str(sample)])
+        got = {r.line for r in res.records}
+        want = expected_flips(text, new_text, sample)
+        assert got == want, (what, sorted(got ^ want))
+        assert want, f"{what}: the edit flips no record in the sample"
+        assert res.changes, what
+        assert res.summary()["records"] == sum(1 for ln in sample.read_text(encoding="utf-8").splitlines()
+                                               if ln.strip())
+
+
+def test_structural_changes_are_named(tmp_path: Path) -> None:
+    text = (RUBRICS[0]).read_text(encoding="utf-8")
+    ed = edits(text)
+    cases = {
+        "narrow an arm": ("arm", "changed"),
+        "add an edge case": ("arm", "added"),
+        "rename an enum value": ("enum_value", "removed"),
+        "add a rule": ("rule", "added"),
+    }
+    for what, (kind, change) in cases.items():
+        old, new = tmp_path / "o.rubric", tmp_path / "n.rubric"
+        old.write_text(text, encoding="utf-8")
+        new.write_text(ed[what], encoding="utf-8")
+        changes = D.diff(str(old), str(new)).changes
+        assert any(c.what == kind and c.change == change for c in changes), (what, changes)
+    same = D.diff(str(RUBRICS[0]), str(RUBRICS[0]))
+    assert same.changes == [] and same.records == []
+
+
+def test_cli_formats_git_revisions_and_gate(tmp_path: Path) -> None:
+    path = RUBRICS[0]
+    new = tmp_path / "new.rubric"
+    new.write_text(edits(path.read_text(encoding="utf-8"))["add a rule"], encoding="utf-8")
+    sample = path.parent / "sample.jsonl"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "rubricdsl", "diff", *args], capture_output=True, text=True,
+                              cwd=ROOT, timeout=300)
+
+    proc = run(str(path), str(new), "--data", str(sample), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert set(doc) == {"old", "new", "changes", "records", "summary"}
+    assert doc["old"]["sha256"] != doc["new"]["sha256"]
+    assert doc["records"] and set(doc["records"][0]) == {"file", "line", "record", "before", "after"}
+    assert doc["summary"]["newly_violating"] >= 1
+    md = run(str(path), str(new), "--data", str(sample), "--format", "markdown").stdout
+    assert md.startswith("### Rubric") and "| change | what | name | detail |" in md
+    assert run(str(path), str(new), "--fail-on-change", "structure").returncode == 1
+    assert run(str(path), str(new), "--data", str(sample), "--fail-on-change", "records").returncode == 1
+    assert run(str(path), str(path), "--data", str(sample), "--fail-on-change", "records").returncode == 0
+    # REV:PATH through git, when this is a git checkout
+    if (ROOT / ".git").exists():
+        rel = path.relative_to(ROOT).as_posix()
+        proc = run(f"HEAD:{rel}", rel, "--format", "json")
+        if proc.returncode == 0:
+            assert json.loads(proc.stdout)["old"]["file"] == f"HEAD:{rel}"
+        else:
+            assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    bad = run("nope.rubric", str(path))
+    assert bad.returncode == 2 and "no such file" in bad.stderr
