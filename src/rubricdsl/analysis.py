@@ -57,18 +57,12 @@ class Analyzer:
         d = Diagnostic(code, message, span, self.file, help)
         d.notes.extend(notes or [])
         d.check_override = check
+        exact = True
         if values is not None:
             witness, record = record_from_values(self.r, values, sorted(names) if names is not None else None)
-            if label is not None:
-                from .check import _put  # noqa: PLC0415
-
-                f, value = label
-                _put(record, f.path, value)
-                witness[f.name] = value
-            d.witness = witness
-            d.record = record
         elif model is not None:
             witness, record, exact = situation(self.enc, model, sorted(names) if names is not None else None)
+        if values is not None or model is not None:
             if label is not None:
                 from .check import _put  # noqa: PLC0415
 

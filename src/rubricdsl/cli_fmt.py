@@ -31,13 +31,9 @@ EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
 
 def _use_color(opt: bool | None) -> bool:
-    if opt is not None:
-        return opt
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return sys.stderr.isatty()
+    from .cli import _color  # noqa: PLC0415 - one colour policy for every command
+
+    return _color(opt, sys.stderr)
 
 
 def _plural(n: int, word: str = "file") -> str:
