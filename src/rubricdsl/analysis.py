@@ -195,7 +195,6 @@ class Analyzer:
             s.add(x == self.enc.cond(a.cond))
             lit[a.number] = x
         dead: set[int] = set()
-        models: dict[int, Any] = {}
         for a in edges + plain:
             res = s.check(lit[a.number])
             if res == z3.unsat:
@@ -209,7 +208,7 @@ class Analyzer:
         live_plain = [a for a in plain if a.number not in dead]
         any_edge = z3.Or([lit[a.number] for a in live_edges]) if live_edges else z3.BoolVal(False)
         if d.first:
-            self._shadowed(d, s, edges + plain, lit, dead, models, names)
+            self._shadowed(d, s, edges + plain, lit, dead, names)
         else:
             self._overlaps(d, s, live_edges, lit, None, names)
             self._overlaps(d, s, live_plain, lit, any_edge, names)
@@ -319,7 +318,7 @@ class Analyzer:
                        notes=[vals])
 
     def _shadowed(self, d: ir.DecideIR, s: z3.Solver, order: list[ir.ArmIR], lit: dict[int, Any],
-                  dead: set[int], models: dict[int, Any], names: set[str]) -> None:
+                  dead: set[int], names: set[str]) -> None:
         """Under `first`, an arm is shadowed when the union of the arms before it covers it.
 
         One pass asserts the negation of each arm as it goes (the earlier arms' union
@@ -373,19 +372,6 @@ class Analyzer:
                        f"{'covers' if len(cover) == 1 else 'together cover'} every situation it matches",
                        b.span, help=f"remove it, or move it above {names_cov} if it is the more specific case",
                        model=model, names=names, label=(label, value) if value is not None else None)
-
-    def _minimise_cover(self, s: z3.Solver, lit: dict[int, Any], b: ir.ArmIR, cover: list[ir.ArmIR],
-                        neg: list[Any], order: list[ir.ArmIR]) -> list[ir.ArmIR]:
-        """Drop covering arms that are not needed (z3's cores need not be minimal)."""
-        if len(cover) <= 1 or len(cover) > 12:
-            return cover
-        pos = {id(a): i for i, a in enumerate(order)}
-        kept = list(cover)
-        for a in list(cover):
-            trial = [x for x in kept if x is not a]
-            if trial and s.check(lit[b.number], *[neg[pos[id(x)]] for x in trial]) == z3.unsat:
-                kept = trial
-        return kept
 
     def _useless_edges(self, d: ir.DecideIR, s: z3.Solver, edges: list[ir.ArmIR], plain: list[ir.ArmIR],
                        other: list[ir.ArmIR], lit: dict[int, Any], dead: set[int], names: set[str]) -> None:

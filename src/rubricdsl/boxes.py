@@ -249,16 +249,6 @@ class BoxEngine:
             return np.zeros((0, d), dtype=np.uint64)
         return np.concatenate(pieces)
 
-    def covered(self, b: np.ndarray, others: list[np.ndarray]) -> bool:
-        rest = b[None, :]
-        for o in others:
-            hit = self.intersects(rest, o)
-            if hit.any():
-                rest = np.concatenate([rest[~hit], self.subtract(rest[hit], o)])
-                if rest.shape[0] == 0:
-                    return True
-        return rest.shape[0] == 0
-
     def point(self, b: np.ndarray) -> dict[int, int]:
         """One situation of a non-empty box: the lowest value of each dimension."""
         out = {}
@@ -348,67 +338,3 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -
             shadowed.append((order[k], [order[j] for j in deciders], engine.values(engine.point(piece))))
     gap = engine.values(engine.point(region[0])) if region.shape[0] else None
     return FirstResult(dead, shadowed, gap)
-
-
-def _subtract(region: list[tuple[int, ...]], b: tuple[int, ...]) -> tuple[list[tuple[int, ...]], bool]:
-    """Pure-Python box subtraction for the small regions of a cover search."""
-    out = []
-    cut = False
-    for r in region:
-        if all(x & y for x, y in zip(r, b)):
-            cut = True
-            narrowed = list(r)
-            for i, bi in enumerate(b):
-                rem = narrowed[i] & ~bi
-                if rem:
-                    piece = list(narrowed)
-                    piece[i] = rem
-                    out.append(tuple(piece))
-                narrowed[i] &= bi
-        else:
-            out.append(r)
-    return out, cut
-
-
-def _covers(b: tuple[int, ...], others: list[tuple[int, ...]]) -> bool:
-    rest = [b]
-    for o in others:
-        rest, _ = _subtract(rest, o)
-        if not rest:
-            return True
-    return not rest
-
-
-def _deciders(b: tuple[int, ...], cands: list[tuple[int, ...]], idx: list[int]
-              ) -> tuple[list[int], tuple[int, ...]]:
-    """The earlier arms that decide the situations of a shadowed arm b: in order, each arm
-    that still meets the part of b no arm before it took. Returns them and a box of b that
-    the first of them decides (for the witness)."""
-    rest: Any = [b]
-    used: list[int] = []
-    first_piece: tuple[int, ...] | None = None
-    for o, j in zip(cands, idx):
-        if isinstance(rest, list) and len(rest) > 256:
-            rest = np.array(rest, dtype=np.uint64)
-        if isinstance(rest, np.ndarray):
-            ob = np.array(o, dtype=np.uint64)
-            hit = BoxEngine.intersects(rest, ob)
-            cut = bool(hit.any())
-            if cut:
-                if first_piece is None:
-                    first_piece = tuple(int(x) & y for x, y in zip(rest[hit][0], o))
-                rest = np.concatenate([rest[~hit], BoxEngine.subtract(rest[hit], ob)])
-                if rest.shape[0] == 0:
-                    rest = []
-        else:
-            if first_piece is None:
-                for r in rest:
-                    if all(x & y for x, y in zip(r, o)):
-                        first_piece = tuple(x & y for x, y in zip(r, o))
-                        break
-            rest, cut = _subtract(rest, o)
-        if cut:
-            used.append(j)
-        if len(rest) == 0:
-            break
-    return used, first_piece if first_piece is not None else b

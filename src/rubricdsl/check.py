@@ -595,15 +595,6 @@ class Checker:
                         help="declare it with `input`, `label` or `let`")
         return None
 
-    def _all_lets(self):
-        out = []
-        for it in self.tree.items:
-            if isinstance(it, ast.Let):
-                out.append((it, None))
-            elif isinstance(it, ast.Criterion):
-                out.extend((s, it.name) for s in it.items if isinstance(s, ast.Let))
-        return out
-
     def _call(self, e: ast.Call, pos: int) -> ir.Expr | None:
         if e.func not in FUNCTIONS:
             s = _suggest(e.func, FUNCTIONS)
