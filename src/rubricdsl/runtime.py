@@ -483,13 +483,6 @@ def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
     return out
 
 
-def _count_lines(args: tuple[str, int, int]) -> int:
-    path, start, end = args
-    with open(path, "rb") as f:
-        f.seek(start)
-        return f.read(end - start).count(b"\n")
-
-
 def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int]:
     path, start, end, first_line = args
     assert _WORKER is not None
@@ -522,13 +515,18 @@ def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[A
     try:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(jobs) as pool:
-            counts = pool.map(_count_lines, [(path, s, e) for s, e in ranges], chunksize=8)
-            tasks = []
-            line = 0
-            for (s, e), n in zip(ranges, counts):
-                tasks.append((path, s, e, line))
-                line += n
-            for (found, st, n, blank), (s, e) in zip(pool.imap(_work, tasks), ranges):
+
+            def tasks():
+                # each chunk's first line number, counted just before it is handed out: the
+                # counting overlaps the workers' checking instead of preceding it
+                line = 0
+                with open(path, "rb") as fh:
+                    for s, e in ranges:
+                        yield (path, s, e, line)
+                        fh.seek(s)
+                        line += fh.read(e - s).count(b"\n")
+
+            for (found, st, n, blank), (s, e) in zip(pool.imap(_work, tasks()), ranges):
                 for f in found:
                     emit(f)
                 for k, v in st.counts.items():
