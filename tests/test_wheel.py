@@ -85,3 +85,14 @@ def test_installed_rubric_check(tmp_path: Path, venv: Path) -> None:
     assert summary["kind"] == "summary" and summary["summary"]["records"] == 9
     alias = _sh([str(venv / "bin" / "rubricdsl"), "test", "cli.rubric"], cwd=tmp_path, env=_clean_env(venv))
     assert alias.returncode == 0 and "2 examples passed, 0 failed" in alias.stdout
+
+
+def test_installed_explain_and_lint(tmp_path: Path, venv: Path) -> None:
+    """The wheel ships the diagnostic pages that `rubric explain` prints, and lint runs."""
+    exe = str(venv / "bin" / "rubric")
+    page = _sh([exe, "explain", "RB204"], cwd=tmp_path, env=_clean_env(venv))
+    assert page.returncode == 0 and "## What it does" in page.stdout and "### Avoid" in page.stdout
+    rubric = tmp_path / "cli.rubric"
+    rubric.write_bytes((DATA / "cli.rubric").read_bytes())
+    lint = _sh([exe, "lint", "cli.rubric", "--format", "json"], cwd=tmp_path, env=_clean_env(venv))
+    assert lint.returncode in (0, 1) and '"diagnostics"' in lint.stdout
