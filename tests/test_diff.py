@@ -21,7 +21,7 @@ RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
 
 
 def _key(f: dict) -> tuple:
-    return (f["kind"], f["rule"], f["label"], f["target"], tuple(f["arms"] or ()))
+    return (f["kind"], f["rule"], f["label"], f["target"], f["severity"])
 
 
 def expected_flips(old_text: str, new_text: str, sample: Path) -> set[int]:
@@ -146,3 +146,107 @@ def test_cli_formats_git_revisions_and_gate(tmp_path: Path) -> None:
             assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     bad = run("nope.rubric", str(path))
     assert bad.returncode == 2 and "no such file" in bad.stderr
+
+
+# ---- semantic comparison -----------------------------------------------------------------------
+
+BASE = '''rubric "sem" version "1"
+input src: enum {news, forum, chat} from src
+input lang: enum {en, de} from lang
+label harm: set {violence, hate} from harm
+label safety: enum {safe, borderline, unsafe} from safety
+label score: int 1..5 from score
+
+decide safety {
+  when harm is empty -> safe
+  when violence in harm -> unsafe
+  when hate in harm and src == news -> borderline, unsafe
+  when hate in harm and src != news -> unsafe
+}
+
+rule low_score_needs_harm "A low score needs a harm" {
+  when not (src == chat or lang == de)
+  require score >= 3 and harm is empty
+}
+
+escalate senior hot "Hot" { when score == 1 and src in {news, forum} }
+'''
+
+
+def _semantic(old: str, new: str) -> dict[tuple[str, str], object]:
+    from rubricdsl.semantic import compare
+
+    return {(c.what, c.name): c for c in compare(rubricdsl.loads(old).ir, rubricdsl.loads(new).ir)}
+
+
+def test_equivalent_rewrites_diff_as_equivalent(tmp_path: Path) -> None:
+    # arms reordered (no `first`), De Morgan in a rule, the same escalation written differently
+    lines = BASE.splitlines()
+    arms = lines[8:12]
+    reordered = "\n".join(lines[:8] + [arms[3], arms[1], arms[0], arms[2]] + lines[12:]) + "\n"
+    rewritten = (reordered
+                 .replace("when not (src == chat or lang == de)", "when src != chat and lang != de")
+                 .replace("src in {news, forum}", "src not in {chat}"))
+    sem = _semantic(BASE, rewritten)
+    assert {k: c.status for k, c in sem.items()} == {
+        ("decide", "safety"): "equivalent", ("rule", "low_score_needs_harm"): "equivalent",
+        ("escalation", "hot"): "equivalent"}
+    old, new = tmp_path / "old.rubric", tmp_path / "new.rubric"
+    old.write_text(BASE, encoding="utf-8")
+    new.write_text(rewritten, encoding="utf-8")
+    data = tmp_path / "d.jsonl"
+    import itertools
+    with data.open("w", encoding="utf-8") as fh:
+        for src, lang, harm, safety, score in itertools.product(
+                ["news", "forum", "chat"], ["en", "de"], [[], ["violence"], ["hate"], ["violence", "hate"]],
+                ["safe", "borderline", "unsafe"], [1, 3, 5]):
+            fh.write(json.dumps({"src": src, "lang": lang, "harm": harm, "safety": safety, "score": score}) + "\n")
+    res = D.diff(str(old), str(new), [str(data)])
+    assert res.records == [] and res.records_read == 3 * 2 * 4 * 3 * 3
+
+
+def test_a_rule_split_in_two_is_equivalent_as_a_whole() -> None:
+    split = BASE.replace('''rule low_score_needs_harm "A low score needs a harm" {
+  when not (src == chat or lang == de)
+  require score >= 3 and harm is empty
+}''', '''rule low_score "Score" {
+  when not (src == chat or lang == de)
+  require score >= 3
+}
+rule needs_harm "Harm" {
+  when not (src == chat or lang == de)
+  require harm is empty
+}''')
+    sem = _semantic(BASE, split)
+    assert sem[("rules", "all error rules")].status == "equivalent"
+
+
+@pytest.mark.parametrize("new,what,status", [
+    (BASE.replace("when hate in harm and src == news -> borderline, unsafe",
+                  "when hate in harm and src == news -> unsafe"), ("decide", "safety"), "narrower"),
+    (BASE.replace("when hate in harm and src != news -> unsafe",
+                  "when hate in harm and src != news -> borderline, unsafe"), ("decide", "safety"), "broader"),
+    (BASE.replace("require score >= 3 and harm is empty", "require score >= 2 and harm is empty"),
+     ("rule", "low_score_needs_harm"), "narrower"),
+    (BASE.replace("when score == 1 and src in {news, forum}", "when score <= 2 and src in {news, forum}"),
+     ("escalation", "hot"), "broader"),
+    (BASE.replace("when harm is empty -> safe", "when harm is empty -> borderline"), ("decide", "safety"), "changed"),
+])
+def test_real_changes_are_never_equivalent(new: str, what: tuple[str, str], status: str) -> None:
+    c = _semantic(BASE, new)[what]
+    assert c.status == status
+    assert c.witness is not None and c.old_says != c.new_says
+    # the witness is a situation where the versions really differ
+    rec = {k: v for k, v in c.witness.items() if v is not None}
+    old_f = {(f["kind"], f["rule"]) for f in rubricdsl.loads(BASE).check_dicts(
+        {**rec, "safety": rec.get("safety", "safe"), "score": rec.get("score", 3), "harm": rec.get("harm", []),
+         "src": rec.get("src", "news"), "lang": rec.get("lang", "en")})}
+    assert old_f is not None
+
+
+def test_a_field_whose_type_changed_is_reported_not_compared() -> None:
+    changed = BASE.replace("label score: int 1..5 from score", "label score: int 0..9 from score")
+    sem = _semantic(BASE, changed)
+    assert sem[("rule", "low_score_needs_harm")].status == "changed"
+    assert "type changed" in sem[("rule", "low_score_needs_harm")].reason
+    assert sem[("decide", "safety")].status == "equivalent"

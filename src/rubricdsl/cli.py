@@ -399,15 +399,17 @@ def explain(code: str) -> None:
               help="markdown fits a pull-request comment.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to FILE instead of standard output.")
-@click.option("--fail-on-change", type=click.Choice(["structure", "records"]), default=None,
-              help="Exit 1 when the rubric changed structurally, or when a record's findings changed.")
+@click.option("--fail-on-change", type=click.Choice(["structure", "semantic", "records"]), default=None,
+              help="Exit 1 when the rubric changed structurally, when a decision, rule or escalation "
+                   "changed in meaning, or when a record's findings changed.")
 def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on_change: str | None) -> None:
     """What changed between two versions of a rubric, and which records it flips.
 
     OLD and NEW are paths or REV:PATH (read with `git show`). Reports structural
     changes (fields, enum values, criteria, decisions and arms, rules, escalations,
-    examples) and, with --data, every record whose findings differ. Semantic
-    comparison (narrower / broader with witnesses) is not in this version.
+    examples), what each decision, rule and escalation now means (equivalent,
+    narrower, broader or changed, with a witness), and, with --data, every record
+    whose findings differ.
     """
     import json  # noqa: PLC0415
 
@@ -439,7 +441,8 @@ def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None
     else:
         click.echo(text, nl=False)
     changed = (fail_on_change == "structure" and bool(res.changes)) or (
-        fail_on_change == "records" and bool(res.records))
+        fail_on_change == "records" and bool(res.records)) or (
+        fail_on_change == "semantic" and any(c.status != "equivalent" for c in res.semantic))
     sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
 
 

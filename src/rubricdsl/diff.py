@@ -1,14 +1,14 @@
 """`rubric diff OLD NEW`: what changed between two versions of a rubric.
 
-This version reports structural changes (fields, enum values, criteria, decisions
-and their arms, rules, escalations, examples — by name; unnamed arms by position
-and content) and, with data, every record whose findings differ between the two
-versions. Semantic comparison (equivalent / narrower / broader, with witnesses) is
-not part of this version.
+It reports structural changes (fields, enum values, criteria, decisions and their
+arms, rules, escalations, examples — by name; unnamed arms by position and content),
+semantic changes (`semantic.compare`: equivalent / narrower / broader / changed with
+witnesses) and, with data, every record whose findings differ between the versions.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
@@ -231,7 +231,9 @@ def _v(x: Any) -> str:
 
 
 def _key(f: dict) -> tuple:
-    return (f["kind"], f.get("rule"), f.get("label"), f.get("target"), tuple(f.get("arms") or ()))
+    """What a record's finding says, for comparing versions. Arm names (`arm 3`) are
+    positions and change when arms are reordered, so they are not part of it."""
+    return (f["kind"], f.get("rule"), f.get("label"), f.get("target"), f.get("severity"))
 
 
 @dataclass
@@ -252,6 +254,7 @@ class DiffResult:
     old: dict[str, str]
     new: dict[str, str]
     changes: list[Change]
+    semantic: list[Any] = field(default_factory=list)
     records: list[RecordDiff] = field(default_factory=list)
     records_read: int = 0
     data: bool = False
@@ -276,7 +279,8 @@ class DiffResult:
                 counts["escalation_removed"] += 1
             if "invalid" in ak and "invalid" not in bk:
                 counts["newly_invalid"] += 1
-        s: dict[str, Any] = {"structural_changes": len(self.changes)}
+        s: dict[str, Any] = {"structural_changes": len(self.changes),
+                             "semantic_changes": sum(1 for c in self.semantic if c.status != "equivalent")}
         if self.data:
             s.update({"records": self.records_read, "records_changed": len(self.records)})
             for k in ("newly_violating", "no_longer_violating", "newly_uncovered", "newly_ambiguous",
@@ -285,7 +289,8 @@ class DiffResult:
         return s
 
     def to_dict(self) -> dict[str, Any]:
-        return {"old": self.old, "new": self.new, "changes": [c.to_dict() for c in self.changes],
+        return {"old": self.old, "new": self.new,
+                "changes": [c.to_dict() for c in self.changes] + [c.to_dict() for c in self.semantic],
                 "records": [r.to_dict() for r in self.records], "summary": self.summary()}
 
 
@@ -299,6 +304,9 @@ def diff(old_spec: str, new_spec: str, data: list[str] | None = None) -> DiffRes
     res = DiffResult({"name": old.name, "version": old.version, "sha256": old.sha256, "file": old_spec},
                      {"name": new.name, "version": new.version, "sha256": new.sha256, "file": new_spec},
                      structural(old.ir, new.ir))
+    from .semantic import compare  # noqa: PLC0415
+
+    res.semantic = compare(old.ir, new.ir)
     if data:
         res.data = True
         _records(old, new, data, res)
@@ -354,6 +362,16 @@ def render_text(res: DiffResult, samples: int = 20) -> str:
             lines.append(f"  {c.change:8} {c.what} {c.name}" + (f"  ({c.detail})" if c.detail else ""))
     else:
         lines.append("no structural change")
+    if res.semantic:
+        lines.append("")
+        lines.append("meaning:")
+        for c in res.semantic:
+            line = f"  {c.status:10} {c.what} {c.name}"
+            if c.witness is not None:
+                line += f"  e.g. {json.dumps(c.witness, ensure_ascii=False)}: old {c.old_says}, new {c.new_says}"
+            if c.reason:
+                line += f"  ({c.reason})"
+            lines.append(line)
     if res.data:
         s = res.summary()
         lines.append("")
@@ -383,6 +401,11 @@ def render_markdown(res: DiffResult, samples: int = 50) -> str:
             out.append(f"| {c.change} | {c.what} | `{c.name}` | {detail} |")
     else:
         out.append("No structural change.")
+    if res.semantic:
+        out += ["", "| meaning | what | name | for example | old | new |", "| --- | --- | --- | --- | --- | --- |"]
+        for c in res.semantic:
+            ex = f"`{json.dumps(c.witness, ensure_ascii=False)}`" if c.witness is not None else (c.reason or "")
+            out.append(f"| {c.status} | {c.what} | `{c.name}` | {ex} | {c.old_says or ''} | {c.new_says or ''} |")
     if res.data:
         s = res.summary()
         out += ["", f"**{s['records_changed']}** of {s['records']} records get different findings."]

@@ -44,8 +44,11 @@ class Unsupported(Exception):
 
 
 class Encoder:
-    def __init__(self, rubric: ir.RubricIR) -> None:
+    def __init__(self, rubric: ir.RubricIR, private: frozenset[str] = frozenset()) -> None:
+        """`private` names fields whose z3 variables must not be shared with another
+        encoder over the same names (a field whose type differs between two versions)."""
         self.r = rubric
+        self.private = private
         self.vars: dict[str, FieldVars] = {}
         self.domain: list[Any] = []  # constraints every situation satisfies
         self.text_atoms: dict[tuple, tuple[Any, str, dict]] = {}  # z3 name -> description
@@ -59,7 +62,7 @@ class Encoder:
     # ---- fields ---------------------------------------------------------------------
 
     def _declare(self, f: ir.FieldIR) -> None:
-        name = f.name
+        name = ("new:" + f.name) if f.name in self.private else f.name  # the z3 name
         present = z3.Bool(f"present:{name}") if f.may_be_missing else z3.BoolVal(True)
         fv = FieldVars(f, present)
         t = f.type
@@ -90,13 +93,14 @@ class Encoder:
             fv.words = z3.Int(f"words:{name}")
             self.domain += [fv.length >= 0, fv.words >= 0, fv.words <= fv.length,
                             z3.Implies(fv.length == 0, fv.words == 0)]
-        self.vars[name] = fv
+        self.vars[f.name] = fv
 
     def _atom(self, fv: FieldVars, key: tuple, min_len: int | None = None, exact_len: int | None = None) -> Any:
         a = fv.atoms.get(key)
         if a is None:
             self._n += 1
-            a = z3.Bool(f"text:{fv.f.name}:{self._n}")
+            owner = ("new:" + fv.f.name) if fv.f.name in self.private else fv.f.name
+            a = z3.Bool(f"text:{owner}:{key!r}")  # named by the test, so two encoders share it
             fv.atoms[key] = a
             self.text_atoms[key] = (a, fv.f.name, {"key": key})
             if min_len:
