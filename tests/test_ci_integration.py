@@ -106,3 +106,26 @@ def test_action_is_valid_and_calls_existing_commands() -> None:
     assert {"lint", "fmt", "test"} <= set(called)
     for name in action.get("inputs", {}):
         assert name in (ROOT / "action.yml").read_text(encoding="utf-8").split("runs:", 1)[1] or name == "rubrics"
+
+
+def test_every_report_names_the_rubric() -> None:
+    """check, lint (text, json, sarif), test and diff all name the rubric's name, version and sha256."""
+    import hashlib
+    import json
+
+    path = RUBRICS[0]
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    name = rubricdsl_name = None
+    check = json.loads(run("check", str(path), str(path.parent / "sample.jsonl"), "--format", "json").stdout)
+    rubricdsl_name, version = check["rubric"]["name"], check["rubric"]["version"]
+    assert check["rubric"]["sha256"] == sha
+    lint_json = json.loads(run("lint", str(path), "--format", "json").stdout)
+    assert lint_json["rubrics"][0]["sha256"] == sha and lint_json["rubrics"][0]["version"] == version
+    sarif = json.loads(run("lint", str(path), "--format", "sarif").stdout)
+    assert sarif["runs"][0]["properties"]["rubrics"][0]["sha256"] == sha
+    text = run("lint", str(path)).stdout
+    assert f"rubric {rubricdsl_name} version {version} (sha256 {sha[:12]})" in text
+    assert sha[:12] in run("test", str(path)).stdout
+    diff = json.loads(run("diff", str(path), str(path), "--format", "json").stdout)
+    assert diff["old"]["sha256"] == diff["new"]["sha256"] == sha
+    del name

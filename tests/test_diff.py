@@ -219,6 +219,20 @@ rule needs_harm "Harm" {
 }''')
     sem = _semantic(BASE, split)
     assert sem[("rules", "all error rules")].status == "equivalent"
+    # and no record flips: the split rules are compared as a group with the rule they replace
+    import itertools
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        old, new, data = Path(tmp) / "o.rubric", Path(tmp) / "n.rubric", Path(tmp) / "d.jsonl"
+        old.write_text(BASE, encoding="utf-8")
+        new.write_text(split, encoding="utf-8")
+        with data.open("w", encoding="utf-8") as fh:
+            for src, lang, harm, score in itertools.product(["news", "chat"], ["en", "de"],
+                                                            [[], ["hate"]], [1, 2, 3, 5]):
+                fh.write(json.dumps({"src": src, "lang": lang, "harm": harm, "safety": "unsafe" if harm else "safe",
+                                     "score": score}) + "\n")
+        res = D.diff(str(old), str(new), [str(data)])
+        assert res.records == [] and res.records_read == 32
 
 
 @pytest.mark.parametrize("new,what,status", [

@@ -230,10 +230,16 @@ def _v(x: Any) -> str:
 # ---- records -------------------------------------------------------------------------------
 
 
-def _key(f: dict) -> tuple:
+def _key(f: dict, shared_rules: frozenset[str] | None = None) -> tuple:
     """What a record's finding says, for comparing versions. Arm names (`arm 3`) are
-    positions and change when arms are reordered, so they are not part of it."""
-    return (f["kind"], f.get("rule"), f.get("label"), f.get("target"), f.get("severity"))
+    positions and change when arms are reordered, so they are not part of it. Rules
+    that exist in both versions are compared by name; a rule added, removed, renamed or
+    split is compared within the group of such rules of its severity."""
+    rule = f.get("rule")
+    if (shared_rules is not None and f["kind"] == "violation" and f.get("label") is None
+            and rule not in shared_rules):
+        rule = "*"
+    return (f["kind"], rule, f.get("label"), f.get("target"), f.get("severity"))
 
 
 @dataclass
@@ -317,6 +323,7 @@ def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> Non
     """Run both rubrics over the same lines and keep the records whose findings differ."""
     from .runtime import Stats, _LineChecker, open_data  # noqa: PLC0415
 
+    shared = frozenset(r.name for r in old.ir.rules) & frozenset(r.name for r in new.ir.rules)
     for path in paths:
         stream, name, _, _ = open_data(path)
         lineno = 0
@@ -337,7 +344,7 @@ def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> Non
                 res.records_read += last - lineno - blank
                 for ln in sorted(before.keys() | after.keys()):
                     b, a = before.get(ln, []), after.get(ln, [])
-                    if sorted(map(_key, b)) != sorted(map(_key, a)):
+                    if {_key(f, shared) for f in b} != {_key(f, shared) for f in a}:
                         rec = (a or b)[0]["record"]
                         res.records.append(RecordDiff(name, ln, rec, b, a))
                 lineno = last

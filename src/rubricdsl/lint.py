@@ -174,12 +174,15 @@ def render_text(results: list[LintResult], color: bool = False) -> str:
                 text += "\n" + " " * len(str(d.span.line)) + " = as a record: " + json.dumps(d.record, ensure_ascii=False)
             parts.append(text)
     files = len(results)
+    provenance = "".join(
+        f"{r.file}: rubric {r.rubric['name'] or '?'} version {r.rubric['version'] or '?'} "
+        f"(sha256 {r.rubric['sha256'][:12]})\n" for r in results)
     summary = (f"{files} file{'s' if files != 1 else ''} linted: {n['error']} error{'s' if n['error'] != 1 else ''}, "
                f"{n['warning']} warning{'s' if n['warning'] != 1 else ''}, {n['info']} info")
     suppressed = sum(r.suppressed for r in results)
     if suppressed:
         summary += f" ({suppressed} suppressed)"
-    return ("\n\n".join(parts) + "\n\n" if parts else "") + summary + "\n"
+    return ("\n\n".join(parts) + "\n\n" if parts else "") + provenance + summary + "\n"
 
 
 def to_json(results: list[LintResult]) -> dict[str, Any]:
@@ -229,6 +232,7 @@ def to_sarif(results: list[LintResult]) -> dict[str, Any]:
                                 "rules": rules}},
             "columnKind": "unicodeCodePoints",
             "results": out_results,
+            "properties": {"rubrics": [r.rubric for r in results]},
         }],
     }
 
