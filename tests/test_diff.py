@@ -258,9 +258,20 @@ def test_real_changes_are_never_equivalent(new: str, what: tuple[str, str], stat
     assert old_f is not None
 
 
-def test_a_field_whose_type_changed_is_reported_not_compared() -> None:
-    changed = BASE.replace("label score: int 1..5 from score", "label score: int 0..9 from score")
-    sem = _semantic(BASE, changed)
+def test_changed_types_are_compared_where_both_versions_accept_the_record() -> None:
+    # a wider range: compared over the values both accept, where nothing changed
+    wider = BASE.replace("label score: int 1..5 from score", "label score: int 0..9 from score")
+    assert _semantic(BASE, wider)[("rule", "low_score_needs_harm")].status == "equivalent"
+    # a renamed enum value: the decision changed, shown on a record valid in both versions
+    renamed = BASE.replace("borderline", "caution")
+    c = _semantic(BASE, renamed)[("decide", "safety")]
+    assert c.status != "equivalent" and c.witness is not None
+    assert "borderline" in c.old_says and "caution" in c.new_says
+    # a field that changed kind cannot share variables: reported, with the reason
+    kind = BASE.replace("label score: int 1..5 from score", "label score: enum {low, high} from score").replace(
+        "require score >= 3 and harm is empty", "require score == high and harm is empty").replace(
+        "when score == 1 and src in {news, forum}", "when score == low and src in {news, forum}")
+    sem = _semantic(BASE, kind)
     assert sem[("rule", "low_score_needs_harm")].status == "changed"
     assert "type changed" in sem[("rule", "low_score_needs_harm")].reason
     assert sem[("decide", "safety")].status == "equivalent"

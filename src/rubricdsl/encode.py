@@ -44,11 +44,15 @@ class Unsupported(Exception):
 
 
 class Encoder:
-    def __init__(self, rubric: ir.RubricIR, private: frozenset[str] = frozenset()) -> None:
+    def __init__(self, rubric: ir.RubricIR, private: frozenset[str] = frozenset(),
+                 space: dict[ir.EnumType, tuple[str, ...]] | None = None) -> None:
         """`private` names fields whose z3 variables must not be shared with another
-        encoder over the same names (a field whose type differs between two versions)."""
+        encoder over the same names (a field whose type differs between two versions).
+        `space` gives an enum type a wider list of values to index into (the union of
+        two versions' values), so that two encoders agree on what each index means."""
         self.r = rubric
         self.private = private
+        self.space = space or {}
         self.vars: dict[str, FieldVars] = {}
         self.domain: list[Any] = []  # constraints every situation satisfies
         self.text_atoms: dict[tuple, tuple[Any, str, dict]] = {}  # z3 name -> description
@@ -84,16 +88,27 @@ class Encoder:
         elif k == "enum":
             assert t.enum is not None
             fv.value = z3.Int(f"v:{name}")
-            self.domain += [fv.value >= 0, fv.value < len(t.enum.values)]
+            own = [self.index(t.enum, v) for v in t.enum.values]
+            if own == list(range(len(own))):
+                self.domain += [fv.value >= 0, fv.value < len(own)]
+            else:
+                self.domain.append(z3.Or([fv.value == i for i in own]))
         elif k == "set":
             assert t.enum is not None
             fv.value = [z3.Bool(f"v:{name}:{v}") for v in t.enum.values]
+            # members another version has and this one does not: a record valid here has none
+            for v in self.space.get(t.enum, t.enum.values):
+                if v not in t.enum.values:
+                    self.domain.append(z3.Not(z3.Bool(f"v:{name}:{v}")))
         elif k == "text":
             fv.length = z3.Int(f"len:{name}")
             fv.words = z3.Int(f"words:{name}")
             self.domain += [fv.length >= 0, fv.words >= 0, fv.words <= fv.length,
                             z3.Implies(fv.length == 0, fv.words == 0)]
         self.vars[f.name] = fv
+
+    def index(self, enum: ir.EnumType, value: str) -> int:
+        return self.space.get(enum, enum.values).index(value)
 
     def _atom(self, fv: FieldVars, key: tuple, min_len: int | None = None, exact_len: int | None = None) -> Any:
         a = fv.atoms.get(key)
@@ -185,6 +200,9 @@ class Encoder:
             (a, da), (b, db) = self.num(a_e), self.num(b_e)
             return z3.And(da, db, _cmp(op, a, b))
         if e.mode == "rank":
+            enum = a_e.type.enum
+            if enum is not None and self.space.get(enum, enum.values) != enum.values:
+                raise Unsupported("an ordering of an enum whose values changed")
             (a, da), (b, db) = self.enum_val(a_e), self.enum_val(b_e)
             return z3.And(da, db, _cmp(op, a, b))
         if e.mode == "seteq":
@@ -235,7 +253,10 @@ class Encoder:
         if e.mode == "field":
             (idx, da) = self.enum_val(a_e)
             members, db = self.set_val(b_e)
-            t = z3.Or([z3.And(idx == i, m) for i, m in enumerate(members)]) if members else z3.BoolVal(False)
+            set_enum, elem_enum = b_e.type.enum, a_e.type.enum
+            assert set_enum is not None and elem_enum is not None
+            t = z3.Or([z3.And(idx == self.index(elem_enum, v), m) for v, m in zip(set_enum.values, members)]
+                      if members else [z3.BoolVal(False)])
             return z3.And(da, db, t if e.op == "in" else z3.Not(t))
         values = sorted(b_e.value, key=repr)
         k = a_e.type.kind
@@ -243,7 +264,7 @@ class Encoder:
             idx, da = self.enum_val(a_e)
             enum = a_e.type.enum
             assert enum is not None
-            t = z3.Or([idx == enum.values.index(v) for v in values]) if values else z3.BoolVal(False)
+            t = z3.Or([idx == self.index(enum, v) for v in values]) if values else z3.BoolVal(False)
         elif k == "num":
             x, da = self.num(a_e)
             t = z3.Or([x == _real(v) for v in values]) if values else z3.BoolVal(False)
@@ -303,7 +324,7 @@ class Encoder:
             return self.enum_val(e.let.expr)
         if isinstance(e, ir.Const):
             assert e.type.enum is not None
-            return z3.IntVal(e.type.enum.values.index(e.value)), z3.BoolVal(True)
+            return z3.IntVal(self.index(e.type.enum, e.value)), z3.BoolVal(True)
         if isinstance(e, ir.FieldRef):
             fv = self.vars[e.field.name]
             return fv.value, fv.present
@@ -384,7 +405,8 @@ def model_value(enc: Encoder, model: Any, name: str) -> tuple[bool, Any]:
         v = int(fr) if fr.denominator == 1 else float(fr)
     elif k == "enum":
         assert t.enum is not None
-        v = t.enum.values[model.eval(fv.value, model_completion=True).as_long()]
+        space = enc.space.get(t.enum, t.enum.values)
+        v = space[model.eval(fv.value, model_completion=True).as_long()]
     elif k == "set":
         assert t.enum is not None
         v = [val for val, b in zip(t.enum.values, fv.value) if z3.is_true(model.eval(b, model_completion=True))]

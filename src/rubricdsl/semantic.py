@@ -50,10 +50,35 @@ class SemanticChange:
         return d
 
 
-def _comparable(old: ir.RubricIR, new: ir.RubricIR) -> set[str]:
+def _comparable(old: ir.RubricIR, new: ir.RubricIR) -> tuple[set[str], dict[ir.EnumType, tuple[str, ...]]]:
+    """Fields both versions can share variables for, and the index space of enums whose
+    values changed (old values, then the new ones): a record is compared only where it
+    is valid in both versions."""
     of = {f.name: f for f in old.fields}
-    return {f.name for f in new.fields
-            if f.name in of and f.type == of[f.name].type and f.may_be_missing == of[f.name].may_be_missing}
+    same: set[str] = set()
+    space: dict[ir.EnumType, tuple[str, ...]] = {}
+    clash: set[ir.EnumType] = set()
+    for f in new.fields:
+        o = of.get(f.name)
+        if o is None or f.may_be_missing != o.may_be_missing or f.type.kind != o.type.kind:
+            continue
+        if f.type == o.type:
+            same.add(f.name)
+            continue
+        if f.type.kind in ("int", "scale", "number"):
+            same.add(f.name)  # one variable; each version's range is a constraint of its own
+        elif f.type.kind in ("enum", "set") and o.type.enum is not None and f.type.enum is not None:
+            union = tuple(o.type.enum.values) + tuple(v for v in f.type.enum.values if v not in o.type.enum.values)
+            for enum in (o.type.enum, f.type.enum):
+                if space.get(enum, union) != union:
+                    clash.add(enum)
+                space[enum] = union
+            same.add(f.name)
+    for f in new.fields:
+        o = of.get(f.name)
+        if o is not None and (o.type.enum in clash or f.type.enum in clash):
+            same.discard(f.name)
+    return same, space
 
 
 def _scope(rubric: ir.RubricIR, enc: Encoder, crit: str | None) -> Any:
@@ -102,8 +127,9 @@ def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR) -> tuple[An
 
 
 def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> list[SemanticChange]:
-    same = _comparable(old, new)
-    eo, en = Encoder(old), Encoder(new, frozenset(f.name for f in new.fields) - same)
+    same, space = _comparable(old, new)
+    eo = Encoder(old, space=space)
+    en = Encoder(new, frozenset(f.name for f in new.fields) - same, space=space)
     domain = eo.domain + en.domain
     out: list[SemanticChange] = []
 
@@ -169,8 +195,12 @@ def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> lis
         if bad:
             out.append(SemanticChange("escalation", e.name, "changed", reason="reads fields whose type changed: " + ", ".join(bad)))
             continue
-        f_old = z3.And(_scope(old, eo, o.criterion), eo.cond(o.when))
-        f_new = z3.And(_scope(new, en, e.criterion), en.cond(e.when))
+        try:
+            f_old = z3.And(_scope(old, eo, o.criterion), eo.cond(o.when))
+            f_new = z3.And(_scope(new, en, e.criterion), en.cond(e.when))
+        except Unsupported as exc:
+            out.append(SemanticChange("escalation", e.name, "changed", reason=f"not comparable: {exc}"))
+            continue
         flags("escalation", e.name, f_old, f_new, set(o.mentions | e.mentions), f"escalated to {e.target}",
               "not escalated")
 
@@ -197,7 +227,7 @@ def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> lis
         if o is None:
             continue
         bad = mentions_changed(o.mentions, d.mentions)
-        if bad or o.label.type != d.label.type:
+        if bad or o.label.type.kind != d.label.type.kind:
             out.append(SemanticChange("decide", d.label.name, "changed",
                                       reason="reads fields whose type changed: " + ", ".join(bad or [d.label.name])))
             continue
@@ -211,8 +241,9 @@ def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> lis
         on = z3.Or(a_o, a_n)
         # a situation where the outcome differs: coverage, ambiguity or an allowed value
         differ_cov = z3.Or(a_o != a_n, z3.And(a_o, c_o != c_n))
-        lost = z3.Or([z3.And(a_o, a_n, c_o, c_n, al_o[v], z3.Not(al_n[v])) for v in al_o])
-        gained = z3.Or([z3.And(a_o, a_n, c_o, c_n, al_n[v], z3.Not(al_o[v])) for v in al_n])
+        false = z3.BoolVal(False)
+        lost = z3.Or([z3.And(a_o, a_n, c_o, c_n, al_o[v], z3.Not(al_n.get(v, false))) for v in al_o])
+        gained = z3.Or([z3.And(a_o, a_n, c_o, c_n, al_n[v], z3.Not(al_o.get(v, false))) for v in al_n])
         r_cov, m_cov = solve(on, differ_cov)
         r_lost, m_lost = solve(lost)
         r_gain, m_gain = solve(gained)
