@@ -65,3 +65,13 @@ def test_readme_first_command_runs_on_the_shipped_example() -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "checked 68 records in 1 file" in proc.stdout
+
+
+def test_readme_rubric_blocks_compile_and_their_examples_pass() -> None:
+    import re
+
+    blocks = re.findall(r"```rubric\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for block in blocks:
+        rubric = rubricdsl.loads(block, "README.md")
+        assert all(r.passed for r in rubric.test())
