@@ -169,40 +169,29 @@ def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> lis
     def mentions_changed(*sets: frozenset[str]) -> list[str]:
         return sorted({n for s in sets for n in s} - same)
 
-    # rules and escalations, by name
-    orules = {r.name: r for r in old.rules}
-    for r in new.rules:
-        o = orules.get(r.name)
-        if o is None:
-            continue
-        bad = mentions_changed(o.mentions, r.mentions)
-        if bad:
-            out.append(SemanticChange("rule", r.name, "changed", reason="reads fields whose type changed: " + ", ".join(bad)))
-            continue
-        try:
-            v_old = _violation(o, eo, old)
-            v_new = _violation(r, en, new)
-        except Unsupported as e:
-            out.append(SemanticChange("rule", r.name, "changed", reason=f"not comparable: {e}"))
-            continue
-        flags("rule", r.name, v_old, v_new, set(o.mentions | r.mentions), "violation", "no violation")
-    oesc = {e.name: e for e in old.escalations}
-    for e in new.escalations:
-        o = oesc.get(e.name)
-        if o is None:
-            continue
-        bad = mentions_changed(o.mentions, e.mentions)
-        if bad:
-            out.append(SemanticChange("escalation", e.name, "changed", reason="reads fields whose type changed: " + ", ".join(bad)))
-            continue
-        try:
-            f_old = z3.And(_scope(old, eo, o.criterion), eo.cond(o.when))
-            f_new = z3.And(_scope(new, en, e.criterion), en.cond(e.when))
-        except Unsupported as exc:
-            out.append(SemanticChange("escalation", e.name, "changed", reason=f"not comparable: {exc}"))
-            continue
-        flags("escalation", e.name, f_old, f_new, set(o.mentions | e.mentions), f"escalated to {e.target}",
-              "not escalated")
+    # rules and escalations, by name: the situations where each flags a record
+    def by_name(what: str, olds: list, news: list, term, yes) -> None:
+        before = {x.name: x for x in olds}
+        for x in news:
+            o = before.get(x.name)
+            if o is None:
+                continue
+            bad = mentions_changed(o.mentions, x.mentions)
+            if bad:
+                out.append(SemanticChange(what, x.name, "changed",
+                                          reason="reads fields whose type changed: " + ", ".join(bad)))
+                continue
+            try:
+                f_old, f_new = term(o, eo, old), term(x, en, new)
+            except Unsupported as exc:
+                out.append(SemanticChange(what, x.name, "changed", reason=f"not comparable: {exc}"))
+                continue
+            flags(what, x.name, f_old, f_new, set(o.mentions | x.mentions), *yes(x))
+
+    by_name("rule", old.rules, new.rules, _violation, lambda r: ("violation", "no violation"))
+    by_name("escalation", old.escalations, new.escalations,
+            lambda e, enc, rubric: z3.And(_scope(rubric, enc, e.criterion), enc.cond(e.when)),
+            lambda e: (f"escalated to {e.target}", "not escalated"))
 
     # all rules of one severity together (a split or merged rule compares as what it is)
     for sev in ("error", "warning", "info"):
