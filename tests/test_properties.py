@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
+from rubricdsl.check import _put
 from rubricdsl.diagnostics import RubricError
 
 EVERY_TYPE = '''rubric "every-type" version "1"
@@ -64,33 +65,6 @@ json_values = st.recursive(
 )
 plausible = (json_values | st.integers(-3, 6) | st.floats(-1.5, 1.5, allow_nan=False)
              | st.lists(st.sampled_from(["violence", "hate", "self-harm", "sex"]), max_size=4))
-
-
-def _put(record: dict, path: tuple, value) -> None:
-    cur = record
-    for i, step in enumerate(path):
-        last = i == len(path) - 1
-        nxt = [] if not last and isinstance(path[i + 1], int) else {}
-        if isinstance(step, int):
-            if not isinstance(cur, list):
-                return
-            while len(cur) <= step:
-                cur.append(None)
-            if last:
-                cur[step] = value
-            else:
-                if not isinstance(cur[step], (dict, list)):
-                    cur[step] = nxt
-                cur = cur[step]
-        else:
-            if not isinstance(cur, dict):
-                return
-            if last:
-                cur[step] = value
-            else:
-                if not isinstance(cur.get(step), (dict, list)):
-                    cur[step] = nxt
-                cur = cur[step]
 
 
 @st.composite

@@ -391,8 +391,13 @@ class Checker:
             if raw is _BAD:
                 ok = False
                 continue
+            if not _put(record, f.path, raw):
+                other = next((n for n in given if _clash(self.fields[n].path, f.path)), "another field")
+                self.sink.error("RB103", f"`{g.field}` and `{other}` cannot both be given: their paths overlap",
+                                g.span, help="a record cannot hold both values; give one of them, or fix a `from` path")
+                ok = False
+                continue
             given[g.field] = raw
-            _put(record, f.path, raw)
         expect: set[tuple[str, str]] = set()
         decided = {d.label.name for d in rubric.decides}
         rule_names = {r.name for r in rubric.rules}
@@ -818,6 +823,15 @@ class Checker:
         return Op(e.op, (a, b), BOOL, e.span, a.mentions | b.mentions)
 
 
+def _clash(a: tuple[str | int, ...], b: tuple[str | int, ...]) -> bool:
+    """Whether two paths cannot both hold a value: one is a prefix of the other, or they
+    use one container as an object in one path and as an array in the other."""
+    for x, y in zip(a, b):
+        if x != y:
+            return isinstance(x, int) != isinstance(y, int)
+    return True
+
+
 def _label_of(x: ir.Expr | None) -> str | None:
     if isinstance(x, FieldRef):
         return x.field.name
@@ -834,24 +848,31 @@ class _Bad:
 _BAD: Any = _Bad()
 
 
-def _put(record: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
+def _put(record: dict[str, Any], path: tuple[str | int, ...], value: Any) -> bool:
+    """Place `value` at `path` in a JSON record, creating objects and arrays on the way.
+
+    Returns False (placing nothing) when the record already holds something else on the
+    way: an object where the path indexes an array, a value where it needs a container,
+    or a container where it needs to place a value."""
     cur: Any = record
     for i, step in enumerate(path):
         last = i == len(path) - 1
-        nxt_default: Any = [] if (not last and isinstance(path[i + 1], int)) else {}
+        if not isinstance(cur, list if isinstance(step, int) else dict):
+            return False
         if isinstance(step, int):
             while len(cur) <= step:
                 cur.append(None)
-            if last:
-                cur[step] = value
-            else:
-                if not isinstance(cur[step], (dict, list)):
-                    cur[step] = nxt_default
-                cur = cur[step]
+            held = cur[step]
         else:
-            if last:
-                cur[step] = value
-            else:
-                if not isinstance(cur.get(step), (dict, list)):
-                    cur[step] = nxt_default
-                cur = cur[step]
+            held = cur.get(step)
+        if last:
+            if isinstance(held, (dict, list)):
+                return False
+            cur[step] = value
+            return True
+        if held is None:
+            cur[step] = [] if isinstance(path[i + 1], int) else {}
+        elif not isinstance(held, (dict, list)):
+            return False
+        cur = cur[step]
+    return True

@@ -92,11 +92,14 @@ def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
     def by_name(items, key):
         return {key(x): x for x in items}
 
+    def added_removed(what: str, old_items: dict, new_items: dict, detail=lambda x: "") -> None:
+        for n in old_items.keys() - new_items.keys():
+            out.append(Change(what, n, "removed", detail(old_items[n])))
+        for n in new_items.keys() - old_items.keys():
+            out.append(Change(what, n, "added", detail(new_items[n])))
+
     of, nf = by_name(old.fields, lambda f: f.name), by_name(new.fields, lambda f: f.name)
-    for n in of.keys() - nf.keys():
-        out.append(Change("field", n, "removed", f"{of[n].kind} {of[n].type.describe()}"))
-    for n in nf.keys() - of.keys():
-        out.append(Change("field", n, "added", f"{nf[n].kind} {nf[n].type.describe()}"))
+    added_removed("field", of, nf, lambda f: f"{f.kind} {f.type.describe()}")
     for n in sorted(of.keys() & nf.keys()):
         a, b = of[n], nf[n]
         if a.type.enum is not None and b.type.enum is not None and a.type.kind == b.type.kind:
@@ -120,20 +123,14 @@ def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
             out.append(Change("field", n, "changed", "presence: " + _presence(a) + " -> " + _presence(b)))
 
     oc, nc = by_name(old.criteria, lambda c: c.name), by_name(new.criteria, lambda c: c.name)
-    for n in oc.keys() - nc.keys():
-        out.append(Change("criterion", n, "removed"))
-    for n in nc.keys() - oc.keys():
-        out.append(Change("criterion", n, "added"))
+    added_removed("criterion", oc, nc)
     for n in sorted(oc.keys() & nc.keys()):
         if _expr(oc[n].applies) != _expr(nc[n].applies):
             out.append(Change("criterion", n, "changed", "applies when: " + _expr(oc[n].applies) + " -> "
                               + _expr(nc[n].applies)))
 
     od, nd = by_name(old.decides, lambda d: d.label.name), by_name(new.decides, lambda d: d.label.name)
-    for n in od.keys() - nd.keys():
-        out.append(Change("decide", n, "removed"))
-    for n in nd.keys() - od.keys():
-        out.append(Change("decide", n, "added"))
+    added_removed("decide", od, nd)
     for n in sorted(od.keys() & nd.keys()):
         a, b = od[n], nd[n]
         if a.first != b.first:
@@ -142,10 +139,7 @@ def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
 
     for what, olds, news in (("rule", old.rules, new.rules), ("escalation", old.escalations, new.escalations)):
         o, nn = by_name(olds, lambda r: r.name), by_name(news, lambda r: r.name)
-        for n in o.keys() - nn.keys():
-            out.append(Change(what, n, "removed"))
-        for n in nn.keys() - o.keys():
-            out.append(Change(what, n, "added"))
+        added_removed(what, o, nn)
         for n in sorted(o.keys() & nn.keys()):
             a, b = o[n], nn[n]
             parts = []
@@ -163,10 +157,7 @@ def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
                 out.append(Change(what, n, "changed", ", ".join(parts)))
 
     oe, ne = by_name(old.examples, lambda e: e.title), by_name(new.examples, lambda e: e.title)
-    for n in oe.keys() - ne.keys():
-        out.append(Change("example", n, "removed"))
-    for n in ne.keys() - oe.keys():
-        out.append(Change("example", n, "added"))
+    added_removed("example", oe, ne)
     for n in sorted(oe.keys() & ne.keys()):
         if oe[n].record != ne[n].record or oe[n].expect != ne[n].expect:
             out.append(Change("example", n, "changed"))
