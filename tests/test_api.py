@@ -169,12 +169,18 @@ def test_version() -> None:
     assert rubricdsl.__version__ == "0.1.0"
 
 
-@pytest.mark.xfail(strict=True, reason="the brief defines `consensus` blocks and `per item` rules; "
-                                       "the parser rejects them")
-def test_item_level_constructs_compile() -> None:
-    rubricdsl.loads('''rubric "items" version "1"
+def test_item_level_constructs_compile_and_check() -> None:
+    r = rubricdsl.loads('''rubric "items" version "1"
 record { id = id  item = item_id  annotator = annotator }
 label safety: enum {safe, unsafe}
 consensus safety { min annotators 2  min agreement 0.67 }
 rule agree "annotators agree" per item { require agreement(safety) >= 0.5 }
 ''')
+    recs = [{"id": "1", "item_id": "x", "annotator": "a", "safety": "safe"},
+            {"id": "2", "item_id": "x", "annotator": "b", "safety": "unsafe"},
+            {"id": "3", "item_id": "y", "annotator": "a", "safety": "safe"}]
+    report = r.check_records(recs)
+    got = sorted((f.kind, f.record, f.rule, getattr(f, "cause", None)) for f in report.findings)
+    # x: 1/2 agree (below 0.67, undecided: no decide), and 0.5 >= 0.5 holds; y: one annotator
+    assert got == [("ambiguous", "x", "consensus", "undecided"), ("violation", "y", "consensus", None)]
+    assert report.summary.model_dump()["items"] == 2

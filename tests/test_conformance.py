@@ -16,9 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = Path(os.environ.get("RUBRIC_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
-PENDING = {
-    "13-items-consensus": "several annotators per item (`consensus`, `per item`) are not implemented yet",
-}
+PENDING: dict[str, str] = {}
 
 cases = sorted(p.parent.name for p in CONFORMANCE.glob("*/expected.json")) if CONFORMANCE.is_dir() else []
 

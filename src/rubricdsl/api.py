@@ -81,7 +81,8 @@ class Rubric:
         return {"name": self.name, "version": self.version, "sha256": self.sha256, "file": self.ir.source_name}
 
     def check(self, record: Any, *, file: str = "<record>", line: int = 1) -> list["Finding"]:
-        """Findings for one record (a dict)."""
+        """Findings for one record (a dict). Item checks need all of an item's records:
+        use `check_records` or `check_files` for them."""
         from .report import Finding  # noqa: PLC0415
         from .runtime import check_record  # noqa: PLC0415
 
@@ -100,12 +101,32 @@ class Rubric:
 
         findings: list[dict] = []
         n = 0
-        for n, rec in enumerate(records, start=1):
-            findings.extend(check_record(self.compiled, rec, file, n))
+        compiled = self.compiled
+        if not self.ir.has_items:
+            for n, rec in enumerate(records, start=1):
+                findings.extend(check_record(compiled, rec, file, n))
+            items = None
+        else:
+            from .items import ItemChecker, RowMaker  # noqa: PLC0415
+            from .runtime import Expander  # noqa: PLC0415
+
+            assert compiled.check_row is not None and compiled.plan is not None
+            items = ItemChecker(self.ir, compiled.plan)
+            make, expander = RowMaker(self.ir), Expander(self.ir)
+            for n, rec in enumerate(records, start=1):
+                if not isinstance(rec, dict):
+                    findings.extend(check_record(compiled, rec, file, n))
+                    continue
+                res, row = compiled.check_row(rec)
+                kr = make(rec, res, row, file, n)
+                if kr is not None:
+                    items.add(*kr)
+                findings.extend(expander.expand(res or [], rec, file, n))
+            items.finish(findings.append)
         counts = {k: 0 for k in KINDS}
         for f in findings:
             counts[f["kind"]] += 1
-        return build_report(self.info(), n, counts, findings, [file])
+        return build_report(self.info(), n, counts, findings, [file], items.items if items is not None else None)
 
     def check_files(self, *paths: str | Path) -> "Report":
         """A report over JSONL files (`.gz` too; `-` for stdin)."""
@@ -114,7 +135,7 @@ class Rubric:
 
         findings: list[dict] = []
         stats = run(self.compiled, [str(p) for p in paths], findings.append)
-        return build_report(self.info(), stats.records, stats.counts, findings, stats.files)
+        return build_report(self.info(), stats.records, stats.counts, findings, stats.files, stats.items)
 
     check_file = check_files
 

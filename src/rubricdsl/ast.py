@@ -211,6 +211,7 @@ class Rule:
     span: Span = _span()
     name_span: Span = _span()
     severity_span: Span = _span()
+    per_item: bool = False
 
 
 @dataclass(slots=True)
@@ -222,6 +223,21 @@ class Escalate:
     doc: str | None = None
     span: Span = _span()
     name_span: Span = _span()
+    per_item: bool = False
+
+
+@dataclass(slots=True)
+class Consensus:
+    """`consensus LABEL { min annotators N  min agreement X }`; either line may be absent."""
+
+    label: str
+    min_annotators: int | float | None
+    min_agreement: int | float | None
+    doc: str | None = None
+    span: Span = _span()
+    label_span: Span = _span()
+    annotators_span: Span = _span()
+    agreement_span: Span = _span()
 
 
 @dataclass(slots=True)
@@ -264,7 +280,7 @@ class Criterion:
     name_span: Span = _span()
 
 
-Item = Union[Field, Let, RecordBlock, Decide, Rule, Escalate, Example, Criterion, Level]
+Item = Union[Field, Let, RecordBlock, Decide, Rule, Escalate, Consensus, Example, Criterion, Level]
 
 
 @dataclass(slots=True)

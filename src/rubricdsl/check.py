@@ -16,6 +16,10 @@ from .regex import regex_error
 from .source import Span
 
 FUNCTIONS = {"len": "text", "words": "text", "count": "set"}
+ITEM_FUNCTIONS = ("agreement", "majority", "distinct", "spread", "share")
+ITEM_NAMES = ("annotators", "judgments")
+_ITEM_HELP = ("inside `per item`, read the item through aggregates: annotators, judgments, agreement(L), "
+              "majority(L), distinct(L), spread(L), share(CONDITION)")
 RECORD_KEYS = ("id", "item", "annotator")
 SEVERITIES = ("error", "warning", "info")
 
@@ -52,6 +56,7 @@ class Checker:
         self.let_nodes: dict[str, ast.Let] = {}
         self.names: dict[str, Span] = {}  # the shared namespace
         self._for: str | None = None  # the field a bare value is compared with, for messages
+        self._ctx: str | None = None  # None: one record; "item": a per item check; "share": inside share(...)
         self.all_lets: dict[str, ast.Let] = {}
 
     # ---- entry ---------------------------------------------------------------
@@ -144,12 +149,39 @@ class Checker:
         escalations: list[ir.EscalateIR] = []
         examples: list[ast.Example] = []
         decided: dict[str, Span] = {}
+        consensus: list[ir.ConsensusIR] = []
+        consensus_of: dict[str, Span] = {}
+        item_rules: list[ir.RuleIR] = []
+        item_escalations: list[ir.EscalateIR] = []
+        first_item_span: Span | None = None
         for node, crit in items:
             if isinstance(node, ast.Decide):
                 d = self._decide(node, crit, len(decides), decided)
                 if d is not None:
                     d.mentions = d.mentions | scope(crit)
                     decides.append(d)
+            elif isinstance(node, (ast.Rule, ast.Escalate)) and node.per_item:
+                if crit is not None:
+                    what = "rule" if isinstance(node, ast.Rule) else "escalation"
+                    self.sink.error("RB006", f"a `per item` {what} stands at the top level, not inside a criterion",
+                                    node.name_span, help=f"move `{node.name}` out of criterion `{crit}`: an item's "
+                                    "judgments may fall on different sides of a criterion's `applies when`")
+                    continue
+                self._ctx = "item"
+                try:
+                    if isinstance(node, ast.Rule):
+                        r = self._rule(node, None, len(item_rules))
+                        if r is not None:
+                            r.per_item = True
+                            item_rules.append(r)
+                    else:
+                        e = self._escalate(node, None, len(item_escalations))
+                        if e is not None:
+                            e.per_item = True
+                            item_escalations.append(e)
+                finally:
+                    self._ctx = None
+                first_item_span = first_item_span or node.name_span
             elif isinstance(node, ast.Rule):
                 r = self._rule(node, crit, len(rules))
                 if r is not None:
@@ -160,6 +192,11 @@ class Checker:
                 if e is not None:
                     e.mentions = e.mentions | scope(crit)
                     escalations.append(e)
+            elif isinstance(node, ast.Consensus):
+                c = self._consensus(node, len(consensus), consensus_of)
+                if c is not None:
+                    consensus.append(c)
+                first_item_span = first_item_span or node.label_span
             elif isinstance(node, ast.Example):
                 examples.append(node)
 
@@ -187,12 +224,17 @@ class Checker:
                 else:
                     ann = p
 
+        if first_item_span is not None and item is None:
+            self.sink.error("RB111", "item checks need to know which records belong to one item", first_item_span,
+                            help="name the item in the `record` block: `record { item = PATH  annotator = PATH }`")
+
         rubric = ir.RubricIR(
             name=header.name if header else "", version=header.version if header else "",
             sha256=self.sha256, source_name=self.sink.source.name, doc=self.tree.doc,
             fields=sorted(self.fields.values(), key=lambda f: f.index), lets=list(self.lets.values()),
             criteria=crit_ir, decides=decides, rules=rules, escalations=escalations, examples=[],
             record_id=rid, record_item=item, record_annotator=ann,
+            consensus=consensus, item_rules=item_rules, item_escalations=item_escalations,
         )
         rubric.examples = [ex for ex in (self._example(n, rubric) for n in examples) if ex is not None]
         return rubric
@@ -369,6 +411,39 @@ class Checker:
             return None
         return ir.EscalateIR(index, node.target, node.name, node.reason, when, crit, node.span, when.mentions, node.doc)
 
+    def _consensus(self, node: ast.Consensus, index: int, seen: dict[str, Span]) -> ir.ConsensusIR | None:
+        ok = True
+        f = self.fields.get(node.label)
+        if f is None:
+            s = _suggest(node.label, [n for n, x in self.fields.items() if x.kind == "label"])
+            self.sink.error("RB101", f"unknown label `{node.label}`", node.label_span,
+                            help=f"did you mean `{s}`?" if s else "declare it with `label NAME: TYPE`")
+            ok = False
+        elif f.kind != "label":
+            self.sink.error("RB103", f"`{node.label}` is an input: annotators agree on labels", node.label_span,
+                            help="inputs are what the annotators saw; `consensus` names a `label`")
+            ok = False
+        elif node.label in seen:
+            self.sink.error("RB104", f"label `{node.label}` has a second `consensus`", node.label_span,
+                            help=f"the first is at line {seen[node.label].line}; merge their thresholds")
+            ok = False
+        else:
+            seen[node.label] = node.label_span
+        n = node.min_annotators
+        if n is not None and (not float(n).is_integer() or n < 1):
+            self.sink.error("RB103", f"`min annotators` is a whole number of at least 1, not {_fmt_value(n)}",
+                            node.annotators_span, help="write e.g. `min annotators 3`")
+            ok = False
+        x = node.min_agreement
+        if x is not None and not 0 <= x <= 1:
+            self.sink.error("RB103", f"`min agreement` is a share between 0 and 1, not {_fmt_value(x)}",
+                            node.agreement_span, help="write e.g. `min agreement 0.67` (two thirds agree)")
+            ok = False
+        if not ok or f is None:
+            return None
+        return ir.ConsensusIR(index, f, int(n) if n is not None else None, float(x) if x is not None else None,
+                              node.span, node.doc)
+
     def _example(self, node: ast.Example, rubric: ir.RubricIR) -> ir.ExampleIR | None:
         ok = True
         record: dict[str, Any] = {}
@@ -473,7 +548,7 @@ class Checker:
             self.sink.error("RB103", f"a condition must be true or false, but this is {x.type.describe()}",
                             e.span, help="compare it with something, e.g. `x == value`")
             return None
-        if isinstance(x, (FieldRef, LetRef)):
+        if isinstance(x, (FieldRef, LetRef, ir.Agg)):
             return Op("truth", (x,), BOOL, x.span, x.mentions)
         return x
 
@@ -567,6 +642,16 @@ class Checker:
     def _name(self, e: ast.Name, pos: int, want: ir.EnumType | None) -> ir.Expr | None:
         if want is not None and e.name in want.values:
             return Const(e.name, Type("enum", want), e.span)
+        if self._ctx == "item":
+            if e.name in ITEM_NAMES:
+                return ir.Agg(e.name, None, None, NUM, e.span)
+            if e.name in self.fields or e.name in self.let_nodes:
+                what = "field" if e.name in self.fields else "let"
+                self.sink.error("RB111", f"`{e.name}` is read directly in a `per item` check, which sees the item, "
+                                f"not one record", e.span,
+                                help=_ITEM_HELP + (f", e.g. `majority({e.name})` or `share({e.name} == VALUE)`" if what == "field"
+                                                   else f"; use the let inside share(...)"))
+                return None
         f = self.fields.get(e.name)
         if f is not None:
             return FieldRef(f, f.type.expr_type, e.span, frozenset({f.name}))
@@ -595,16 +680,66 @@ class Checker:
             self.sink.error("RB102", f"unknown value '{e.name}'{what}" + (f"; did you mean '{s}'?" if s else ""), e.span,
                             help="the values are: " + ", ".join(want.values))
             return None
+        if e.name in ITEM_NAMES:
+            self.sink.error("RB111", f"`{e.name}` is an item aggregate, allowed only in `per item` rules and escalations",
+                            e.span, help="write the check as `rule NAME \"MESSAGE\" per item { ... }` at the top level")
+            return None
         s = _suggest(e.name, list(self.fields) + [n for n, x in self.let_nodes.items()])
         self.sink.error("RB101", f"unknown name `{e.name}`" + (f"; did you mean `{s}`?" if s else ""), e.span,
                         help="declare it with `input`, `label` or `let`")
         return None
 
+    def _aggregate(self, e: ast.Call, pos: int) -> ir.Expr | None:
+        if self._ctx != "item":
+            where = ("inside share(...), which reads one judgment" if self._ctx == "share"
+                     else "outside `per item` rules and escalations")
+            self.sink.error("RB111", f"`{e.func}` is an item aggregate and cannot stand {where}", e.span,
+                            help="aggregates read all of an item's judgments: use them in "
+                                 "`rule NAME \"MESSAGE\" per item { ... }` or `escalate TARGET NAME \"REASON\" per item { ... }`")
+            return None
+        if len(e.args) != 1:
+            self.sink.error("RB103", f"`{e.func}` takes one argument, not {len(e.args)}", e.span,
+                            help=f"write `{e.func}(label)`" if e.func != "share" else "write `share(CONDITION)`")
+            return None
+        arg = e.args[0]
+        if e.func == "share":
+            self._ctx = "share"
+            try:
+                c = self.cond(arg, pos)
+            finally:
+                self._ctx = "item"
+            if c is None:
+                return None
+            return ir.Agg("share", None, c, NUM, e.span, reads=_reads(c))
+        if not isinstance(arg, ast.Name) or arg.name not in self.fields:
+            if isinstance(arg, ast.Name) and arg.name not in self.names:
+                s = _suggest(arg.name, [n for n, x in self.fields.items() if x.kind == "label"])
+                self.sink.error("RB101", f"unknown label `{arg.name}`" + (f"; did you mean `{s}`?" if s else ""), arg.span,
+                                help="declare it with `label NAME: TYPE`")
+                return None
+            self.sink.error("RB103", f"`{e.func}` takes the name of a label", arg.span,
+                            help=f"write e.g. `{e.func}(safety)`; for a condition on each judgment use `share(...)`")
+            return None
+        f = self.fields[arg.name]
+        t = f.type
+        if e.func == "spread":
+            if not (t.kind in ("int", "number", "scale") or (t.kind == "enum" and t.enum is not None and t.enum.ordered)):
+                self.sink.error("RB103", f"`spread` needs an ordered label (int, number, scale or enum ordered), "
+                                f"but `{f.name}` is {t.describe()}", arg.span,
+                                help="for unordered labels, use `distinct(L)` or `agreement(L)`")
+                return None
+            return ir.Agg("spread", f, None, NUM, e.span, reads=frozenset({f.name}))
+        typ = t.expr_type if e.func == "majority" else NUM
+        return ir.Agg(e.func, f, None, typ, e.span, reads=frozenset({f.name}))
+
     def _call(self, e: ast.Call, pos: int) -> ir.Expr | None:
+        if e.func in ITEM_FUNCTIONS:
+            return self._aggregate(e, pos)
         if e.func not in FUNCTIONS:
-            s = _suggest(e.func, FUNCTIONS)
+            s = _suggest(e.func, list(FUNCTIONS) + list(ITEM_FUNCTIONS))
             self.sink.error("RB109", f"unknown function `{e.func}`" + (f"; did you mean `{s}`?" if s else ""), e.span,
-                            help="functions: len(text), words(text), count(set)")
+                            help="functions: len(text), words(text), count(set); in `per item` checks also "
+                                 "agreement, majority, distinct, spread and share")
             return None
         if len(e.args) != 1:
             self.sink.error("RB103", f"`{e.func}` takes one argument, not {len(e.args)}", e.span,
@@ -621,6 +756,8 @@ class Checker:
         return Op(e.func, (x,), NUM, e.span, x.mentions)
 
     def _test(self, e: ast.Test, pos: int) -> ir.Expr | None:
+        if e.op in ("present", "missing") and self._ctx == "item":
+            return self.expr(e.operand, pos) and None  # reports the bare field
         if e.op in ("present", "missing"):
             if not isinstance(e.operand, ast.Name) or e.operand.name not in self.fields:
                 if isinstance(e.operand, ast.Name) and e.operand.name not in self.names:
@@ -821,6 +958,22 @@ class Checker:
                             help='write `S any of {a, b}` with values of S, or another set of the same values')
             return None
         return Op(e.op, (a, b), BOOL, e.span, a.mentions | b.mentions)
+
+
+def _reads(e) -> frozenset[str]:
+    """The fields an expression reads, through lets and aggregates."""
+    if isinstance(e, FieldRef):
+        return frozenset({e.field.name})
+    if isinstance(e, LetRef):
+        return _reads(e.let.expr)
+    if isinstance(e, ir.Agg):
+        return e.reads
+    if isinstance(e, Op):
+        out: frozenset[str] = frozenset()
+        for a in e.args:
+            out |= _reads(a)
+        return out
+    return frozenset()
 
 
 def _clash(a: tuple[str | int, ...], b: tuple[str | int, ...]) -> bool:

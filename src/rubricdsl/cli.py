@@ -167,7 +167,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
             from .runtime import summary_dict  # noqa: PLC0415
 
             write(dumps({"kind": "summary", "rubric": info, "files": stats.files,
-                         "summary": summary_dict(stats.records, stats.counts, stats.by_severity)}) + b"\n")
+                         "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items)}) + b"\n")
         elif fmt == "json":
             import orjson  # noqa: PLC0415
 
@@ -176,7 +176,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
             encoded: list[bytes] = []
             stats = runtime.run(compiled, data, encoded.append, progress_cb, jobs, encode=orjson.dumps)
             # one finding per line inside the document: readable, and streamable from encoded pieces
-            head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity),
+            head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items),
                     "files": stats.files}
             w = out_stream.write
             w(orjson.dumps(head, option=orjson.OPT_INDENT_2)[:-2] + b',\n  "findings": [')

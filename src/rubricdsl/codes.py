@@ -36,6 +36,8 @@ _CODES = [
     Code("RB108", "let-before-declaration", "unknown_name", "error", "A `let` used before the line that declares it"),
     Code("RB109", "unknown-function", "unknown_name", "error", "A call to a function the language does not have"),
     Code("RB110", "example-failed", "example_failed", "error", "A worked example whose findings differ from its `expect`"),
+    Code("RB111", "item-scope", "type_error", "error",
+         "An item aggregate outside `per item`, a field read directly inside one, or item checks without an item"),
     Code("RB201", "dead-condition", "dead", "warning", "A `when`, arm or `applies when` that can never hold"),
     Code("RB202", "vacuous-requirement", "vacuous", "warning", "A `require` that always holds where its rule applies"),
     Code("RB203", "always-violated", "always_violated", "warning", "A `require` that can never hold where its rule applies"),

@@ -90,10 +90,26 @@ def _neg(a):
 
 
 @dataclass
+class RowPlan:
+    """What `check_row` returns for each record besides its findings: the values of
+    `fields` (None when missing or invalid), the arms each of `decides` counted as a
+    bitmask (bit N = arm N; 0 = uncovered; None = the decide did not run) and each
+    `shares` condition (None when it mentions an invalid field)."""
+
+    fields: list[ir.FieldIR]
+    decides: list[ir.DecideIR]
+    shares: list[ir.Agg]
+
+
+@dataclass
 class Compiled:
     rubric: ir.RubricIR
     check: Callable[[dict], list]
     source: str
+    # check_row(rec) -> (findings, row): the same findings as `check`, and the row
+    # that `plan` describes; None when there is no plan
+    check_row: Callable[[dict], tuple] | None = None
+    plan: RowPlan | None = None
 
 
 class _Gen:
@@ -319,10 +335,13 @@ class _Gen:
 
     # ---- checks --------------------------------------------------------------------------
 
-    def generate(self) -> str:
-        self.emit(0, "def check(rec):")
+    def generate(self, plan: RowPlan | None = None) -> str:
+        self.track = {d.index for d in plan.decides} if plan else set()
+        self.emit(0, "def check_row(rec):" if plan else "def check(rec):")
         self.emit(1, "out = None  # a list only once there is a finding: no allocation per clean record")
         self.emit(1, "bad = 0")
+        for i in sorted(self.track):
+            self.emit(1, f"d{i} = None")
         self.fields_code()
         for f in self.r.fields:
             if f.required_when is not None:
@@ -358,7 +377,17 @@ class _Gen:
             else:
                 pre.append(self.cond(obj.when))
                 self.emit(1, f"if {' and '.join(pre)}: out = _o(out, (5, {obj.index}))")
-        self.emit(1, "return out")
+        if plan is None:
+            self.emit(1, "return out")
+            return "\n".join(self.lines) + "\n"
+        row = [f"f{f.index}" for f in plan.fields] + [f"d{d.index}" for d in plan.decides]
+        for k, agg in enumerate(plan.shares):
+            assert agg.expr is not None
+            m = self.mask(agg.expr.mentions)
+            test = self.cond(agg.expr)
+            self.emit(1, f"s{k} = None if bad & {m} else {test}" if m else f"s{k} = {test}")
+            row.append(f"s{k}")
+        self.emit(1, f"return out, ({', '.join(row)}{',' if len(row) == 1 else ''})")
         return "\n".join(self.lines) + "\n"
 
     def decide(self, d: ir.DecideIR, pre: list[str]) -> None:
@@ -381,6 +410,8 @@ class _Gen:
                 self.emit(2, f"m = {fallback}")
             else:
                 self.emit(2, f"else: m = {fallback}")
+            if d.index in self.track:
+                self.emit(2, f"d{d.index} = (1 << m) if m else 0")
             self.emit(2, f"if m == 0: out = _o(out, (1, {d.index}))")
             self.emit(2, f"elif {v} not in {allowed}[m]: out = _o(out, (3, {d.index}, (m,)))")
             return
@@ -402,6 +433,8 @@ class _Gen:
             self.emit(ind, "m = 0")
         if other:
             self.emit(ind, f"if not m: m = {1 << other[0].number}")
+        if d.index in self.track:
+            self.emit(2, f"d{d.index} = m")
         self.emit(2, f"if not m: out = _o(out, (1, {d.index}))")
         self.emit(2, f"elif (al := {single}.get(m)) is None: out = _multi({d.index}, m, {v}, {allowed}, out)")
         self.emit(2, f"elif {v} not in al: out = _o(out, (3, {d.index}, (m.bit_length() - 1,)))")
@@ -428,10 +461,54 @@ def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: li
     return out
 
 
-def compile_rubric(rubric: ir.RubricIR) -> Compiled:
+def _build(rubric: ir.RubricIR, plan: RowPlan | None) -> tuple[Callable, str]:
     gen = _Gen(rubric)
-    src = gen.generate()
+    src = gen.generate(plan)
     code = compile(src, f"<rubric {rubric.source_name}>", "exec")
     ns = dict(gen.ns)
     exec(code, ns)  # noqa: S102 - generated from the typed IR; constants go through the namespace
-    return Compiled(rubric, ns["check"], src)
+    return ns["check_row" if plan else "check"], src
+
+
+def item_plan(rubric: ir.RubricIR) -> RowPlan:
+    """The row that item checks need: consensus labels and the fields aggregates read,
+    the decides of consensus labels (for the cause of a disagreement), and every
+    `share(...)` condition."""
+    fields: dict[str, ir.FieldIR] = {}
+    shares: list[ir.Agg] = []
+
+    def walk(e) -> None:
+        if isinstance(e, ir.Agg):
+            if e.field is not None:
+                fields.setdefault(e.field.name, e.field)
+            if e.kind == "share":
+                shares.append(e)
+        elif isinstance(e, ir.Op):
+            for a in e.args:
+                walk(a)
+
+    for c in rubric.consensus:
+        fields.setdefault(c.label.name, c.label)
+    for r in rubric.item_rules:
+        walk(r.when)
+        walk(r.require)
+    for x in rubric.item_escalations:
+        walk(x.when)
+    labels = {c.label.name for c in rubric.consensus}
+    decides = [d for d in rubric.decides if d.label.name in labels]
+    return RowPlan(sorted(fields.values(), key=lambda f: f.index), decides, shares)
+
+
+def compile_rubric(rubric: ir.RubricIR, plan: RowPlan | None = None, all_decides: bool = False) -> Compiled:
+    """The checker, and `check_row` for `plan` (by default, what the rubric's item
+    checks need; none when it has none). `all_decides` adds every decide's arms to
+    the row, for arm counts."""
+    check, src = _build(rubric, None)
+    if plan is None:
+        if not rubric.has_items and not all_decides:
+            return Compiled(rubric, check, src)
+        plan = item_plan(rubric) if rubric.has_items else RowPlan([], [], [])
+    if all_decides:
+        plan = RowPlan(plan.fields, list(rubric.decides), plan.shares)
+    check_row, _ = _build(rubric, plan)
+    return Compiled(rubric, check, src, check_row, plan)

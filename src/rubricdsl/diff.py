@@ -79,6 +79,9 @@ def _expr(e: Any) -> str:
         inner = ", ".join(_expr(a) for a in e.args)
         rx = f" /{e.regex.source}/" if e.regex is not None else ""
         return f"{e.op}({inner}){rx}"
+    if isinstance(e, ir.Agg):
+        arg = e.field.name if e.field is not None else _expr(e.expr) if e.expr is not None else ""
+        return f"{e.kind}({arg})"
     return str(e)
 
 
@@ -137,7 +140,18 @@ def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
             out.append(Change("decide", n, "changed", f"first: {a.first} -> {b.first}"))
         out += _arms(n, a, b)
 
-    for what, olds, news in (("rule", old.rules, new.rules), ("escalation", old.escalations, new.escalations)):
+    ocs, ncs = by_name(old.consensus, lambda c: c.label.name), by_name(new.consensus, lambda c: c.label.name)
+    added_removed("consensus", ocs, ncs)
+    for n in sorted(ocs.keys() & ncs.keys()):
+        a, b = ocs[n], ncs[n]
+        parts = [f"min {what} {x} -> {y}" for what, x, y in (("annotators", a.min_annotators, b.min_annotators),
+                                                             ("agreement", a.min_agreement, b.min_agreement)) if x != y]
+        if parts:
+            out.append(Change("consensus", n, "changed", ", ".join(parts)))
+
+    for what, olds, news in (("rule", old.rules + old.item_rules, new.rules + new.item_rules),
+                             ("escalation", old.escalations + old.item_escalations,
+                              new.escalations + new.item_escalations)):
         o, nn = by_name(olds, lambda r: r.name), by_name(news, lambda r: r.name)
         added_removed(what, o, nn)
         for n in sorted(o.keys() & nn.keys()):
@@ -153,6 +167,8 @@ def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
                 parts.append(f"target {a.target} -> {b.target}")
             if a.criterion != b.criterion:
                 parts.append(f"criterion {a.criterion} -> {b.criterion}")
+            if a.per_item != b.per_item:
+                parts.append("per item" if b.per_item else "per record")
             if parts:
                 out.append(Change(what, n, "changed", ", ".join(parts)))
 
@@ -161,8 +177,8 @@ def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
     for n in sorted(oe.keys() & ne.keys()):
         if oe[n].record != ne[n].record or oe[n].expect != ne[n].expect:
             out.append(Change("example", n, "changed"))
-    order = {"header": 0, "field": 1, "enum_value": 2, "criterion": 3, "decide": 4, "arm": 5, "rule": 6,
-             "escalation": 7, "example": 8}
+    order = {"header": 0, "field": 1, "enum_value": 2, "criterion": 3, "decide": 4, "arm": 5, "consensus": 6,
+             "rule": 7, "escalation": 8, "example": 9}
     return sorted(out, key=lambda c: (order[c.what], c.name, c.change))
 
 
@@ -315,6 +331,19 @@ def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> Non
     from .runtime import Stats, _LineChecker, open_data  # noqa: PLC0415
 
     shared = frozenset(r.name for r in old.ir.rules) & frozenset(r.name for r in new.ir.rules)
+    from .items import ItemChecker  # noqa: PLC0415
+    from .runtime import _row_handler  # noqa: PLC0415
+
+    def item_side(r: Rubric, stats: Stats):
+        if not r.ir.has_items:
+            return None, None
+        assert r.compiled.plan is not None
+        ic = ItemChecker(r.ir, r.compiled.plan)
+        return ic, _row_handler(r.compiled, stats, lambda kr: ic.add(*kr), False)
+
+    sb, sa = Stats(), Stats()
+    items_b, row_b = item_side(old, sb)
+    items_a, row_a = item_side(new, sa)
     for path in paths:
         stream, name, _, _ = open_data(path)
         lineno = 0
@@ -327,11 +356,10 @@ def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> Non
                     batch[0] = batch[0][3:]
                 before: dict[int, list[dict]] = {}
                 after: dict[int, list[dict]] = {}
-                sb, sa = Stats(), Stats()
-                _LineChecker(old.compiled, sb, lambda f: before.setdefault(f["line"], []).append(f)).lines(
-                    batch, name, lineno)
-                last, blank = _LineChecker(new.compiled, sa, lambda f: after.setdefault(f["line"], []).append(f)
-                                           ).lines(batch, name, lineno)
+                _LineChecker(old.compiled, sb, lambda f: before.setdefault(f["line"], []).append(f),
+                             on_row=row_b).lines(batch, name, lineno)
+                last, blank = _LineChecker(new.compiled, sa, lambda f: after.setdefault(f["line"], []).append(f),
+                                           on_row=row_a).lines(batch, name, lineno)
                 res.records_read += last - lineno - blank
                 for ln in sorted(before.keys() | after.keys()):
                     b, a = before.get(ln, []), after.get(ln, [])
@@ -342,6 +370,20 @@ def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> Non
         finally:
             if path != "-":
                 stream.close()
+    # items: compared by item, reported at the item's first record
+    if items_b is None and items_a is None:
+        return
+    found: dict[str, dict[str, list[dict]]] = {"b": {}, "a": {}}
+    for side, ic in (("b", items_b), ("a", items_a)):
+        if ic is not None:
+            ic.finish(lambda f, _d=found[side]: _d.setdefault(f["record"], []).append(f))
+    for key in sorted(found["b"].keys() | found["a"].keys(),
+                      key=lambda k: ((found["b"].get(k) or found["a"].get(k))[0]["file"],
+                                     (found["b"].get(k) or found["a"].get(k))[0]["line"])):
+        b, a = found["b"].get(key, []), found["a"].get(key, [])
+        if {_key(f) for f in b} != {_key(f) for f in a}:
+            first = (a or b)[0]
+            res.records.append(RecordDiff(first["file"], first["line"], key, b, a))
 
 
 # ---- rendering -----------------------------------------------------------------------------------

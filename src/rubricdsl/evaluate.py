@@ -94,7 +94,7 @@ class _Env:
                     self.out.append((0, f.index, MISSING))
 
 
-def value(e: ir.Expr, env: _Env) -> Any:
+def value(e: ir.Expr, env: Any) -> Any:
     """The value of an expression, or None when it has none."""
     if isinstance(e, ir.FieldRef):
         return env.values[e.field.name]
@@ -102,6 +102,8 @@ def value(e: ir.Expr, env: _Env) -> Any:
         return value(e.let.expr, env)
     if isinstance(e, ir.Const):
         return e.value
+    if isinstance(e, ir.Agg):
+        return env.agg(e)  # an item's aggregate: `env` is an `items.ItemView`
     assert isinstance(e, ir.Op)
     if e.type.kind == "bool":
         return cond(e, env)
@@ -133,10 +135,10 @@ def _rank(e: ir.Expr, v: Any) -> int:
     return e.type.enum.values.index(v)
 
 
-def cond(e: ir.Expr, env: _Env) -> bool:
+def cond(e: ir.Expr, env: Any) -> bool:
     if isinstance(e, ir.Const):
         return bool(e.value)
-    if isinstance(e, (ir.FieldRef, ir.LetRef)):
+    if isinstance(e, (ir.FieldRef, ir.LetRef, ir.Agg)):
         return value(e, env) is True
     assert isinstance(e, ir.Op)
     op = e.op

@@ -549,6 +549,8 @@ class _Formatter:
             return self._escalate(node, depth)
         if isinstance(node, ast.Example):
             return self._example(node, depth)
+        if isinstance(node, ast.Consensus):
+            return self._consensus(node, depth)
         raise TypeError(f"cannot format {type(node).__name__}")  # pragma: no cover
 
     def _block(self, node, header: str, depth: int, body: _Body, lb: int, rb: int) -> _Item:
@@ -644,7 +646,8 @@ class _Formatter:
             items.append(_Item([_Line([f"when {expr(r.when)}"], depth + 1, [self._clause(r.when)])]))
         if r.require is not None:
             items.append(_Item([_Line([f"require {expr(r.require)}"], depth + 1, [self._clause(r.require)])]))
-        header = f"rule {r.name} {quote(r.message)}" + (f" severity {r.severity}" if r.severity is not None else "")
+        header = (f"rule {r.name} {quote(r.message)}" + (" per item" if r.per_item else "")
+                  + (f" severity {r.severity}" if r.severity is not None else ""))
         return self._block(r, header, depth, _Body(items), lb, rb)
 
     def _escalate(self, e: ast.Escalate, depth: int) -> _Item:
@@ -656,8 +659,23 @@ class _Formatter:
             items.append(_Item(doc))
         if e.when is not None:
             items.append(_Item([_Line([f"when {expr(e.when)}"], depth + 1, [self._clause(e.when)])]))
-        header = f"escalate {e.target} {e.name} {quote(e.reason)}"
+        header = f"escalate {e.target} {e.name} {quote(e.reason)}" + (" per item" if e.per_item else "")
         return self._block(e, header, depth, _Body(items), lb, rb)
+
+    def _consensus(self, c: ast.Consensus, depth: int) -> _Item:
+        lb, rb = self._brace_after(c.label_span.end)
+        self._owned_docs(c, lb, rb)
+        items: list[_Item] = []
+        doc = self._doc_line(c, c.doc, depth + 1)
+        if doc:
+            items.append(_Item(doc))
+        if c.min_annotators is not None:
+            items.append(_Item([_Line([f"min annotators {number(c.min_annotators)}"], depth + 1,
+                                      [(c.annotators_span.start, c.annotators_span.end)])]))
+        if c.min_agreement is not None:
+            items.append(_Item([_Line([f"min agreement {number(c.min_agreement)}"], depth + 1,
+                                      [(c.agreement_span.start, c.agreement_span.end)])]))
+        return self._block(c, f"consensus {c.label}", depth, _Body(items), lb, rb)
 
     def _example(self, x: ast.Example, depth: int) -> _Item:
         lb, rb = self._brace_after(x.span.start)

@@ -142,7 +142,28 @@ class Op:
     regex: "Regex | None" = None
 
 
-Expr = Union[FieldRef, LetRef, Const, Op]
+@dataclass(eq=False, slots=True)
+class Agg:
+    """An item aggregate; only `per item` rules and escalations use them.
+
+    kind: annotators, judgments (no argument); agreement, majority, distinct,
+    spread (`field` is the label); share (`expr` is a condition on one judgment).
+    `mentions` stays empty: an item check is never skipped for an invalid field
+    (invalid values simply do not count as judgments); `reads` names the fields read.
+    """
+
+    kind: str
+    field: "FieldIR | None"
+    expr: "Expr | None"
+    type: Type
+    span: Span
+    mentions: frozenset[str] = frozenset()
+    reads: frozenset[str] = frozenset()
+
+
+AGGREGATES = ("annotators", "judgments", "agreement", "majority", "distinct", "spread", "share")
+
+Expr = Union[FieldRef, LetRef, Const, Op, Agg]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +258,7 @@ class RuleIR:
     span: Span
     mentions: frozenset[str] = frozenset()
     doc: str | None = None
+    per_item: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -249,6 +271,19 @@ class EscalateIR:
     criterion: str | None
     span: Span
     mentions: frozenset[str] = frozenset()
+    doc: str | None = None
+    per_item: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class ConsensusIR:
+    """How the guideline expects annotators to agree on one label."""
+
+    index: int
+    label: FieldIR
+    min_annotators: int | None
+    min_agreement: float | None
+    span: Span
     doc: str | None = None
 
 
@@ -279,6 +314,15 @@ class RubricIR:
     record_id: tuple[str | int, ...] | None = None
     record_item: tuple[str | int, ...] | None = None
     record_annotator: tuple[str | int, ...] | None = None
+    # several annotators on one item: `consensus` blocks and `per item` checks,
+    # kept apart from the per-record lists (their own indexes)
+    consensus: list[ConsensusIR] = field(default_factory=list)
+    item_rules: list[RuleIR] = field(default_factory=list)
+    item_escalations: list[EscalateIR] = field(default_factory=list)
+
+    @property
+    def has_items(self) -> bool:
+        return bool(self.consensus or self.item_rules or self.item_escalations)
 
     def field(self, name: str) -> FieldIR | None:
         for f in self.fields:

@@ -93,6 +93,10 @@ def _unused(rubric, sink: Sink) -> list[Diagnostic]:
         elif isinstance(e, ir.Op):
             for a in e.args:
                 walk(a)
+        elif isinstance(e, ir.Agg):
+            if e.field is not None:
+                read.add(e.field.name)
+            walk(e.expr)
 
     for f in rubric.fields:
         walk(f.required_when)
@@ -105,6 +109,11 @@ def _unused(rubric, sink: Sink) -> list[Diagnostic]:
         walk(r.when)
         walk(r.require)
     for e in rubric.escalations:
+        walk(e.when)
+    for r in rubric.item_rules:
+        walk(r.when)
+        walk(r.require)
+    for e in rubric.item_escalations:
         walk(e.when)
     out = []
     for f in rubric.fields:

@@ -20,7 +20,7 @@ class TextCollector:
 
     def __call__(self, f: dict) -> None:
         name = f["rule"] or f["label"] or ""
-        crit = f["criterion"] if f["kind"] != "unreadable" else _LINES
+        crit = _ITEMS if "lines" in f else f["criterion"] if f["kind"] != "unreadable" else _LINES
         key = (crit, f["kind"], name, f["severity"])
         g = self.groups.get(key)
         if g is None:
@@ -31,6 +31,7 @@ class TextCollector:
 
 
 _LINES = "\0lines"  # the section of lines that are not records
+_ITEMS = "\0items"  # the section of item findings (several annotators on one item)
 
 
 def _esc(s: str) -> str:
@@ -54,6 +55,9 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
         parts.append(f"[{style}]{k} {n}[/{style}]")
     c.print("  " + "  ".join(parts))
     sev = stats.by_severity
+    if stats.items is not None:
+        c.print(f"  [bold]{stats.items}[/bold] item{'s' if stats.items != 1 else ''} judged "
+                "(records grouped by their item)")
     c.print(f"  [bold red]{sev['error']} error{'s' if sev['error'] != 1 else ''}[/bold red]  "
             f"[yellow]{sev['warning']} warning{'s' if sev['warning'] != 1 else ''}[/yellow]  "
             f"[cyan]{sev['info']} info[/cyan]")
@@ -63,10 +67,14 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
     by_crit: dict[Any, list] = {}
     for key, g in groups.items():
         by_crit.setdefault(key[0], []).append((key, g))
-    for crit in sorted(by_crit, key=lambda k: (-2 if k == _LINES else -1 if k is None else order.get(k, 10**6))):
+    for crit in sorted(by_crit, key=lambda k: (-2 if k == _LINES else -1 if k is None
+                                               else 10**7 if k == _ITEMS else order.get(k, 10**6))):
         c.print()
+        unit = "item" if crit == _ITEMS else "record"
         if crit == _LINES:
             c.print("[bold underline]lines that are not records[/bold underline]")
+        elif crit == _ITEMS:
+            c.print("[bold underline]items[/bold underline] [dim](several annotators on one item)[/dim]")
         elif crit is None:
             c.print("[bold underline]top level[/bold underline]")
         else:
@@ -79,12 +87,20 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
             if kind == "escalation" and g.get("target"):
                 what += f" → {g['target']}"
             n = g["count"]
-            c.print(f"  [{style}]{_esc(what)}[/{style}]  [bold]{n}[/bold] record{'s' if n != 1 else ''} [dim]({severity})[/dim]")
-            if kind in ("violation", "escalation") and g["samples"] and g["samples"][0].get("fields") is not None:
+            if crit == _ITEMS and g["samples"] and g["samples"][0].get("label") and name == "consensus":
+                what += f" on {g['samples'][0]['label']}"
+            c.print(f"  [{style}]{_esc(what)}[/{style}]  [bold]{n}[/bold] {unit}{'s' if n != 1 else ''} [dim]({severity})[/dim]")
+            if crit == _ITEMS and kind in ("violation", "escalation") and name != "consensus":
+                c.print(f"    [dim]{_esc(g['message'])}[/dim]")
+            elif kind in ("violation", "escalation") and g["samples"] and g["samples"][0].get("fields") is not None:
                 c.print(f"    [dim]{_esc(g['message'])}[/dim]")
             for f in g["samples"]:
                 loc = f"{f['file']}:{f['line']}"
-                rec = f" record {f['record']}" if f["record"] != str(f["line"]) else ""
+                if crit == _ITEMS:
+                    k = len(f["lines"])
+                    rec = f" item {f['record']} ({k} record{'s' if k != 1 else ''})"
+                else:
+                    rec = f" record {f['record']}" if f["record"] != str(f["line"]) else ""
                 detail = _detail(f)
                 c.print(f"    [dim]{_esc(loc)}{_esc(rec)}[/dim]  {_esc(detail)}")
             if n > len(g["samples"]):
@@ -93,6 +109,11 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
 
 def _detail(f: dict) -> str:
     kind = f["kind"]
+    if "lines" in f:
+        if f.get("cause"):
+            values = ", ".join(f"{v} {n}" for v, n in f["values"].items())
+            return f"{f['cause']}: {values}" + (f"; arms {', '.join(f['arms'])}" if f.get("arms") else "")
+        return "" if kind == "escalation" or f["rule"] != "consensus" else f["message"]
     if kind in ("violation", "escalation") and f.get("fields") is not None:
         vals = ", ".join(f"{k}={show(v, 40)}" for k, v in f["fields"].items())
         return vals

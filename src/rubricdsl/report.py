@@ -33,6 +33,14 @@ class Finding(BaseModel):
     message: str
     value: Any = Field(default=None, description="the field's value as found in the record, where one applies")
     fields: dict[str, Any] | None = Field(default=None, description="rules and escalations: the values they read")
+    cause: Literal["undecided", "uncovered", "split", "open", "deviation"] | None = Field(
+        default=None, description="item disagreement (ambiguous with rule `consensus`): where the guideline lets "
+                                  "annotators part")
+    values: dict[str, int] | None = Field(
+        default=None, description="item disagreement: each value of the label and how many judgments gave it")
+    lines: list[dict[str, Any]] | None = Field(
+        default=None, description="item findings: {file, line} of every record of the item; `record` is then "
+                                  "the item value and `file`/`line` its first record")
 
 
 class RubricInfo(BaseModel):
@@ -46,6 +54,7 @@ class Summary(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     records: int = Field(description="every non-blank line read, unreadable ones included")
+    items: int | None = Field(default=None, description="items judged (rubrics with item checks only)")
     unreadable: int
     violation: int
     uncovered: int
@@ -64,12 +73,13 @@ class Report(BaseModel):
     findings: list[Finding]
 
 
-def build_report(info: dict, records: int, counts: dict[str, int], findings: list[dict], files: list[str]) -> Report:
+def build_report(info: dict, records: int, counts: dict[str, int], findings: list[dict], files: list[str],
+                 items: int | None = None) -> Report:
     sev = {"error": 0, "warning": 0, "info": 0}
     for f in findings:
         sev[f["severity"]] += 1
-    return Report.model_validate({"rubric": info, "summary": summary_dict(records, counts, sev), "files": files,
-                                  "findings": findings})
+    return Report.model_validate({"rubric": info, "summary": summary_dict(records, counts, sev, items),
+                                  "files": files, "findings": findings})
 
 
 def report_schema() -> dict:

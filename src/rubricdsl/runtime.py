@@ -319,11 +319,44 @@ class Stats:
     by_severity: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
     with_findings: int = 0
     files: list[str] = field(default_factory=list)
+    items: int | None = None  # items judged, when the rubric has item checks
+    # with arm counts: per decide, records counted per arm bitmask (0 = uncovered)
+    masks: list[dict[int, int]] | None = None
+
+    @property
+    def arm_counts(self) -> list[dict[int, int]] | None:
+        """Per decide (by index): arm number -> records in which that arm counted; 0 -> uncovered records."""
+        if self.masks is None:
+            return None
+        out = []
+        for per in self.masks:
+            counts: dict[int, int] = {}
+            for m, n in per.items():
+                if m == 0:
+                    counts[0] = counts.get(0, 0) + n
+                    continue
+                arm = 0
+                while m:
+                    if m & 1 and arm:
+                        counts[arm] = counts.get(arm, 0) + n
+                    m >>= 1
+                    arm += 1
+            out.append(counts)
+        return out
+
+    @property
+    def decided(self) -> list[int] | None:
+        """Per decide (by index): records in which it ran."""
+        return None if self.masks is None else [sum(per.values()) for per in self.masks]
 
 
-def summary_dict(records: int, counts: dict[str, int], by_severity: dict[str, int] | None = None) -> dict:
-    """The report's `summary`: records, unreadable, one count per finding kind, and per severity."""
+def summary_dict(records: int, counts: dict[str, int], by_severity: dict[str, int] | None = None,
+                 items: int | None = None) -> dict:
+    """The report's `summary`: records, unreadable, one count per finding kind, and per severity
+    (and `items` when the rubric has item checks)."""
     s: dict[str, Any] = {"records": records}
+    if items is not None:
+        s["items"] = items
     for k in ("unreadable", "violation", "uncovered", "ambiguous", "invalid", "escalation"):
         s[k] = counts.get(k, 0)
     sev = by_severity or {}
@@ -340,8 +373,11 @@ class _LineChecker:
     parallel path encodes in the worker processes, so the output is the same)."""
 
     def __init__(self, compiled: Compiled, stats: Stats, emit: Callable[[Any], None],
-                 encode: Callable[[dict], Any] | None = None) -> None:
+                 encode: Callable[[dict], Any] | None = None,
+                 on_row: Callable[[dict, Any, tuple, str, int], None] | None = None) -> None:
         self.check = compiled.check
+        self.check_row = compiled.check_row
+        self.on_row = on_row
         self.expander = Expander(compiled.rubric)
         self.stats = stats
         self.emit = emit if encode is None else (lambda f, _e=emit, _c=encode: _e(_c(f)))
@@ -356,6 +392,8 @@ class _LineChecker:
         sev = stats.by_severity
         emit = self.emit
         expand = self.expander.expand
+        on_row = self.on_row
+        check_row = self.check_row
         blank = 0
         for line in batch:
             lineno += 1
@@ -368,7 +406,11 @@ class _LineChecker:
                 f = unreadable_finding(name, lineno, _why_unreadable(line, e))
             else:
                 if rec.__class__ is dict:
-                    res = check(rec)
+                    if on_row is None:
+                        res = check(rec)
+                    else:
+                        res, row = check_row(rec)
+                        on_row(rec, res, row, name, lineno)
                     if res:
                         stats.with_findings += 1
                         for f in expand(res, rec, name, lineno):
@@ -388,33 +430,89 @@ PARALLEL_MIN_BYTES = 16 << 20
 CHUNK_BYTES = 4 << 20
 
 
+def _row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[tuple], None] | None,
+                 arm_counts: bool) -> Callable[[dict, Any, tuple, str, int], None] | None:
+    """What to do with each record's row: hand (item, row) to `item_rows`, count decide arms."""
+    if item_rows is None and not arm_counts:
+        return None
+    assert compiled.check_row is not None and compiled.plan is not None
+    make = None
+    if item_rows is not None:
+        from .items import RowMaker  # noqa: PLC0415
+
+        make = RowMaker(compiled.rubric)
+    cols: list[tuple[int, dict[int, int]]] = []
+    if arm_counts:
+        base = len(compiled.plan.fields)
+        stats.masks = [{} for _ in compiled.rubric.decides]
+        for i, d in enumerate(compiled.plan.decides):
+            cols.append((base + i, stats.masks[d.index]))
+
+    def on_row(rec: dict, res: Any, row: tuple, file: str, line: int) -> None:
+        for col, per in cols:
+            m = row[col]
+            if m is not None:
+                per[m] = per.get(m, 0) + 1
+        if make is not None:
+            kr = make(rec, res, row, file, line)
+            if kr is not None:
+                item_rows(kr)
+
+    return on_row
+
+
 def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
         progress: Callable[[int, int | None, str], None] | None = None, jobs: int = 1,
-        encode: Callable[[dict], Any] | None = None) -> Stats:
+        encode: Callable[[dict], Any] | None = None, arm_counts: bool = False, items: Any = None) -> Stats:
     """Check every record of every file.
 
     `emit` receives each finding (as a dict, or as `encode(dict)`), in file and line
-    order. Every non-blank line is counted in `records`; unreadable lines are findings,
-    never skipped. With jobs > 1, large plain files are split between processes; the
-    findings and their order are the same as with one."""
+    order, then the item findings in the order of each item's first record. Every
+    non-blank line is counted in `records`; unreadable lines are findings, never
+    skipped. With jobs > 1, large plain files are split between processes; the
+    findings and their order are the same as with one.
+
+    `arm_counts` (the rubric compiled with `all_decides=True`) fills `Stats.masks`.
+    `items` replaces the default judging of items (an `items.ItemChecker`)."""
     stats = Stats()
-    lc = _LineChecker(compiled, stats, emit, encode)
+    rubric = compiled.rubric
+    if items is None and rubric.has_items:
+        from .items import ItemChecker  # noqa: PLC0415
+
+        assert compiled.plan is not None
+        items = ItemChecker(rubric, compiled.plan)
+    if arm_counts and (compiled.plan is None or len(compiled.plan.decides) != len(rubric.decides)):
+        raise ValueError("arm counts need the rubric compiled with all_decides=True")
+    item_rows = (lambda kr, _add=items.add: _add(*kr)) if items is not None else None
+    on_row = _row_handler(compiled, stats, item_rows, arm_counts)
+    lc = _LineChecker(compiled, stats, emit, encode, on_row)
     import gc  # noqa: PLC0415
 
     gc_was_on = gc.isenabled()
     gc.disable()  # records are trees (no cycles): reference counting frees them; saves GC passes
     try:
-        _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress)
+        _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress, items, arm_counts)
+        if items is not None:
+            out = emit if encode is None else (lambda f, _e=emit, _c=encode: _e(_c(f)))
+            counts, sev = stats.counts, stats.by_severity
+
+            def emit_item(f: dict) -> None:
+                counts[f["kind"]] += 1
+                sev[f["severity"]] += 1
+                out(f)
+
+            items.finish(emit_item)
+            stats.items = items.items
     finally:
         if gc_was_on:
             gc.enable()
     return stats
 
 
-def _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress) -> None:
+def _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress, items, arm_counts) -> None:
     for path in paths:
         if jobs > 1 and path != "-" and _splittable(path):
-            _run_parallel(compiled, path, stats, emit, encode, progress, jobs)
+            _run_parallel(compiled, path, stats, emit, encode, progress, jobs, items, arm_counts)
             continue
         stream, name, tell, size = open_data(path)
         stats.files.append(name)
@@ -453,7 +551,7 @@ def _splittable(path: str) -> bool:
         return False
 
 
-_WORKER: tuple[Compiled, Callable[[dict], Any] | None] | None = None
+_WORKER: tuple[Compiled, Callable[[dict], Any] | None, bool, bool] | None = None
 
 
 def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
@@ -483,13 +581,15 @@ def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
     return out
 
 
-def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int]:
+def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]:
     path, start, end, first_line = args
     assert _WORKER is not None
-    compiled, encode = _WORKER
+    compiled, encode, want_rows, arm_counts = _WORKER
     stats = Stats()
     found: list = []
-    lc = _LineChecker(compiled, stats, found.append, encode)
+    rows: list = []
+    on_row = _row_handler(compiled, stats, rows.append if want_rows else None, arm_counts)
+    lc = _LineChecker(compiled, stats, found.append, encode, on_row)
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
@@ -500,18 +600,19 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int]:
     if start == 0 and batch and batch[0].startswith(b"\xef\xbb\xbf"):
         batch[0] = batch[0][3:]
     last, blank = lc.lines(batch, path, first_line)
-    return found, stats, last - first_line, blank
+    return found, stats, last - first_line, blank, rows
 
 
 def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[Any], None],
-                  encode: Callable[[dict], Any] | None, progress, jobs: int) -> None:
+                  encode: Callable[[dict], Any] | None, progress, jobs: int, items: Any = None,
+                  arm_counts: bool = False) -> None:
     import multiprocessing  # noqa: PLC0415
 
     global _WORKER
     stats.files.append(path)
     ranges = _boundaries(path, CHUNK_BYTES)
     size = os.path.getsize(path)
-    _WORKER = (compiled, encode)
+    _WORKER = (compiled, encode, items is not None, arm_counts)
     try:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(jobs) as pool:
@@ -526,9 +627,15 @@ def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[A
                         fh.seek(s)
                         line += fh.read(e - s).count(b"\n")
 
-            for (found, st, n, blank), (s, e) in zip(pool.imap(_work, tasks()), ranges):
+            for (found, st, n, blank, rows), (s, e) in zip(pool.imap(_work, tasks()), ranges):
                 for f in found:
                     emit(f)
+                if items is not None:
+                    items.add_rows(rows)
+                if st.masks is not None and stats.masks is not None:
+                    for mine, theirs in zip(stats.masks, st.masks):
+                        for m, k in theirs.items():
+                            mine[m] = mine.get(m, 0) + k
                 for k, v in st.counts.items():
                     stats.counts[k] += v
                 for k, v in st.by_severity.items():

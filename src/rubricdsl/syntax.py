@@ -215,13 +215,13 @@ def _report_syntax_error(e: UnexpectedInput, work: str, source: Source, sink: Si
     if expected:
         help_ = "expected " + (", ".join(expected[:10]) + (", ..." if len(expected) > 10 else ""))
     text = str(tok)
-    if tok.type == "NAME" and text in ("consensus",):
-        help_ = "`consensus` blocks (several annotators per item) are not supported by this version"
+    if tok.type == "NAME" and text == "consensus":
+        help_ = "a `consensus` block stands at the top level of the file, outside any criterion"
     if tok.type == "COMP_OP" and "COMP_OP" not in (e.accepts or e.expected):
         message = f"comparisons do not chain: unexpected `{text}`"
         help_ = "write `a < b and b < c`"
     if tok.type == "NAME" and text == "per":
-        help_ = "`per item` rules and escalations are not supported by this version"
+        help_ = "`per item` follows a rule's message (before `severity`) or an escalation's reason"
     sink.error("RB001", message, span, help=help_)
     start, end = _line_bounds(work, tok.start_pos)
     return start, end
@@ -588,8 +588,11 @@ class _Builder(Transformer):
         when = require = None
         doc = None
         seen_when = seen_req = False
+        per_item = False
         for ch in children[2:]:
-            if isinstance(ch, _Severity):
+            if ch is _PER_ITEM:
+                per_item = True
+            elif isinstance(ch, _Severity):
                 severity, sev_span = ch.level, ch.span
             elif isinstance(ch, _When):
                 if seen_when:
@@ -610,7 +613,11 @@ class _Builder(Transformer):
         if not seen_req:
             self.sink.error("RB007", f"rule `{name}` has no `require`", self._tspan(name),
                             help="add `require EXPR`: what must hold when the rule's `when` holds")
-        return ast.Rule(str(name), self._str(message), severity, when, require, doc, span, self._tspan(name), sev_span)
+        return ast.Rule(str(name), self._str(message), severity, when, require, doc, span, self._tspan(name), sev_span,
+                        per_item=per_item)
+
+    def per_item(self, children):
+        return _PER_ITEM
 
     @v_args(meta=True)
     def severity(self, meta, children):
@@ -632,8 +639,11 @@ class _Builder(Transformer):
         when = None
         doc = None
         seen = False
+        per_item = False
         for ch in children[3:]:
-            if isinstance(ch, _When):
+            if ch is _PER_ITEM:
+                per_item = True
+            elif isinstance(ch, _When):
                 if seen:
                     self.sink.error("RB007", "an escalation has at most one `when`", ch.span,
                                     help="combine the conditions with `and` or `or`")
@@ -644,7 +654,36 @@ class _Builder(Transformer):
         if not seen:
             self.sink.error("RB007", f"escalation `{name}` has no `when`", self._tspan(name),
                             help="add `when EXPR`: the condition that routes a record")
-        return ast.Escalate(str(target), str(name), self._str(reason), when, doc, self._span(meta), self._tspan(name))
+        return ast.Escalate(str(target), str(name), self._str(reason), when, doc, self._span(meta), self._tspan(name),
+                            per_item=per_item)
+
+    # ---- consensus
+    @v_args(meta=True)
+    def consensus(self, meta, children):
+        label = children[0]
+        node = ast.Consensus(str(label), None, None, None, self._span(meta), self._tspan(label))
+        doc = None
+        for ch in children[1:]:
+            if isinstance(ch, _Doc):
+                doc = ch.text if doc is None else doc + "\n\n" + ch.text
+                continue
+            what, value, span = ch
+            if getattr(node, what) is not None:
+                self.sink.error("RB007", f"`min {what.removeprefix('min_')}` is given twice", span,
+                                help="keep one line per threshold")
+                continue
+            setattr(node, what, value)
+            setattr(node, what.removeprefix("min_") + "_span", span)
+        node.doc = doc
+        return node
+
+    @v_args(meta=True)
+    def min_annotators(self, meta, children):
+        return ("min_annotators", children[0].value, self._span(meta))
+
+    @v_args(meta=True)
+    def min_agreement(self, meta, children):
+        return ("min_agreement", children[0].value, self._span(meta))
 
     # ---- examples
     @v_args(meta=True)
@@ -808,6 +847,9 @@ class _Builder(Transformer):
 
     def __default__(self, data, children, meta):  # pragma: no cover - every rule has a method
         raise AssertionError(f"no builder for grammar rule {data!r}")
+
+
+_PER_ITEM = object()
 
 
 class _Doc:

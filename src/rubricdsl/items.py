@@ -1,0 +1,426 @@
+"""Items: several annotators on one item.
+
+While records are checked, each record that names an item leaves a compact *row*
+(its annotator, file and line, whether it had a violation or was uncovered, and
+the values `compile.RowPlan` asks for). Rows are grouped by item with bounded
+memory: in a dict while they are few, then in a temporary SQLite file. Once
+every record is read, each item is judged: `consensus` thresholds, then `per
+item` rules and escalations, evaluated over the item's aggregates.
+
+Item findings follow the spec: `file` and `line` of the item's first record,
+`record` = the item value, `lines` = every record of the item.
+"""
+from __future__ import annotations
+
+import marshal
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, Iterable, Iterator
+
+from . import ir
+from .compile import RowPlan
+from .evaluate import cond as eval_cond
+from .runtime import getter, id_text
+
+FLAG_VIOLATION = 1
+FLAG_UNCOVERED = 2
+
+# rows held in memory before grouping moves to a temporary SQLite file
+MEMORY_ROWS = 200_000
+
+
+class Row(tuple):
+    """(annotator, file, line, flags, values): one record of an item."""
+
+    __slots__ = ()
+
+    @property
+    def annotator(self) -> str | None:
+        return self[0]
+
+    @property
+    def file(self) -> str:
+        return self[1]
+
+    @property
+    def line(self) -> int:
+        return self[2]
+
+    @property
+    def flags(self) -> int:
+        return self[3]
+
+    @property
+    def values(self) -> tuple:
+        return self[4]
+
+
+# ---- collecting rows while records are checked ------------------------------------------
+
+
+class RowMaker:
+    """Turns (record, check_row result) into (item key, row); None for a record without an item."""
+
+    def __init__(self, rubric: ir.RubricIR) -> None:
+        assert rubric.record_item is not None
+        self._item = getter(rubric.record_item)
+        self._ann = getter(rubric.record_annotator) if rubric.record_annotator is not None else None
+
+    def __call__(self, rec: dict, findings: list | None, values: tuple, file: str, line: int) -> tuple | None:
+        key = self._item(rec)
+        if key is None:
+            return None
+        if key.__class__ is not str:
+            key = id_text(key)
+        ann = self._ann(rec) if self._ann is not None else None
+        if ann is not None and ann.__class__ is not str:
+            ann = id_text(ann)
+        flags = 0
+        if findings:
+            for t in findings:
+                c = t[0]
+                if c == 3 or c == 4:
+                    flags |= FLAG_VIOLATION
+                elif c == 1:
+                    flags |= FLAG_UNCOVERED
+        return key, (ann, file, line, flags, values)
+
+
+class Grouper:
+    """Groups rows by item with bounded memory; `groups()` yields items in the order
+    of their first record, each item's rows in input order."""
+
+    def __init__(self, memory_rows: int = MEMORY_ROWS) -> None:
+        self.memory_rows = memory_rows
+        self._mem: dict[str, list] = {}
+        self._n = 0
+        self._db: sqlite3.Connection | None = None
+        self._dir: str | None = None
+        self._pending: list[tuple[str, int, bytes]] = []
+        self.spilled = False
+
+    def add(self, key: str, row: tuple) -> None:
+        if self._db is None:
+            rows = self._mem.get(key)
+            if rows is None:
+                self._mem[key] = [row]
+            else:
+                rows.append(row)
+            self._n += 1
+            if self._n > self.memory_rows:
+                self._spill()
+            return
+        self._pending.append((key, self._n, marshal.dumps(row)))
+        self._n += 1
+        if len(self._pending) >= 20_000:
+            self._flush()
+
+    def _spill(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="rubric-items-")
+        db = sqlite3.connect(os.path.join(self._dir, "items.sqlite"), isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-32768"):
+            db.execute(f"PRAGMA {pragma}")
+        db.execute("CREATE TABLE rows (item TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL)")
+        self._db = db
+        self.spilled = True
+        # Items in the dict are in order of first record; numbering their rows item by
+        # item keeps that order (MIN(seq) per item) and each item's own row order.
+        seq = 0
+        batch = []
+        for key, rows in self._mem.items():
+            for row in rows:
+                batch.append((key, seq, marshal.dumps(row)))
+                seq += 1
+            if len(batch) >= 20_000:
+                self._insert(batch)
+                batch = []
+        self._insert(batch)
+        self._mem = {}
+
+    def _insert(self, batch: list) -> None:
+        assert self._db is not None
+        if batch:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO rows VALUES (?, ?, ?)", batch)
+            self._db.execute("COMMIT")
+
+    def _flush(self) -> None:
+        self._insert(self._pending)
+        self._pending = []
+
+    def groups(self) -> Iterator[tuple[str, list[Row]]]:
+        if self._db is None:
+            for key, rows in self._mem.items():
+                yield key, [Row(r) for r in rows]
+            return
+        self._flush()
+        db = self._db
+        db.execute("CREATE INDEX rows_item ON rows (item, seq)")
+        db.execute("CREATE TABLE firsts AS SELECT MIN(seq) AS first, item FROM rows GROUP BY item")
+        db.execute("CREATE INDEX firsts_first ON firsts (first)")
+        cur = db.execute("SELECT f.item, r.data FROM firsts f JOIN rows r ON r.item = f.item "
+                         "ORDER BY f.first, r.seq")
+        key: str | None = None
+        rows: list[Row] = []
+        loads = marshal.loads
+        for item, data in cur:
+            if item != key:
+                if key is not None:
+                    yield key, rows
+                key, rows = item, []
+            rows.append(Row(loads(data)))
+        if key is not None:
+            yield key, rows
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        self._mem = {}
+
+    def __enter__(self) -> "Grouper":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---- one item's aggregates -----------------------------------------------------------------
+
+
+class ItemView:
+    """An item's judgments, answering the aggregates of `per item` checks."""
+
+    def __init__(self, plan: RowPlan, rows: list[Row]) -> None:
+        self.plan = plan
+        self.rows = rows
+        self._field_col = {f.name: i for i, f in enumerate(plan.fields)}
+        base = len(plan.fields)
+        self._decide_col = {d.index: base + i for i, d in enumerate(plan.decides)}
+        base += len(plan.decides)
+        self._share_col = {id(a): base + i for i, a in enumerate(plan.shares)}
+
+    @property
+    def annotators(self) -> int:
+        named = {r[0] for r in self.rows if r[0] is not None}
+        return len(named) + sum(1 for r in self.rows if r[0] is None)
+
+    @property
+    def judgments(self) -> int:
+        return len(self.rows)
+
+    def values(self, f: ir.FieldIR) -> list[Any]:
+        """The valid values of `f` among the item's records (missing and invalid ones do not count)."""
+        col = self._field_col[f.name]
+        return [r[4][col] for r in self.rows if r[4][col] is not None]
+
+    def masks(self, d: ir.DecideIR) -> list[int | None]:
+        col = self._decide_col[d.index]
+        return [r[4][col] for r in self.rows]
+
+    def agg(self, e: ir.Agg) -> Any:
+        k = e.kind
+        if k == "annotators":
+            return self.annotators
+        if k == "judgments":
+            return self.judgments
+        if k == "share":
+            col = self._share_col[id(e)]
+            vals = [r[4][col] for r in self.rows if r[4][col] is not None]
+            return sum(1 for v in vals if v) / len(vals) if vals else None
+        assert e.field is not None
+        vals = self.values(e.field)
+        if not vals:
+            return None
+        if k == "agreement":
+            return Counter(vals).most_common(1)[0][1] / len(vals)
+        if k == "majority":
+            return majority(vals)
+        if k == "distinct":
+            return len(set(vals))
+        if k == "spread":
+            t = e.field.type
+            if t.kind == "enum":
+                assert t.enum is not None
+                ranks = [t.enum.values.index(v) for v in vals]
+                return max(ranks) - min(ranks)
+            return max(vals) - min(vals)
+        raise AssertionError(k)
+
+
+def majority(vals: list[Any]) -> Any:
+    """The most common value; None on a tie or when there is none."""
+    top = Counter(vals).most_common(2)
+    if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+        return None
+    return top[0][0]
+
+
+# ---- judging an item ---------------------------------------------------------------------------
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, frozenset):
+        return "{" + ", ".join(sorted(v)) + "}"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def value_key(v: Any) -> str:
+    """A label value as a key of the finding's `values` object."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, frozenset):
+        return "{" + ", ".join(sorted(v)) + "}"
+    return _show(v)
+
+
+def _share(n: int, d: int) -> str:
+    return f"{n}/{d} ({round(100 * n / d)}%)"
+
+
+def _arm_names(d: ir.DecideIR, mask: int) -> list[str]:
+    return [a.name for a in d.arms if mask >> a.number & 1]
+
+
+def _allowed(d: ir.DecideIR, mask: int) -> list[Any]:
+    out: list[Any] = []
+    for a in d.arms:
+        if mask >> a.number & 1:
+            out += [v for v in a.values if v not in out]
+    return out
+
+
+def disagreement_cause(rubric: ir.RubricIR, view: ItemView, label: ir.FieldIR) -> tuple[str, list[str], str]:
+    """(cause, arms, explanation) for an item whose annotators disagree on `label`."""
+    d = next((x for x in rubric.decides if x.label is label), None)
+    name = label.name
+    if d is None:
+        return "undecided", [], f"`{name}` has no `decide`: the guideline does not say which value to choose"
+    col = view._field_col[name]
+    masks = [m for r, m in zip(view.rows, view.masks(d)) if r[4][col] is not None]
+    ran = [m for m in masks if m is not None]
+    if not ran:
+        return "undecided", [], f"`decide {name}` did not apply to these judgments"
+    union = 0
+    for m in ran:
+        union |= m
+    if any(m == 0 for m in ran):
+        n = sum(1 for m in ran if m == 0)
+        return "uncovered", _arm_names(d, union), (
+            f"{n} of {len(masks)} judgments fall where no arm of `decide {name}` applies: the guideline is silent there")
+    distinct = sorted(set(masks), key=lambda m: -1 if m is None else m)
+    if len(distinct) > 1:
+        names = _arm_names(d, union)
+        out_of_scope = " (some outside its scope)" if None in distinct else ""
+        return "split", names, (
+            f"the judgments counted different arms{out_of_scope}: {', '.join(names)}; "
+            "the annotators' other labels or the inputs differ")
+    mask = ran[0]
+    names = _arm_names(d, mask)
+    allowed = _allowed(d, mask)
+    which = " and ".join(names)
+    if len(allowed) > 1:
+        return "open", names, (
+            f"every judgment counted {which}, which allows {', '.join(_show(v) for v in allowed)}: "
+            "the guideline leaves the choice open there")
+    return "deviation", names, (
+        f"every judgment counted {which}, which allows only {_show(allowed[0])}; "
+        "the annotators who chose otherwise departed from the guideline")
+
+
+def item_findings(rubric: ir.RubricIR, plan: RowPlan, key: str, rows: list[Row]) -> list[dict]:
+    view = ItemView(plan, rows)
+    file, line = rows[0][1], rows[0][2]
+    lines = [{"file": r[1], "line": r[2]} for r in rows]
+
+    def finding(kind: str, rule: str | None, label: str | None, arms: list[str] | None, target: str | None,
+                severity: str, message: str, **extra: Any) -> dict:
+        f = {"kind": kind, "line": line, "record": key, "file": file, "criterion": None, "rule": rule,
+             "label": label, "arms": arms, "target": target, "severity": severity, "message": message}
+        f.update(extra)
+        f["lines"] = lines
+        return f
+
+    checks: list[tuple[int, str, Any]] = [(c.span.start, "c", c) for c in rubric.consensus]
+    checks += [(r.span.start, "r", r) for r in rubric.item_rules]
+    checks += [(e.span.start, "e", e) for e in rubric.item_escalations]
+    out: list[dict] = []
+    for _, kind, obj in sorted(checks, key=lambda t: t[0]):
+        if kind == "c":
+            c: ir.ConsensusIR = obj
+            label = c.label.name
+            if c.min_annotators is not None and view.annotators < c.min_annotators:
+                n = view.annotators
+                out.append(finding("violation", "consensus", label, None, None, "error",
+                                   f"item `{key}` has {n} annotator{'s' if n != 1 else ''}; the consensus on "
+                                   f"`{label}` needs at least {c.min_annotators}"))
+            if c.min_agreement is not None:
+                vals = view.values(c.label)
+                if vals:
+                    counts = Counter(vals)
+                    top = counts.most_common(1)[0][1]
+                    if Fraction(top, len(vals)) < Fraction(repr(c.min_agreement)):
+                        cause, arms, why = disagreement_cause(rubric, view, c.label)
+                        values = {value_key(v): n for v, n in sorted(counts.items(), key=lambda p: (-p[1], value_key(p[0])))}
+                        shown = ", ".join(f"{v} {n}" for v, n in values.items())
+                        out.append(finding(
+                            "ambiguous", "consensus", label, arms, None, "warning",
+                            f"annotators agree on `{label}` at {_share(top, len(vals))}, below the "
+                            f"{_show(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
+                            cause=cause, values=values))
+        elif kind == "r":
+            r: ir.RuleIR = obj
+            if (r.when is None or eval_cond(r.when, view)) and not eval_cond(r.require, view):
+                out.append(finding("violation", r.name, None, None, None, r.severity, r.message))
+        else:
+            e: ir.EscalateIR = obj
+            if eval_cond(e.when, view):
+                out.append(finding("escalation", e.name, None, None, e.target, "info", e.reason))
+    return out
+
+
+# ---- the whole run ------------------------------------------------------------------------------
+
+
+class ItemChecker:
+    """Collects rows during a run; `finish` judges every item and emits its findings."""
+
+    def __init__(self, rubric: ir.RubricIR, plan: RowPlan, memory_rows: int = MEMORY_ROWS) -> None:
+        self.rubric = rubric
+        self.plan = plan
+        self.make = RowMaker(rubric)
+        self.grouper = Grouper(memory_rows)
+        self.items = 0
+
+    def add(self, key: str, row: tuple) -> None:
+        self.grouper.add(key, row)
+
+    def add_rows(self, rows: Iterable[tuple[str, tuple]]) -> None:
+        add = self.grouper.add
+        for key, row in rows:
+            add(key, row)
+
+    def each(self) -> Iterator[tuple[str, list[Row]]]:
+        try:
+            for key, rows in self.grouper.groups():
+                self.items += 1
+                yield key, rows
+        finally:
+            self.grouper.close()
+
+    def finish(self, emit: Callable[[dict], None]) -> None:
+        for key, rows in self.each():
+            for f in item_findings(self.rubric, self.plan, key, rows):
+                emit(f)
