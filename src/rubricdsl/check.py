@@ -757,7 +757,14 @@ class Checker:
 
     def _test(self, e: ast.Test, pos: int) -> ir.Expr | None:
         if e.op in ("present", "missing") and self._ctx == "item":
-            return self.expr(e.operand, pos) and None  # reports the bare field
+            x = self.expr(e.operand, pos)  # a bare field is reported there
+            if x is None:
+                return None
+            if not isinstance(x, ir.Agg):
+                self.sink.error("RB103", f"`is {e.op}` applies to an aggregate here", e.operand.span,
+                                help="e.g. `majority(L) is missing` (a tie, or no judgment of L)")
+                return None
+            return Op(e.op, (x,), BOOL, e.span)
         if e.op in ("present", "missing"):
             if not isinstance(e.operand, ast.Name) or e.operand.name not in self.fields:
                 if isinstance(e.operand, ast.Name) and e.operand.name not in self.names:

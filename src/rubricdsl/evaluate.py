@@ -150,10 +150,10 @@ def cond(e: ir.Expr, env: Any) -> bool:
         return not cond(e.args[0], env)
     if op == "truth":
         return value(e.args[0], env) is True
-    if op == "present":
-        return env.values[e.args[0].field.name] is not None
-    if op == "missing":
-        return env.values[e.args[0].field.name] is None
+    if op in ("present", "missing"):
+        x = e.args[0]
+        v = env.agg(x) if isinstance(x, ir.Agg) else env.values[x.field.name]
+        return (v is not None) == (op == "present")
     # atomic tests: false when an operand has no value
     vals = [value(a, env) for a in e.args]
     if any(v is None for v in vals):

@@ -34,6 +34,17 @@ FLAG_UNCOVERED = 2
 MEMORY_ROWS = 200_000
 
 
+def memory_limit() -> int:
+    """MEMORY_ROWS, or the environment's RUBRIC_ITEM_MEMORY_ROWS."""
+    raw = os.environ.get("RUBRIC_ITEM_MEMORY_ROWS")
+    if raw:
+        try:
+            return max(0, int(raw))
+        except ValueError:
+            pass
+    return MEMORY_ROWS
+
+
 class Row(tuple):
     """(annotator, file, line, flags, values): one record of an item."""
 
@@ -95,8 +106,8 @@ class Grouper:
     """Groups rows by item with bounded memory; `groups()` yields items in the order
     of their first record, each item's rows in input order."""
 
-    def __init__(self, memory_rows: int = MEMORY_ROWS) -> None:
-        self.memory_rows = memory_rows
+    def __init__(self, memory_rows: int | None = None) -> None:
+        self.memory_rows = memory_rows if memory_rows is not None else memory_limit()
         self._mem: dict[str, list] = {}
         self._n = 0
         self._db: sqlite3.Connection | None = None
@@ -397,11 +408,11 @@ def item_findings(rubric: ir.RubricIR, plan: RowPlan, key: str, rows: list[Row])
 class ItemChecker:
     """Collects rows during a run; `finish` judges every item and emits its findings."""
 
-    def __init__(self, rubric: ir.RubricIR, plan: RowPlan, memory_rows: int = MEMORY_ROWS) -> None:
+    def __init__(self, rubric: ir.RubricIR, plan: RowPlan, memory_rows: int | None = None) -> None:
         self.rubric = rubric
         self.plan = plan
         self.make = RowMaker(rubric)
-        self.grouper = Grouper(memory_rows)
+        self.grouper = Grouper(memory_rows if memory_rows is not None else memory_limit())
         self.items = 0
 
     def add(self, key: str, row: tuple) -> None:
