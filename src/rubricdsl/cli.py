@@ -468,5 +468,14 @@ def _register_fmt() -> None:
 
 _register_fmt()
 
+
+def _register_agreement() -> None:
+    from .cli_agreement import agreement  # noqa: PLC0415 - the statistics' command lives beside its module
+
+    main.add_command(agreement)
+
+
+_register_agreement()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
