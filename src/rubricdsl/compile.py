@@ -58,7 +58,7 @@ _NOT_SPACE = str.maketrans({c: "x" for c in "\x1c\x1d\x1e\x1f"})
 def words(t: str) -> int:
     """Runs of non-whitespace. str.split() also splits at U+001C..U+001F, which are
     not Unicode White_Space: map them to a letter first when they occur."""
-    if "\x1c" <= min(t, default="a") and any("\x1c" <= ch <= "\x1f" for ch in t):
+    if t and min(t) <= "\x1f" and any("\x1c" <= ch <= "\x1f" for ch in t):
         t = t.translate(_NOT_SPACE)
     return len(t.split())
 
@@ -123,6 +123,7 @@ class _Gen:
         self.n = 0
         self.bit = {f.name: 1 << f.index for f in rubric.fields}
         self.fields = {f.name: f for f in rubric.fields}
+        self.aggs: dict[int, str] = {}
 
     def const(self, value: Any, prefix: str = "K") -> str:
         if isinstance(value, (bool, int, str)) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
@@ -226,6 +227,13 @@ class _Gen:
 
     def val(self, e: ir.Expr, rank: bool = False) -> tuple[str, bool]:
         """Code for a value, and whether it may be None (missing / no value)."""
+        if isinstance(e, ir.Agg):
+            var = self.aggs[id(e)]  # an item aggregate, computed into a local first
+            if rank:
+                assert e.type.enum is not None
+                ranks = self.const({v: n for n, v in enumerate(e.type.enum.values)}, "R")
+                return f"{ranks}.get({var})", True
+            return var, True
         if isinstance(e, ir.FieldRef):
             f = e.field
             var = f"r{f.index}" if rank else f"f{f.index}"
@@ -295,6 +303,8 @@ class _Gen:
                 return self.cond(inner)
             a, am = self.val(e.args[0])
             return f"({a} is True)"
+        if op in ("present", "missing") and isinstance(e.args[0], ir.Agg):
+            return f"({self.aggs[id(e.args[0])]} is {'not ' if op == 'present' else ''}None)"
         if op in ("present", "missing"):
             f = e.args[0].field
             return f"(f{f.index} is {'not ' if op == 'present' else ''}None)"
@@ -468,6 +478,48 @@ def _build(rubric: ir.RubricIR, plan: RowPlan | None) -> tuple[Callable, str]:
     ns = dict(gen.ns)
     exec(code, ns)  # noqa: S102 - generated from the typed IR; constants go through the namespace
     return ns["check_row" if plan else "check"], src
+
+
+def _aggregates(e: Any, out: list[ir.Agg]) -> None:
+    if isinstance(e, ir.Agg):
+        out.append(e)
+    elif isinstance(e, ir.Op):
+        for a in e.args:
+            _aggregates(a, out)
+
+
+def compile_item_checks(rubric: ir.RubricIR) -> Callable[[Any], list | None]:
+    """One generated function for the `per item` rules and escalations: it takes an
+    `items.ItemView` and returns (RULE_VIOLATION, index) and (ESCALATION, index) tuples
+    (indexes into `item_rules` / `item_escalations`), or None. Aggregates are computed
+    into locals first; conditions compile exactly as record conditions do."""
+    gen = _Gen(rubric)
+    aggs: list[ir.Agg] = []
+    for r in rubric.item_rules:
+        _aggregates(r.when, aggs)
+        _aggregates(r.require, aggs)
+    for x in rubric.item_escalations:
+        _aggregates(x.when, aggs)
+    gen.emit(0, "def item_check(view):")
+    gen.emit(1, "agg = view.agg")
+    for i, a in enumerate(aggs):
+        gen.aggs[id(a)] = f"a{i}"
+        gen.ns[f"AG{i}"] = a
+        gen.emit(1, f"a{i} = agg(AG{i})")
+    gen.emit(1, "out = None")
+    checks = sorted([(r.span.start, 4, r) for r in rubric.item_rules]
+                    + [(x.span.start, 5, x) for x in rubric.item_escalations], key=lambda t: t[0])
+    for _, code, obj in checks:
+        if code == 4:
+            pre = ([gen.cond(obj.when)] if obj.when is not None else []) + [f"not {gen.cond(obj.require)}"]
+        else:
+            pre = [gen.cond(obj.when)]
+        gen.emit(1, f"if {' and '.join(pre)}: out = _o(out, ({code}, {obj.index}))")
+    gen.emit(1, "return out")
+    src = "\n".join(gen.lines) + "\n"
+    ns = dict(gen.ns)
+    exec(compile(src, f"<rubric {rubric.source_name} items>", "exec"), ns)  # noqa: S102 - from the typed IR
+    return ns["item_check"]
 
 
 def item_plan(rubric: ir.RubricIR) -> RowPlan:

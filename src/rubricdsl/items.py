@@ -24,7 +24,6 @@ from typing import Any, Callable, Iterable, Iterator
 
 from . import ir
 from .compile import RowPlan
-from .evaluate import cond as eval_cond
 from .runtime import getter, id_text
 
 FLAG_VIOLATION = 1
@@ -207,17 +206,26 @@ class Grouper:
 # ---- one item's aggregates -----------------------------------------------------------------
 
 
+class Layout:
+    """Where each value sits in a row's values (see `compile.RowPlan`); one per run."""
+
+    def __init__(self, plan: RowPlan) -> None:
+        self.plan = plan
+        self.field_col = {f.name: i for i, f in enumerate(plan.fields)}
+        base = len(plan.fields)
+        self.decide_col = {d.index: base + i for i, d in enumerate(plan.decides)}
+        base += len(plan.decides)
+        self.share_col = {id(a): base + i for i, a in enumerate(plan.shares)}
+
+
 class ItemView:
     """An item's judgments, answering the aggregates of `per item` checks."""
 
-    def __init__(self, plan: RowPlan, rows: list[Row]) -> None:
-        self.plan = plan
+    __slots__ = ("layout", "rows")
+
+    def __init__(self, layout: Layout, rows: list[Row]) -> None:
+        self.layout = layout
         self.rows = rows
-        self._field_col = {f.name: i for i, f in enumerate(plan.fields)}
-        base = len(plan.fields)
-        self._decide_col = {d.index: base + i for i, d in enumerate(plan.decides)}
-        base += len(plan.decides)
-        self._share_col = {id(a): base + i for i, a in enumerate(plan.shares)}
 
     @property
     def annotators(self) -> int:
@@ -230,11 +238,11 @@ class ItemView:
 
     def values(self, f: ir.FieldIR) -> list[Any]:
         """The valid values of `f` among the item's records (missing and invalid ones do not count)."""
-        col = self._field_col[f.name]
-        return [r[4][col] for r in self.rows if r[4][col] is not None]
+        col = self.layout.field_col[f.name]
+        return [v for r in self.rows if (v := r[4][col]) is not None]
 
     def masks(self, d: ir.DecideIR) -> list[int | None]:
-        col = self._decide_col[d.index]
+        col = self.layout.decide_col[d.index]
         return [r[4][col] for r in self.rows]
 
     def agg(self, e: ir.Agg) -> Any:
@@ -242,17 +250,17 @@ class ItemView:
         if k == "annotators":
             return self.annotators
         if k == "judgments":
-            return self.judgments
+            return len(self.rows)
         if k == "share":
-            col = self._share_col[id(e)]
-            vals = [r[4][col] for r in self.rows if r[4][col] is not None]
+            col = self.layout.share_col[id(e)]
+            vals = [v for r in self.rows if (v := r[4][col]) is not None]
             return sum(1 for v in vals if v) / len(vals) if vals else None
         assert e.field is not None
         vals = self.values(e.field)
         if not vals:
             return None
         if k == "agreement":
-            return Counter(vals).most_common(1)[0][1] / len(vals)
+            return max(Counter(vals).values()) / len(vals)
         if k == "majority":
             return majority(vals)
         if k == "distinct":
@@ -319,7 +327,7 @@ def disagreement_cause(rubric: ir.RubricIR, view: ItemView, label: ir.FieldIR) -
     name = label.name
     if d is None:
         return "undecided", [], f"`{name}` has no `decide`: the guideline does not say which value to choose"
-    col = view._field_col[name]
+    col = view.layout.field_col[name]
     masks = [m for r, m in zip(view.rows, view.masks(d)) if r[4][col] is not None]
     ran = [m for m in masks if m is not None]
     if not ran:
@@ -351,55 +359,78 @@ def disagreement_cause(rubric: ir.RubricIR, view: ItemView, label: ir.FieldIR) -
         "the annotators who chose otherwise departed from the guideline")
 
 
-def item_findings(rubric: ir.RubricIR, plan: RowPlan, key: str, rows: list[Row]) -> list[dict]:
-    view = ItemView(plan, rows)
-    file, line = rows[0][1], rows[0][2]
-    lines = [{"file": r[1], "line": r[2]} for r in rows]
+class Judge:
+    """Judges one item at a time: its consensus thresholds, then its `per item` checks."""
 
-    def finding(kind: str, rule: str | None, label: str | None, arms: list[str] | None, target: str | None,
-                severity: str, message: str, **extra: Any) -> dict:
-        f = {"kind": kind, "line": line, "record": key, "file": file, "criterion": None, "rule": rule,
-             "label": label, "arms": arms, "target": target, "severity": severity, "message": message}
-        f.update(extra)
-        f["lines"] = lines
-        return f
+    def __init__(self, rubric: ir.RubricIR, plan: RowPlan) -> None:
+        from .compile import compile_item_checks  # noqa: PLC0415
 
-    checks: list[tuple[int, str, Any]] = [(c.span.start, "c", c) for c in rubric.consensus]
-    checks += [(r.span.start, "r", r) for r in rubric.item_rules]
-    checks += [(e.span.start, "e", e) for e in rubric.item_escalations]
-    out: list[dict] = []
-    for _, kind, obj in sorted(checks, key=lambda t: t[0]):
-        if kind == "c":
-            c: ir.ConsensusIR = obj
+        self.rubric = rubric
+        self.layout = Layout(plan)
+        self.check = compile_item_checks(rubric) if rubric.item_rules or rubric.item_escalations else None
+        # thresholds as exact fractions: `agreement < X` compares top * den < num * n
+        self.consensus = [(c, Fraction(repr(c.min_agreement)) if c.min_agreement is not None else None)
+                          for c in rubric.consensus]
+        self.order = sorted([(c.span.start, "c", i) for i, c in enumerate(rubric.consensus)]
+                            + [(r.span.start, "r", r.index) for r in rubric.item_rules]
+                            + [(e.span.start, "e", e.index) for e in rubric.item_escalations])
+
+    def __call__(self, key: str, rows: list[Row]) -> list[dict]:
+        view = ItemView(self.layout, rows)
+        found: dict[tuple[str, int], list[dict]] = {}
+        lines = [{"file": r[1], "line": r[2]} for r in rows]
+        file, line = rows[0][1], rows[0][2]
+
+        def finding(kind: str, rule: str | None, label: str | None, arms: list[str] | None, target: str | None,
+                    severity: str, message: str, **extra: Any) -> dict:
+            f = {"kind": kind, "line": line, "record": key, "file": file, "criterion": None, "rule": rule,
+                 "label": label, "arms": arms, "target": target, "severity": severity, "message": message}
+            f.update(extra)
+            f["lines"] = lines
+            return f
+
+        for i, (c, threshold) in enumerate(self.consensus):
             label = c.label.name
-            if c.min_annotators is not None and view.annotators < c.min_annotators:
+            out = found.setdefault(("c", i), [])
+            if c.min_annotators is not None:
                 n = view.annotators
-                out.append(finding("violation", "consensus", label, None, None, "error",
-                                   f"item `{key}` has {n} annotator{'s' if n != 1 else ''}; the consensus on "
-                                   f"`{label}` needs at least {c.min_annotators}"))
-            if c.min_agreement is not None:
-                vals = view.values(c.label)
-                if vals:
-                    counts = Counter(vals)
-                    top = counts.most_common(1)[0][1]
-                    if Fraction(top, len(vals)) < Fraction(repr(c.min_agreement)):
-                        cause, arms, why = disagreement_cause(rubric, view, c.label)
-                        values = {value_key(v): n for v, n in sorted(counts.items(), key=lambda p: (-p[1], value_key(p[0])))}
-                        shown = ", ".join(f"{v} {n}" for v, n in values.items())
-                        out.append(finding(
-                            "ambiguous", "consensus", label, arms, None, "warning",
-                            f"annotators agree on `{label}` at {_share(top, len(vals))}, below the "
-                            f"{_show(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
-                            cause=cause, values=values))
-        elif kind == "r":
-            r: ir.RuleIR = obj
-            if (r.when is None or eval_cond(r.when, view)) and not eval_cond(r.require, view):
-                out.append(finding("violation", r.name, None, None, None, r.severity, r.message))
-        else:
-            e: ir.EscalateIR = obj
-            if eval_cond(e.when, view):
-                out.append(finding("escalation", e.name, None, None, e.target, "info", e.reason))
-    return out
+                if n < c.min_annotators:
+                    out.append(finding("violation", "consensus", label, None, None, "error",
+                                       f"item `{key}` has {n} annotator{'s' if n != 1 else ''}; the consensus on "
+                                       f"`{label}` needs at least {c.min_annotators}"))
+            if threshold is None:
+                continue
+            vals = view.values(c.label)
+            if not vals:
+                continue
+            counts = Counter(vals)
+            top = max(counts.values())
+            if top * threshold.denominator >= threshold.numerator * len(vals):
+                continue
+            cause, arms, why = disagreement_cause(self.rubric, view, c.label)
+            values = {value_key(v): k for v, k in sorted(counts.items(), key=lambda p: (-p[1], value_key(p[0])))}
+            shown = ", ".join(f"{v} {k}" for v, k in values.items())
+            out.append(finding(
+                "ambiguous", "consensus", label, arms, None, "warning",
+                f"annotators agree on `{label}` at {_share(top, len(vals))}, below the "
+                f"{_show(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
+                cause=cause, values=values))
+        if self.check is not None:
+            for t in self.check(view) or ():
+                if t[0] == 4:
+                    r = self.rubric.item_rules[t[1]]
+                    found[("r", r.index)] = [finding("violation", r.name, None, None, None, r.severity, r.message)]
+                else:
+                    e = self.rubric.item_escalations[t[1]]
+                    found[("e", e.index)] = [finding("escalation", e.name, None, None, e.target, "info", e.reason)]
+        if not found:
+            return []
+        return [f for _, kind, i in self.order for f in found.get((kind, i), ())]
+
+
+def item_findings(rubric: ir.RubricIR, plan: RowPlan, key: str, rows: list[Row]) -> list[dict]:
+    """The findings of one item (a `Judge` made for one call)."""
+    return Judge(rubric, plan)(key, rows)
 
 
 # ---- the whole run ------------------------------------------------------------------------------
@@ -432,6 +463,7 @@ class ItemChecker:
             self.grouper.close()
 
     def finish(self, emit: Callable[[dict], None]) -> None:
+        judge = Judge(self.rubric, self.plan)
         for key, rows in self.each():
-            for f in item_findings(self.rubric, self.plan, key, rows):
+            for f in judge(key, rows):
                 emit(f)
