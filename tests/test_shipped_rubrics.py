@@ -75,3 +75,42 @@ def test_readme_rubric_blocks_compile_and_their_examples_pass() -> None:
     for block in blocks:
         rubric = rubricdsl.loads(block, "README.md")
         assert all(r.passed for r in rubric.test())
+
+
+MULTI = sorted((ROOT / "rubrics").glob("*/multi-annotator.jsonl"))
+
+
+def test_two_rubrics_ship_multi_annotator_data() -> None:
+    assert len(MULTI) >= 2
+
+
+@pytest.mark.parametrize("path", MULTI, ids=lambda p: p.parent.name)
+def test_multi_annotator_sample_and_its_readme_agree(path: Path) -> None:
+    """Every item finding of the multi-annotator sample is in the README's table, with
+    its cause; the sample shows a consensus violation, per item escalations and several
+    causes of disagreement."""
+    rubric = rubricdsl.load(next(path.parent.glob("*.rubric")))
+    assert rubric.ir.consensus and rubric.ir.item_escalations
+    report = rubric.check_files(path)
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    assert report.summary.records == len(lines)
+    items = [f for f in report.findings if f.lines]
+    assert {f.kind for f in items} == {"violation", "ambiguous", "escalation"}
+    assert len({f.cause for f in items if f.cause}) >= 3
+    assert any(f.rule == "consensus" and f.kind == "violation" for f in items)
+    rows = {}
+    for line in (path.parent / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| ") and line.count("|") >= 4:
+            key = line.split("|")[1].strip()
+            rows[key] = line
+    for f in items:
+        row = rows.get(f.record)
+        assert row is not None, f"item {f.record} ({f.kind} {f.rule}) is not in the README table"
+        if f.cause:
+            assert f.cause in row and (f.label or "") in row, (f.record, f.cause, f.label)
+        elif f.kind == "escalation":
+            assert f.rule in row, (f.record, f.rule)
+    finding_items = {f.record for f in items}
+    for key in rows:
+        if key.startswith(("it-", "msg-")):
+            assert key in finding_items, f"README lists {key}, which has no item finding"

@@ -21,6 +21,8 @@ class TextCollector:
     def __call__(self, f: dict) -> None:
         name = f["rule"] or f["label"] or ""
         crit = _ITEMS if "lines" in f else f["criterion"] if f["kind"] != "unreadable" else _LINES
+        if crit == _ITEMS and name == "consensus":
+            name = f"consensus on {f['label']}"
         key = (crit, f["kind"], name, f["severity"])
         g = self.groups.get(key)
         if g is None:
@@ -87,10 +89,8 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
             if kind == "escalation" and g.get("target"):
                 what += f" → {g['target']}"
             n = g["count"]
-            if crit == _ITEMS and g["samples"] and g["samples"][0].get("label") and name == "consensus":
-                what += f" on {g['samples'][0]['label']}"
             c.print(f"  [{style}]{_esc(what)}[/{style}]  [bold]{n}[/bold] {unit}{'s' if n != 1 else ''} [dim]({severity})[/dim]")
-            if crit == _ITEMS and kind in ("violation", "escalation") and name != "consensus":
+            if crit == _ITEMS and kind in ("violation", "escalation") and not name.startswith("consensus"):
                 c.print(f"    [dim]{_esc(g['message'])}[/dim]")
             elif kind in ("violation", "escalation") and g["samples"] and g["samples"][0].get("fields") is not None:
                 c.print(f"    [dim]{_esc(g['message'])}[/dim]")
