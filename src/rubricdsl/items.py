@@ -229,8 +229,10 @@ class ItemView:
 
     @property
     def annotators(self) -> int:
-        named = {r[0] for r in self.rows if r[0] is not None}
-        return len(named) + sum(1 for r in self.rows if r[0] is None)
+        named = {r[0] for r in self.rows}
+        if None not in named:
+            return len(named)
+        return len(named) - 1 + sum(1 for r in self.rows if r[0] is None)
 
     @property
     def judgments(self) -> int:
@@ -260,7 +262,8 @@ class ItemView:
         if not vals:
             return None
         if k == "agreement":
-            return max(Counter(vals).values()) / len(vals)
+            top = max(map(vals.count, set(vals))) if len(vals) < 16 else max(Counter(vals).values())
+            return top / len(vals)
         if k == "majority":
             return majority(vals)
         if k == "distinct":
@@ -377,55 +380,64 @@ class Judge:
 
     def __call__(self, key: str, rows: list[Row]) -> list[dict]:
         view = ItemView(self.layout, rows)
-        found: dict[tuple[str, int], list[dict]] = {}
-        lines = [{"file": r[1], "line": r[2]} for r in rows]
-        file, line = rows[0][1], rows[0][2]
-
-        def finding(kind: str, rule: str | None, label: str | None, arms: list[str] | None, target: str | None,
-                    severity: str, message: str, **extra: Any) -> dict:
-            f = {"kind": kind, "line": line, "record": key, "file": file, "criterion": None, "rule": rule,
-                 "label": label, "arms": arms, "target": target, "severity": severity, "message": message}
-            f.update(extra)
-            f["lines"] = lines
-            return f
-
+        found: dict[tuple[str, int], list[dict]] | None = None
         for i, (c, threshold) in enumerate(self.consensus):
-            label = c.label.name
-            out = found.setdefault(("c", i), [])
             if c.min_annotators is not None:
                 n = view.annotators
                 if n < c.min_annotators:
-                    out.append(finding("violation", "consensus", label, None, None, "error",
-                                       f"item `{key}` has {n} annotator{'s' if n != 1 else ''}; the consensus on "
-                                       f"`{label}` needs at least {c.min_annotators}"))
+                    found = found or {}
+                    found[("c", i)] = [self._finding(
+                        key, rows, "violation", "consensus", c.label.name, None, None, "error",
+                        f"item `{key}` has {n} annotator{'s' if n != 1 else ''}; the consensus on "
+                        f"`{c.label.name}` needs at least {c.min_annotators}")]
             if threshold is None:
                 continue
             vals = view.values(c.label)
             if not vals:
                 continue
-            counts = Counter(vals)
-            top = max(counts.values())
+            top = max(map(vals.count, set(vals))) if len(vals) < 16 else max(Counter(vals).values())
             if top * threshold.denominator >= threshold.numerator * len(vals):
                 continue
-            cause, arms, why = disagreement_cause(self.rubric, view, c.label)
-            values = {value_key(v): k for v, k in sorted(counts.items(), key=lambda p: (-p[1], value_key(p[0])))}
-            shown = ", ".join(f"{v} {k}" for v, k in values.items())
-            out.append(finding(
-                "ambiguous", "consensus", label, arms, None, "warning",
-                f"annotators agree on `{label}` at {_share(top, len(vals))}, below the "
-                f"{_show(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
-                cause=cause, values=values))
+            found = found or {}
+            found.setdefault(("c", i), []).append(self._disagreement(key, rows, view, c, vals, top))
         if self.check is not None:
-            for t in self.check(view) or ():
-                if t[0] == 4:
-                    r = self.rubric.item_rules[t[1]]
-                    found[("r", r.index)] = [finding("violation", r.name, None, None, None, r.severity, r.message)]
-                else:
-                    e = self.rubric.item_escalations[t[1]]
-                    found[("e", e.index)] = [finding("escalation", e.name, None, None, e.target, "info", e.reason)]
+            res = self.check(view)
+            if res:
+                found = found or {}
+                for t in res:
+                    if t[0] == 4:
+                        r = self.rubric.item_rules[t[1]]
+                        found[("r", r.index)] = [self._finding(key, rows, "violation", r.name, None, None, None,
+                                                               r.severity, r.message)]
+                    else:
+                        e = self.rubric.item_escalations[t[1]]
+                        found[("e", e.index)] = [self._finding(key, rows, "escalation", e.name, None, None, e.target,
+                                                               "info", e.reason)]
         if not found:
             return []
         return [f for _, kind, i in self.order for f in found.get((kind, i), ())]
+
+    @staticmethod
+    def _finding(key: str, rows: list[Row], kind: str, rule: str | None, label: str | None, arms: list[str] | None,
+                 target: str | None, severity: str, message: str, **extra: Any) -> dict:
+        f = {"kind": kind, "line": rows[0][2], "record": key, "file": rows[0][1], "criterion": None, "rule": rule,
+             "label": label, "arms": arms, "target": target, "severity": severity, "message": message}
+        f.update(extra)
+        f["lines"] = [{"file": r[1], "line": r[2]} for r in rows]
+        return f
+
+    def _disagreement(self, key: str, rows: list[Row], view: ItemView, c: ir.ConsensusIR, vals: list[Any],
+                      top: int) -> dict:
+        label = c.label.name
+        counts = Counter(vals)
+        cause, arms, why = disagreement_cause(self.rubric, view, c.label)
+        values = {value_key(v): k for v, k in sorted(counts.items(), key=lambda p: (-p[1], value_key(p[0])))}
+        shown = ", ".join(f"{v} {k}" for v, k in values.items())
+        return self._finding(
+            key, rows, "ambiguous", "consensus", label, arms, None, "warning",
+            f"annotators agree on `{label}` at {_share(top, len(vals))}, below the "
+            f"{_show(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
+            cause=cause, values=values)
 
 
 def item_findings(rubric: ir.RubricIR, plan: RowPlan, key: str, rows: list[Row]) -> list[dict]:
