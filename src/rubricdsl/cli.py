@@ -81,8 +81,9 @@ def main() -> None:
     """rubric: labeling guidelines as checkable rubrics.
 
     A rubric file states a guideline's criteria, decisions, edge cases, rules,
-    escalations and worked examples. `rubric check` validates annotation records
-    against it; `rubric test` runs its examples.
+    escalations and worked examples, and how annotators of one item should agree.
+    `rubric check` validates annotation records against it; `rubric test` runs its
+    examples; `rubric agreement` measures how far annotators agree.
 
     Exit status: 0 nothing at or above the failure threshold, 1 findings at or
     above it, 2 the command could not run (usage, unreadable or invalid rubric,
@@ -118,7 +119,9 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
 
     Every non-blank line is a record: a line that is not a JSON object is an
     `unreadable` finding and the run goes on. Findings: invalid, unreadable,
-    uncovered, ambiguous, violation, escalation.
+    uncovered, ambiguous, violation, escalation. With `consensus` or `per item`
+    checks, records with the same item are then judged together (items may be
+    spread anywhere in DATA).
     """
     from . import runtime  # noqa: PLC0415
 

@@ -52,13 +52,13 @@ def render_text(report: dict[str, Any], console: Any, hotspots: int) -> None:
         console.print(t)
     arms = report["arms"][:hotspots] if hotspots else report["arms"]
     if arms:
-        t = Table(title="ambiguity hotspots: the arms whose items annotators disagree on most",
-                  title_justify="left", show_edge=False)
+        console.print()
+        console.print("[bold]ambiguity hotspots[/bold]: the arms whose items annotators disagree on most")
+        t = Table(show_edge=False)
         for col in ("label", "arm", "items", "disagreement"):
             t.add_column(col, justify="left" if col in ("label", "arm") else "right")
         for a in arms:
             t.add_row(a["label"], a["arm"], str(a["items"]), _pct(a["disagreement"]))
-        console.print()
         console.print(t)
         if len(report["arms"]) > len(arms):
             console.print(f"[dim]… and {len(report['arms']) - len(arms)} more arms (--hotspots 0 lists all)[/dim]")

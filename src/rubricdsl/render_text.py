@@ -57,9 +57,11 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
         parts.append(f"[{style}]{k} {n}[/{style}]")
     c.print("  " + "  ".join(parts))
     sev = stats.by_severity
-    if stats.items is not None:
+    if stats.items:
         c.print(f"  [bold]{stats.items}[/bold] item{'s' if stats.items != 1 else ''} judged "
                 "(records grouped by their item)")
+    elif stats.items == 0:
+        c.print("  [dim]no record names an item: the item checks had nothing to judge[/dim]")
     c.print(f"  [bold red]{sev['error']} error{'s' if sev['error'] != 1 else ''}[/bold red]  "
             f"[yellow]{sev['warning']} warning{'s' if sev['warning'] != 1 else ''}[/yellow]  "
             f"[cyan]{sev['info']} info[/cyan]")

@@ -15,7 +15,7 @@ from .source import Source, Span, normalize_text
 RESERVED = frozenset({"and", "or", "not", "in", "is", "true", "false"})
 
 _TOP_KEYWORDS = ("rubric", "record", "input", "label", "let", "level", "criterion", "decide",
-                 "rule", "escalate", "example")
+                 "rule", "escalate", "consensus", "example")
 _TOP_LINE = re.compile(r"^(?:%s)\b" % "|".join(_TOP_KEYWORDS))
 
 
