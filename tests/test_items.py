@@ -199,3 +199,68 @@ def test_parallel_and_spilled_items_give_identical_output(tmp_path: Path) -> Non
     # every item finding sits at its item's first record, and the item findings come in that order
     firsts = [(f["file"], f["line"]) for f in item_findings]
     assert firsts == sorted(firsts)
+
+
+def test_grouping_on_an_unwritable_disk_is_a_data_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk that refuses the temporary file is a DataError (the CLI prints it on one
+    line and exits 2), never a traceback."""
+    import tempfile
+
+    from rubricdsl.runtime import DataError
+
+    rubric = rubricdsl.loads(RUBRIC)
+    data = _write(tmp_path, "d.jsonl", [{"id": str(i), "item": i % 7, "who": f"a{i % 3}", "harm": [],
+                                         "safety": "safe"} for i in range(50)])
+    monkeypatch.setattr(items_mod, "MEMORY_ROWS", 5)
+
+    def no_space(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_space)
+    with pytest.raises(DataError, match="cannot group items.*No space left"):
+        run(rubric.compiled, [data], lambda f: None)
+
+
+# ---- compiled item checks against the reference interpreter --------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from rubricdsl.evaluate import cond as reference_cond  # noqa: E402
+
+AGG_RUBRIC = _rubric(CASES / "aggregates.yaml")
+
+_record = st.fixed_dictionaries({
+    "who": st.sampled_from(["a", "b", "c", None]),
+    "safety": st.sampled_from(["safe", "unsafe", "oops", None]),
+    "score": st.sampled_from([1, 2, 3, 4, 5, 9, None]),
+    "level": st.sampled_from(["low", "mid", "high", None]),
+    "tags": st.sampled_from([[], ["a"], ["b"], ["a", "b"], ["a", "a"], None]),
+    "flag": st.sampled_from([True, False, None]),
+})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_record, min_size=1, max_size=6))
+def test_compiled_item_checks_match_the_reference(recs: list[dict]) -> None:
+    rubric = AGG_RUBRIC
+    records = [{"item": "x", **{k: v for k, v in r.items() if v is not None}} for r in recs]
+    got = {(f.kind, f.rule) for f in rubric.check_records(records).findings if f.lines}
+    # the reference: the same rows, the interpreter over the IR for every per item check
+    compiled = rubric.compiled
+    ic = items_mod.ItemChecker(rubric.ir, compiled.plan)
+    make = items_mod.RowMaker(rubric.ir)
+    for n, rec in enumerate(records, 1):
+        res, row = compiled.check_row(rec)
+        key, r = make(rec, res, row, "f", n)
+        ic.add(key, r)
+    [(key, rows)] = list(ic.each())
+    view = items_mod.ItemView(items_mod.Layout(compiled.plan), rows)
+    want = set()
+    for r in rubric.ir.item_rules:
+        if (r.when is None or reference_cond(r.when, view)) and not reference_cond(r.require, view):
+            want.add(("violation", r.name))
+    for e in rubric.ir.item_escalations:
+        if reference_cond(e.when, view):
+            want.add(("escalation", e.name))
+    assert got == want

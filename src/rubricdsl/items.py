@@ -115,6 +115,12 @@ class Grouper:
         self.spilled = False
 
     def add(self, key: str, row: tuple) -> None:
+        try:
+            self._add(key, row)
+        except (sqlite3.Error, OSError) as e:
+            raise _disk_error(e) from None
+
+    def _add(self, key: str, row: tuple) -> None:
         if self._db is None:
             rows = self._mem.get(key)
             if rows is None:
@@ -164,6 +170,12 @@ class Grouper:
         self._pending = []
 
     def groups(self) -> Iterator[tuple[str, list[Row]]]:
+        try:
+            yield from self._groups()
+        except (sqlite3.Error, OSError) as e:
+            raise _disk_error(e) from None
+
+    def _groups(self) -> Iterator[tuple[str, list[Row]]]:
         if self._db is None:
             for key, rows in self._mem.items():
                 yield key, [Row(r) for r in rows]
@@ -201,6 +213,13 @@ class Grouper:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _disk_error(e: Exception) -> Exception:
+    from .runtime import DataError  # noqa: PLC0415
+
+    return DataError(f"cannot group items in a temporary file under {tempfile.gettempdir()}: {e} "
+                     "(set TMPDIR to a directory with free space, or RUBRIC_ITEM_MEMORY_ROWS to group more in memory)")
 
 
 # ---- one item's aggregates -----------------------------------------------------------------
