@@ -497,6 +497,15 @@ class Checker:
             else:
                 known = targets
                 what = "an escalation target"
+            item_level = ({r.name for r in rubric.item_rules} | {"consensus"} if o.kind in ("violation", "ambiguous")
+                          else {e.target for e in rubric.item_escalations} if o.kind == "escalation" else set())
+            if o.name not in known and o.name in item_level:
+                self.sink.error("RB101", f"`expect {o.kind} {o.name}`: an example is one record, and `{o.name}` "
+                                "is checked per item", o.span,
+                                help="item checks need several records; try them with `rubric check` on a "
+                                     "multi-annotator sample")
+                ok = False
+                continue
             if o.name not in known:
                 s = _suggest(o.name, known)
                 self.sink.error("RB101", f"`expect {o.kind} {o.name}`: `{o.name}` is not {what}", o.span,
