@@ -124,6 +124,7 @@ class _Gen:
         self.bit = {f.name: 1 << f.index for f in rubric.fields}
         self.fields = {f.name: f for f in rubric.fields}
         self.aggs: dict[int, str] = {}
+        self.base = 0  # extra indentation of emitted lines
 
     def const(self, value: Any, prefix: str = "K") -> str:
         if isinstance(value, (bool, int, str)) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
@@ -138,7 +139,7 @@ class _Gen:
         return f"_t{self.n}"
 
     def emit(self, indent: int, line: str) -> None:
-        self.lines.append("    " * indent + line)
+        self.lines.append("    " * (indent + self.base) + line)
 
     def mask(self, names) -> int:
         m = 0
@@ -358,22 +359,51 @@ class _Gen:
                 m = self.mask(f.required_when.mentions) | (1 << f.index)
                 self.emit(1, f"if f{f.index} is None and not bad & {m} and {self.cond(f.required_when)}:")
                 self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (0, {f.index}, MISSING))")
+        # Most records have no invalid field: their checks skip the invalid-field masks.
+        self.emit(1, "if not bad:")
+        self.base = 1
+        self.checks_code(masked=False)
+        self.base = 0
+        self.emit(1, "else:")
+        self.base = 1
+        self.checks_code(masked=True)
+        self.base = 0
+        if plan is None:
+            self.emit(1, "return out")
+            return "\n".join(self.lines) + "\n"
+        row = [f"f{f.index}" for f in plan.fields] + [f"d{d.index}" for d in plan.decides]
+        for k, agg in enumerate(plan.shares):
+            assert agg.expr is not None
+            m = self.mask(agg.expr.mentions)
+            test = self.cond(agg.expr)
+            self.emit(1, f"s{k} = None if bad & {m} else {test}" if m else f"s{k} = {test}")
+            row.append(f"s{k}")
+        self.emit(1, f"return out, ({', '.join(row)}{',' if len(row) == 1 else ''})")
+        return "\n".join(self.lines) + "\n"
+
+    def checks_code(self, masked: bool) -> None:
+        """Criteria scopes, then decisions, rules and escalations in source order. With
+        `masked`, each one is skipped when it mentions an invalid field (bits of `bad`)."""
         applies_var: dict[str, str] = {}
         for c in self.r.criteria:
             if c.applies is not None:
                 var = f"a_{len(applies_var)}"
                 applies_var[c.name] = var
                 m = self.mask(c.applies.mentions)
-                self.emit(1, f"{var} = (not bad & {m}) and {self.cond(c.applies)}")
+                if masked and m:
+                    self.emit(1, f"{var} = (not bad & {m}) and {self.cond(c.applies)}")
+                else:
+                    self.emit(1, f"{var} = {self.cond(c.applies)}")
         checks: list[tuple[int, str, Any]] = []
         checks += [(d.span.start, "d", d) for d in self.r.decides]
         checks += [(r.span.start, "r", r) for r in self.r.rules]
         checks += [(e.span.start, "e", e) for e in self.r.escalations]
         checks.sort(key=lambda t: t[0])
+        n = len(self.lines)
         for _, kind, obj in checks:
             pre = []
             m = self.mask(obj.mentions)
-            if m:
+            if m and masked:
                 pre.append(f"not bad & {m}")
             if obj.criterion in applies_var:
                 pre.append(applies_var[obj.criterion])
@@ -387,18 +417,8 @@ class _Gen:
             else:
                 pre.append(self.cond(obj.when))
                 self.emit(1, f"if {' and '.join(pre)}: out = _o(out, (5, {obj.index}))")
-        if plan is None:
-            self.emit(1, "return out")
-            return "\n".join(self.lines) + "\n"
-        row = [f"f{f.index}" for f in plan.fields] + [f"d{d.index}" for d in plan.decides]
-        for k, agg in enumerate(plan.shares):
-            assert agg.expr is not None
-            m = self.mask(agg.expr.mentions)
-            test = self.cond(agg.expr)
-            self.emit(1, f"s{k} = None if bad & {m} else {test}" if m else f"s{k} = {test}")
-            row.append(f"s{k}")
-        self.emit(1, f"return out, ({', '.join(row)}{',' if len(row) == 1 else ''})")
-        return "\n".join(self.lines) + "\n"
+        if len(self.lines) == n and not applies_var:
+            self.emit(1, "pass")
 
     def decide(self, d: ir.DecideIR, pre: list[str]) -> None:
         f = d.label
