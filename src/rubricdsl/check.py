@@ -653,7 +653,7 @@ class Checker:
             return Const(e.name, Type("enum", want), e.span)
         if self._ctx == "item":
             if e.name in ITEM_NAMES:
-                return ir.Agg(e.name, None, None, NUM, e.span)
+                return ir.Agg(e.name, None, None, NUM, e.span, text=e.name)
             if e.name in self.fields or e.name in self.let_nodes:
                 what = "field" if e.name in self.fields else "let"
                 self.sink.error("RB111", f"`{e.name}` is read directly in a `per item` check, which sees the item, "
@@ -719,7 +719,7 @@ class Checker:
                 self._ctx = "item"
             if c is None:
                 return None
-            return ir.Agg("share", None, c, NUM, e.span, reads=_reads(c))
+            return ir.Agg("share", None, c, NUM, e.span, reads=_reads(c), text=self._text(e.span))
         if not isinstance(arg, ast.Name) or arg.name not in self.fields:
             if isinstance(arg, ast.Name) and arg.name not in self.names:
                 s = _suggest(arg.name, [n for n, x in self.fields.items() if x.kind == "label"])
@@ -737,9 +737,13 @@ class Checker:
                                 f"but `{f.name}` is {t.describe()}", arg.span,
                                 help="for unordered labels, use `distinct(L)` or `agreement(L)`")
                 return None
-            return ir.Agg("spread", f, None, NUM, e.span, reads=frozenset({f.name}))
+            return ir.Agg("spread", f, None, NUM, e.span, reads=frozenset({f.name}), text=f"spread({f.name})")
         typ = t.expr_type if e.func == "majority" else NUM
-        return ir.Agg(e.func, f, None, typ, e.span, reads=frozenset({f.name}))
+        return ir.Agg(e.func, f, None, typ, e.span, reads=frozenset({f.name}), text=f"{e.func}({f.name})")
+
+    def _text(self, span: Span) -> str:
+        """The source text of a span, on one line."""
+        return " ".join(self.source_text[span.start:span.end].split())
 
     def _call(self, e: ast.Call, pos: int) -> ir.Expr | None:
         if e.func in ITEM_FUNCTIONS:

@@ -159,6 +159,7 @@ class Agg:
     span: Span
     mentions: frozenset[str] = frozenset()
     reads: frozenset[str] = frozenset()
+    text: str = ""  # as written, for reports: `agreement(safety)`
 
 
 AGGREGATES = ("annotators", "judgments", "agreement", "majority", "distinct", "spread", "share")

@@ -381,6 +381,24 @@ def disagreement_cause(rubric: ir.RubricIR, view: ItemView, label: ir.FieldIR) -
         "the annotators who chose otherwise departed from the guideline")
 
 
+def _aggs(*exprs: Any) -> list[ir.Agg]:
+    out: list[ir.Agg] = []
+    seen: set[str] = set()
+
+    def walk(e: Any) -> None:
+        if isinstance(e, ir.Agg):
+            if e.text not in seen:
+                seen.add(e.text)
+                out.append(e)
+        elif isinstance(e, ir.Op):
+            for a in e.args:
+                walk(a)
+
+    for e in exprs:
+        walk(e)
+    return out
+
+
 class Judge:
     """Judges one item at a time: its consensus thresholds, then its `per item` checks."""
 
@@ -393,6 +411,8 @@ class Judge:
         # thresholds as exact fractions: `agreement < X` compares top * den < num * n
         self.consensus = [(c, Fraction(repr(c.min_agreement)) if c.min_agreement is not None else None)
                           for c in rubric.consensus]
+        self.reads = {("r", r.index): _aggs(r.when, r.require) for r in rubric.item_rules}
+        self.reads.update({("e", e.index): _aggs(e.when) for e in rubric.item_escalations})
         self.order = sorted([(c.span.start, "c", i) for i, c in enumerate(rubric.consensus)]
                             + [(r.span.start, "r", r.index) for r in rubric.item_rules]
                             + [(e.span.start, "e", e.index) for e in rubric.item_escalations])
@@ -426,15 +446,25 @@ class Judge:
                 for t in res:
                     if t[0] == 4:
                         r = self.rubric.item_rules[t[1]]
-                        found[("r", r.index)] = [self._finding(key, rows, "violation", r.name, None, None, None,
-                                                               r.severity, r.message)]
+                        found[("r", r.index)] = [self._finding(
+                            key, rows, "violation", r.name, None, None, None, r.severity, r.message,
+                            aggregates=self._aggregates(view, ("r", r.index)))]
                     else:
                         e = self.rubric.item_escalations[t[1]]
-                        found[("e", e.index)] = [self._finding(key, rows, "escalation", e.name, None, None, e.target,
-                                                               "info", e.reason)]
+                        found[("e", e.index)] = [self._finding(
+                            key, rows, "escalation", e.name, None, None, e.target, "info", e.reason,
+                            aggregates=self._aggregates(view, ("e", e.index)))]
         if not found:
             return []
         return [f for _, kind, i in self.order for f in found.get((kind, i), ())]
+
+    def _aggregates(self, view: ItemView, key: tuple[str, int]) -> dict[str, Any]:
+        """The value of every aggregate a per item check reads, by its text."""
+        out: dict[str, Any] = {}
+        for a in self.reads[key]:
+            v = view.agg(a)
+            out[a.text] = sorted(v) if isinstance(v, frozenset) else round(v, 6) if isinstance(v, float) else v
+        return out
 
     @staticmethod
     def _finding(key: str, rows: list[Row], kind: str, rule: str | None, label: str | None, arms: list[str] | None,

@@ -115,6 +115,8 @@ def _detail(f: dict) -> str:
         if f.get("cause"):
             values = ", ".join(f"{v} {n}" for v, n in f["values"].items())
             return f"{f['cause']}: {values}" + (f"; arms {', '.join(f['arms'])}" if f.get("arms") else "")
+        if f.get("aggregates"):
+            return ", ".join(f"{k}={show(v, 40)}" for k, v in f["aggregates"].items())
         return "" if kind == "escalation" or f["rule"] != "consensus" else f["message"]
     if kind in ("violation", "escalation") and f.get("fields") is not None:
         vals = ", ".join(f"{k}={show(v, 40)}" for k, v in f["fields"].items())

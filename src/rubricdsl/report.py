@@ -38,6 +38,9 @@ class Finding(BaseModel):
                                   "annotators part")
     values: dict[str, int] | None = Field(
         default=None, description="item disagreement: each value of the label and how many judgments gave it")
+    aggregates: dict[str, Any] | None = Field(
+        default=None, description="per item rules and escalations: the value of each aggregate they read, "
+                                  "by its text (`agreement(safety)`); null when it has no value")
     lines: list[dict[str, Any]] | None = Field(
         default=None, description="item findings: {file, line} of every record of the item; `record` is then "
                                   "the item value and `file`/`line` its first record")
