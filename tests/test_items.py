@@ -30,7 +30,7 @@ from rubricdsl.runtime import run
 
 CASES = Path(__file__).resolve().parent / "cases" / "items"
 EXACT = ("kind", "rule", "label", "target", "record")
-OPTIONAL = ("severity", "cause", "arms", "values", "line")
+OPTIONAL = ("severity", "cause", "arms", "values", "line", "aggregates")
 
 
 @lru_cache(maxsize=None)
