@@ -467,6 +467,9 @@ def _register_fmt() -> None:
     from .cli_fmt import fmt  # noqa: PLC0415 - the formatter's command lives beside its module
 
     main.add_command(fmt)
+    from .cli_doc import doc  # noqa: PLC0415 - `rubric doc` lives beside its modules too
+
+    main.add_command(doc)
 
 
 _register_fmt()
