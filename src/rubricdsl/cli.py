@@ -104,7 +104,7 @@ def main() -> None:
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding of this severity or higher is found.")
 @click.option("--samples", type=click.IntRange(0), default=3, show_default=True,
-              help="text format: locations shown per group of findings.")
+              help="text format and --report: records shown per group of findings.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when writing to a terminal).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: for large inputs when stderr is a terminal).")
@@ -113,8 +113,15 @@ def main() -> None:
                    "version but its content changed.")
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
               help="Processes for large plain files (0: one per CPU, at most 8). Output is the same for any value.")
+@click.option("--report", "report", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE",
+              help="Also write an HTML report for leads to FILE: counts, coverage of each decision, the escalation "
+                   "queue, sample records linked to the guideline.")
+@click.option("--guide-url", default=None, metavar="URL",
+              help="--report: where the guideline (rubric doc) is, for links. Default: GUIDE.html beside the "
+                   "rubric, relative to FILE.")
 def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
-          color: bool | None, progress: bool | None, baseline: str | None, jobs: int) -> None:
+          color: bool | None, progress: bool | None, baseline: str | None, jobs: int, report: str | None,
+          guide_url: str | None) -> None:
     """Check annotation records (JSONL; .jsonl.gz too; - for stdin) against RUBRIC.
 
     Every non-blank line is a record: a line that is not a JSON object is an
@@ -148,6 +155,15 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
         jobs = max(1, min(jobs, 8))
     if output == "-":
         output = None
+    run = runtime.run
+    if report:
+        from .report_html import ReportCollector, check_guide_url, default_guide_url  # noqa: PLC0415
+
+        guide_url = guide_url or default_guide_url(rubric, report)
+        if (why := check_guide_url(guide_url)) is not None:
+            _fail(f"--guide-url {guide_url}: {why}")
+        html = ReportCollector(r.ir, samples=samples)
+        run = html.run_with(runtime.run)
     out_stream = open(output, "wb") if output else sys.stdout.buffer
     progress_cb = _progress(progress, data)
     try:
@@ -164,7 +180,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
                     write(b"\n".join(buf) + b"\n")
                     buf.clear()
 
-            stats = runtime.run(compiled, data, emit, progress_cb, jobs, encode=dumps)
+            stats = run(compiled, data, emit, progress_cb, jobs, encode=dumps)
             if buf:
                 write(b"\n".join(buf) + b"\n")
             from .runtime import summary_dict  # noqa: PLC0415
@@ -177,7 +193,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
             from .runtime import summary_dict  # noqa: PLC0415
 
             encoded: list[bytes] = []
-            stats = runtime.run(compiled, data, encoded.append, progress_cb, jobs, encode=orjson.dumps)
+            stats = run(compiled, data, encoded.append, progress_cb, jobs, encode=orjson.dumps)
             # one finding per line inside the document: readable, and streamable from encoded pieces
             head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items),
                     "files": stats.files}
@@ -193,7 +209,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
             from .render_text import TextCollector, render  # noqa: PLC0415
 
             collector = TextCollector(samples)
-            stats = runtime.run(compiled, data, collector, progress_cb, jobs)
+            stats = run(compiled, data, collector, progress_cb, jobs)
             import io  # noqa: PLC0415
 
             text_out = io.TextIOWrapper(out_stream, encoding="utf-8", write_through=True) if output else sys.stdout
@@ -212,6 +228,12 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
             out_stream.close()
         else:
             sys.stdout.flush()
+    if report:
+        try:
+            with open(report, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(html.render(info, stats, guide_url))
+        except OSError as e:
+            _fail(f"{report}: cannot write: {e.strerror}")
     threshold = FAIL_LEVELS[fail_on]
     worst = max((SEV[s] for s, n in stats.by_severity.items() if n), default=-1)
     sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
