@@ -174,62 +174,39 @@ def test_unknown_expressions_fall_back_to_words() -> None:
     assert plain(w.value_words(object())) == "a condition"
 
 
-def _agg_class() -> Any:
-    real = getattr(ir, "Agg", None)
-    if real is not None:
-        return real
-
-    @dataclass(eq=False)
-    class Agg:  # the shape `ir.Agg` has: `kind` and `arg` (a FieldIR, an expression or None)
-        kind: str
-        arg: Any
-        type: ir.Type
-        span: Any
-        mentions: frozenset = frozenset()
-
-    return Agg
+@pytest.mark.parametrize("case", WORDING["item_cases"], ids=lambda c: c["cond"])
+def test_item_aggregate_wording(case: dict[str, Any]) -> None:
+    text = WORDING["item_rubric"] + f'rule r "r" per item {{ require {case["cond"]} }}\n'
+    guide = build_guide(rubricdsl.loads(text, "items.rubric").ir)
+    rule = next(r for r in guide.item_rules if r.name == "r")
+    assert rule.per_item
+    assert plain(rule.require) == case["words"]
 
 
-@pytest.mark.parametrize(("kind", "arg", "op", "const", "words"), [
-    ("annotators", None, "<", 3, "the number of annotators is below 3"),
-    ("judgments", None, ">=", 2, "the number of judgments is at least 2"),
-    ("agreement", "safety", "<", 0.67, "the share of judgments that give the most common `safety` is below 0.67"),
-    ("distinct", "safety", ">", 1, "the number of different values given for `safety` is above 1"),
-    ("spread", "confidence", ">=", 2, "the spread of `confidence` (highest minus lowest) is at least 2"),
-    ("share", "satire", ">", 0.5, "the share of judgments in which `satire` is true is above 0.5"),
-])
-def test_aggregate_wording(monkeypatch: pytest.MonkeyPatch, kind: str, arg: str | None, op: str, const: float,
-                           words: str) -> None:
-    """Item aggregates (`per item` rules) have words, with the real `ir.Agg` or, until it
-    exists, a stand-in of its documented shape."""
-    Agg = _agg_class()
-    monkeypatch.setattr(ir, "Agg", Agg, raising=False)
-    r = _rubric_with(cond="satire")
-    span = r.rules[0].require.span
-    a: Any = None
-    if arg == "satire":
-        a = r.rules[0].require  # an expression: share(satire)
-    elif arg is not None:
-        a = r.field(arg)
-    try:
-        node = Agg(kind=kind, arg=a, type=ir.NUM, span=span)
-    except TypeError:
-        node = Agg(kind, a, ir.NUM, span)
-    e = ir.Op(op, (node, ir.Const(const, ir.NUM, span)), ir.BOOL, span, mode="num")
-    assert plain(Wording(r).say(e)) == words
-
-
-def test_majority_wording(monkeypatch: pytest.MonkeyPatch) -> None:
-    Agg = _agg_class()
-    monkeypatch.setattr(ir, "Agg", Agg, raising=False)
-    r = _rubric_with(cond="safety == unsafe")
-    cmp = r.rules[0].require
-    try:
-        node = Agg(kind="majority", arg=r.field("safety"), type=cmp.args[0].type, span=cmp.span)
-    except TypeError:
-        node = Agg("majority", r.field("safety"), cmp.args[0].type, cmp.span)
-    e = ir.Op("==", (node, cmp.args[1]), ir.BOOL, cmp.span, mode="eq")
-    assert plain(Wording(r).say(e)) == "the most common `safety` is `unsafe`"
+def test_items_section_consensus_and_per_item_clauses() -> None:
+    text = WORDING["item_rubric"] + """
+rule spread_ok "Scores stay within 2 points" per item severity warning { require spread(score) <= 2 }
+escalate lead split "Annotators split on safety" per item { when distinct(safety) > 1 }
+rule plain_rule "a record rule" { require score >= 1 }
+"""
+    guide = build_guide(rubricdsl.loads(text, "items.rubric").ir)
+    assert guide.has_items
+    assert [c.anchor for c in guide.consensus] == ["consensus-safety"]
+    assert (guide.consensus[0].min_annotators, guide.consensus[0].min_agreement) == (3, 0.67)
+    assert [r.anchor for r in guide.item_rules] == ["rule-spread_ok"]
+    assert [e.anchor for e in guide.item_escalations] == ["escalate-split"]
+    assert [r.name for s in guide.sections for r in s.rules] == ["plain_rule"]
+    html = render_guide(guide, "html")
+    page = parse_html(html)
+    assert {"items", "consensus-safety", "rule-spread_ok", "escalate-split"} <= set(page.ids)
+    items = html[html.index('<section id="items">'):]
+    items = items[:items.index("</section>")]
+    text_items = parse_html(items).text
+    assert "at least 3 annotators judge each item" in text_items
+    assert "at least 67% (0.67) of the judgments agree on safety" in text_items
+    assert "the spread of score (highest minus lowest) is at most 2" in text_items
+    md = render_guide(guide, "md")
+    assert "## Items judged by several annotators" in md and '<a id="consensus-safety"></a>' in md
 
 
 # ---- the guideline's structure and anchors -------------------------------------------------------

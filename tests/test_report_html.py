@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
+import orjson
 import pytest
 
 import rubricdsl
@@ -181,6 +182,7 @@ def test_summary_cards_match_the_json_report(shipped_runs: dict, name: str) -> N
              for n in root.all(lambda n: "card" in n.attrs.get("class", "").split())}
     s = report["summary"]
     assert cards["records"] == s["records"]
+    assert cards.get("items") == s.get("items")
     for k in KINDS:
         assert cards[k] == s[k], k
     assert (cards["error"], cards["warning"], cards["info"]) == (s["errors"], s["warnings"], s["infos"])
@@ -319,10 +321,12 @@ def test_coverage_of_each_decision(shipped_runs: dict, name: str) -> None:
         assert len(missing) == 1
         return
     assert not missing
-    records = [json.loads(ln) for ln in (ROOT / "rubrics" / name / "sample.jsonl").read_text(encoding="utf-8")
-               .splitlines() if ln.strip()]
     per: dict[int, Counter] = {d.index: Counter() for d in rubric.decides}
-    for rec in records:
+    for ln in (ROOT / "rubrics" / name / "sample.jsonl").read_bytes().splitlines():
+        try:
+            rec = orjson.loads(ln)  # what the checker reads; unreadable lines are no records
+        except orjson.JSONDecodeError:
+            continue
         if not isinstance(rec, dict):
             continue
         for idx, arms in counting_arms(rubric, rec).items():
@@ -454,6 +458,65 @@ def test_ambiguity_hotspots_from_item_findings() -> None:
     assert causes == [["safety", "split", "4"], ["safety", "open", "1"]]
     # item findings are not the record-level ambiguity of the decision
     assert number(_coverage_rows(root, "safety")["ambiguous"][0]) == 0
+
+
+ITEMS_RUBRIC = '''rubric "items" version "1"
+record { id = id  item = item  annotator = who }
+label harm: set {violence, hate} from harm
+label satire: bool from satire optional
+label safety: enum {safe, borderline, unsafe} from safety
+decide safety {
+  edge satire_edge "Satire with harm" when satire and harm is not empty -> borderline, unsafe
+  when harm is empty -> safe
+  when harm is not empty -> unsafe
+}
+consensus safety { min annotators 2  min agreement 0.67 }
+escalate lead split "Annotators split on safety" per item { when distinct(safety) > 1 }
+'''
+
+
+def test_items_end_to_end(tmp_path: Path) -> None:
+    """Item findings of a real run: the hotspot table counts, per (label, arm), the
+    item-level ambiguous findings that name the arm, as the JSON report has them."""
+    rubric = tmp_path / "items.rubric"
+    rubric.write_text(ITEMS_RUBRIC, encoding="utf-8")
+    recs = []
+    for i in range(6):  # split: one annotator reads satire, one does not
+        recs += [{"item": f"s{i}", "who": "a", "harm": ["hate"], "satire": True, "safety": "borderline"},
+                 {"item": f"s{i}", "who": "b", "harm": ["hate"], "satire": False, "safety": "unsafe"}]
+    for i in range(3):  # open: the edge allows two values
+        recs += [{"item": f"o{i}", "who": "a", "harm": ["hate"], "satire": True, "safety": "borderline"},
+                 {"item": f"o{i}", "who": "b", "harm": ["hate"], "satire": True, "safety": "unsafe"}]
+    recs += [{"item": "lonely", "who": "a", "harm": [], "safety": "safe"}]
+    data = tmp_path / "items.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    rep_json, rep_html = tmp_path / "r.json", tmp_path / "r.html"
+    p = cli("check", str(rubric), str(data), "--format", "json", "-o", str(rep_json), "--report", str(rep_html),
+            "--guide-url", "GUIDE.html")
+    assert p.returncode == 1, p.stderr
+    report = json.loads(rep_json.read_text(encoding="utf-8"))
+    html = rep_html.read_text(encoding="utf-8")
+    root = dom(html)
+    assert_self_contained(html, root)
+    item_amb = [f for f in report["findings"] if f["kind"] == "ambiguous" and "cause" in f]
+    assert len(item_amb) == 9
+    expected = Counter((f["label"], a) for f in item_amb for a in f["arms"])
+    rows = [[td.text() for td in tr.all(lambda n: n.tag == "td")]
+            for tr in root.one(id="hotspot-table").all(lambda n: n.tag == "tr")[1:]]
+    assert {(r[0], r[1]): int(r[2]) for r in rows} == dict(expected)
+    assert [int(r[2]) for r in rows] == sorted((int(r[2]) for r in rows), reverse=True)
+    causes = {r[1]: int(r[2]) for r in ([td.text() for td in tr.all(lambda n: n.tag == "td")]
+                                        for tr in root.one(id="cause-table").all(lambda n: n.tag == "tr")[1:])}
+    assert causes == dict(Counter(f["cause"] for f in item_amb))
+    # the consensus violation (one annotator) and the per-item escalation link to their clauses
+    guide = cli("doc", str(rubric), "--format", "html").stdout
+    ids = {n.attrs["id"] for n in dom(guide).all(lambda n: "id" in n.attrs)}
+    hrefs = {a.attrs["href"] for a in root.all(lambda n: n.tag == "a" and n.attrs.get("href", "").startswith("GUIDE.html#"))}
+    assert {"GUIDE.html#consensus-safety", "GUIDE.html#escalate-split"} <= hrefs
+    assert all(h.split("#", 1)[1] in ids for h in hrefs)
+    cards = {n.attrs["data-key"]: number(n.all(lambda x: "n" in x.attrs.get("class", "").split())[0].text())
+             for n in root.all(lambda n: "card" in n.attrs.get("class", "").split())}
+    assert cards["items"] == report["summary"]["items"] == 10
 
 
 def test_guide_url_option(tmp_path: Path) -> None:

@@ -92,6 +92,8 @@ def finding_anchor(rubric: ir.RubricIR, finding: dict) -> str | None:
         return field_anchor(f) if f is not None else None
     if kind == "escalation":
         return anchor("escalate", rule) if rule else None
+    if kind == "ambiguous" and rule == "consensus" and label:  # an item's disagreement
+        return anchor("consensus", label)
     if rule == "consensus" and label and any(c.label.name == label for c in getattr(rubric, "consensus", [])):
         return anchor("consensus", label)
     if kind == "ambiguous" and "cause" in finding and label:
@@ -102,7 +104,7 @@ def finding_anchor(rubric: ir.RubricIR, finding: dict) -> str | None:
             return anchor("decide", label)
         f = rubric.field(label)
         return field_anchor(f) if f is not None else None
-    if rule and any(r.name == rule for r in rubric.rules):
+    if rule and any(r.name == rule for r in rubric.rules + list(getattr(rubric, "item_rules", []) or [])):
         return anchor("rule", rule)
     return None
 
@@ -247,7 +249,7 @@ class Wording:
     def agg(self, e: Any) -> Words:
         """Aggregates over an item's judgments (`per item` rules and escalations)."""
         kind = getattr(e, "kind", "")
-        arg = getattr(e, "arg", None)
+        arg = getattr(e, "field", None) or getattr(e, "expr", None) or getattr(e, "arg", None)
         a: Words = ()
         if arg is not None:
             if isinstance(arg, ir.FieldIR):
@@ -298,7 +300,10 @@ class Wording:
             return self._truth(args[0], neg)
         if op in ("present", "missing"):
             given = (op == "present") != neg
-            return self.name(args[0]) + (T(" is given" if given else " is not given"),)
+            who = self.value_words(args[0])
+            if _is_agg(args[0]):  # an aggregate has no value over no judgments, or on a tie
+                return who + (T(" exists" if given else " does not exist"),)
+            return who + (T(" is given" if given else " is not given"),)
         if op in _COMPARE:
             return self._compare(e, neg)
         if op in ("in", "not in"):
@@ -328,8 +333,6 @@ class Wording:
     def _truth(self, x: Any, neg: bool) -> Words:
         if isinstance(x, ir.LetRef):
             return self.name(x) + (T(" does not hold" if neg else " holds"),)
-        if _is_agg(x):
-            return ((T("it is not true that "),) if neg else ()) + self.agg(x)
         return self.value_words(x) + (T(" is not true" if neg else " is true"),)
 
     def _junction(self, e: ir.Op, neg: bool) -> Words:
@@ -369,6 +372,12 @@ class Wording:
             else:
                 rhs = self.const(b, " and ") if isinstance(b, ir.Const) else self.value_words(b)
                 w = left + (T(" is exactly " if equal else " is not exactly "),) + rhs
+        elif (_is_agg(a) and getattr(a, "kind", "") in _COUNTED and isinstance(b, ir.Const)
+              and isinstance(b.value, (int, float)) and not isinstance(b.value, bool)):
+            op = _NEGATE[e.op] if neg else e.op
+            n = number_text(b.value)
+            noun = _COUNTED[a.kind] + ("" if n == "1" else "s")
+            return (T(_HOW_MANY[op].format(n=n, noun=noun)),)
         elif isinstance(a, ir.FieldRef) and isinstance(b, ir.FieldRef) and e.op in ("==", "!="):
             same = (e.op == "==") != neg
             w = left + (T(" is the same as " if same else " differs from "),) + self.value_words(b)
@@ -511,6 +520,9 @@ def _is_agg(e: Any) -> bool:
 
 
 _GIVEN_AND = (" is given and ", " are given and ")
+_COUNTED = {"annotators": "annotator", "judgments": "judgment"}
+_HOW_MANY = {"<": "fewer than {n} {noun}", "<=": "at most {n} {noun}", ">": "more than {n} {noun}",
+             ">=": "at least {n} {noun}", "==": "exactly {n} {noun}", "!=": "other than {n} {noun}"}
 _ARITH = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}
 _COMPARE = {"==": " is ", "!=": " is not ", "<": " is below ", "<=": " is at most ", ">": " is above ",
             ">=": " is at least "}
@@ -799,8 +811,8 @@ class _Builder:
             consensus.append(ConsensusDoc(self.mark(anchor("consensus", c.label.name)), c.label.name,
                                           field_anchor(c.label), getattr(c, "min_annotators", None),
                                           getattr(c, "min_agreement", None), getattr(c, "doc", None)))
-        item_rules = [self.rule_doc(x) for x in r.rules if getattr(x, "per_item", False)]
-        item_escalations = [self.escalation_doc(x) for x in r.escalations if getattr(x, "per_item", False)]
+        item_rules = [self.rule_doc(x) for x in _item_rules(r)]
+        item_escalations = [self.escalation_doc(x) for x in _item_escalations(r)]
         lets = [LetDoc(self.mark(anchor("let", x.name)), x.name, x.doc,
                        self.w.say(x.expr) if x.expr.type.kind == "bool" else self.w.value_words(x.expr),
                        x.expr.type.kind == "bool")
@@ -808,6 +820,15 @@ class _Builder:
         examples = [self.example_doc(x) for x in r.examples]
         return Guide(r.name, r.version, r.sha256, os.path.basename(r.source_name), r.doc, sections, consensus,
                      item_rules, item_escalations, lets, examples, self.anchors)
+
+
+def _item_rules(r: ir.RubricIR) -> list[ir.RuleIR]:
+    """`per item` rules: kept apart in `item_rules` (or flagged `per_item` among the rules)."""
+    return list(getattr(r, "item_rules", []) or []) + [x for x in r.rules if getattr(x, "per_item", False)]
+
+
+def _item_escalations(r: ir.RubricIR) -> list[ir.EscalateIR]:
+    return list(getattr(r, "item_escalations", []) or []) + [x for x in r.escalations if getattr(x, "per_item", False)]
 
 
 def _key(v: Any) -> str:

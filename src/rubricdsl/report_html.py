@@ -198,7 +198,13 @@ class ReportCollector:
                 def tee(f: dict) -> None:
                     add(f)
                     emit(encode(f))
-            kw = {"arm_counts": True} if counts else {}
+            kw = {}
+            if counts:
+                from .compile import compile_rubric  # noqa: PLC0415
+
+                # arm counts read every decide's arms from the checker's row
+                compiled = compile_rubric(compiled.rubric, all_decides=True)
+                kw["arm_counts"] = True
             stats = run(compiled, paths, tee, progress, jobs, encode=None, **kw)
             self.stats = stats
             self.arm_counts_available = counts and getattr(stats, "arm_counts", None) is not None
@@ -286,6 +292,7 @@ class ReportModel:
     info: dict
     files: list[str]
     records: int
+    items: int | None
     clean: int
     with_findings: int
     counts: dict[str, int]
@@ -404,7 +411,7 @@ def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -
     causes = sorted(((label, str(cause), n) for (label, cause), n in col.causes.items()),
                     key=lambda t: (-t[2], t[0], t[1]))
     return ReportModel(
-        info=info, files=list(stats.files), records=stats.records, clean=stats.records - stats.with_findings,
+        info=info, files=list(stats.files), records=stats.records, items=getattr(stats, "items", None), clean=stats.records - stats.with_findings,
         with_findings=stats.with_findings, counts=counts, severities=sev, kinds=KIND_ORDER,
         chart=rows, chart_height=max(y, 36), chart_more=max(0, len(clauses) - len(shown)), clauses=views,
         quiet=quiet, coverage=coverage, arm_counts=col.arm_counts_available, queue=queue,
