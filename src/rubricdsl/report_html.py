@@ -89,6 +89,23 @@ class Clause:
         return f"{word} {self.name}".strip()
 
 
+class _Route:
+    """The findings of one (kind, rule, label, severity, item or record): a counter,
+    the first samples, and whether a finding needs more than counting."""
+
+    __slots__ = ("clause", "kind", "severity", "n", "samples", "open", "extra", "decide", "item", "escalation")
+
+    def __init__(self, clause: Clause, kind: str, severity: str, item: bool, decide: bool, open_: int) -> None:
+        self.clause, self.kind, self.severity = clause, kind, severity
+        self.n = 0
+        self.samples: list[Sample] = clause.samples.setdefault(kind, [])
+        self.open = len(self.samples) < open_
+        self.item = item
+        self.decide = decide and kind in ("violation", "ambiguous")
+        self.escalation = kind == "escalation"
+        self.extra = self.decide or (item and kind == "ambiguous") or self.escalation
+
+
 class ReportCollector:
     """Receives every finding of a run (`collector(finding)`); keeps counts and samples."""
 
@@ -97,53 +114,109 @@ class ReportCollector:
         self.samples = samples
         self.queue_cap = queue
         self.clauses: dict[tuple, Clause] = {}
-        self._route: dict[tuple, Clause] = {}
+        self._routes: dict[tuple, _Route] = {}
         self.queue: list[Sample] = []
         self.queue_targets: list[tuple[str, str, str]] = []  # (target, escalation, reason) per queued row
-        self.escalations = 0
         self.arm_findings: Counter = Counter()  # (label, arm, kind) -> record findings naming the arm
-        self.decide_findings: Counter = Counter()  # (label, kind) -> record findings of the decide
         self.hotspots: Counter = Counter()  # (label, arm) -> item-level ambiguous findings naming it
         self.causes: Counter = Counter()  # (label, cause) -> item-level ambiguous findings
-        self.item_findings = 0
         self.stats: Any = None
         self.arm_counts_available = False
 
     # ---- collecting ----
 
     def __call__(self, f: dict) -> None:
-        kind = f["kind"]
-        item = "cause" in f or "lines" in f
-        key = (kind, f["rule"], f["label"], item)
-        c = self._route.get(key)
-        if c is None:
-            c = self._route[key] = self._clause(f, item)
-        c.counts[kind] += 1
-        c.severities[f["severity"]] += 1
-        s = c.samples.get(kind)
-        if s is None:
-            s = c.samples[kind] = []
-        if len(s) < self.samples:
-            s.append(self._sample(f))
-        if item:
-            self.item_findings += 1
-            if kind == "ambiguous":
-                label = f["label"]
-                self.causes[(label, f.get("cause"))] += 1
-                for arm in f.get("arms") or ():
-                    self.hotspots[(label, arm)] += 1
-        elif c.kind == "decide":
-            label = f["label"]
-            self.decide_findings[(label, kind)] += 1
-            for arm in f.get("arms") or ():
-                self.arm_findings[(label, arm, kind)] += 1
-        if kind == "escalation":
-            self.escalations += 1
-            if len(self.queue) < self.queue_cap:
-                self.queue.append(self._sample(f))
-                self.queue_targets.append((f.get("target") or "", f["rule"] or "", f["message"]))
+        key = (f["kind"], f["rule"], f["label"], f["severity"], "lines" in f)
+        r = self._routes.get(key)
+        if r is None:
+            r = self._route(f, key)
+        r.n += 1
+        if r.open:
+            self._keep(r, f)
+        if r.extra:
+            self._extra(r, f, f.get("arms"), f.get("cause"))
 
     add = __call__
+
+    @staticmethod
+    def encoder(encode: Callable[[dict], Any]) -> Callable[[dict], tuple]:
+        """An `encode` for the checker that also gives what counting needs, so that a
+        parallel run encodes in its workers and the collector (`take`) never decodes
+        a finding it only counts."""
+        def enc(f: dict, _e: Callable[[dict], Any] = encode) -> tuple:
+            return (_e(f), (f["kind"], f["rule"], f["label"], f["severity"], "lines" in f), f.get("arms"),
+                    f.get("cause"))
+
+        return enc
+
+    def take(self, item: tuple) -> None:
+        """Count one finding given as `encoder(...)` made it (its encoded bytes are JSON)."""
+        data, key, arms, cause = item
+        r = self._routes.get(key)
+        if r is None:
+            r = self._route(orjson.loads(data), key)
+        r.n += 1
+        if r.open:
+            self._keep(r, orjson.loads(data))
+        if r.extra:
+            self._extra(r, data, arms, cause)
+
+    def _keep(self, r: _Route, f: dict) -> None:
+        samples = r.samples  # may be shared by routes of one clause and kind: check the length
+        if len(samples) < self.samples:
+            samples.append(self._sample(f))
+        r.open = len(samples) < self.samples
+
+    def _route(self, f: dict, key: tuple) -> _Route:
+        item = key[4] or "cause" in f
+        c = self._clause(f, item)
+        r = self._routes[key] = _Route(c, key[0], key[3], item, c.kind == "decide" and not item, self.samples)
+        return r
+
+    def _extra(self, r: _Route, f: Any, arms: list | None, cause: Any) -> None:
+        """Escalations fill the queue; decisions count their arms; items their causes."""
+        if r.escalation:
+            if len(self.queue) < self.queue_cap:
+                if not isinstance(f, dict):
+                    f = orjson.loads(f)
+                self.queue.append(self._sample(f))
+                self.queue_targets.append((f.get("target") or "", f["rule"] or "", f["message"]))
+            else:
+                for x in self._routes.values():
+                    if x.escalation:
+                        x.extra = False
+            return
+        label = r.clause.name
+        if r.item:
+            self.causes[(label, cause)] += 1
+            for arm in arms or ():
+                self.hotspots[(label, arm)] += 1
+        else:
+            kind = r.kind
+            for arm in arms or ():
+                self.arm_findings[(label, arm, kind)] += 1
+
+    def tally(self) -> None:
+        """Fill each clause's counts from the routes (after the run)."""
+        for c in self.clauses.values():
+            c.counts.clear()
+            c.severities.clear()
+        for r in self._routes.values():
+            r.clause.counts[r.kind] += r.n
+            r.clause.severities[r.severity] += r.n
+
+    @property
+    def escalations(self) -> int:
+        return sum(r.n for r in self._routes.values() if r.escalation)
+
+    @property
+    def item_findings(self) -> int:
+        return sum(r.n for r in self._routes.values() if r.item)
+
+    def decide_findings(self, label: str, kind: str) -> int:
+        """Record-level findings of `decide label` of one kind."""
+        return sum(r.n for r in self._routes.values()
+                   if not r.item and r.kind == kind and r.clause.kind == "decide" and r.clause.name == label)
 
     def _clause(self, f: dict, item: bool) -> Clause:
         kind, rule, label = f["kind"], f["rule"], f["label"]
@@ -189,15 +262,20 @@ class ReportCollector:
 
         def wrapped(compiled: Any, paths: Any, emit: Callable[[Any], None], progress: Any = None, jobs: int = 1,
                     encode: Callable[[dict], Any] | None = None) -> Any:
-            add = self.add
-            if encode is None:
+            if encode is None:  # the consumer wants dicts: count them as they pass
+                add = self.add
+
                 def tee(f: dict) -> None:
                     add(f)
                     emit(f)
-            else:
-                def tee(f: dict) -> None:
-                    add(f)
-                    emit(encode(f))
+                enc = None
+            else:  # encoded findings (JSON bytes), encoded where the checking happens
+                take = self.take
+                enc = self.encoder(encode)
+
+                def tee(item: tuple) -> None:
+                    take(item)
+                    emit(item[0])
             kw = {}
             if counts:
                 from .compile import compile_rubric  # noqa: PLC0415
@@ -205,7 +283,7 @@ class ReportCollector:
                 # arm counts read every decide's arms from the checker's row
                 compiled = compile_rubric(compiled.rubric, all_decides=True)
                 kw["arm_counts"] = True
-            stats = run(compiled, paths, tee, progress, jobs, encode=None, **kw)
+            stats = run(compiled, paths, tee, progress, jobs, encode=enc, **kw)
             self.stats = stats
             self.arm_counts_available = counts and getattr(stats, "arm_counts", None) is not None
             return stats
@@ -345,6 +423,7 @@ def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -
     from . import __version__  # noqa: PLC0415
 
     rubric = col.rubric
+    col.tally()
     guide = build_guide(rubric)
     titles = {c.name: c.title or c.name for c in rubric.criteria}
     order = {c.name: i for i, c in enumerate(rubric.criteria)}
@@ -446,10 +525,10 @@ def _coverage(col: ReportCollector, d: ir.DecideIR, stats: Any, guide_url: str) 
         rows.append(ArmRow(a.name, a.kind, guide_link(guide_url, anchor("arm", a.name, label)),
                            [str(v).lower() if isinstance(v, bool) else str(v) for v in a.values],
                            _arm_words(col.rubric, a), counted, share, viol))
-    unc = per_arm.get(0, 0) if per_arm is not None else col.decide_findings.get((label, "uncovered"), 0)
-    amb = col.decide_findings.get((label, "ambiguous"), 0)
+    unc = per_arm.get(0, 0) if per_arm is not None else col.decide_findings(label, "uncovered")
+    amb = col.decide_findings(label, "ambiguous")
     return Coverage(label, guide_link(guide_url, anchor("decide", label)) or "", d.criterion, d.first, decided,
-                    rows, unc, amb, col.decide_findings.get((label, "violation"), 0))
+                    rows, unc, amb, col.decide_findings(label, "violation"))
 
 
 def _arm_words(rubric: ir.RubricIR, a: ir.ArmIR):
