@@ -403,6 +403,20 @@ def test_doc_usage_errors_exit_2_without_a_traceback(args: list[str], message: s
     assert "Traceback" not in p.stderr and p.stdout == ""
 
 
+def test_shipped_guidelines_are_up_to_date() -> None:
+    """rubrics/*/GUIDE.md and GUIDE.html are what `rubric doc` renders today: regenerate
+    them with the command below (without --check) after changing a rubric."""
+    p = cli("doc", *[str(r.relative_to(ROOT)) for r in RUBRICS], "-o", "{dir}/GUIDE.md", "-o", "{dir}/GUIDE.html",
+            "--check")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"{2 * len(RUBRICS)} files up to date" in p.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for r in RUBRICS:
+        assert f"rubrics/{r.parent.name}/GUIDE.md" in readme
+
+
 def test_help_lists_doc_and_report() -> None:
     top = cli("--help")
-    assert re.search(r"^\s+doc\s+Render the guideline", top.stdout, re.M)
+    assert re.search(r"^\s+doc\s+Render each RUBRIC as the guideline annotators read", top.stdout, re.M)
+    check = cli("check", "--help")
+    assert "--report FILE" in check.stdout and "--guide-url URL" in check.stdout

@@ -83,7 +83,8 @@ def main() -> None:
     A rubric file states a guideline's criteria, decisions, edge cases, rules,
     escalations and worked examples, and how annotators of one item should agree.
     `rubric check` validates annotation records against it; `rubric test` runs its
-    examples; `rubric agreement` measures how far annotators agree.
+    examples; `rubric agreement` measures how far annotators agree; `rubric doc`
+    renders it as the guideline annotators read.
 
     Exit status: 0 nothing at or above the failure threshold, 1 findings at or
     above it, 2 the command could not run (usage, unreadable or invalid rubric,

@@ -65,9 +65,12 @@ def regenerate_command(rubric: str, out: str, fmt: str, explicit_format: bool) -
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 if a FILE is missing or differs from what would be written.")
 def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], check: bool) -> None:
-    """Render the guideline of each RUBRIC for annotators: criteria, labels and their
-    values, decision tables with their exceptions, requirements, escalations and
-    worked examples, in plain words.
+    """Render each RUBRIC as the guideline annotators read.
+
+    Criteria with their guidance, labels and their values, decision tables with
+    their exceptions, requirements, escalations and worked examples, with every
+    condition in plain words. Every clause has a stable anchor (rule-NAME,
+    decide-LABEL, ...) that `rubric check --report` links to.
     """
     from .cli import _color, _load  # noqa: PLC0415 - one loader and colour policy for every command
     from .doc import build_guide  # noqa: PLC0415
