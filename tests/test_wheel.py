@@ -96,3 +96,31 @@ def test_installed_explain_and_lint(tmp_path: Path, venv: Path) -> None:
     rubric.write_bytes((DATA / "cli.rubric").read_bytes())
     lint = _sh([exe, "lint", "cli.rubric", "--format", "json"], cwd=tmp_path, env=_clean_env(venv))
     assert lint.returncode in (0, 1) and '"diagnostics"' in lint.stdout
+
+
+def test_installed_rubric_doc_renders_from_the_shipped_templates(tmp_path: Path, venv: Path) -> None:
+    """The wheel ships the Jinja templates: the installed `rubric doc` renders both formats,
+    and `rubric check --report` its HTML report, from the installed package."""
+    rubric = tmp_path / "cli.rubric"
+    rubric.write_bytes((DATA / "cli.rubric").read_bytes())
+    data = tmp_path / "mixed.jsonl"
+    data.write_bytes((DATA / "mixed.jsonl").read_bytes())
+    exe = str(venv / "bin" / "rubric")
+    env = _clean_env(venv)
+    md = _sh([exe, "doc", "cli.rubric"], cwd=tmp_path, env=env)
+    assert md.returncode == 0 and "# cli-sample — version 1.0" in md.stdout and '<a id="decide-safety"></a>' in md.stdout
+    html = _sh([exe, "doc", "cli.rubric", "-o", "GUIDE.html"], cwd=tmp_path, env=env)
+    assert html.returncode == 0, html.stderr
+    page = (tmp_path / "GUIDE.html").read_text(encoding="utf-8")
+    assert page.lstrip().startswith("<!DOCTYPE html>") and 'id="rule-rationale_for_borderline"' in page
+    assert "<style>" in page and "@media print" in page
+    check = _sh([exe, "check", "cli.rubric", "mixed.jsonl", "--report", "report.html", "-o", "out.txt"], cwd=tmp_path,
+                env=env)
+    assert check.returncode == 1, check.stderr
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'href="GUIDE.html#decide-safety"' in report
+    script = "import rubricdsl.render_doc as r, pathlib; print(pathlib.Path(r.__file__).parent)"
+    where = _sh([str(venv / "bin" / "python"), "-c", script], cwd=tmp_path, env=env).stdout.strip()
+    assert venv.resolve() in Path(where).resolve().parents
+    shipped = {p.name for p in (Path(where) / "templates").iterdir()}
+    assert {"guide.md.j2", "guide.html.j2", "report.html.j2", "_style.css"} <= shipped
