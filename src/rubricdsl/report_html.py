@@ -34,6 +34,7 @@ KIND_ORDER = ("violation", "invalid", "unreadable", "ambiguous", "uncovered", "e
 SAMPLES = 3
 QUEUE = 100
 CHART_ROWS = 30
+CHART_WIDTH, CHART_BAR = 480, 420  # the SVG's width and its longest bar (labels sit above the bars)
 VALUE_CHARS = 200
 
 
@@ -379,6 +380,7 @@ class ReportModel:
     chart: list[ChartRow]
     chart_height: int
     chart_more: int
+    chart_width: int
     clauses: list[ClauseView]
     quiet: list[tuple[str, str | None]]  # clauses with no finding: (title, guide link)
     coverage: list[Coverage]
@@ -445,10 +447,10 @@ def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -
         for k in KIND_ORDER:
             n = c.counts.get(k, 0)
             if n:
-                w = 560.0 * n / top
+                w = CHART_BAR * n / top
                 segs.append(Segment(k, round(x, 2), round(max(w, 1.0), 2), n))
                 x += w
-        label = _short((f"{c.criterion} · " if c.criterion else "") + c.title, 88)
+        label = _short((f"{c.criterion} · " if c.criterion else "") + c.title, 66)
         rows.append(ChartRow(label, guide_link(guide_url, c.anchor), y, c.total, segs))
         y += 36
 
@@ -493,7 +495,7 @@ def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -
         info=info, files=list(stats.files), records=stats.records, items=getattr(stats, "items", None), clean=stats.records - stats.with_findings,
         with_findings=stats.with_findings, counts=counts, severities=sev, kinds=KIND_ORDER,
         chart=rows, chart_height=max(y, 36), chart_more=max(0, len(clauses) - len(shown)), clauses=views,
-        quiet=quiet, coverage=coverage, arm_counts=col.arm_counts_available, queue=queue,
+        chart_width=CHART_WIDTH, quiet=quiet, coverage=coverage, arm_counts=col.arm_counts_available, queue=queue,
         queue_more=max(0, col.escalations - len(queue)), hotspots=hotspots, causes=causes,
         item_findings=col.item_findings, guide_url=guide_url, samples=col.samples, version=__version__)
 
