@@ -302,7 +302,9 @@ class Wording:
             given = (op == "present") != neg
             who = self.value_words(args[0])
             if _is_agg(args[0]):  # an aggregate has no value over no judgments, or on a tie
-                return who + (T(" exists" if given else " does not exist"),)
+                if who and who[0].kind == "text" and who[0].text.startswith("the "):
+                    who = (T(who[0].text[4:]),) + who[1:]
+                return (T("there is a " if given else "there is no "),) + who
             return who + (T(" is given" if given else " is not given"),)
         if op in _COMPARE:
             return self._compare(e, neg)

@@ -390,6 +390,7 @@ class ReportModel:
     hotspots: list[tuple[str, str, str | None, int]]  # (label, arm, link, count)
     causes: list[tuple[str, str, int]]
     item_findings: int
+    disagreements: int
     guide_url: str
     samples: int
     version: str
@@ -497,7 +498,7 @@ def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -
         chart=rows, chart_height=max(y, 36), chart_more=max(0, len(clauses) - len(shown)), clauses=views,
         chart_width=CHART_WIDTH, quiet=quiet, coverage=coverage, arm_counts=col.arm_counts_available, queue=queue,
         queue_more=max(0, col.escalations - len(queue)), hotspots=hotspots, causes=causes,
-        item_findings=col.item_findings, guide_url=guide_url, samples=col.samples, version=__version__)
+        item_findings=col.item_findings, disagreements=sum(col.causes.values()), guide_url=guide_url, samples=col.samples, version=__version__)
 
 
 _CLAUSE_ORDER = {"lines": 0, "field": 1, "decide": 2, "rule": 3, "escalate": 4, "consensus": 5, "other": 6}
