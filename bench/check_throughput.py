@@ -10,6 +10,7 @@ one `escalate`, and measures on that one file, best of N rounds:
   (b) rubric check -- `python -m rubricdsl check RUBRIC FILE --format jsonl --output F`,
                       run as a subprocess: the whole command, interpreter start-up
                       included (the start-up alone is also measured, on an empty file);
+                      the package is byte-compiled first, as `pip install` leaves it;
   (c) handwritten  -- the same rules, decision and escalation coded directly in Python
                       on the parsed dicts, writing its findings (and a closing summary
                       line, as `rubric check` does) as JSONL with orjson.
@@ -643,6 +644,13 @@ def rubric_command() -> tuple[list[str], dict, str | None]:
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         probe = subprocess.run([sys.executable, "-c", probe_code], env=env, capture_output=True, text=True)
     package = probe.stdout.strip() if probe.returncode == 0 else None
+    if package:
+        # An installed package has its bytecode compiled (`pip install` does it); a source
+        # checkout run with PYTHONDONTWRITEBYTECODE would recompile every module at each
+        # start. Compile it once, as an install would, so start-up is measured as users see it.
+        import compileall  # noqa: PLC0415
+
+        compileall.compile_dir(package, quiet=1)
     return [sys.executable, "-m", "rubricdsl"], env, package
 
 

@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
@@ -551,7 +552,7 @@ def _splittable(path: str) -> bool:
         return False
 
 
-_WORKER: tuple[Compiled, Callable[[dict], Any] | None, bool, bool] | None = None
+_WORKER: tuple[Compiled, Callable[[dict], Any] | None, bool, bool, Any] | None = None
 
 
 def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
@@ -582,9 +583,9 @@ def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
 
 
 def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]:
-    path, start, end, first_line = args
+    path, start, end, k = args
     assert _WORKER is not None
-    compiled, encode, want_rows, arm_counts = _WORKER
+    compiled, encode, want_rows, arm_counts, offsets = _WORKER
     stats = Stats()
     found: list = []
     rows: list = []
@@ -599,6 +600,14 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
         batch.pop()
     if start == 0 and batch and batch[0].startswith(b"\xef\xbb\xbf"):
         batch[0] = batch[0][3:]
+    # This chunk's first line number is the previous chunk's plus its line count, which
+    # that chunk's worker publishes as soon as it has split its lines (chunks are handed
+    # out in order, so it is already being read): no process reads the file twice.
+    first_line = offsets[k]
+    while first_line < 0:
+        time.sleep(0.0002)
+        first_line = offsets[k]
+    offsets[k + 1] = first_line + len(batch)
     last, blank = lc.lines(batch, path, first_line)
     return found, stats, last - first_line, blank, rows
 
@@ -612,22 +621,14 @@ def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[A
     stats.files.append(path)
     ranges = _boundaries(path, CHUNK_BYTES)
     size = os.path.getsize(path)
-    _WORKER = (compiled, encode, items is not None, arm_counts)
+    ctx = multiprocessing.get_context("fork")
+    # first line number of each chunk, -1 until known; shared with the workers
+    offsets = ctx.Array("q", [0] + [-1] * len(ranges), lock=False)
+    _WORKER = (compiled, encode, items is not None, arm_counts, offsets)
     try:
-        ctx = multiprocessing.get_context("fork")
         with ctx.Pool(jobs) as pool:
-
-            def tasks():
-                # each chunk's first line number, counted just before it is handed out: the
-                # counting overlaps the workers' checking instead of preceding it
-                line = 0
-                with open(path, "rb") as fh:
-                    for s, e in ranges:
-                        yield (path, s, e, line)
-                        fh.seek(s)
-                        line += fh.read(e - s).count(b"\n")
-
-            for (found, st, n, blank, rows), (s, e) in zip(pool.imap(_work, tasks()), ranges):
+            tasks = [(path, s, e, k) for k, (s, e) in enumerate(ranges)]
+            for (found, st, n, blank, rows), (s, e) in zip(pool.imap(_work, tasks), ranges):
                 for f in found:
                     emit(f)
                 if items is not None:
