@@ -339,7 +339,7 @@ def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> Non
             return None, None
         assert r.compiled.plan is not None
         ic = ItemChecker(r.ir, r.compiled.plan)
-        return ic, _row_handler(r.compiled, stats, lambda kr: ic.add(*kr), False)
+        return ic, _row_handler(r.compiled, stats, ic.add, False)
 
     sb, sa = Stats(), Stats()
     items_b, row_b = item_side(old, sb)

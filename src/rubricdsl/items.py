@@ -44,30 +44,8 @@ def memory_limit() -> int:
     return MEMORY_ROWS
 
 
-class Row(tuple):
-    """(annotator, file, line, flags, values): one record of an item."""
-
-    __slots__ = ()
-
-    @property
-    def annotator(self) -> str | None:
-        return self[0]
-
-    @property
-    def file(self) -> str:
-        return self[1]
-
-    @property
-    def line(self) -> int:
-        return self[2]
-
-    @property
-    def flags(self) -> int:
-        return self[3]
-
-    @property
-    def values(self) -> tuple:
-        return self[4]
+# A row, one record of an item: (annotator, file, line, flags, values), a plain tuple.
+Row = tuple
 
 
 # ---- collecting rows while records are checked ------------------------------------------
@@ -80,6 +58,31 @@ class RowMaker:
         assert rubric.record_item is not None
         self._item = getter(rubric.record_item)
         self._ann = getter(rubric.record_annotator) if rubric.record_annotator is not None else None
+
+    def feeder(self, add: Callable[[str, tuple], None]) -> Callable[[dict, Any, tuple, str, int], None]:
+        """A function that hands each record with an item to `add(key, row)` (the hot path)."""
+        item, ann_of = self._item, self._ann
+
+        def feed(rec: dict, findings: Any, values: tuple, file: str, line: int) -> None:
+            key = item(rec)
+            if key is None:
+                return
+            if key.__class__ is not str:
+                key = id_text(key)
+            ann = ann_of(rec) if ann_of is not None else None
+            if ann is not None and ann.__class__ is not str:
+                ann = id_text(ann)
+            flags = 0
+            if findings:
+                for t in findings:
+                    c = t[0]
+                    if c == 3 or c == 4:
+                        flags |= FLAG_VIOLATION
+                    elif c == 1:
+                        flags |= FLAG_UNCOVERED
+            add(key, (ann, file, line, flags, values))
+
+        return feed
 
     def __call__(self, rec: dict, findings: list | None, values: tuple, file: str, line: int) -> tuple | None:
         key = self._item(rec)
@@ -177,15 +180,14 @@ class Grouper:
 
     def _groups(self) -> Iterator[tuple[str, list[Row]]]:
         if self._db is None:
-            for key, rows in self._mem.items():
-                yield key, [Row(r) for r in rows]
+            yield from self._mem.items()
             return
         self._flush()
         db = self._db
-        db.execute("CREATE INDEX rows_item ON rows (item, seq)")
-        db.execute("CREATE TABLE firsts AS SELECT MIN(seq) AS first, item FROM rows GROUP BY item")
-        db.execute("CREATE INDEX firsts_first ON firsts (first)")
-        cur = db.execute("SELECT f.item, r.data FROM firsts f JOIN rows r ON r.item = f.item "
+        # each item's first record, then one sorted scan: SQLite sorts on disk, in bounded memory
+        db.execute("CREATE TABLE firsts (item TEXT PRIMARY KEY, first INTEGER NOT NULL) WITHOUT ROWID")
+        db.execute("INSERT INTO firsts SELECT item, MIN(seq) FROM rows GROUP BY item")
+        cur = db.execute("SELECT r.item, r.data FROM rows r JOIN firsts f ON f.item = r.item "
                          "ORDER BY f.first, r.seq")
         key: str | None = None
         rows: list[Row] = []
@@ -195,7 +197,7 @@ class Grouper:
                 if key is not None:
                     yield key, rows
                 key, rows = item, []
-            rows.append(Row(loads(data)))
+            rows.append(loads(data))
         if key is not None:
             yield key, rows
 
@@ -505,10 +507,8 @@ class ItemChecker:
         self.plan = plan
         self.make = RowMaker(rubric)
         self.grouper = Grouper(memory_rows if memory_rows is not None else memory_limit())
+        self.add = self.grouper.add  # (key, row), called once per record: no extra layer
         self.items = 0
-
-    def add(self, key: str, row: tuple) -> None:
-        self.grouper.add(key, row)
 
     def add_rows(self, rows: Iterable[tuple[str, tuple]]) -> None:
         add = self.grouper.add

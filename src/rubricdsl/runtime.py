@@ -431,33 +431,32 @@ PARALLEL_MIN_BYTES = 16 << 20
 CHUNK_BYTES = 4 << 20
 
 
-def _row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[tuple], None] | None,
+def _row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[str, tuple], None] | None,
                  arm_counts: bool) -> Callable[[dict, Any, tuple, str, int], None] | None:
     """What to do with each record's row: hand (item, row) to `item_rows`, count decide arms."""
     if item_rows is None and not arm_counts:
         return None
     assert compiled.check_row is not None and compiled.plan is not None
-    make = None
+    feed = None
     if item_rows is not None:
         from .items import RowMaker  # noqa: PLC0415
 
-        make = RowMaker(compiled.rubric)
+        feed = RowMaker(compiled.rubric).feeder(item_rows)
+        if not arm_counts:
+            return feed
     cols: list[tuple[int, dict[int, int]]] = []
-    if arm_counts:
-        base = len(compiled.plan.fields)
-        stats.masks = [{} for _ in compiled.rubric.decides]
-        for i, d in enumerate(compiled.plan.decides):
-            cols.append((base + i, stats.masks[d.index]))
+    base = len(compiled.plan.fields)
+    stats.masks = [{} for _ in compiled.rubric.decides]
+    for i, d in enumerate(compiled.plan.decides):
+        cols.append((base + i, stats.masks[d.index]))
 
     def on_row(rec: dict, res: Any, row: tuple, file: str, line: int) -> None:
         for col, per in cols:
             m = row[col]
             if m is not None:
                 per[m] = per.get(m, 0) + 1
-        if make is not None:
-            kr = make(rec, res, row, file, line)
-            if kr is not None:
-                item_rows(kr)
+        if feed is not None:
+            feed(rec, res, row, file, line)
 
     return on_row
 
@@ -484,8 +483,7 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
         items = ItemChecker(rubric, compiled.plan)
     if arm_counts and (compiled.plan is None or len(compiled.plan.decides) != len(rubric.decides)):
         raise ValueError("arm counts need the rubric compiled with all_decides=True")
-    item_rows = (lambda kr, _add=items.add: _add(*kr)) if items is not None else None
-    on_row = _row_handler(compiled, stats, item_rows, arm_counts)
+    on_row = _row_handler(compiled, stats, items.add if items is not None else None, arm_counts)
     lc = _LineChecker(compiled, stats, emit, encode, on_row)
     import gc  # noqa: PLC0415
 
@@ -589,7 +587,8 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
     stats = Stats()
     found: list = []
     rows: list = []
-    on_row = _row_handler(compiled, stats, rows.append if want_rows else None, arm_counts)
+    on_row = _row_handler(compiled, stats, (lambda k, r, _a=rows.append: _a((k, r))) if want_rows else None,
+                          arm_counts)
     lc = _LineChecker(compiled, stats, found.append, encode, on_row)
     with open(path, "rb") as f:
         f.seek(start)
