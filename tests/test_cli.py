@@ -322,3 +322,29 @@ def test_console_scripts() -> None:
 def test_rubric_diff_exists(cli_env) -> None:
     proc = run("diff", "--help", env=cli_env)
     assert proc.returncode == 0
+
+
+@pytest.mark.slow
+def test_arm_counts_are_the_same_sequential_parallel_and_from_rows(tmp_path: Path) -> None:
+    """The per-arm counts the HTML report shows: the checker counting them itself, in
+    one process and split between two, equals counting them from each record's row."""
+    from rubricdsl.api import load
+    from rubricdsl.compile import compile_rubric
+
+    block = MIXED.read_bytes()
+    clean = (DATA / "clean.jsonl").read_bytes()
+    unit = block + clean * 40
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(unit * ((runtime.PARALLEL_MIN_BYTES + (1 << 20)) // len(unit) + 1))
+    rubric = load(RUBRIC).ir
+    compiled = compile_rubric(rubric, all_decides=True)
+    seq = runtime.run(compiled, [str(big)], lambda f: None, jobs=1, arm_counts=True)
+    par = runtime.run(compiled, [str(big)], lambda f: None, jobs=2, arm_counts=True)
+    assert seq.arm_counts == par.arm_counts and seq.decided == par.decided
+    assert sum(seq.decided) > 0
+    # the row path (what item rubrics use) counts the same
+    slow = runtime.Stats()
+    on_row = runtime._row_handler(compiled, slow, None, True)
+    lc = runtime._LineChecker(compiled, slow, lambda f: None, None, on_row)
+    lc.lines(big.read_bytes().split(b"\n")[:-1], str(big), 0)
+    assert slow.arm_counts == seq.arm_counts

@@ -110,6 +110,10 @@ class Compiled:
     # that `plan` describes; None when there is no plan
     check_row: Callable[[dict], tuple] | None = None
     plan: RowPlan | None = None
+    # with all_decides: check_count(rec) gives `check`'s findings and counts each decide's
+    # arm bitmasks into counters[decide index] (bitmask -> records; 0 = uncovered)
+    check_count: Callable[[dict], list] | None = None
+    counters: list[dict[int, int]] | None = None
 
 
 class _Gen:
@@ -125,6 +129,8 @@ class _Gen:
         self.fields = {f.name: f for f in rubric.fields}
         self.aggs: dict[int, str] = {}
         self.base = 0  # extra indentation of emitted lines
+        self.track: set[int] = set()
+        self.count = False
 
     def const(self, value: Any, prefix: str = "K") -> str:
         if isinstance(value, (bool, int, str)) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
@@ -346,9 +352,16 @@ class _Gen:
 
     # ---- checks --------------------------------------------------------------------------
 
-    def generate(self, plan: RowPlan | None = None) -> str:
+    def generate(self, plan: RowPlan | None = None, count: bool = False) -> str:
+        """The checker's source: `check(rec)`; with `plan`, `check_row(rec)`; with `count`,
+        `check_count(rec)`, which also counts, per decide, the records per arm bitmask
+        in the dicts CNT0, CNT1, ... of its namespace."""
         self.track = {d.index for d in plan.decides} if plan else set()
-        self.emit(0, "def check_row(rec):" if plan else "def check(rec):")
+        self.count = count
+        if count:
+            for d in self.r.decides:
+                self.ns[f"CNT{d.index}"] = {}
+        self.emit(0, "def check_row(rec):" if plan else "def check_count(rec):" if count else "def check(rec):")
         self.emit(1, "out = None  # a list only once there is a finding: no allocation per clean record")
         self.emit(1, "bad = 0")
         for i in sorted(self.track):
@@ -442,6 +455,8 @@ class _Gen:
                 self.emit(2, f"else: m = {fallback}")
             if d.index in self.track:
                 self.emit(2, f"d{d.index} = (1 << m) if m else 0")
+            if self.count:
+                self.emit(2, f"_k = (1 << m) if m else 0; CNT{d.index}[_k] = CNT{d.index}.get(_k, 0) + 1")
             self.emit(2, f"if m == 0: out = _o(out, (1, {d.index}))")
             self.emit(2, f"elif {v} not in {allowed}[m]: out = _o(out, (3, {d.index}, (m,)))")
             return
@@ -465,6 +480,8 @@ class _Gen:
             self.emit(ind, f"if not m: m = {1 << other[0].number}")
         if d.index in self.track:
             self.emit(2, f"d{d.index} = m")
+        if self.count:
+            self.emit(2, f"CNT{d.index}[m] = CNT{d.index}.get(m, 0) + 1")
         self.emit(2, f"if not m: out = _o(out, (1, {d.index}))")
         self.emit(2, f"elif (al := {single}.get(m)) is None: out = _multi({d.index}, m, {v}, {allowed}, out)")
         self.emit(2, f"elif {v} not in al: out = _o(out, (3, {d.index}, (m.bit_length() - 1,)))")
@@ -491,13 +508,18 @@ def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: li
     return out
 
 
-def _build(rubric: ir.RubricIR, plan: RowPlan | None) -> tuple[Callable, str]:
+def _build(rubric: ir.RubricIR, plan: RowPlan | None, count: bool = False) -> tuple[Callable, str]:
+    fn, src, _ = _build_ns(rubric, plan, count)
+    return fn, src
+
+
+def _build_ns(rubric: ir.RubricIR, plan: RowPlan | None, count: bool = False) -> tuple[Callable, str, dict]:
     gen = _Gen(rubric)
-    src = gen.generate(plan)
+    src = gen.generate(plan, count)
     code = compile(src, f"<rubric {rubric.source_name}>", "exec")
     ns = dict(gen.ns)
     exec(code, ns)  # noqa: S102 - generated from the typed IR; constants go through the namespace
-    return ns["check_row" if plan else "check"], src
+    return ns["check_row" if plan else "check_count" if count else "check"], src, ns
 
 
 def _aggregates(e: Any, out: list[ir.Agg]) -> None:
@@ -583,4 +605,8 @@ def compile_rubric(rubric: ir.RubricIR, plan: RowPlan | None = None, all_decides
     if all_decides:
         plan = RowPlan(plan.fields, list(rubric.decides), plan.shares)
     check_row, _ = _build(rubric, plan)
-    return Compiled(rubric, check, src, check_row, plan)
+    compiled = Compiled(rubric, check, src, check_row, plan)
+    if all_decides:
+        compiled.check_count, _, ns = _build_ns(rubric, None, count=True)
+        compiled.counters = [ns[f"CNT{d.index}"] for d in rubric.decides]
+    return compiled

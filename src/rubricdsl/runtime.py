@@ -375,8 +375,8 @@ class _LineChecker:
 
     def __init__(self, compiled: Compiled, stats: Stats, emit: Callable[[Any], None],
                  encode: Callable[[dict], Any] | None = None,
-                 on_row: Callable[[dict, Any, tuple, str, int], None] | None = None) -> None:
-        self.check = compiled.check
+                 on_row: Callable[[dict, Any, tuple, str, int], None] | None = None, count: bool = False) -> None:
+        self.check = compiled.check if not count else compiled.check_count
         self.check_row = compiled.check_row
         self.on_row = on_row
         self.expander = Expander(compiled.rubric)
@@ -483,14 +483,21 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
         items = ItemChecker(rubric, compiled.plan)
     if arm_counts and (compiled.plan is None or len(compiled.plan.decides) != len(rubric.decides)):
         raise ValueError("arm counts need the rubric compiled with all_decides=True")
-    on_row = _row_handler(compiled, stats, items.add if items is not None else None, arm_counts)
-    lc = _LineChecker(compiled, stats, emit, encode, on_row)
+    # arm counts without items: the checker counts them itself (no row per record)
+    count = arm_counts and items is None and compiled.check_count is not None
+    on_row = _row_handler(compiled, stats, items.add if items is not None else None, arm_counts and not count)
+    if count:
+        _reset(compiled.counters)
+        stats.masks = compiled.counters
+    lc = _LineChecker(compiled, stats, emit, encode, on_row, count)
     import gc  # noqa: PLC0415
 
     gc_was_on = gc.isenabled()
     gc.disable()  # records are trees (no cycles): reference counting frees them; saves GC passes
     try:
         _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress, items, arm_counts)
+        if count:
+            stats.masks = [dict(c) for c in stats.masks or ()]  # this run's, whatever runs next
         if items is not None:
             out = emit if encode is None else (lambda f, _e=emit, _c=encode: _e(_c(f)))
             counts, sev = stats.counts, stats.by_severity
@@ -506,6 +513,11 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
         if gc_was_on:
             gc.enable()
     return stats
+
+
+def _reset(counters: list[dict[int, int]] | None) -> None:
+    for c in counters or ():
+        c.clear()
 
 
 def _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress, items, arm_counts) -> None:
@@ -587,9 +599,12 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
     stats = Stats()
     found: list = []
     rows: list = []
+    count = arm_counts and not want_rows and compiled.check_count is not None
     on_row = _row_handler(compiled, stats, (lambda k, r, _a=rows.append: _a((k, r))) if want_rows else None,
-                          arm_counts)
-    lc = _LineChecker(compiled, stats, found.append, encode, on_row)
+                          arm_counts and not count)
+    if count:
+        _reset(compiled.counters)  # this process's counters: this chunk's counts only
+    lc = _LineChecker(compiled, stats, found.append, encode, on_row, count)
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
@@ -608,6 +623,8 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
         first_line = offsets[k]
     offsets[k + 1] = first_line + len(batch)
     last, blank = lc.lines(batch, path, first_line)
+    if count:
+        stats.masks = [dict(c) for c in compiled.counters]  # type: ignore[union-attr]
     return found, stats, last - first_line, blank, rows
 
 
