@@ -92,13 +92,8 @@ def finding_anchor(rubric: ir.RubricIR, finding: dict) -> str | None:
         return field_anchor(f) if f is not None else None
     if kind == "escalation":
         return anchor("escalate", rule) if rule else None
-    if kind == "ambiguous" and rule == "consensus" and label:  # an item's disagreement
-        return anchor("consensus", label)
-    if rule == "consensus" and label and any(c.label.name == label for c in getattr(rubric, "consensus", [])):
-        return anchor("consensus", label)
-    if kind == "ambiguous" and "cause" in finding and label:
-        if any(c.label.name == label for c in getattr(rubric, "consensus", [])):
-            return anchor("consensus", label)
+    if rule == "consensus" and label and any(c.label.name == label for c in rubric.consensus):
+        return anchor("consensus", label)  # an item's disagreement, or too few annotators
     if kind in ("uncovered", "ambiguous", "violation") and label and rule == label:
         if any(d.label.name == label for d in rubric.decides):
             return anchor("decide", label)
@@ -751,11 +746,11 @@ class _Builder:
     def rule_doc(self, r: ir.RuleIR) -> RuleDoc:
         return RuleDoc(self.mark(anchor("rule", r.name)), r.name, r.message, r.severity,
                        self.w.say(r.when) if r.when is not None else None, self.w.say(r.require), r.doc,
-                       bool(getattr(r, "per_item", False)))
+                       r.per_item)
 
     def escalation_doc(self, e: ir.EscalateIR) -> EscalationDoc:
         return EscalationDoc(self.mark(anchor("escalate", e.name)), e.name, e.target, e.reason, self.w.say(e.when),
-                             e.doc, bool(getattr(e, "per_item", False)))
+                             e.doc, e.per_item)
 
     def section(self, c: ir.CriterionIR | None) -> SectionDoc:
         name = c.name if c is not None else None
@@ -767,9 +762,8 @@ class _Builder:
             [self.field_doc(f) for f in fields if f.kind == "input"],
             [self.field_doc(f) for f in fields if f.kind == "label"],
             [self.decide_doc(d) for d in self.r.decides if d.criterion == name],
-            [self.rule_doc(r) for r in self.r.rules if r.criterion == name and not getattr(r, "per_item", False)],
-            [self.escalation_doc(e) for e in self.r.escalations
-             if e.criterion == name and not getattr(e, "per_item", False)])
+            [self.rule_doc(r) for r in self.r.rules if r.criterion == name],
+            [self.escalation_doc(e) for e in self.r.escalations if e.criterion == name])
 
     def example_doc(self, x: ir.ExampleIR) -> ExampleDoc:
         a = anchor("example", x.title)
@@ -825,12 +819,12 @@ class _Builder:
 
 
 def _item_rules(r: ir.RubricIR) -> list[ir.RuleIR]:
-    """`per item` rules: kept apart in `item_rules` (or flagged `per_item` among the rules)."""
-    return list(getattr(r, "item_rules", []) or []) + [x for x in r.rules if getattr(x, "per_item", False)]
+    """`per item` rules (kept apart from the record rules, in `item_rules`)."""
+    return list(r.item_rules)
 
 
 def _item_escalations(r: ir.RubricIR) -> list[ir.EscalateIR]:
-    return list(getattr(r, "item_escalations", []) or []) + [x for x in r.escalations if getattr(x, "per_item", False)]
+    return list(r.item_escalations)
 
 
 def _key(v: Any) -> str:

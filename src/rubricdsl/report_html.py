@@ -18,7 +18,6 @@ coverage section says so and shows what the findings alone tell.
 """
 from __future__ import annotations
 
-import inspect
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -255,11 +254,7 @@ class ReportCollector:
 
     def run_with(self, run: Callable[..., Any]) -> Callable[..., Any]:
         """`run` (with `runtime.run`'s signature) that also feeds every finding to this
-        collector, and asks the checker for per-arm counts when it can give them."""
-        try:
-            counts = "arm_counts" in inspect.signature(run).parameters
-        except (TypeError, ValueError):
-            counts = False
+        collector, and has the checker count the records of each decide's arms."""
 
         def wrapped(compiled: Any, paths: Any, emit: Callable[[Any], None], progress: Any = None, jobs: int = 1,
                     encode: Callable[[dict], Any] | None = None) -> Any:
@@ -277,16 +272,13 @@ class ReportCollector:
                 def tee(item: tuple) -> None:
                     take(item)
                     emit(item[0])
-            kw = {}
-            if counts:
-                from .compile import compile_rubric  # noqa: PLC0415
+            from .compile import compile_rubric  # noqa: PLC0415
 
-                # arm counts read every decide's arms from the checker's row
-                compiled = compile_rubric(compiled.rubric, all_decides=True)
-                kw["arm_counts"] = True
-            stats = run(compiled, paths, tee, progress, jobs, encode=enc, **kw)
+            # the checker counts every decide's arms (compiled for it)
+            compiled = compile_rubric(compiled.rubric, all_decides=True)
+            stats = run(compiled, paths, tee, progress, jobs, encode=enc, arm_counts=True)
             self.stats = stats
-            self.arm_counts_available = counts and getattr(stats, "arm_counts", None) is not None
+            self.arm_counts_available = stats.arm_counts is not None
             return stats
 
         return wrapped
