@@ -337,18 +337,24 @@ class Checker:
             return _BAD
         return _BAD
 
-    def _decide(self, node: ast.Decide, crit: str | None, index: int, decided: dict[str, Span]) -> ir.DecideIR | None:
-        f = self.fields.get(node.label)
-        ok = True
+    def _label(self, name: str, span: Span, why: str, help_: str) -> ir.FieldIR | None:
+        """The label a `decide` or `consensus` names, or None after reporting why not."""
+        f = self.fields.get(name)
         if f is None:
-            s = _suggest(node.label, [n for n, x in self.fields.items() if x.kind == "label"])
-            self.sink.error("RB101", f"unknown label `{node.label}`", node.label_span,
+            s = _suggest(name, [n for n, x in self.fields.items() if x.kind == "label"])
+            self.sink.error("RB101", f"unknown label `{name}`", span,
                             help=f"did you mean `{s}`?" if s else "declare it with `label NAME: TYPE`")
-            ok = False
         elif f.kind != "label":
-            self.sink.error("RB103", f"`{node.label}` is an input: only labels are decided", node.label_span,
-                            help="inputs are what the annotator saw; declare it as a `label` to decide it")
-            ok = False
+            self.sink.error("RB103", f"`{name}` is an input: {why}", span, help=help_)
+            return None
+        return f
+
+    def _decide(self, node: ast.Decide, crit: str | None, index: int, decided: dict[str, Span]) -> ir.DecideIR | None:
+        f = self._label(node.label, node.label_span, "only labels are decided",
+                        "inputs are what the annotator saw; declare it as a `label` to decide it")
+        ok = f is not None
+        if f is None:
+            pass
         elif not f.type.single_valued:
             self.sink.error("RB107", f"`{node.label}` is a {f.type.kind} label and cannot be decided", node.label_span,
                             help="only single-valued labels (bool, int, scale, enum, enum ordered) can be decided")
@@ -412,17 +418,11 @@ class Checker:
         return ir.EscalateIR(index, node.target, node.name, node.reason, when, crit, node.span, when.mentions, node.doc)
 
     def _consensus(self, node: ast.Consensus, index: int, seen: dict[str, Span]) -> ir.ConsensusIR | None:
-        ok = True
-        f = self.fields.get(node.label)
+        f = self._label(node.label, node.label_span, "annotators agree on labels",
+                        "inputs are what the annotators saw; `consensus` names a `label`")
+        ok = f is not None
         if f is None:
-            s = _suggest(node.label, [n for n, x in self.fields.items() if x.kind == "label"])
-            self.sink.error("RB101", f"unknown label `{node.label}`", node.label_span,
-                            help=f"did you mean `{s}`?" if s else "declare it with `label NAME: TYPE`")
-            ok = False
-        elif f.kind != "label":
-            self.sink.error("RB103", f"`{node.label}` is an input: annotators agree on labels", node.label_span,
-                            help="inputs are what the annotators saw; `consensus` names a `label`")
-            ok = False
+            pass
         elif node.label in seen:
             self.sink.error("RB104", f"label `{node.label}` has a second `consensus`", node.label_span,
                             help=f"the first is at line {seen[node.label].line}; merge their thresholds")

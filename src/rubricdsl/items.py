@@ -85,23 +85,10 @@ class RowMaker:
         return feed
 
     def __call__(self, rec: dict, findings: list | None, values: tuple, file: str, line: int) -> tuple | None:
-        key = self._item(rec)
-        if key is None:
-            return None
-        if key.__class__ is not str:
-            key = id_text(key)
-        ann = self._ann(rec) if self._ann is not None else None
-        if ann is not None and ann.__class__ is not str:
-            ann = id_text(ann)
-        flags = 0
-        if findings:
-            for t in findings:
-                c = t[0]
-                if c == 3 or c == 4:
-                    flags |= FLAG_VIOLATION
-                elif c == 1:
-                    flags |= FLAG_UNCOVERED
-        return key, (ann, file, line, flags, values)
+        """(item key, row) of one record, or None (one record at a time; runs use `feeder`)."""
+        out: list[tuple] = []
+        self.feeder(lambda key, row: out.append((key, row)))(rec, findings, values, file, line)
+        return out[0] if out else None
 
 
 class Grouper:
