@@ -348,3 +348,37 @@ def test_arm_counts_are_the_same_sequential_parallel_and_from_rows(tmp_path: Pat
     lc = runtime._LineChecker(compiled, slow, lambda f: None, None, on_row)
     lc.lines(big.read_bytes().split(b"\n")[:-1], str(big), 0)
     assert slow.arm_counts == seq.arm_counts
+
+
+@pytest.mark.slow
+def test_parallel_run_stops_cleanly_when_the_consumer_fails(tmp_path: Path) -> None:
+    """A failing consumer (a closed pipe, a full disk) ends a parallel run with its error,
+    without hanging on the chunks still to be handed out."""
+    import threading
+
+    from rubricdsl.api import load
+
+    unit = MIXED.read_bytes() + (DATA / "clean.jsonl").read_bytes() * 40
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(unit * ((runtime.PARALLEL_MIN_BYTES + (1 << 20)) // len(unit) + 1))
+    compiled = load(RUBRIC).compiled
+    seen = []
+
+    def emit(f: dict) -> None:
+        seen.append(f)
+        if len(seen) == 50:
+            raise BrokenPipeError("consumer went away")
+
+    result: list = []
+
+    def target() -> None:
+        try:
+            runtime.run(compiled, [str(big)], emit, jobs=2)
+        except BrokenPipeError as e:
+            result.append(e)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join(timeout=60)
+    assert not t.is_alive(), "the run hung after its consumer failed"
+    assert result and len(seen) == 50

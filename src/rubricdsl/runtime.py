@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
@@ -641,26 +642,41 @@ def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[A
     # first line number of each chunk, -1 until known; shared with the workers
     offsets = ctx.Array("q", [0] + [-1] * len(ranges), lock=False)
     _WORKER = (compiled, encode, items is not None, arm_counts, offsets)
+    # At most a few chunks in flight: when the main process is the slower side (grouping
+    # items, writing), finished chunks do not pile up in its memory.
+    slots = threading.Semaphore(2 * jobs + 2)
+    stop = threading.Event()
+
+    def tasks() -> Iterator[tuple[str, int, int, int]]:
+        for k, (s, e) in enumerate(ranges):
+            while not slots.acquire(timeout=0.1):
+                if stop.is_set():
+                    return
+            yield (path, s, e, k)
+
     try:
         with ctx.Pool(jobs) as pool:
-            tasks = [(path, s, e, k) for k, (s, e) in enumerate(ranges)]
-            for (found, st, n, blank, rows), (s, e) in zip(pool.imap(_work, tasks), ranges):
-                for f in found:
-                    emit(f)
-                if items is not None:
-                    items.add_rows(rows)
-                if st.masks is not None and stats.masks is not None:
-                    for mine, theirs in zip(stats.masks, st.masks):
-                        for m, k in theirs.items():
-                            mine[m] = mine.get(m, 0) + k
-                for k, v in st.counts.items():
-                    stats.counts[k] += v
-                for k, v in st.by_severity.items():
-                    stats.by_severity[k] += v
-                stats.with_findings += st.with_findings
-                stats.records += n - blank
-                if progress is not None:
-                    progress(e, size, path)
+            try:
+                for (found, st, n, blank, rows), (s, e) in zip(pool.imap(_work, tasks()), ranges):
+                    slots.release()
+                    for f in found:
+                        emit(f)
+                    if items is not None:
+                        items.add_rows(rows)
+                    if st.masks is not None and stats.masks is not None:
+                        for mine, theirs in zip(stats.masks, st.masks):
+                            for m, k in theirs.items():
+                                mine[m] = mine.get(m, 0) + k
+                    for k, v in st.counts.items():
+                        stats.counts[k] += v
+                    for k, v in st.by_severity.items():
+                        stats.by_severity[k] += v
+                    stats.with_findings += st.with_findings
+                    stats.records += n - blank
+                    if progress is not None:
+                        progress(e, size, path)
+            finally:
+                stop.set()  # the task feeder stops before the pool is torn down
     finally:
         _WORKER = None
 
