@@ -184,3 +184,12 @@ rule agree "annotators agree" per item { require agreement(safety) >= 0.5 }
     # x: 1/2 agree (below 0.67, undecided: no decide), and 0.5 >= 0.5 holds; y: one annotator
     assert got == [("ambiguous", "x", "consensus", "undecided"), ("violation", "y", "consensus", None)]
     assert report.summary.model_dump()["items"] == 2
+
+
+def test_ids_and_items_beyond_64_bits_from_python() -> None:
+    """JSON files cannot hold them (orjson reads them as floats), but Python dicts can."""
+    r = rubricdsl.loads('rubric "x" version "1"\nrecord { id = id  item = item }\nlabel v: bool\n'
+                        'consensus v { min annotators 2 }\n')
+    assert r.check_dicts({"id": 2**70, "v": 1})[0]["record"] == str(2**70)
+    report = r.check_records([{"id": 1, "item": 2**80, "v": True}])
+    assert [(f.record, f.rule) for f in report.findings] == [(str(2**80), "consensus")]

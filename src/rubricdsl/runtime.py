@@ -144,7 +144,10 @@ def id_text(v: Any) -> str | None:
         return v
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
-    return orjson.dumps(v).decode()
+    try:
+        return orjson.dumps(v).decode()
+    except TypeError:  # beyond JSON's reach: an int over 64 bits, given through the Python API
+        return str(v)
 
 
 # ---- turning tuples into findings ---------------------------------------------------------
