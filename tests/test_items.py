@@ -249,11 +249,10 @@ def test_compiled_item_checks_match_the_reference(recs: list[dict]) -> None:
     # the reference: the same rows, the interpreter over the IR for every per item check
     compiled = rubric.compiled
     ic = items_mod.ItemChecker(rubric.ir, compiled.plan)
-    make = items_mod.RowMaker(rubric.ir)
+    feed = items_mod.RowMaker(rubric.ir).feeder(ic.add)
     for n, rec in enumerate(records, 1):
         res, row = compiled.check_row(rec)
-        key, r = make(rec, res, row, "f", n)
-        ic.add(key, r)
+        feed(rec, res, row, "f", n)
     [(key, rows)] = list(ic.each())
     view = items_mod.ItemView(items_mod.Layout(compiled.plan), rows)
     want = set()

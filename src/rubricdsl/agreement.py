@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from . import ir
 from .compile import Compiled, RowPlan, compile_rubric
-from .items import FLAG_UNCOVERED, FLAG_VIOLATION, Grouper, Row, majority
+from .items import FLAG_UNCOVERED, FLAG_VIOLATION, ItemChecker, Row, majority
 
 LEVELS = ("nominal", "ordinal", "interval", "jaccard")
 # above this many cells (units x values x values), the package's dense arrays would
@@ -96,15 +96,12 @@ def _key(v: Any) -> Any:
     return v
 
 
-class AgreementCollector:
-    """Receives (item, row) pairs during a run (like `items.ItemChecker`) and folds
-    each item into the statistics when the run ends."""
+class AgreementCollector(ItemChecker):
+    """Groups (item, row) pairs during a run, as `items.ItemChecker` does, and folds
+    each item into the statistics instead of judging it."""
 
     def __init__(self, rubric: ir.RubricIR, plan: RowPlan, levels: dict[str, str]) -> None:
-        self.rubric = rubric
-        self.plan = plan
-        self.grouper = Grouper()
-        self.items = 0
+        super().__init__(rubric, plan)
         cols = {f.name: i for i, f in enumerate(plan.fields)}
         self.labels = [(cols[f.name], LabelStats(f, levels[f.name])) for f in plan.fields]
         base = len(plan.fields)
@@ -113,20 +110,9 @@ class AgreementCollector:
             (d.index, a.number): ArmStats(d.label.name, a.name, a.number) for d in plan.decides for a in d.arms}
         self.annotators: dict[str, AnnotatorStats] = {}
 
-    def add(self, key: str, row: tuple) -> None:
-        self.grouper.add(key, row)
-
-    def add_rows(self, rows: Iterable[tuple[str, tuple]]) -> None:
-        for key, row in rows:
-            self.grouper.add(key, row)
-
     def finish(self, emit: Callable[[dict], None]) -> None:
-        try:
-            for _, rows in self.grouper.groups():
-                self.items += 1
-                self._item(rows)
-        finally:
-            self.grouper.close()
+        for _, rows in self.each():
+            self._item(rows)
 
     def _item(self, rows: list[Row]) -> None:
         for r in rows:

@@ -112,15 +112,13 @@ class Rubric:
 
             assert compiled.check_row is not None and compiled.plan is not None
             items = ItemChecker(self.ir, compiled.plan)
-            make, expander = RowMaker(self.ir), Expander(self.ir)
+            feed, expander = RowMaker(self.ir).feeder(items.add), Expander(self.ir)
             for n, rec in enumerate(records, start=1):
                 if not isinstance(rec, dict):
                     findings.extend(check_record(compiled, rec, file, n))
                     continue
                 res, row = compiled.check_row(rec)
-                kr = make(rec, res, row, file, n)
-                if kr is not None:
-                    items.add(*kr)
+                feed(rec, res, row, file, n)
                 findings.extend(expander.expand(res or [], rec, file, n))
             items.finish(findings.append)
         counts = {k: 0 for k in KINDS}

@@ -508,12 +508,7 @@ def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: li
     return out
 
 
-def _build(rubric: ir.RubricIR, plan: RowPlan | None, count: bool = False) -> tuple[Callable, str]:
-    fn, src, _ = _build_ns(rubric, plan, count)
-    return fn, src
-
-
-def _build_ns(rubric: ir.RubricIR, plan: RowPlan | None, count: bool = False) -> tuple[Callable, str, dict]:
+def _build(rubric: ir.RubricIR, plan: RowPlan | None, count: bool = False) -> tuple[Callable, str, dict]:
     gen = _Gen(rubric)
     src = gen.generate(plan, count)
     code = compile(src, f"<rubric {rubric.source_name}>", "exec")
@@ -597,16 +592,16 @@ def compile_rubric(rubric: ir.RubricIR, plan: RowPlan | None = None, all_decides
     """The checker, and `check_row` for `plan` (by default, what the rubric's item
     checks need; none when it has none). `all_decides` adds every decide's arms to
     the row, for arm counts."""
-    check, src = _build(rubric, None)
+    check, src, _ = _build(rubric, None)
     if plan is None:
         if not rubric.has_items and not all_decides:
             return Compiled(rubric, check, src)
         plan = item_plan(rubric) if rubric.has_items else RowPlan([], [], [])
     if all_decides:
         plan = RowPlan(plan.fields, list(rubric.decides), plan.shares)
-    check_row, _ = _build(rubric, plan)
+    check_row, _, _ = _build(rubric, plan)
     compiled = Compiled(rubric, check, src, check_row, plan)
     if all_decides:
-        compiled.check_count, _, ns = _build_ns(rubric, None, count=True)
+        compiled.check_count, _, ns = _build(rubric, None, count=True)
         compiled.counters = [ns[f"CNT{d.index}"] for d in rubric.decides]
     return compiled

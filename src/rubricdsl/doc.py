@@ -807,8 +807,8 @@ class _Builder:
             consensus.append(ConsensusDoc(self.mark(anchor("consensus", c.label.name)), c.label.name,
                                           field_anchor(c.label), getattr(c, "min_annotators", None),
                                           getattr(c, "min_agreement", None), getattr(c, "doc", None)))
-        item_rules = [self.rule_doc(x) for x in _item_rules(r)]
-        item_escalations = [self.escalation_doc(x) for x in _item_escalations(r)]
+        item_rules = [self.rule_doc(x) for x in r.item_rules]
+        item_escalations = [self.escalation_doc(x) for x in r.item_escalations]
         lets = [LetDoc(self.mark(anchor("let", x.name)), x.name, x.doc,
                        self.w.say(x.expr) if x.expr.type.kind == "bool" else self.w.value_words(x.expr),
                        x.expr.type.kind == "bool")
@@ -816,15 +816,6 @@ class _Builder:
         examples = [self.example_doc(x) for x in r.examples]
         return Guide(r.name, r.version, r.sha256, os.path.basename(r.source_name), r.doc, sections, consensus,
                      item_rules, item_escalations, lets, examples, self.anchors)
-
-
-def _item_rules(r: ir.RubricIR) -> list[ir.RuleIR]:
-    """`per item` rules (kept apart from the record rules, in `item_rules`)."""
-    return list(r.item_rules)
-
-
-def _item_escalations(r: ir.RubricIR) -> list[ir.EscalateIR]:
-    return list(r.item_escalations)
 
 
 def _key(v: Any) -> str:

@@ -84,12 +84,6 @@ class RowMaker:
 
         return feed
 
-    def __call__(self, rec: dict, findings: list | None, values: tuple, file: str, line: int) -> tuple | None:
-        """(item key, row) of one record, or None (one record at a time; runs use `feeder`)."""
-        out: list[tuple] = []
-        self.feeder(lambda key, row: out.append((key, row)))(rec, findings, values, file, line)
-        return out[0] if out else None
-
 
 class Grouper:
     """Groups rows by item with bounded memory; `groups()` yields items in the order
@@ -102,7 +96,6 @@ class Grouper:
         self._db: sqlite3.Connection | None = None
         self._dir: str | None = None
         self._pending: list[tuple[str, int, bytes]] = []
-        self.spilled = False
 
     def add(self, key: str, row: tuple) -> None:
         try:
@@ -133,7 +126,6 @@ class Grouper:
             db.execute(f"PRAGMA {pragma}")
         db.execute("CREATE TABLE rows (item TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL)")
         self._db = db
-        self.spilled = True
         # Items in the dict are in order of first record; numbering their rows item by
         # item keeps that order (MIN(seq) per item) and each item's own row order.
         seq = 0
@@ -298,6 +290,7 @@ def majority(vals: list[Any]) -> Any:
 
 
 def _show(v: Any) -> str:
+    """A label value in a message, and as a key of a disagreement's `values`."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, frozenset):
@@ -305,15 +298,6 @@ def _show(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
-
-
-def value_key(v: Any) -> str:
-    """A label value as a key of the finding's `values` object."""
-    if isinstance(v, str):
-        return v
-    if isinstance(v, frozenset):
-        return "{" + ", ".join(sorted(v)) + "}"
-    return _show(v)
 
 
 def _share(n: int, d: int) -> str:
@@ -469,18 +453,13 @@ class Judge:
         label = c.label.name
         counts = Counter(vals)
         cause, arms, why = disagreement_cause(self.rubric, view, c.label)
-        values = {value_key(v): k for v, k in sorted(counts.items(), key=lambda p: (-p[1], value_key(p[0])))}
+        values = {_show(v): k for v, k in sorted(counts.items(), key=lambda p: (-p[1], _show(p[0])))}
         shown = ", ".join(f"{v} {k}" for v, k in values.items())
         return self._finding(
             key, rows, "ambiguous", "consensus", label, arms, None, "warning",
             f"annotators agree on `{label}` at {_share(top, len(vals))}, below the "
             f"{_show(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
             cause=cause, values=values)
-
-
-def item_findings(rubric: ir.RubricIR, plan: RowPlan, key: str, rows: list[Row]) -> list[dict]:
-    """The findings of one item (a `Judge` made for one call)."""
-    return Judge(rubric, plan)(key, rows)
 
 
 # ---- the whole run ------------------------------------------------------------------------------
@@ -492,7 +471,6 @@ class ItemChecker:
     def __init__(self, rubric: ir.RubricIR, plan: RowPlan, memory_rows: int | None = None) -> None:
         self.rubric = rubric
         self.plan = plan
-        self.make = RowMaker(rubric)
         self.grouper = Grouper(memory_rows if memory_rows is not None else memory_limit())
         self.add = self.grouper.add  # (key, row), called once per record: no extra layer
         self.items = 0
