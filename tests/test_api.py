@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
@@ -145,12 +144,20 @@ example "wrong" { given { safety: safe, a: true } expect violation safety }
     assert wrong.expected == [("violation", "safety")] and wrong.got == []
 
 
-def test_regexes_run_in_linear_time() -> None:
+def test_regexes_run_on_a_linear_time_engine() -> None:
+    """Patterns that make a backtracking engine explode give the right answers on long
+    input, and a pattern only a backtracking engine can run (a backreference) is refused
+    when the rubric compiles: the engine is RE2's automaton, linear in the text. How the
+    time grows with the text is measured in bench/regex_scale.py."""
     r = rubricdsl.loads('rubric "re" version "1"\nlabel t: text\n'
                         'escalate e slow "x" { when t matches /^(a+)+$/ or t matches /(a|aa)*c/ }\n')
-    start = time.perf_counter()
     assert r.check({"t": "a" * 50_000 + "!"}) == []
-    assert time.perf_counter() - start < 2.0
+    assert [f.rule for f in r.check({"t": "a" * 50_000})] == ["slow"]
+    assert [f.rule for f in r.check({"t": "a" * 50_000 + "c"})] == ["slow"]
+    with pytest.raises(rubricdsl.RubricError) as caught:
+        rubricdsl.loads('rubric "re" version "1"\nlabel t: text\n'
+                        'escalate e slow "x" { when t matches /(a+)\\1/ }\n')
+    assert [d.code for d in caught.value.diagnostics] == ["RB105"]
 
 
 def test_grammar_builds_with_strict_true() -> None:

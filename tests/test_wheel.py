@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -34,9 +36,15 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheels = list(dist.glob("rubricdsl-*.whl"))
     assert len(wheels) == 1, wheels
     env_dir = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)],
-                   check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True, timeout=120)
     py = env_dir / "bin" / "python"
+    # The new environment sees this one's dependencies through a .pth file, appended after
+    # its own site-packages: the wheel installed there is what `import rubricdsl` finds (the
+    # .pth files of this environment, an editable install's among them, are not processed).
+    site_dir = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                   capture_output=True, text=True, check=True, timeout=60).stdout.strip())
+    outer = dict.fromkeys(site.getsitepackages() + [sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+    (site_dir / "_outer_dependencies.pth").write_text("".join(f"{d}\n" for d in outer if d), encoding="utf-8")
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index",
                               "--force-reinstall", str(wheels[0])], cwd=tmp, capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stdout + install.stderr
@@ -66,6 +74,7 @@ def test_wheel_contains_the_grammar(tmp_path: Path, venv: Path) -> None:
     assert ROOT not in package.parents
     grammar = Path(info["grammar"]).resolve()
     assert grammar == package / "grammars" / "rubric.lark"
+    assert (package / "py.typed").is_file(), "the wheel does not say the package is typed"
     assert grammar.read_text(encoding="utf-8") == (ROOT / "grammars" / "rubric.lark").read_text(encoding="utf-8")
 
 
