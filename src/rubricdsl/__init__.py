@@ -9,19 +9,35 @@ Names are imported lazily so that the command line starts fast.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Rubric", "RubricError", "Diagnostic", "load", "loads", "compile_text", "__version__"]
+__all__ = ["Rubric", "RubricError", "Diagnostic", "Finding", "Report", "Summary", "RubricInfo", "ExampleResult",
+           "load", "loads", "compile_text", "__version__"]
+
+# where each public name lives
+_HOMES = {
+    "Rubric": "api", "load": "api", "loads": "api", "compile_text": "api",
+    "RubricError": "diagnostics", "Diagnostic": "diagnostics",
+    "Finding": "report", "Report": "report", "Summary": "report", "RubricInfo": "report",
+    "ExampleResult": "examples",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
+    from .api import Rubric, compile_text, load, loads
+    from .diagnostics import Diagnostic, RubricError
+    from .examples import ExampleResult
+    from .report import Finding, Report, RubricInfo, Summary
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Rubric", "load", "loads", "compile_text"):
-        from . import api
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'rubricdsl' has no attribute {name!r}")
+    import importlib
 
-        return getattr(api, name)
-    if name in ("RubricError", "Diagnostic"):
-        from . import diagnostics
+    return getattr(importlib.import_module(f".{home}", __name__), name)
 
-        return getattr(diagnostics, name)
-    raise AttributeError(f"module 'rubricdsl' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

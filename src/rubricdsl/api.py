@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from . import ir
 from .compile import Compiled, compile_rubric
@@ -55,29 +55,36 @@ class Rubric:
     """A compiled rubric. Compile once, check many records."""
 
     def __init__(self, rubric: ir.RubricIR, source_text: str) -> None:
+        #: the resolved rubric (criteria, fields, decisions, rules, …) that every command reads
         self.ir = rubric
+        #: the rubric's text, line endings normalised
         self.source_text = source_text
         self._compiled: Compiled | None = None
 
     @property
     def name(self) -> str:
+        """The rubric's name, from its header."""
         return self.ir.name
 
     @property
     def version(self) -> str:
+        """The rubric's version, from its header."""
         return self.ir.version
 
     @property
     def sha256(self) -> str:
+        """The sha256 of the rubric file's bytes (of the text, for `loads`), in hex."""
         return self.ir.sha256
 
     @property
     def compiled(self) -> Compiled:
+        """The generated checker, built on first use and kept."""
         if self._compiled is None:
             self._compiled = compile_rubric(self.ir)
         return self._compiled
 
     def info(self) -> dict[str, str]:
+        """The `rubric` object of every report: name, version, sha256 and file."""
         return {"name": self.name, "version": self.version, "sha256": self.sha256, "file": self.ir.source_name}
 
     def check(self, record: Any, *, file: str = "<record>", line: int = 1) -> list["Finding"]:
@@ -138,6 +145,7 @@ class Rubric:
     check_file = check_files
 
     def test(self) -> list["ExampleResult"]:
+        """Run the worked examples (`example` blocks): one result per example, in order."""
         from .examples import run_examples  # noqa: PLC0415
 
         return run_examples(self)
@@ -156,6 +164,6 @@ def load(path: str | Path) -> Rubric:
     return Rubric(rubric, normalize_text(text))
 
 
-if False:  # pragma: no cover - type names for the annotations above
+if TYPE_CHECKING:  # pragma: no cover - type names for the annotations above
     from .examples import ExampleResult
     from .report import Finding, Report

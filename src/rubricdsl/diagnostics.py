@@ -10,6 +10,8 @@ from .source import Source, Span
 
 @dataclass(slots=True)
 class Diagnostic:
+    """One problem in a rubric: a code (RBxxx), a message, where it is, and help."""
+
     code: str
     message: str
     span: Span
@@ -27,21 +29,26 @@ class Diagnostic:
 
     @property
     def name(self) -> str:
+        """The code's name (`unknown-name`)."""
         return CODES[self.code].name
 
     @property
     def check(self) -> str:
+        """The check it belongs to, as the JSON output names it (`unknown_name`, `gap`, …)."""
         return self.check_override or CODES[self.code].check
 
     @property
     def line(self) -> int:
+        """1-based line of the span's start."""
         return self.span.line
 
     @property
     def column(self) -> int:
+        """1-based column of the span's start."""
         return self.span.column
 
     def to_dict(self) -> dict[str, Any]:
+        """The diagnostic as `rubric lint --format json` writes it."""
         d: dict[str, Any] = {
             "check": self.check,
             "code": self.code,
@@ -103,6 +110,7 @@ class RubricError(Exception):
         super().__init__(text)
 
     def render(self, color: bool = False) -> str:
+        """Every diagnostic as the command line prints it (source line, caret, help)."""
         return render_diagnostics(self.diagnostics, self.sources, color=color)
 
 

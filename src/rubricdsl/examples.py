@@ -22,6 +22,9 @@ def outcome_key(f: dict) -> tuple[str, str]:
 
 @dataclass
 class ExampleResult:
+    """The outcome of one worked example: its title and line, whether it passed, the
+    expected and the actual (kind, name) pairs, the findings and the record it built."""
+
     title: str
     line: int
     passed: bool
@@ -32,14 +35,17 @@ class ExampleResult:
 
     @property
     def missing(self) -> list[tuple[str, str]]:
+        """Expected outcomes the example did not produce."""
         return sorted(set(self.expected) - set(self.got))
 
     @property
     def unexpected(self) -> list[tuple[str, str]]:
+        """Outcomes the example produced but did not expect."""
         return sorted(set(self.got) - set(self.expected))
 
 
 def run_examples(rubric: "Rubric") -> list[ExampleResult]:
+    """Check the record each example's `given` builds and compare with its `expect`."""
     out = []
     for ex in rubric.ir.examples:
         findings = check_record(rubric.compiled, ex.record, rubric.ir.source_name, ex.span.line)

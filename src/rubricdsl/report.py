@@ -47,6 +47,8 @@ class Finding(BaseModel):
 
 
 class RubricInfo(BaseModel):
+    """Which rubric a report is about: its header's name and version, and its file."""
+
     name: str
     version: str
     sha256: str = Field(description="sha256 of the rubric file's bytes")
@@ -54,6 +56,8 @@ class RubricInfo(BaseModel):
 
 
 class Summary(BaseModel):
+    """Counts over the whole run: records, items, each finding kind and each severity."""
+
     model_config = ConfigDict(extra="allow")
 
     records: int = Field(description="every non-blank line read, unreadable ones included")
@@ -70,6 +74,8 @@ class Summary(BaseModel):
 
 
 class Report(BaseModel):
+    """The report of `rubric check --format json`: the rubric, the summary, the data files and every finding."""
+
     rubric: RubricInfo
     summary: Summary
     files: list[str] = Field(default_factory=list)
