@@ -27,6 +27,7 @@ import z3
 
 from . import ir
 from .encode import Encoder, Unsupported, model_value
+from .witness import synthesise_text
 
 
 @dataclass
@@ -146,8 +147,8 @@ def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> lis
         for name in sorted(names):
             enc = en if name in en.vars else eo
             present, value = model_value(enc, model, name)
-            if enc.vars[name].f.type.kind == "text":
-                value = "<text>" if present else None
+            if enc.vars[name].f.type.kind == "text" and present:
+                value, _ = synthesise_text(enc, model, name)  # the same text a lint witness shows
             w[name] = value if present else None
         return w
 

@@ -98,8 +98,10 @@ def synthesise_text(enc: Encoder, model: Any, name: str) -> tuple[str, bool]:
     def truth(x: Any) -> bool:
         return z3.is_true(model.eval(x, model_completion=True))
 
-    length = model.eval(fv.length, model_completion=True).as_long()
-    words = model.eval(fv.words, model_completion=True).as_long()
+    # the solver gives every text a length and a word count; they mean something only
+    # where the rubric reads them, so an unconstrained text stays the empty string
+    length = model.eval(fv.length, model_completion=True).as_long() if "len" in fv.counted else 0
+    words = model.eval(fv.words, model_completion=True).as_long() if "words" in fv.counted else 0
     want: list[tuple[tuple, bool]] = [(key, truth(a)) for key, a in fv.atoms.items()]
     exact_eq = [k[1] for k, v in want if k[0] == "eq" and v]
     if exact_eq:
