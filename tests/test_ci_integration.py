@@ -102,8 +102,11 @@ def test_action_is_valid_and_calls_existing_commands() -> None:
             command = main.commands[m.group(1)]
             known = {o for p in command.params for o in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]}
             for opt in m.group(2).split():
-                assert opt in known, (m.group(0), opt)
+                assert opt == "--" or opt in known, (m.group(0), opt)
     assert {"lint", "fmt", "test"} <= set(called)
+    # inputs reach the shell as environment variables, never pasted into a script
+    assert all("${{ inputs." not in s.get("run", "") for s in steps)
+    assert "github.action_path" in (ROOT / "action.yml").read_text(encoding="utf-8")
     for name in action.get("inputs", {}):
         assert name in (ROOT / "action.yml").read_text(encoding="utf-8").split("runs:", 1)[1] or name == "rubrics"
 
