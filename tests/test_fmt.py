@@ -299,7 +299,7 @@ def _run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.Com
                           input=stdin, capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_cli(tmp_path: Path) -> None:
+def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
     from rubricdsl.cli_fmt import fmt
@@ -308,26 +308,27 @@ def test_cli(tmp_path: Path) -> None:
     ugly = 'rubric "x"   version "1"\nlabel a: bool # c\n'
     pretty = format_text(ugly)
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path) as d:
-        u, p = Path(d, "u.rubric"), Path(d, "p.rubric")
-        u.write_text(ugly)
-        p.write_text(pretty)
-        Path(d, "bad.rubric").write_text('rubric "x" version "1"\nlabel a:\n')
-        r = runner.invoke(fmt, ["--check", "u.rubric", "p.rubric"])
-        assert r.exit_code == 1 and "would reformat u.rubric" in r.output and "would reformat p" not in r.output
-        assert u.read_text() == ugly
-        r = runner.invoke(fmt, ["--diff", "u.rubric", "p.rubric"])
-        assert r.exit_code == 0 and "-label a: bool # c\n" in r.output and "+label a: bool  # c\n" in r.output
-        assert u.read_text() == ugly
-        r = runner.invoke(fmt, ["u.rubric", "p.rubric"])
-        assert r.exit_code == 0 and "reformatted u.rubric" in r.output and "1 file left unchanged" in r.output
-        assert u.read_text() == pretty
-        r = runner.invoke(fmt, ["--check", "u.rubric", "p.rubric"])
-        assert r.exit_code == 0
-        r = runner.invoke(fmt, ["bad.rubric"])
-        assert r.exit_code == 2 and "RB001" in r.output
-        r = runner.invoke(fmt, ["nosuch.rubric", "p.rubric"])
-        assert r.exit_code == 2 and "nosuch.rubric: no such file" in r.output
+    monkeypatch.chdir(tmp_path)
+    d = tmp_path
+    u, p = Path(d, "u.rubric"), Path(d, "p.rubric")
+    u.write_text(ugly)
+    p.write_text(pretty)
+    Path(d, "bad.rubric").write_text('rubric "x" version "1"\nlabel a:\n')
+    r = runner.invoke(fmt, ["--check", "u.rubric", "p.rubric"])
+    assert r.exit_code == 1 and "would reformat u.rubric" in r.output and "would reformat p" not in r.output
+    assert u.read_text() == ugly
+    r = runner.invoke(fmt, ["--diff", "u.rubric", "p.rubric"])
+    assert r.exit_code == 0 and "-label a: bool # c\n" in r.output and "+label a: bool  # c\n" in r.output
+    assert u.read_text() == ugly
+    r = runner.invoke(fmt, ["u.rubric", "p.rubric"])
+    assert r.exit_code == 0 and "reformatted u.rubric" in r.output and "1 file left unchanged" in r.output
+    assert u.read_text() == pretty
+    r = runner.invoke(fmt, ["--check", "u.rubric", "p.rubric"])
+    assert r.exit_code == 0
+    r = runner.invoke(fmt, ["bad.rubric"])
+    assert r.exit_code == 2 and "RB001" in r.output
+    r = runner.invoke(fmt, ["nosuch.rubric", "p.rubric"])
+    assert r.exit_code == 2 and "nosuch.rubric: no such file" in r.output
 
 
 def test_cli_stdin(tmp_path: Path) -> None:
