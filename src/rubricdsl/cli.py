@@ -181,7 +181,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
     spread anywhere in DATA).
     """
     from . import runtime  # noqa: PLC0415
-    from .outputs import OutputError, atomic, is_stdout, output as open_output, refuse_inputs, same_file  # noqa: PLC0415
+    from .outputs import OutputError, is_stdout, output as open_output, refuse_inputs, same_file  # noqa: PLC0415
 
     err_color = _color(color, sys.stderr)
     out_file = None if is_stdout(output) else output
@@ -229,11 +229,14 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
             stats = _check_report(fmt, run, compiled, data, progress_cb, jobs, info, out_stream, color, r, samples,
                                   to_file=out_file is not None)
             if report:
-                with atomic(report) as fh:
+                with open_output(report) as fh:
                     fh.write(html.render(info, stats, guide_url))
-    except runtime.DataError as e:
-        _fail(str(e))
-    except KeyboardInterrupt as e:
+    except (runtime.DataError, KeyboardInterrupt) as e:
+        if progress_cb is not None:  # the bar goes before the line is printed
+            progress_cb.close()
+            progress_cb = None
+        if isinstance(e, runtime.DataError):
+            _fail(str(e))
         partial = getattr(e, "stats", None) or stats
         _interrupted(partial, [f for f in (out_file, report) if f], fmt)
     finally:
