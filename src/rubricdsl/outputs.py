@@ -248,7 +248,7 @@ def guard_stdout() -> bool:
     except (OSError, ValueError, AttributeError):
         return False
     raw = _Guarded(fd, "standard output", closefd=False)
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(raw), encoding=out.encoding, errors=out.errors,
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(raw, 1 << 16), encoding=out.encoding, errors=out.errors,
                                   line_buffering=out.line_buffering)
     return True
 
