@@ -6,8 +6,8 @@ compiled without errors are stored. Any problem with the cache falls back to
 compiling; set RUBRIC_NO_CACHE=1 to bypass it, RUBRIC_CACHE_DIR to move it.
 
 An entry is data, never code: JSON holding a table of IR objects, each a class name
-from `rubricdsl.ir` (or `Span`) and its fields, whose values are JSON values, lists,
-tuples, sets, mappings and references to other objects of the table. Loading one builds
+from `rubricdsl.ir` and its fields, whose values are JSON values, lists, tuples, sets,
+mappings, spans (six integers) and references to other objects of the table. Loading one builds
 those objects and nothing else, so whoever can write to the cache directory cannot run
 code in a `rubric` process (a pickle would let them). An entry that does not load (not
 JSON, an unknown class or field, another rubric's sha256), that is not owned by the
@@ -26,10 +26,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from . import __version__, ir
 from .source import Span
 
-FORMAT = 1
+FORMAT = 2
 _MAX_BYTES = 64 << 20  # an entry larger than this is not one this package wrote
 
 
@@ -148,6 +150,8 @@ def encode(rubric: ir.RubricIR) -> bytes:
             return {"f": [val(x) for x in v]}
         if t is dict:
             return {"d": [[val(k), val(x)] for k, x in v.items()]}
+        if t is Span:  # the most frequent object: six integers, inline
+            return {"s": [v.start, v.end, v.line, v.column, v.end_line, v.end_column]}
         if dataclasses.is_dataclass(v):
             return obj(v)
         raise _Unsupported(t.__name__)
@@ -159,47 +163,52 @@ def encode(rubric: ir.RubricIR) -> bytes:
 
 def decode(data: bytes, sha256: str) -> ir.RubricIR:
     """The IR of a cache entry; raises on anything this package would not have written."""
-    doc = json.loads(data)
+    doc = orjson.loads(data)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("sha256") != sha256:
         raise ValueError("not an entry of this format for this rubric")
     classes = _classes()
     table = doc["objects"]
     if not isinstance(table, list):
         raise ValueError("bad object table")
-    objs: list[Any] = []
-    for entry in table:
-        name, _ = entry
-        cls = classes[name][0]
-        objs.append(object.__new__(cls))  # fields are set below: references may point forward
+    new = object.__new__
+    # every object first (fields are set below: references may point forward)
+    objs: list[Any] = [new(classes[name][0]) for name, _ in table]
+    n_objs = len(objs)
+    plain = (type(None), bool, int, str, float)
 
     def val(v: Any) -> Any:
         t = type(v)
-        if v is None or t is bool or t is int or t is str or t is float:
+        if t in plain:
             return v
         if t is list:
-            return [val(x) for x in v]
+            return [x if type(x) in plain else val(x) for x in v]
         if t is dict and len(v) == 1:
             (tag, x), = v.items()
-            if tag == "@" and type(x) is int and 0 <= x < len(objs):
+            if tag == "@" and type(x) is int and 0 <= x < n_objs:
                 return objs[x]
-            if tag == "t" and type(x) is list:
-                return tuple(val(y) for y in x)
-            if tag == "f" and type(x) is list:
-                return frozenset(val(y) for y in x)
-            if tag == "d" and type(x) is list:
-                return {val(k): val(y) for k, y in x}
+            if tag == "s" and type(x) is list and len(x) == 6 and all(type(i) is int for i in x):
+                return Span(*x)
+            if type(x) is list:
+                if tag == "t":
+                    return tuple(val(y) for y in x)
+                if tag == "f":
+                    return frozenset(val(y) for y in x)
+                if tag == "d":
+                    return {val(k): val(y) for k, y in x}
             if tag == "n" and x in ("inf", "-inf", "nan"):
                 return float(x)
         raise ValueError("bad value")
 
+    setattr_ = object.__setattr__
     for o, (name, fields) in zip(objs, table):
         names = classes[name][1]
-        if not isinstance(fields, dict) or set(fields) != set(names):
+        if type(fields) is not dict or len(fields) != len(names):
             raise ValueError(f"fields of {name}")
         for f in names:
-            object.__setattr__(o, f, val(fields[f]))
+            v = fields[f]  # a missing field is a KeyError
+            setattr_(o, f, v if type(v) in plain else val(v))
     root = doc["root"]
-    if type(root) is not int or not 0 <= root < len(objs) or type(objs[root]) is not ir.RubricIR:
+    if type(root) is not int or not 0 <= root < n_objs or type(objs[root]) is not ir.RubricIR:
         raise ValueError("bad root")
     return objs[root]
 

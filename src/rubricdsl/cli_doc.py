@@ -139,7 +139,8 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
                 unchanged += 1
                 continue
             stale += 1
-            click.echo(f"{out} is out of date" if current is not None else f"{out} is missing")
+            click.echo(f"{out} is not a regular file" if current is _NOT_A_FILE
+                       else f"{out} is out of date" if current is not None else f"{out} is missing")
             continue
         try:
             with atomic(out) as fh:
@@ -158,9 +159,13 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
     sys.exit(EXIT_OK)
 
 
-def _current(path: str) -> str | None:
+_NOT_A_FILE = object()
+
+
+def _current(path: str) -> object:
     """What `path` holds now, for --check: only a regular file is read (never a device or a
-    pipe, which could block or never end); None when it is missing or unreadable."""
+    pipe, which could block or never end: `_NOT_A_FILE`); None when it is missing or
+    unreadable."""
     import stat  # noqa: PLC0415
 
     try:
@@ -170,7 +175,7 @@ def _current(path: str) -> str | None:
     try:
         with os.fdopen(fd, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return None
+                return _NOT_A_FILE
             return fh.read().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
