@@ -473,7 +473,7 @@ def big_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d / "big.jsonl"
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc to see the workers")
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="needs /proc to see the workers read")
 @pytest.mark.parametrize("fmt", ["text", "json", "jsonl", "jsonl-o", "json-report"])
 def test_ctrl_c_in_a_parallel_run(work: Path, big_data: Path, fmt: str) -> None:
     """Workers ignore Ctrl-C; the main process stops them, prints one line with the
