@@ -120,14 +120,17 @@ class Rubric:
             assert compiled.check_row is not None and compiled.plan is not None
             items = ItemChecker(self.ir, compiled.plan)
             feed, expander = RowMaker(self.ir).feeder(items.add), Expander(self.ir)
-            for n, rec in enumerate(records, start=1):
-                if not isinstance(rec, dict):
-                    findings.extend(check_record(compiled, rec, file, n))
-                    continue
-                res, row = compiled.check_row(rec)
-                feed(rec, res, row, file, n)
-                findings.extend(expander.expand(res or [], rec, file, n))
-            items.finish(findings.append)
+            try:
+                for n, rec in enumerate(records, start=1):
+                    if not isinstance(rec, dict):
+                        findings.extend(check_record(compiled, rec, file, n))
+                        continue
+                    res, row = compiled.check_row(rec)
+                    feed(rec, res, row, file, n)
+                    findings.extend(expander.expand(res or [], rec, file, n))
+                items.finish(findings.append)
+            finally:
+                items.close()  # its temporary file goes on every way out
         counts = {k: 0 for k in KINDS}
         for f in findings:
             counts[f["kind"]] += 1

@@ -15,7 +15,8 @@ SEV = {"error": 2, "warning": 1, "info": 0}
 
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"rubric: error: {message}", err=True)
+    """The one line of a command that cannot run (names and causes shown as data), exit 2."""
+    _say(f"rubric: error: {message}")
     sys.exit(EXIT_ERROR)
 
 
@@ -54,25 +55,73 @@ def _load(path: str, color: bool):
 
 
 class _Group(click.Group):
+    """Every command's way out: a closed output pipe ends quietly (status 0), an output
+    that cannot be written and other ordinary I/O problems are one line (status 2),
+    Ctrl-C is one line (status 130), and only a real bug is an internal error."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from .outputs import OutputError, discard_stdout, guard_stdout  # noqa: PLC0415
+
+        guarded = guard_stdout()
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                if guarded:  # what is still buffered fails here, not at exit
+                    sys.stdout.flush()
+        except BrokenPipeError:
+            discard_stdout()
+            sys.exit(EXIT_OK)
+        except OutputError as e:
+            discard_stdout()
+            _say(f"rubric: error: {e}")
+            sys.exit(EXIT_ERROR)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        from .outputs import discard_stdout  # noqa: PLC0415
+
+        try:  # `rubric --help` and `--version` print here
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            discard_stdout()
+            sys.exit(EXIT_OK)
+
     def invoke(self, ctx: click.Context) -> Any:
+        from .outputs import OutputError, discard_stdout  # noqa: PLC0415
+
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except BrokenPipeError:
-            sys.stderr.close()
+            discard_stdout()
             sys.exit(EXIT_OK)
+        except OutputError as e:
+            discard_stdout()
+            _say(f"rubric: error: {e}")
+            sys.exit(EXIT_ERROR)
         except KeyboardInterrupt:
-            click.echo("rubric: interrupted", err=True)
+            _say("rubric: interrupted")
             sys.exit(130)
         except Exception as e:  # noqa: BLE001 - never a traceback for users
             import traceback  # noqa: PLC0415
 
             if os.environ.get("RUBRIC_DEBUG"):
                 traceback.print_exc()
-            click.echo(f"rubric: internal error: {type(e).__name__}: {e}\n"
-                       "this is a bug in rubricdsl; please report it (set RUBRIC_DEBUG=1 for a traceback)", err=True)
+            _say(f"rubric: internal error: {type(e).__name__}: {e}")
+            _say("this is a bug in rubricdsl; please report it (set RUBRIC_DEBUG=1 for a traceback)")
             sys.exit(EXIT_ERROR)
+
+
+def _say(line: str) -> None:
+    """A line on standard error, whatever state standard error is in; a file name or a cause
+    that holds a control character cannot make it two lines or drive the terminal."""
+    from .safetext import visible  # noqa: PLC0415
+
+    try:
+        click.echo(visible(line), err=True)
+    except (OSError, ValueError):
+        pass
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,7 +149,7 @@ def main() -> None:
 @click.argument("data", nargs=-1, required=True, metavar="DATA...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True,
               help="text for people; json: one report object; jsonl: one finding per line, then a summary line.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
               help="Write the report to FILE instead of standard output.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding of this severity or higher is found.")
@@ -114,7 +163,7 @@ def main() -> None:
                    "version but its content changed.")
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
               help="Processes for large plain files (0: one per CPU, at most 8). Output is the same for any value.")
-@click.option("--report", "report", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE",
+@click.option("--report", "report", type=click.Path(), default=None, metavar="FILE",
               help="Also write an HTML report for leads to FILE: counts, coverage of each decision, the escalation "
                    "queue, sample records linked to the guideline.")
 @click.option("--guide-url", default=None, metavar="URL",
@@ -132,8 +181,18 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
     spread anywhere in DATA).
     """
     from . import runtime  # noqa: PLC0415
+    from .outputs import OutputError, is_stdout, output as open_output, refuse_inputs, same_file  # noqa: PLC0415
 
     err_color = _color(color, sys.stderr)
+    out_file = None if is_stdout(output) else output
+    inputs = [rubric, *data, baseline]
+    try:
+        refuse_inputs(out_file, inputs, "-o")
+        refuse_inputs(report, inputs, "--report")
+    except OutputError as e:
+        _fail(str(e))
+    if out_file and report and (same_file(out_file, report) or os.path.abspath(out_file) == os.path.abspath(report)):
+        _fail(f"-o and --report name the same file ({report})")
     r = _load(rubric, err_color)
     for p in data:
         if p == "-":
@@ -154,8 +213,6 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
         except (AttributeError, OSError):
             jobs = os.cpu_count() or 1
         jobs = max(1, min(jobs, 8))
-    if output == "-":
-        output = None
     run = runtime.run
     if report:
         from .report_html import ReportCollector, check_guide_url, default_guide_url  # noqa: PLC0415
@@ -165,79 +222,108 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
             _fail(f"--guide-url {guide_url}: {why}")
         html = ReportCollector(r.ir, samples=samples)
         run = html.run_with(runtime.run)
-    out_stream = open(output, "wb") if output else sys.stdout.buffer
     progress_cb = _progress(progress, data)
+    stats: runtime.Stats | None = None
     try:
-        if fmt == "jsonl":
-            import orjson  # noqa: PLC0415
-
-            dumps = orjson.dumps
-            write = out_stream.write
-            buf: list[bytes] = []
-
-            def emit(b: bytes) -> None:
-                buf.append(b)
-                if len(buf) >= 4096:
-                    write(b"\n".join(buf) + b"\n")
-                    buf.clear()
-
-            stats = run(compiled, data, emit, progress_cb, jobs, encode=dumps)
-            if buf:
-                write(b"\n".join(buf) + b"\n")
-            from .runtime import summary_dict  # noqa: PLC0415
-
-            write(dumps({"kind": "summary", "rubric": info, "files": stats.files,
-                         "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items)}) + b"\n")
-        elif fmt == "json":
-            import orjson  # noqa: PLC0415
-
-            from .runtime import summary_dict  # noqa: PLC0415
-
-            encoded: list[bytes] = []
-            stats = run(compiled, data, encoded.append, progress_cb, jobs, encode=orjson.dumps)
-            # one finding per line inside the document: readable, and streamable from encoded pieces
-            head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items),
-                    "files": stats.files}
-            w = out_stream.write
-            w(orjson.dumps(head, option=orjson.OPT_INDENT_2)[:-2] + b',\n  "findings": [')
-            for i in range(0, len(encoded), 4096):
-                part = encoded[i:i + 4096]
-                w((b"\n    " if i == 0 else b",\n    ") + b",\n    ".join(part))
-            w(b"\n  ]\n}\n" if encoded else b"]\n}\n")
-        else:
-            from rich.console import Console  # noqa: PLC0415
-
-            from .render_text import TextCollector, render  # noqa: PLC0415
-
-            collector = TextCollector(samples)
-            stats = run(compiled, data, collector, progress_cb, jobs)
-            import io  # noqa: PLC0415
-
-            text_out = io.TextIOWrapper(out_stream, encoding="utf-8", write_through=True) if output else sys.stdout
-            use_color = _color(color, text_out) if not output else bool(color)
-            console = Console(file=text_out, force_terminal=use_color, no_color=not use_color, highlight=False,
-                              soft_wrap=True, width=200 if not use_color else None)
-            render(console, info, stats, collector.groups, [c.name for c in r.ir.criteria],
-                   {c.name: c.title for c in r.ir.criteria})
-            text_out.flush()
-    except runtime.DataError as e:
-        _fail(str(e))
+        with open_output(out_file, binary=True) as out_stream:
+            stats = _check_report(fmt, run, compiled, data, progress_cb, jobs, info, out_stream, color, r, samples,
+                                  to_file=out_file is not None)
+            if report:
+                with open_output(report) as fh:
+                    fh.write(html.render(info, stats, guide_url))
+    except (runtime.DataError, KeyboardInterrupt) as e:
+        if progress_cb is not None:  # the bar goes before the line is printed
+            progress_cb.close()
+            progress_cb = None
+        if isinstance(e, runtime.DataError):
+            _fail(str(e))
+        partial = getattr(e, "stats", None) or stats
+        _interrupted(partial, [f for f in (out_file, report) if f], fmt)
     finally:
         if progress_cb is not None:
             progress_cb.close()
-        if output:
-            out_stream.close()
-        else:
-            sys.stdout.flush()
-    if report:
-        try:
-            with open(report, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(html.render(info, stats, guide_url))
-        except OSError as e:
-            _fail(f"{report}: cannot write: {e.strerror}")
+    assert stats is not None
     threshold = FAIL_LEVELS[fail_on]
     worst = max((SEV[s] for s, n in stats.by_severity.items() if n), default=-1)
     sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
+
+
+def _check_report(fmt: str, run: Any, compiled: Any, data: tuple[str, ...], progress_cb: Any, jobs: int, info: dict,
+                  out_stream: Any, color: bool | None, r: Any, samples: int, to_file: bool) -> Any:
+    """Run the check, writing the report in `fmt` to `out_stream` (binary); returns the Stats."""
+    from .runtime import summary_dict  # noqa: PLC0415
+
+    if fmt == "jsonl":
+        import orjson  # noqa: PLC0415
+
+        dumps = orjson.dumps
+        write = out_stream.write
+        buf: list[bytes] = []
+
+        def emit(b: bytes) -> None:
+            buf.append(b)
+            if len(buf) >= 4096:
+                write(b"\n".join(buf) + b"\n")
+                buf.clear()
+
+        stats = run(compiled, data, emit, progress_cb, jobs, encode=dumps)
+        if buf:
+            write(b"\n".join(buf) + b"\n")
+        write(dumps({"kind": "summary", "rubric": info, "files": stats.files,
+                     "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items)}) + b"\n")
+        return stats
+    if fmt == "json":
+        import orjson  # noqa: PLC0415
+
+        encoded: list[bytes] = []
+        stats = run(compiled, data, encoded.append, progress_cb, jobs, encode=orjson.dumps)
+        # one finding per line inside the document: readable, and streamable from encoded pieces
+        head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items),
+                "files": stats.files}
+        w = out_stream.write
+        w(orjson.dumps(head, option=orjson.OPT_INDENT_2)[:-2] + b',\n  "findings": [')
+        for i in range(0, len(encoded), 4096):
+            part = encoded[i:i + 4096]
+            w((b"\n    " if i == 0 else b",\n    ") + b",\n    ".join(part))
+        w(b"\n  ]\n}\n" if encoded else b"]\n}\n")
+        return stats
+    import io  # noqa: PLC0415
+
+    from .render_text import TextCollector, render  # noqa: PLC0415
+    from .safetext import console as make_console  # noqa: PLC0415
+
+    collector = TextCollector(samples)
+    stats = run(compiled, data, collector, progress_cb, jobs)
+    text_out = io.TextIOWrapper(out_stream, encoding="utf-8", newline="\n", write_through=True) if to_file \
+        else sys.stdout
+    use_color = bool(color) if to_file else _color(color, text_out)
+    console = make_console(text_out, force_terminal=use_color, no_color=not use_color, soft_wrap=True,
+                           width=200 if not use_color else None)
+    render(console, info, stats, collector.groups, [c.name for c in r.ir.criteria],
+           {c.name: c.title for c in r.ir.criteria})
+    text_out.flush()
+    if to_file:
+        text_out.detach()  # the binary stream is the caller's to close
+    return stats
+
+
+def _interrupted(stats: Any, files: list[str], fmt: str) -> NoReturn:
+    """Ctrl-C during `rubric check`: one line with what was checked so far, exit 130."""
+    if stats is None:
+        line = "rubric: interrupted"
+    else:
+        sev = stats.by_severity
+        line = (f"rubric: interrupted after {stats.records} record{'s' if stats.records != 1 else ''}: "
+                f"{sev['error']} error{'s' if sev['error'] != 1 else ''}, "
+                f"{sev['warning']} warning{'s' if sev['warning'] != 1 else ''}, {sev['info']} info so far")
+    if files:
+        line += f"; {' and '.join(files)} left as {'they were' if len(files) > 1 else 'it was'}"
+    elif fmt == "jsonl":
+        line += "; the findings written have no summary line"
+    else:
+        line += "; no report written"
+    _say(line)
+    sys.exit(130)
 
 
 def _check_baseline(path: str, info: dict) -> None:
@@ -245,22 +331,33 @@ def _check_baseline(path: str, info: dict) -> None:
     edited without a version bump silently re-labels what was checked before."""
     import json  # noqa: PLC0415
 
+    not_report = f"{path}: not a rubric check report (json, or jsonl with its summary line)"
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
+    except UnicodeDecodeError as e:
+        _fail(f"{path}: not UTF-8 text (byte {e.start})")
+    except OSError as e:
+        _fail(f"{path}: cannot read: {e.strerror}")
+    try:
         try:
             old = json.loads(text)["rubric"]
         except (ValueError, KeyError, TypeError):
             lines = [json.loads(ln) for ln in text.splitlines() if ln.strip()]
             old = next(d["rubric"] for d in reversed(lines) if isinstance(d, dict) and d.get("kind") == "summary")
         name, version, sha = old["name"], old["version"], old["sha256"]
-    except (OSError, ValueError, KeyError, TypeError, StopIteration):
-        _fail(f"{path}: not a rubric check report (json, or jsonl with its summary line)")
+    except (ValueError, KeyError, TypeError, StopIteration, RecursionError):
+        _fail(not_report)
+    if not all(isinstance(x, str) for x in (name, version, sha)):
+        _fail(f"{not_report}: its rubric's name, version and sha256 must be strings")
+    from .safetext import visible  # noqa: PLC0415
+
     if name != info["name"]:
-        click.echo(f"rubric: warning: the baseline report is for rubric `{name}`, not `{info['name']}`", err=True)
+        click.echo(f"rubric: warning: the baseline report is for rubric `{visible(name)}`, "
+                   f"not `{visible(info['name'])}`", err=True)
     elif version == info["version"] and sha != info["sha256"]:
-        click.echo(f"rubric: warning: rubric `{name}` version {version} changed since the baseline report "
-                   f"(sha256 {sha[:12]} -> {info['sha256'][:12]}) but kept its version; "
+        click.echo(f"rubric: warning: rubric `{visible(name)}` version {visible(version)} changed since the baseline "
+                   f"report (sha256 {visible(sha[:12])} -> {info['sha256'][:12]}) but kept its version; "
                    "bump the version when the guideline changes", err=True)
 
 
@@ -302,7 +399,7 @@ def _progress(opt: bool | None, data: tuple[str, ...]):
 @click.argument("rubrics", nargs=-1, required=True, metavar="RUBRIC...")
 @click.option("--color/--no-color", default=None, help="Colour the output (default: on a terminal).")
 @click.option("-v", "--verbose", is_flag=True, help="List passing examples too.")
-@click.option("--junit", "junit", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--junit", "junit", type=click.Path(), default=None, metavar="FILE",
               help="Also write a JUnit XML report (one testcase per example) to FILE.")
 def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool, junit: str | None) -> None:
     """Run the worked examples of each RUBRIC; exit 1 if any fails.
@@ -311,7 +408,13 @@ def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool, junit: str
     `expect` (`pass` means no finding at all).
     """
     from .examples import describe, run_examples  # noqa: PLC0415
+    from .outputs import OutputError, refuse_inputs, write_text  # noqa: PLC0415
+    from .safetext import visible  # noqa: PLC0415
 
+    try:
+        refuse_inputs(junit, rubrics, "--junit")
+    except OutputError as e:
+        _fail(str(e))
     use_color = _color(color, sys.stdout)
     passed = failed = 0
     suites: list[tuple[Any, list]] = []
@@ -323,25 +426,24 @@ def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool, junit: str
         r = _load(path, _color(color, sys.stderr))
         results = run_examples(r)
         suites.append((r, results))
-        click.echo(f"{path}: rubric {r.name} version {r.version} (sha256 {r.sha256[:12]}), "
-                   f"{len(results)} example{'s' if len(results) != 1 else ''}")
+        click.echo(visible(f"{path}: rubric {r.name} version {r.version} (sha256 {r.sha256[:12]}), "
+                           f"{len(results)} example{'s' if len(results) != 1 else ''}"))
         for res in results:
             if res.passed:
                 passed += 1
                 if verbose:
-                    click.echo(f"  {style('ok', fg='green')}    {res.title}")
+                    click.echo(f"  {style('ok', fg='green')}    {visible(res.title)}")
                 continue
             failed += 1
-            click.echo(f"  {style('FAIL', fg='red', bold=True)}  {res.title}  ({path}:{res.line})")
-            click.echo(f"        expected: {describe(res.expected)}")
-            click.echo(f"        got:      {describe(res.got)}")
+            click.echo(f"  {style('FAIL', fg='red', bold=True)}  {visible(res.title)}  ({visible(path)}:{res.line})")
+            click.echo(f"        expected: {visible(describe(res.expected))}")
+            click.echo(f"        got:      {visible(describe(res.got))}")
             for f in res.findings:
-                click.echo(f"          - {f['kind']} {f['rule'] or f['label'] or ''}: {f['message']}")
+                click.echo(visible(f"          - {f['kind']} {f['rule'] or f['label'] or ''}: {f['message']}"))
     if junit:
         from .junit import junit_xml  # noqa: PLC0415
 
-        with open(junit, "w", encoding="utf-8") as fh:
-            fh.write(junit_xml(suites))
+        write_text(junit, junit_xml(suites))
     summary = f"{passed} example{'s' if passed != 1 else ''} passed, {failed} failed"
     click.echo(style(summary, fg="red" if failed else "green"))
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
@@ -356,7 +458,7 @@ def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool, junit: str
               show_default=True, help="text for people; json; SARIF 2.1.0 for code scanning; github workflow commands.")
 @click.option("--fail-level", type=click.Choice(["error", "warning", "info"]), default="warning", show_default=True,
               help="Exit 1 when a diagnostic of this severity or higher is reported.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
               help="Write the report to FILE instead of standard output.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(0.1), default=20.0, show_default=True,
               help="Solver time limit per question, in seconds; a question that runs out is reported (RB209).")
@@ -376,6 +478,12 @@ def lint(rubrics: tuple[str, ...], fmt: str, fail_level: str, output: str | None
 
     from . import lint as L  # noqa: PLC0415
 
+    from .outputs import OutputError, is_stdout, refuse_inputs, write_text  # noqa: PLC0415
+
+    try:
+        refuse_inputs(output, rubrics, "-o")
+    except OutputError as e:
+        _fail(str(e))
     results = []
     for path in rubrics:
         try:
@@ -389,13 +497,11 @@ def lint(rubrics: tuple[str, ...], fmt: str, fail_level: str, output: str | None
     elif fmt == "github":
         text = L.to_github(results)
     else:
-        stream = sys.stdout
-        text = L.render_text(results, color=_color(color, stream) if not output else bool(color))
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
+        text = L.render_text(results, color=_color(color, sys.stdout) if is_stdout(output) else bool(color))
+    if is_stdout(output):
         click.echo(text, nl=False)
+    else:
+        write_text(output, text)
     threshold = {"error": 2, "warning": 1, "info": 0}[fail_level]
     sys.exit(EXIT_FINDINGS if L.worst(results) >= threshold else EXIT_OK)
 
@@ -423,7 +529,7 @@ def explain(code: str) -> None:
                    "(repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="markdown fits a pull-request comment.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
               help="Write the report to FILE instead of standard output.")
 @click.option("--fail-on-change", type=click.Choice(["structure", "semantic", "records"]), default=None,
               help="Exit 1 when the rubric changed structurally, when a decision, rule or escalation "
@@ -443,6 +549,12 @@ def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None
     from .diagnostics import RubricError  # noqa: PLC0415
     from .runtime import DataError  # noqa: PLC0415
 
+    from .outputs import OutputError, is_stdout, refuse_inputs, write_text  # noqa: PLC0415
+
+    try:
+        refuse_inputs(output, [old, new, *data], "-o")
+    except OutputError as e:
+        _fail(str(e))
     for p in data:
         if p != "-" and not os.path.isfile(p):
             _fail(f"{p}: no such file" if not os.path.exists(p) else f"{p}: is a directory, not a JSONL file")
@@ -461,11 +573,10 @@ def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None
         text = D.render_markdown(res)
     else:
         text = D.render_text(res)
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
+    if is_stdout(output):
         click.echo(text, nl=False)
+    else:
+        write_text(output, text)
     changed = (fail_on_change == "structure" and bool(res.changes)) or (
         fail_on_change == "records" and bool(res.records)) or (
         fail_on_change == "semantic" and any(c.status != "equivalent" for c in res.semantic))

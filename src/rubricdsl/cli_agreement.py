@@ -28,16 +28,18 @@ def _num(x: float | None) -> str:
 def render_text(report: dict[str, Any], console: Any, hotspots: int) -> None:
     from rich.table import Table  # noqa: PLC0415
 
+    from .safetext import markup as m  # noqa: PLC0415 - names and ids are data: never markup
+
     r = report["rubric"]
-    console.print(f"[bold]rubric[/bold] {r['name']} [bold]version[/bold] {r['version']}  "
-                  f"[dim]sha256 {r['sha256'][:12]}  {r['file']}[/dim]")
+    console.print(f"[bold]rubric[/bold] {m(r['name'])} [bold]version[/bold] {m(r['version'])}  "
+                  f"[dim]sha256 {m(r['sha256'][:12])}  {m(r['file'])}[/dim]")
     console.print(f"{report['records']} records, {report['items']} items"
                   + (f", {report['unreadable']} unreadable lines" if report["unreadable"] else ""))
     t = Table(title="labels", title_justify="left", show_edge=False)
     for col in ("label", "level", "items", "alpha", "% agreement", "Fleiss κ", "Cohen κ"):
         t.add_column(col, justify="left" if col in ("label", "level") else "right")
     for name, s in report["labels"].items():
-        t.add_row(name, s["level"], str(s["items"]), _num(s["alpha"]), _pct(s["percent_agreement"]),
+        t.add_row(m(name), m(s["level"]), str(s["items"]), _num(s["alpha"]), _pct(s["percent_agreement"]),
                   _num(s["fleiss_kappa"]), _num(s["cohen_kappa"]))
     console.print()
     console.print(t)
@@ -46,7 +48,7 @@ def render_text(report: dict[str, Any], console: Any, hotspots: int) -> None:
         for col in ("annotator", "judgments", "agree with majority", "violations", "uncovered"):
             t.add_column(col, justify="left" if col == "annotator" else "right")
         for ann, s in report["annotators"].items():
-            t.add_row(ann, str(s["judgments"]), _pct(s["agreement_with_majority"]), _pct(s["violation_rate"]),
+            t.add_row(m(ann), str(s["judgments"]), _pct(s["agreement_with_majority"]), _pct(s["violation_rate"]),
                       _pct(s["uncovered_rate"]))
         console.print()
         console.print(t)
@@ -58,7 +60,7 @@ def render_text(report: dict[str, Any], console: Any, hotspots: int) -> None:
         for col in ("label", "arm", "items", "disagreement"):
             t.add_column(col, justify="left" if col in ("label", "arm") else "right")
         for a in arms:
-            t.add_row(a["label"], a["arm"], str(a["items"]), _pct(a["disagreement"]))
+            t.add_row(m(a["label"]), m(a["arm"]), str(a["items"]), _pct(a["disagreement"]))
         console.print(t)
         if len(report["arms"]) > len(arms):
             console.print(f"[dim]… and {len(report['arms']) - len(arms)} more arms (--hotspots 0 lists all)[/dim]")
@@ -69,7 +71,7 @@ def render_text(report: dict[str, Any], console: Any, hotspots: int) -> None:
 @click.argument("data", nargs=-1, required=True, metavar="DATA...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: tables for people; json: one object.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
               help="Write the report to FILE instead of standard output.")
 @click.option("--level", "levels", multiple=True, metavar="LABEL=LEVEL",
               help="Measure LABEL as nominal, ordinal or interval instead of the level its type implies. Repeatable.")
@@ -95,6 +97,14 @@ def agreement(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, 
     from .cli import _color, _fail, _load, _progress  # noqa: PLC0415
     from .runtime import DataError  # noqa: PLC0415
 
+    from .outputs import OutputError, is_stdout, output as open_output, refuse_inputs  # noqa: PLC0415
+    from .safetext import console as make_console  # noqa: PLC0415
+
+    out_file = None if is_stdout(output) else output
+    try:
+        refuse_inputs(out_file, [rubric, *data], "-o")
+    except OutputError as e:
+        _fail(str(e))
     r = _load(rubric, _color(color, sys.stderr))
     for p in data:
         if p != "-" and not os.path.exists(p):
@@ -124,22 +134,14 @@ def agreement(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, 
     finally:
         if progress_cb is not None:
             progress_cb.close()
-    if fmt == "json":
-        import json  # noqa: PLC0415
+    with open_output(out_file) as fh:
+        if fmt == "json":
+            import json  # noqa: PLC0415
 
-        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-        if output and output != "-":
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(text)
+            fh.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        elif out_file is not None:
+            render_text(report, make_console(fh, no_color=True, width=120), hotspots)
         else:
-            sys.stdout.write(text)
-        return
-    from rich.console import Console  # noqa: PLC0415
-
-    if output and output != "-":
-        with open(output, "w", encoding="utf-8") as f:
-            render_text(report, Console(file=f, no_color=True, highlight=False, width=120), hotspots)
-        return
-    use = _color(color, sys.stdout)
-    render_text(report, Console(file=sys.stdout, force_terminal=use, no_color=not use, highlight=False,
-                                width=None if use else 120), hotspots)
+            use = _color(color, sys.stdout)
+            render_text(report, make_console(fh, force_terminal=use, no_color=not use, width=None if use else 120),
+                        hotspots)

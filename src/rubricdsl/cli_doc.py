@@ -10,7 +10,12 @@ Registered in `cli.py` with `main.add_command(doc)`.
   without extension, so one command renders many rubrics:
   `rubric doc rubrics/*/*.rubric -o '{dir}/GUIDE.md' -o '{dir}/GUIDE.html'`;
 - `--check`: write nothing; list each FILE that is missing or differs from what
-  would be written, and exit 1 if there is one (for CI and tests).
+  would be written, and exit 1 if there is one (for CI and tests). Only `--check`
+  reads FILE, and only when it is a regular file.
+
+Each FILE is written through a temporary file in its directory that is renamed over it
+(`rubricdsl.outputs`); `-o -` is standard output. A FILE that is one of the rubrics is
+refused.
 
 Exit status: 0 done (or everything up to date), 1 `--check` found a file out of date,
 2 the command could not run (usage, a rubric missing, unreadable or with errors, a
@@ -28,8 +33,9 @@ _EXT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 
 def _error(message: str) -> None:
-    click.echo(f"rubric: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
+    from .cli import _fail  # noqa: PLC0415 - one way to say it
+
+    _fail(message)
 
 
 def _plural(n: int, word: str = "file") -> str:
@@ -86,20 +92,28 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
             if "{dir}" not in pattern and "{name}" not in pattern:
                 _error(f"-o {pattern}: with several rubrics, FILE needs {{dir}} or {{name}} so that each rubric "
                        "gets its own file")
+    from .outputs import OutputError, atomic, refuse_inputs  # noqa: PLC0415
+
     plan: list[tuple[str, str, str]] = []  # (rubric, output, format)
     for rubric in rubrics:
         for pattern in outputs:
             out = output_path(pattern, rubric)
-            f = fmt or _EXT.get(os.path.splitext(out)[1].lower())
+            f = fmt or ("md" if out == "-" else _EXT.get(os.path.splitext(out)[1].lower()))
             if f is None:
                 _error(f"-o {out}: cannot tell the format from the extension; give --format md or --format html")
             plan.append((rubric, out, f))
     seen: set[str] = set()
     for _, out, _f in plan:
-        key = os.path.abspath(out)
+        key = out if out == "-" else os.path.abspath(out)
         if key in seen:
             _error(f"-o {out}: written twice in one run")
         seen.add(key)
+        if out == "-" and check:
+            _error("--check compares with a file; -o - is standard output")
+        try:
+            refuse_inputs(out, rubrics, "-o")
+        except OutputError as e:
+            _error(str(e))
 
     color = _color(None, sys.stderr)
     if not outputs:
@@ -108,40 +122,60 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
         sys.stdout.flush()
         sys.exit(EXIT_OK)
 
+    to_stderr = "-" in seen  # standard output carries a guide: messages go to standard error
     stale = written = unchanged = 0
     guides: dict[str, object] = {}
     for rubric, out, f in plan:
         if rubric not in guides:
             guides[rubric] = build_guide(_load(rubric, color).ir)
+        if out == "-":
+            sys.stdout.write(render_guide(guides[rubric], f))  # type: ignore[arg-type]
+            sys.stdout.flush()
+            continue
         text = render_guide(guides[rubric], f, regenerate_command(rubric, out, f, fmt is not None))  # type: ignore[arg-type]
-        try:
-            with open(out, encoding="utf-8", newline="") as fh:
-                current: str | None = fh.read()
-        except FileNotFoundError:
-            current = None
-        except (OSError, UnicodeDecodeError):
-            current = None
-        if current == text:
-            unchanged += 1
-            continue
         if check:
+            current = _current(out)
+            if current == text:
+                unchanged += 1
+                continue
             stale += 1
-            click.echo(f"{out} is out of date" if current is not None else f"{out} is missing")
+            click.echo(f"{out} is not a regular file" if current is _NOT_A_FILE
+                       else f"{out} is out of date" if current is not None else f"{out} is missing")
             continue
         try:
-            with open(out, "w", encoding="utf-8", newline="\n") as fh:
+            with atomic(out) as fh:
                 fh.write(text)
-        except OSError as e:
-            _error(f"{out}: cannot write: {e.strerror}")
+        except OutputError as e:
+            _error(str(e))
         written += 1
-        click.echo(f"wrote {out}")
+        click.echo(f"wrote {out}", err=to_stderr)
     if check:
         parts = [f"{_plural(stale)} out of date"] if stale else []
         parts.append(f"{_plural(unchanged)} up to date")
         click.echo(", ".join(parts) + "." + (" Regenerate with the same command without --check." if stale else ""))
         sys.exit(EXIT_CHANGED if stale else EXIT_OK)
-    parts = [f"{_plural(written)} written"] if written else []
-    if unchanged:
-        parts.append(f"{_plural(unchanged)} unchanged")
-    click.echo(", ".join(parts) + ".")
+    if written:
+        click.echo(f"{_plural(written)} written.", err=to_stderr)
     sys.exit(EXIT_OK)
+
+
+_NOT_A_FILE = object()
+
+
+def _current(path: str) -> object:
+    """What `path` holds now, for --check: only a regular file is read (never a device or a
+    pipe, which could block or never end: `_NOT_A_FILE`); None when it is missing or
+    unreadable."""
+    import stat  # noqa: PLC0415
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a named pipe does not block the open
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return _NOT_A_FILE
+            return fh.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -3,7 +3,9 @@
 Registered in `cli.py` with `main.add_command(fmt)`. Until then:
 `python -c "from rubricdsl.cli_fmt import fmt; fmt()" FILE...`.
 
-- default: rewrite each file that is not in canonical layout, print
+- default: rewrite each file that is not in canonical layout (through a temporary
+  file renamed over it, so a failure leaves the file as it was; its permissions are
+  kept), print
   `reformatted FILE` for each and a summary (`1 file reformatted, 2 files left
   unchanged`);
 - `--check`: write nothing, print `would reformat FILE` for each file that would
@@ -43,7 +45,12 @@ def _plural(n: int, word: str = "file") -> str:
 def _read(path: str) -> str:
     """The text of a rubric file (or of stdin for `-`); raises OSError/ValueError with a message."""
     if path == "-":
-        data = sys.stdin.buffer.read()
+        if sys.stdin is None:
+            raise OSError("<stdin>: cannot read: standard input is closed")
+        try:
+            data = sys.stdin.buffer.read()
+        except OSError as e:
+            raise OSError(f"<stdin>: cannot read: {e.strerror}") from None
     else:
         if not os.path.exists(path):
             raise OSError(f"{path}: no such file")
@@ -73,6 +80,8 @@ def fmt(rubrics: tuple[str, ...], check: bool, show_diff: bool, color: bool | No
     """
     from .diagnostics import RubricError  # noqa: PLC0415
     from .fmt import format_text  # noqa: PLC0415
+    from .outputs import OutputError, atomic  # noqa: PLC0415
+    from .safetext import visible  # noqa: PLC0415
 
     if rubrics.count("-") > 1:
         click.echo("rubric: error: standard input (-) can be read once", err=True)
@@ -84,7 +93,7 @@ def fmt(rubrics: tuple[str, ...], check: bool, show_diff: bool, color: bool | No
         try:
             text = _read(path)
         except (OSError, ValueError) as e:
-            click.echo(f"rubric: error: {e}", err=True)
+            click.echo(visible(f"rubric: error: {e}"), err=True)
             errors += 1
             continue
         name = "<stdin>" if path == "-" else path
@@ -98,6 +107,7 @@ def fmt(rubrics: tuple[str, ...], check: bool, show_diff: bool, color: bool | No
             unchanged += 1
             if path == "-" and write_mode:
                 sys.stdout.write(out)
+                sys.stdout.flush()  # a full or closed standard output shows here, before the summary
             continue
         changed += 1
         if show_diff:
@@ -109,12 +119,13 @@ def fmt(rubrics: tuple[str, ...], check: bool, show_diff: bool, color: bool | No
         elif write_mode:
             if path == "-":
                 sys.stdout.write(out)
+                sys.stdout.flush()  # a full or closed standard output shows here, before the summary
                 continue
             try:
-                with open(path, "w", encoding="utf-8", newline="\n") as f:
+                with atomic(path) as f:  # a temporary file renamed over it: never half a rubric
                     f.write(out)
-            except OSError as e:
-                click.echo(f"rubric: error: {path}: cannot write: {e.strerror}", err=True)
+            except OutputError as e:
+                click.echo(visible(f"rubric: error: {e}"), err=True)
                 errors += 1
                 changed -= 1
                 continue

@@ -124,16 +124,19 @@ def render_diagnostic(d: Diagnostic, source: Source | None, color: bool = False)
     def c(style: str, s: str) -> str:
         return f"{style}{s}{_RESET}" if color else s
 
-    out = [f"{c(_COLORS.get(d.severity or 'error', ''), d.severity or 'error')}{c(_BOLD, f'[{d.code}]')}: {c(_BOLD, d.message)}"]
+    from .safetext import visible  # noqa: PLC0415 - a rubric's text never drives the terminal
+
+    out = [f"{c(_COLORS.get(d.severity or 'error', ''), d.severity or 'error')}{c(_BOLD, f'[{d.code}]')}: "
+           f"{c(_BOLD, visible(d.message))}"]
     gutter = " " * len(str(d.span.line))
-    out.append(f"{gutter}{c(_BLUE, '-->')} {d.file}:{d.span.line}:{d.span.column}")
+    out.append(f"{gutter}{c(_BLUE, '-->')} {visible(d.file)}:{d.span.line}:{d.span.column}")
     if source is not None and 1 <= d.span.line <= source.line_count:
         raw = source.line_text(d.span.line)
-        text = raw.expandtabs(4)
-        # caret under the span (expanded tabs keep carets aligned)
-        prefix = raw[: d.span.column - 1].expandtabs(4)
+        text = visible(raw.expandtabs(4))
+        # caret under the span (expanded tabs and control characters written visibly keep carets aligned)
+        prefix = visible(raw[: d.span.column - 1].expandtabs(4))
         if d.span.end_line == d.span.line:
-            width = len(raw[: d.span.end_column - 1].expandtabs(4)) - len(prefix)
+            width = len(visible(raw[: d.span.end_column - 1].expandtabs(4))) - len(prefix)
         else:
             width = len(text) - len(prefix)
         width = max(1, width)
@@ -143,9 +146,9 @@ def render_diagnostic(d: Diagnostic, source: Source | None, color: bool = False)
         out.append(f"{c(_BLUE, num)} {c(_BLUE, '|')} {text}")
         out.append(f"{pad} {c(_BLUE, '|')} {' ' * len(prefix)}{c(_COLORS.get(d.severity or 'error', ''), '^' * width)}")
     for note in d.notes:
-        out.append(f"{gutter} = note: {note}")
+        out.append(f"{gutter} = note: {visible(note)}")
     if d.help:
-        out.append(f"{gutter} = {c(_BOLD, 'help')}: {d.help}")
+        out.append(f"{gutter} = {c(_BOLD, 'help')}: {visible(d.help)}")
     return "\n".join(out)
 
 

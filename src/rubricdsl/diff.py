@@ -24,17 +24,28 @@ class DiffError(Exception):
 
 
 def read_side(spec: str) -> tuple[str, str, str]:
-    """(display name, text, sha256) of PATH or REV:PATH (read through git)."""
+    """(display name, text, sha256) of PATH or REV:PATH (read through git).
+
+    REV and PATH reach git as data only: REV may not start with `-` (git would read it as
+    an option), and `--end-of-options` ends git's options before the `REV:PATH` argument
+    whatever it holds."""
     import os  # noqa: PLC0415
 
     if os.path.exists(spec):
         if os.path.isdir(spec):
             raise DiffError(f"{spec}: is a directory, not a rubric file")
-        data = open(spec, "rb").read()
+        try:
+            with open(spec, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            raise DiffError(f"{spec}: cannot read: {e.strerror}") from None
     elif ":" in spec:
         rev, path = spec.split(":", 1)
+        if not rev or rev.startswith("-") or "\0" in spec:
+            raise DiffError(f"{spec}: no such file, and not REV:PATH (a git revision does not start with `-`)")
         try:
-            proc = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, timeout=60)
+            proc = subprocess.run(["git", "show", "--no-textconv", "--end-of-options", f"{rev}:{path}"],
+                                  capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise DiffError(f"{spec}: cannot run git: {e}") from None
         if proc.returncode != 0:
@@ -328,7 +339,7 @@ def diff(old_spec: str, new_spec: str, data: list[str] | None = None) -> DiffRes
 
 def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> None:
     """Run both rubrics over the same lines and keep the records whose findings differ."""
-    from .runtime import Stats, _LineChecker, open_data  # noqa: PLC0415
+    from .runtime import Stats, _LineChecker, open_data, read_batches  # noqa: PLC0415
 
     shared = frozenset(r.name for r in old.ir.rules) & frozenset(r.name for r in new.ir.rules)
     from .items import ItemChecker  # noqa: PLC0415
@@ -344,32 +355,36 @@ def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> Non
     sb, sa = Stats(), Stats()
     items_b, row_b = item_side(old, sb)
     items_a, row_a = item_side(new, sa)
-    for path in paths:
-        stream, name, _, _ = open_data(path)
-        lineno = 0
-        try:
-            while True:
-                batch = stream.readlines(1 << 22)
-                if not batch:
-                    break
-                if lineno == 0 and batch[0].startswith(b"\xef\xbb\xbf"):
-                    batch[0] = batch[0][3:]
-                before: dict[int, list[dict]] = {}
-                after: dict[int, list[dict]] = {}
-                _LineChecker(old.compiled, sb, lambda f: before.setdefault(f["line"], []).append(f),
-                             on_row=row_b).lines(batch, name, lineno)
-                last, blank = _LineChecker(new.compiled, sa, lambda f: after.setdefault(f["line"], []).append(f),
-                                           on_row=row_a).lines(batch, name, lineno)
-                res.records_read += last - lineno - blank
-                for ln in sorted(before.keys() | after.keys()):
-                    b, a = before.get(ln, []), after.get(ln, [])
-                    if {_key(f, shared) for f in b} != {_key(f, shared) for f in a}:
-                        rec = (a or b)[0]["record"]
-                        res.records.append(RecordDiff(name, ln, rec, b, a))
-                lineno = last
-        finally:
-            if path != "-":
-                stream.close()
+    try:
+        for path in paths:
+            stream, name, _, _ = open_data(path)
+            lineno = 0
+            try:
+                for batch in read_batches(stream, name, lambda: lineno):
+                    before: dict[int, list[dict]] = {}
+                    after: dict[int, list[dict]] = {}
+                    _LineChecker(old.compiled, sb, lambda f: before.setdefault(f["line"], []).append(f),
+                                 on_row=row_b).lines(batch, name, lineno)
+                    last, blank = _LineChecker(new.compiled, sa, lambda f: after.setdefault(f["line"], []).append(f),
+                                               on_row=row_a).lines(batch, name, lineno)
+                    res.records_read += last - lineno - blank
+                    for ln in sorted(before.keys() | after.keys()):
+                        b, a = before.get(ln, []), after.get(ln, [])
+                        if {_key(f, shared) for f in b} != {_key(f, shared) for f in a}:
+                            rec = (a or b)[0]["record"]
+                            res.records.append(RecordDiff(name, ln, rec, b, a))
+                    lineno = last
+            finally:
+                if path != "-":
+                    stream.close()
+        _item_records(items_b, items_a, res)
+    finally:
+        for ic in (items_b, items_a):
+            if ic is not None:
+                ic.close()  # their temporary files go on every way out
+
+
+def _item_records(items_b: Any, items_a: Any, res: DiffResult) -> None:
     # items: compared by item, reported at the item's first record
     if items_b is None and items_a is None:
         return
@@ -426,10 +441,23 @@ def render_text(res: DiffResult, samples: int = 20) -> str:
             lines.append(f"  {r.file}:{r.line} record {r.record}: {b} -> {a}")
         if len(res.records) > samples:
             lines.append(f"  … and {len(res.records) - samples} more")
-    return "\n".join(lines) + "\n"
+    from .safetext import visible  # noqa: PLC0415 - record ids and file names are data
+
+    return "\n".join(visible(line) for line in lines) + "\n"
+
+
+def _md_cell(s: str) -> str:
+    """Data as plain text in a Markdown table cell: no markup, no HTML, one line."""
+    from .render_doc import md_text  # noqa: PLC0415
+    from .safetext import visible  # noqa: PLC0415
+
+    return str(md_text(visible(s)))
 
 
 def render_markdown(res: DiffResult, samples: int = 50) -> str:
+    from .render_doc import md_code  # noqa: PLC0415
+    from .safetext import visible  # noqa: PLC0415
+
     o, n = res.old, res.new
     out = [f"### Rubric `{n['name']}`: {o['version']} → {n['version']}", ""]
     if o["sha256"] != n["sha256"] and o["version"] == n["version"]:
@@ -460,6 +488,6 @@ def render_markdown(res: DiffResult, samples: int = 50) -> str:
             for r in res.records[:samples]:
                 b = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.before})) or "—"
                 a = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.after})) or "—"
-                out.append(f"| {r.file}:{r.line} | {r.record} | {b} | {a} |")
+                out.append(f"| {_md_cell(f'{r.file}:{r.line}')} | {md_code(visible(r.record))} | {b} | {a} |")
             out += ["", "</details>"]
     return "\n".join(out) + "\n"

@@ -120,12 +120,12 @@ class Grouper:
             self._flush()
 
     def _spill(self) -> None:
+        # `close` removes the directory, whatever fails from here on
         self._dir = tempfile.mkdtemp(prefix="rubric-items-")
-        db = sqlite3.connect(os.path.join(self._dir, "items.sqlite"), isolation_level=None)
+        db = self._db = sqlite3.connect(os.path.join(self._dir, "items.sqlite"), isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-32768"):
             db.execute(f"PRAGMA {pragma}")
         db.execute("CREATE TABLE rows (item TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL)")
-        self._db = db
         # Items in the dict are in order of first record; numbering their rows item by
         # item keeps that order (MIN(seq) per item) and each item's own row order.
         seq = 0
@@ -487,6 +487,10 @@ class ItemChecker:
                 yield key, rows
         finally:
             self.grouper.close()
+
+    def close(self) -> None:
+        """Drop the grouped rows and their temporary file (if any); safe to call twice."""
+        self.grouper.close()
 
     def finish(self, emit: Callable[[dict], None]) -> None:
         judge = Judge(self.rubric, self.plan)

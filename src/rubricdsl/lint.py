@@ -171,6 +171,8 @@ def _suppress(diags: list[Diagnostic], source: Source, comments) -> tuple[list[D
 
 
 def render_text(results: list[LintResult], color: bool = False) -> str:
+    from .safetext import visible  # noqa: PLC0415 - names and strings from the rubric are shown as data
+
     parts = []
     n = {"error": 0, "warning": 0, "info": 0}
     for res in results:
@@ -178,14 +180,16 @@ def render_text(results: list[LintResult], color: bool = False) -> str:
             n[d.severity or "error"] += 1
             text = render_diagnostic(d, res.source, color)
             if d.witness is not None:
-                text += "\n" + " " * len(str(d.span.line)) + " = witness: " + json.dumps(d.witness, ensure_ascii=False)
+                text += "\n" + " " * len(str(d.span.line)) + " = witness: " + visible(
+                    json.dumps(d.witness, ensure_ascii=False))
             if d.record is not None:
-                text += "\n" + " " * len(str(d.span.line)) + " = as a record: " + json.dumps(d.record, ensure_ascii=False)
+                text += "\n" + " " * len(str(d.span.line)) + " = as a record: " + visible(
+                    json.dumps(d.record, ensure_ascii=False))
             parts.append(text)
     files = len(results)
-    provenance = "".join(
+    provenance = "".join(visible(
         f"{r.file}: rubric {r.rubric['name'] or '?'} version {r.rubric['version'] or '?'} "
-        f"(sha256 {r.rubric['sha256'][:12]})\n" for r in results)
+        f"(sha256 {r.rubric['sha256'][:12]})") + "\n" for r in results)
     summary = (f"{files} file{'s' if files != 1 else ''} linted: {n['error']} error{'s' if n['error'] != 1 else ''}, "
                f"{n['warning']} warning{'s' if n['warning'] != 1 else ''}, {n['info']} info")
     suppressed = sum(r.suppressed for r in results)

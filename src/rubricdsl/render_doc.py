@@ -16,7 +16,8 @@ can become markup:
 
 Docstrings are guidance written by the rubric's author and may use light Markdown:
 paragraphs, `-` lists, `code`, *emphasis* and **bold**. Markdown output keeps it as
-written (raw HTML escaped); HTML output renders that subset and nothing else.
+written (raw HTML escaped, and a link whose scheme is not http, https or mailto written
+as text); HTML output renders that subset and nothing else (no link at all).
 """
 from __future__ import annotations
 
@@ -68,11 +69,37 @@ def md_code(s: Any, cell: bool = True) -> Markup:
     return Markup(f"{fence}{pad}{t}{pad}{fence}")
 
 
+# A link's destination: after `](` (inline links and images) or after `[label]:` at the start
+# of a line (link reference definitions), spaces and one line break allowed before it.
+_LINK_DEST = re.compile(r"(\]\()([ \t]*\n?[ \t]*)([^\s)]*)")
+_LINK_DEF = re.compile(r"^( {0,3})(\[(?:[^\]\\\n]|\\.)+\]:)([ \t]*\n?[ \t]*)(\S*)", re.M)
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+_SAFE_SCHEMES = ("http", "https", "mailto")
+_BACKSLASHED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def _unsafe_dest(dest: str) -> bool:
+    """Whether a link destination names a scheme other than http, https and mailto (as the
+    Markdown reader sees it: backslash escapes undone). Relative links and anchors are fine."""
+    m = _SCHEME.match(_BACKSLASHED.sub(r"\1", dest))
+    return m is not None and m.group(1).lower() not in _SAFE_SCHEMES
+
+
+def _safe_links(t: str) -> str:
+    """Links in a docstring keep working for http, https and mailto; any other scheme
+    (`javascript:`, `data:`, `vbscript:`, `file:`...) is written as text: its `](` and its
+    reference definition's `[` escaped, so no reader makes a link of it."""
+    t = _LINK_DEST.sub(lambda m: ("\\]\\(" if _unsafe_dest(m.group(3)) else m.group(1)) + m.group(2) + m.group(3), t)
+    return _LINK_DEF.sub(lambda m: m.group(1) + ("\\" if _unsafe_dest(m.group(4)) else "") + m.group(2)
+                         + m.group(3) + m.group(4), t)
+
+
 def md_doc(s: Any, cell: bool = False) -> Markup:
-    """A docstring in Markdown: the author's light Markdown kept, raw HTML escaped."""
+    """A docstring in Markdown: the author's light Markdown kept, raw HTML escaped, links
+    only to http, https and mailto addresses."""
     if s is None:
         return Markup("")
-    t = _ENTITY.sub("&amp;", str(s)).replace("<", "&lt;")
+    t = _safe_links(_ENTITY.sub("&amp;", str(s)).replace("<", "&lt;"))
     if cell:
         t = t.replace("|", "\\|")
         paras = [" ".join(line.strip() for line in p.splitlines()) for p in re.split(r"\n\s*\n", t)]

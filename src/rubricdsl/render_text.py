@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .runtime import KINDS, Stats, show
+from .safetext import markup
 
 _SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _SEV_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -37,7 +38,9 @@ _ITEMS = "\0items"  # the section of item findings (several annotators on one it
 
 
 def _esc(s: str) -> str:
-    return s.replace("[", "\\[")
+    """Data (ids, values, file names, rubric strings) for Rich: never markup, never a
+    control character (see `safetext`)."""
+    return markup(s)
 
 
 def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteria_order: list[str],

@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
@@ -22,6 +23,32 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 class DataError(Exception):
     """A data file that cannot be read at all (missing, a directory, not gzip...)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during `run`: `stats` holds what was checked before it."""
+
+    def __init__(self, stats: "Stats") -> None:
+        super().__init__()
+        self.stats = stats
+
+
+# what reading a data file (plain or gzip) can raise besides OSError: a truncated or corrupt gzip
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def read_error(name: str, e: BaseException, after: int | None = None) -> DataError:
+    """One line for a data file that cannot be read: its name, where, and the cause."""
+    if isinstance(e, OSError) and not isinstance(e, gzip.BadGzipFile) and e.strerror:
+        cause = e.strerror
+    elif isinstance(e, EOFError):
+        cause = "the compressed file ends early (truncated gzip)"
+    elif isinstance(e, (zlib.error, gzip.BadGzipFile)):
+        cause = f"corrupt gzip data ({e})"
+    else:
+        cause = str(e) or type(e).__name__
+    where = "cannot read" if after is None else f"cannot read after line {after}"
+    return DataError(f"{name}: {where}: {cause}")
 
 
 # ---- values in messages ----------------------------------------------------------------
@@ -278,8 +305,13 @@ def unreadable_finding(file: str, line: int, why: str) -> dict:
 def open_data(path: str) -> tuple[BinaryIO, str, Callable[[], int] | None, int | None]:
     """Open a data file for binary line reading. Returns (stream, display name, position fn, size)."""
     if path == "-":
+        if sys.stdin is None:
+            raise DataError("<stdin>: cannot read: standard input is closed")
         stdin = sys.stdin.buffer
-        head = stdin.peek(2)[:2] if hasattr(stdin, "peek") else b""
+        try:
+            head = stdin.peek(2)[:2] if hasattr(stdin, "peek") else b""
+        except _READ_ERRORS as e:
+            raise read_error("<stdin>", e) from None
         if head == b"\x1f\x8b":
             return io.BufferedReader(gzip.GzipFile(fileobj=stdin, mode="rb"), 1 << 20), "<stdin>", None, None  # type: ignore[arg-type]
         return stdin, "<stdin>", None, None
@@ -291,12 +323,34 @@ def open_data(path: str) -> tuple[BinaryIO, str, Callable[[], int] | None, int |
         raw = open(path, "rb")
     except OSError as e:
         raise DataError(f"{path}: cannot open: {e.strerror}") from None
-    size = os.fstat(raw.fileno()).st_size
-    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    try:
+        size = os.fstat(raw.fileno()).st_size
+        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    except _READ_ERRORS as e:
+        raw.close()
+        raise read_error(path, e) from None
     if path.endswith(".gz") or head == b"\x1f\x8b":
         stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
         return io.BufferedReader(stream, 1 << 20), path, raw.tell, size  # type: ignore[arg-type]
     return raw, path, raw.tell, size
+
+
+def read_batches(stream: BinaryIO, name: str, first_line: Callable[[], int]) -> Iterator[list[bytes]]:
+    """Blocks of lines of an open data file (a leading UTF-8 byte-order mark dropped); a
+    read error is a DataError naming the file and the last line read (`first_line()`)."""
+    first = True
+    while True:
+        try:
+            batch = stream.readlines(1 << 22)
+        except _READ_ERRORS as e:
+            raise read_error(name, e, first_line()) from None
+        if not batch:
+            return
+        if first:
+            first = False
+            if batch[0].startswith(b"\xef\xbb\xbf"):
+                batch[0] = batch[0][3:]
+        yield batch
 
 
 def _why_unreadable(line: bytes, err: Exception) -> str:
@@ -513,7 +567,11 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
 
             items.finish(emit_item)
             stats.items = items.items
+    except KeyboardInterrupt:
+        raise Interrupted(stats) from None
     finally:
+        if items is not None:
+            items.close()  # its temporary file goes on every way out
         if gc_was_on:
             gc.enable()
     return stats
@@ -534,26 +592,15 @@ def _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress, items, 
         lineno = 0
         blank = 0
         try:
-            first = True
-            while True:
-                try:
-                    batch = stream.readlines(1 << 22)
-                except (OSError, EOFError, gzip.BadGzipFile) as e:
-                    raise DataError(f"{name}: cannot read after line {lineno}: {e}") from None
-                if not batch:
-                    break
-                if first:
-                    first = False
-                    if batch[0].startswith(b"\xef\xbb\xbf"):
-                        batch[0] = batch[0][3:]
+            for batch in read_batches(stream, name, lambda: lineno):
                 lineno, b = lc.lines(batch, name, lineno)
                 blank += b
                 if progress is not None:
                     progress(tell() if tell else 0, size, name)
         finally:
+            stats.records += lineno - blank  # an interrupted run reports what it read
             if path != "-":
                 stream.close()
-        stats.records += lineno - blank
 
 
 def _splittable(path: str) -> bool:
@@ -632,6 +679,28 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
     return found, stats, last - first_line, blank, rows
 
 
+def _ignore_sigint() -> None:
+    import signal  # noqa: PLC0415
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool(ctx: Any, jobs: int) -> Any:
+    """A pool of workers that ignore Ctrl-C: the main process alone stops the run (and
+    ends them), so an interrupt prints no worker's traceback. SIGINT is ignored while the
+    workers are forked too, so none can catch it before its initializer runs."""
+    import signal  # noqa: PLC0415
+
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to set
+        return ctx.Pool(jobs, initializer=_ignore_sigint)
+    try:
+        return ctx.Pool(jobs, initializer=_ignore_sigint)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[Any], None],
                   encode: Callable[[dict], Any] | None, progress, jobs: int, items: Any = None,
                   arm_counts: bool = False) -> None:
@@ -658,7 +727,7 @@ def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[A
             yield (path, s, e, k)
 
     try:
-        with ctx.Pool(jobs) as pool:
+        with _pool(ctx, jobs) as pool:
             try:
                 for (found, st, n, blank, rows), (s, e) in zip(pool.imap(_work, tasks()), ranges):
                     slots.release()

@@ -37,6 +37,8 @@ def _on_comment(tok: Token) -> None:
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    from .cache import grammar_cache  # noqa: PLC0415 - Lark's pickle: never in the shared temporary directory
+
     return Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
@@ -44,7 +46,7 @@ def _parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         lexer_callbacks={"COMMENT": _on_comment},
-        cache=True,  # grammar analysis cached in the temp dir: start-up counts for `rubric check`
+        cache=grammar_cache(),  # grammar analysis cached in a private directory: start-up counts
     )
 
 
