@@ -243,6 +243,9 @@ def _unclosed_brace(text: str) -> int | None:
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
 
 
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+
+
 def _unquote(tok: Token, source: Source, sink: Sink) -> str:
     raw = str(tok)[1:-1]
     if "\\" not in raw:
@@ -259,8 +262,25 @@ def _unquote(tok: Token, source: Source, sink: Sink) -> str:
         if nxt in _ESCAPES:
             out.append(_ESCAPES[nxt])
             i += 2
-        elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", raw[i + 2 : i + 6] or ""):
-            out.append(chr(int(raw[i + 2 : i + 6], 16)))
+        elif nxt == "u" and _HEX4.fullmatch(raw[i + 2 : i + 6]):
+            cp = int(raw[i + 2 : i + 6], 16)
+            if not 0xD800 <= cp <= 0xDFFF:
+                out.append(chr(cp))
+                i += 6
+                continue
+            # JSON writes a character beyond U+FFFF as a surrogate pair: high, then low
+            low = int(raw[i + 8 : i + 12], 16) if raw[i + 6 : i + 8] == "\\u" and _HEX4.fullmatch(raw[i + 8 : i + 12]) else 0
+            if cp <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
+                out.append(chr(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)))
+                i += 12
+                continue
+            at = tok.start_pos + 1 + i
+            what = ("the first half of a surrogate pair, and no second half (\\uDC00-\\uDFFF) follows" if cp <= 0xDBFF
+                    else "the second half of a surrogate pair, and no first half (\\uD800-\\uDBFF) comes before it")
+            sink.error("RB005", f"`{raw[i:i + 6]}` is {what}", source.span(at, at + 6),
+                       help="a character beyond U+FFFF is written as both halves, as in `\\ud83d\\udc4d` (one "
+                            "character), or typed as itself")
+            out.append("\ufffd")
             i += 6
         else:
             at = tok.start_pos + 1 + i
