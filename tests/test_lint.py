@@ -54,7 +54,7 @@ COMPILE_ERROR_FIXTURES = ["compile_errors.rubric", "syntax.rubric", "syntax_clau
 # Fixtures that compile: their gap / overlap / shadowed witnesses are replayed.
 ANALYSIS_FIXTURES = ["dead.rubric", "requirements.rubric", "gaps.rubric", "overlaps.rubric",
                      "shadowed.rubric", "edges.rubric", "unused.rubric", "examples.rubric", "suppress.rubric",
-                     "clean.rubric"]
+                     "clean.rubric", "enum_order.rubric"]
 
 
 # ---- helpers ------------------------------------------------------------------------------

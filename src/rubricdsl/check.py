@@ -897,13 +897,17 @@ class Checker:
             elif ta.kind == tb.kind and ta.kind in ("text", "bool"):
                 mode = "eq"
             elif ta.kind == tb.kind == "enum":
-                if ta.enum != tb.enum:
+                assert ta.enum is not None and tb.enum is not None
+                if not ta.enum.same_type(tb.enum):
+                    why = (" (two ordered enums are the same type only with their values in the same order, "
+                           "and an ordered enum is never the same type as an unordered one)"
+                           if ta.enum.same_values(tb.enum) else "")
                     self.sink.error("RB103", "compares values of two different enums", e.span,
-                                    help=f"left is {ta.describe()}, right is {tb.describe()}")
+                                    help=f"left is {ta.describe()}, right is {tb.describe()}{why}")
                     return None
                 mode = "eq"
             elif ta.kind == tb.kind == "set":
-                if ta.enum is not None and tb.enum is not None and ta.enum.values != tb.enum.values:
+                if ta.enum is not None and tb.enum is not None and not ta.enum.same_values(tb.enum):
                     self.sink.error("RB103", "compares two sets of different values", e.span,
                             help='both sides must be sets of the same enum values')
                     return None
@@ -915,8 +919,7 @@ class Checker:
             return Op(op, (a, b), BOOL, e.span, mentions, mode=mode)
         if ta.kind == tb.kind == "num":
             return Op(op, (a, b), BOOL, e.span, mentions, mode="num")
-        if ta.kind == tb.kind == "enum" and ta.enum == tb.enum:
-            assert ta.enum is not None
+        if ta.kind == tb.kind == "enum" and ta.enum is not None and tb.enum is not None and ta.enum.same_type(tb.enum):
             if not ta.enum.ordered:
                 self.sink.error("RB103", f"`{op}` needs an ordered enum, but {ta.describe()} is unordered", e.span,
                                 help="declare it `enum ordered {...}` if its values are ranked")
@@ -955,7 +958,7 @@ class Checker:
             self._for = None
         if a is None:
             return None
-        if a.type.kind != "enum" or a.type.enum is None or b.type.enum is None or a.type.enum.values != b.type.enum.values:
+        if a.type.kind != "enum" or a.type.enum is None or b.type.enum is None or not a.type.enum.same_values(b.type.enum):
             self.sink.error("RB103", f"{a.type.describe()} cannot be a member of {b.type.describe()}", e.left.span,
                             help="the value must be one of the set's own values, or a field of the same enum")
             return None
@@ -973,7 +976,7 @@ class Checker:
         if b is None:
             return None
         if b.type.kind != "set" or (b.type.enum is not None and a.type.enum is not None
-                                     and b.type.enum.values != a.type.enum.values):
+                                     and not b.type.enum.same_values(a.type.enum)):
             self.sink.error("RB103", f"`{e.op} of` needs a set of the same values on its right", e.right.span,
                             help='write `S any of {a, b}` with values of S, or another set of the same values')
             return None
