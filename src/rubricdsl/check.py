@@ -58,6 +58,7 @@ class Checker:
         self._for: str | None = None  # the field a bare value is compared with, for messages
         self._ctx: str | None = None  # None: one record; "item": a per item check; "share": inside share(...)
         self.all_lets: dict[str, ast.Let] = {}
+        self.escalation_targets: dict[str, str] = {}  # escalation name -> its target
 
     # ---- entry ---------------------------------------------------------------
 
@@ -109,6 +110,9 @@ class Checker:
                     if arm.kind == "edge" and arm.name:
                         self._declare(arm.name, arm.span, "edge case")
 
+        self.escalation_targets = {n.name: n.target for n, _ in items if isinstance(n, ast.Escalate)}
+        self.all_lets = {n.name: n for n, _ in items if isinstance(n, ast.Let)}
+
         # 2. levels
         for name, node in self.field_nodes.items():
             f = self.fields[name]
@@ -118,7 +122,6 @@ class Checker:
                     f.levels.append((val, lv.text))
 
         # 3. lets, in source order (a let is visible only after its declaration)
-        self.all_lets = {n.name: n for n, _ in items if isinstance(n, ast.Let)}
         for node, crit in sorted(((n, c) for n, c in items if isinstance(n, ast.Let)), key=lambda p: p[0].span.start):
             expr = self.expr(node.expr, node.span.start)
             if expr is not None and node.name not in self.lets and node.name in self.names:
@@ -340,7 +343,13 @@ class Checker:
     def _label(self, name: str, span: Span, why: str, help_: str) -> ir.FieldIR | None:
         """The label a `decide` or `consensus` names, or None after reporting why not."""
         f = self.fields.get(name)
-        if f is None:
+        if f is None and name in self.all_lets:
+            block = "decide" if "decided" in why else "consensus"
+            self.sink.error("RB103", f"`{name}` is a `let`, not a label: a `{block}` needs a label", span,
+                            help=f"a `let` is computed, not given by annotators; name the label here"
+                                 + (f", and use `{name}` in the arms' conditions (`when {name} -> VALUE`)"
+                                    if block == "decide" else ""))
+        elif f is None:
             s = _suggest(name, [n for n, x in self.fields.items() if x.kind == "label"])
             self.sink.error("RB101", f"unknown label `{name}`", span,
                             help=f"did you mean `{s}`?" if s else "declare it with `label NAME: TYPE`")
@@ -506,6 +515,14 @@ class Checker:
                                      "multi-annotator sample")
                 ok = False
                 continue
+            if o.name not in known and o.kind == "escalation" and o.name in self.escalation_targets:
+                target = self.escalation_targets[o.name]
+                self.sink.error("RB101", f"`expect escalation {o.name}`: `{o.name}` is the name of an escalation, "
+                                "not its target", o.span,
+                                help=f"`expect escalation` names the role a record goes to: write "
+                                     f"`expect escalation {target}`")
+                ok = False
+                continue
             if o.name not in known:
                 s = _suggest(o.name, known)
                 self.sink.error("RB101", f"`expect {o.kind} {o.name}`: `{o.name}` is not {what}", o.span,
@@ -637,6 +654,9 @@ class Checker:
             return self._set_test(e, pos)
         if op == "contains":
             a = self.expr(e.left, pos)
+            if a is not None and a.type.kind == "set":
+                self._contains_on_set(e, a)
+                return None
             b = self.expr(e.right, pos)
             if a is None or b is None:
                 return None
@@ -647,6 +667,19 @@ class Checker:
                     return None
             return Op("contains", (a, b), BOOL, e.span, a.mentions | b.mentions)
         raise AssertionError(op)
+
+    def _contains_on_set(self, e: ast.Binary, a: ir.Expr) -> None:
+        left = self._text(e.left.span)
+        r = e.right
+        value = r.name if isinstance(r, ast.Name) else r.value if isinstance(r, ast.Literal) and r.kind == "string" else None
+        assert a.type.enum is not None
+        if isinstance(value, str) and value in a.type.enum.values:
+            shown = value if value.isidentifier() else '"' + value + '"'
+            help_ = f"to test one value, write `{shown} in {left}`; for several, `{left} any of {{{shown}, ...}}`"
+        else:
+            help_ = f"to test a value, write `VALUE in {left}`; for several, `{left} any of {{...}}`"
+        self.sink.error("RB103", f"`contains` works on text, but `{left}` is a {a.type.describe()}", e.left.span,
+                        help=help_)
 
     def _name(self, e: ast.Name, pos: int, want: ir.EnumType | None) -> ir.Expr | None:
         if want is not None and e.name in want.values:
@@ -682,6 +715,10 @@ class Checker:
                 return None  # a let whose own expression has an error, reported there
             self.sink.error("RB103", f"`{e.name}` names a rule, escalation or edge case, not a value", e.span,
                             help='conditions read inputs, labels and lets; rules and escalations cannot be referenced')
+            return None
+        slip = _SLIPS.get(e.name)
+        if slip is not None and (want is None or e.name in _NULL_WORDS):
+            self.sink.error("RB101", f"unknown name `{e.name}`", e.span, help=slip)
             return None
         if want is not None:
             s = _suggest(e.name, list(want.values))
@@ -885,6 +922,8 @@ class Checker:
         return Const(frozenset(vals), t, e.span)
 
     def _compare(self, e: ast.Binary, pos: int) -> ir.Expr | None:
+        if e.op in ("==", "!=") and self._null_compare(e, pos):
+            return None
         a, b = self._resolve_pair(e.left, e.right, pos)
         if a is None or b is None:
             return None
@@ -928,6 +967,20 @@ class Checker:
         self.sink.error("RB103", f"cannot order {ta.describe()} and {tb.describe()} with `{op}`", e.span,
                         help="`<`, `<=`, `>`, `>=` compare numbers and values of one ordered enum")
         return None
+
+    def _null_compare(self, e: ast.Binary, pos: int) -> bool:
+        """`x == None` (or null, nil): reported with the presence test it means."""
+        for side, other in ((e.right, e.left), (e.left, e.right)):
+            if not (isinstance(side, ast.Name) and side.name in _NULL_WORDS and side.name not in self.names):
+                continue
+            o = self.expr(other, pos)
+            if o is not None and o.type.enum is not None and side.name in o.type.enum.values:
+                return False  # a value of that enum
+            test = "is missing" if e.op == "==" else "is present"
+            self.sink.error("RB101", f"unknown name `{side.name}`: the language has no null value", side.span,
+                            help=f"write `{self._text(other.span)} {test}`")
+            return True
+        return False
 
     def _in(self, e: ast.Binary, pos: int) -> ir.Expr | None:
         if isinstance(e.right, ast.SetLit):
@@ -981,6 +1034,17 @@ class Checker:
                             help='write `S any of {a, b}` with values of S, or another set of the same values')
             return None
         return Op(e.op, (a, b), BOOL, e.span, a.mentions | b.mentions)
+
+
+_NULL_WORDS = ("None", "null", "NULL", "Null", "nil")
+_SLIPS = {
+    "True": "booleans are written in lower case: `true`",
+    "False": "booleans are written in lower case: `false`",
+    "TRUE": "booleans are written in lower case: `true`",
+    "FALSE": "booleans are written in lower case: `false`",
+    **{w: "the language has no null value: test a field with `FIELD is missing` or `FIELD is present`"
+       for w in _NULL_WORDS},
+}
 
 
 def _reads(e) -> frozenset[str]:

@@ -200,6 +200,20 @@ def _report_syntax_error(e: UnexpectedInput, work: str, source: Source, sink: Si
         elif ch == "/":
             sink.error("RB002", "unexpected `/`", span,
                        help="a regex `/.../` may only follow `matches`; division needs two operands")
+        elif ch in "&|":
+            op, word = ("&&", "and") if ch == "&" else ("||", "or")
+            width = 2 if work.startswith(ch * 2, pos) else 1
+            sink.error("RB002", f"`{work[pos:pos + width]}` is not an operator of the language", source.span(pos, pos + width),
+                       help=f"write `{word}`: `a {word} b`")
+        elif ch == "!" and not work.startswith("!=", pos):
+            sink.error("RB002", "`!` is not an operator of the language", span, help="write `not`: `not a`")
+        elif ch == "'":
+            eol = work.find("\n", pos)
+            close = work.find("'", pos + 1, len(work) if eol < 0 else eol)
+            end = close + 1 if close > pos else pos + 1
+            inner = work[pos + 1:close] if close > pos else "..."
+            sink.error("RB002", "strings are written in double quotes, not single quotes", source.span(pos, end),
+                       help=f"write {_double_quoted(inner)}")
         else:
             allowed = sorted({_describe_terminal(t) for t in e.allowed or []})
             sink.error("RB002", f"unexpected character `{ch}`", span,
@@ -222,9 +236,27 @@ def _report_syntax_error(e: UnexpectedInput, work: str, source: Source, sink: Si
         help_ = "write `a < b and b < c`"
     if tok.type == "NAME" and text == "per":
         help_ = "`per item` follows a rule's message (before `severity`) or an escalation's reason"
+    accepts = e.accepts or e.expected
+    if tok.type == "EQUAL" and "COMP_OP" in accepts:
+        message = "`=` is not a comparison"
+        help_ = "write `==` to compare two values: `x == 1`"
+    negated = re.search(r"(?:\b([A-Za-z_]\w*)\s+)?\bis\s+not\s*$", work[:tok.start_pos])
+    if tok.type in ("MISSING", "PRESENT") and negated:
+        other = "present" if text == "missing" else "missing"
+        start = work.rindex("is", 0, tok.start_pos)
+        span = source.span(start, tok.end_pos)
+        message = f"`is not {text}` is written `is {other}`"
+        help_ = f"write `{negated.group(1) or 'FIELD'} is {other}`"
     sink.error("RB001", message, span, help=help_)
     start, end = _line_bounds(work, tok.start_pos)
     return start, end
+
+
+def _double_quoted(text: str) -> str:
+    """A single-quoted string as the double-quoted one the author meant, for a help line."""
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _unclosed_brace(text: str) -> int | None:
