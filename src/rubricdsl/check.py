@@ -5,8 +5,10 @@ all of a file's errors. The IR is only used when the sink has no errors.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
+import re
 from typing import Any
 
 from . import ast, ir
@@ -59,6 +61,18 @@ class Checker:
         self._ctx: str | None = None  # None: one record; "item": a per item check; "share": inside share(...)
         self.all_lets: dict[str, ast.Let] = {}
         self.escalation_targets: dict[str, str] = {}  # escalation name -> its target
+        # what error recovery needs (`usable`): fields whose declaration has an error,
+        # criteria whose `applies when` has one, and the names read by constructs that
+        # were dropped for an error (so that `rubric lint` does not call them unused)
+        self.bad_fields: set[str] = set()
+        self.bad_criteria: set[str] = set()
+        self.dropped_reads: set[str] = set()
+        # declarations the parser skipped after a syntax error: their names are known
+        # (a reference to one is no new error) and every word in them may be a read
+        self.skipped_names, self.skipped_record = _skipped_declarations(source_text, rubric.skipped)
+        self._syntax_errors = [d.span for d in sink.items if d.severity == "error"]
+        for start, end in rubric.skipped:
+            self.dropped_reads.update(_WORD.findall(source_text, start, end))
 
     # ---- entry ---------------------------------------------------------------
 
@@ -98,6 +112,8 @@ class Checker:
                 )
                 self.field_nodes[node.name] = node
                 index += 1
+                if self._broken(node.span):
+                    self.bad_fields.add(node.name)
         for node, crit in items:
             if isinstance(node, ast.Let):
                 self._declare(node.name, node.name_span, "let")
@@ -124,7 +140,10 @@ class Checker:
         # 3. lets, in source order (a let is visible only after its declaration)
         for node, crit in sorted(((n, c) for n, c in items if isinstance(n, ast.Let)), key=lambda p: p[0].span.start):
             expr = self.expr(node.expr, node.span.start)
-            if expr is not None and node.name not in self.lets and node.name in self.names:
+            if expr is None or self._broken(node.span):
+                self._dropped(node.span)
+                continue
+            if node.name not in self.lets and node.name in self.names:
                 self.lets[node.name] = ir.LetIR(node.name, expr, crit, node.span, node.doc)
                 self.let_nodes[node.name] = node
 
@@ -133,6 +152,9 @@ class Checker:
             if node.required_when is not None:
                 cond = self.cond(node.required_when, node.span.end)
                 self.fields[name].required_when = cond
+                if cond is None:
+                    self.bad_fields.add(name)  # when it is required is unknown
+                    self._dropped(node.required_when.span)
 
         # 5. criteria
         crit_ir: list[ir.CriterionIR] = []
@@ -140,6 +162,9 @@ class Checker:
         for c in criteria:
             a = self.cond(c.applies, c.span.start) if c.applies is not None else None
             applies[c.name] = a
+            if (c.applies is not None and a is None) or self._broken(c.span, [x.span for x in c.items]):
+                self.bad_criteria.add(c.name)
+                self._dropped(c.applies.span)
             crit_ir.append(ir.CriterionIR(c.name, c.title or c.name, a, c.span, c.doc))
 
         def scope(crit: str | None) -> frozenset[str]:
@@ -160,9 +185,13 @@ class Checker:
         for node, crit in items:
             if isinstance(node, ast.Decide):
                 d = self._decide(node, crit, len(decides), decided)
+                if d is not None and self._broken(node.span):
+                    d = None
                 if d is not None:
                     d.mentions = d.mentions | scope(crit)
                     decides.append(d)
+                else:
+                    self._dropped(node.span)
             elif isinstance(node, (ast.Rule, ast.Escalate)) and node.per_item:
                 if crit is not None:
                     what = "rule" if isinstance(node, ast.Rule) else "escalation"
@@ -174,27 +203,43 @@ class Checker:
                 try:
                     if isinstance(node, ast.Rule):
                         r = self._rule(node, None, len(item_rules))
+                        if r is not None and self._broken(node.span):
+                            r = None
                         if r is not None:
                             r.per_item = True
                             item_rules.append(r)
+                        else:
+                            self._dropped(node.span)
                     else:
                         e = self._escalate(node, None, len(item_escalations))
+                        if e is not None and self._broken(node.span):
+                            e = None
                         if e is not None:
                             e.per_item = True
                             item_escalations.append(e)
+                        else:
+                            self._dropped(node.span)
                 finally:
                     self._ctx = None
                 first_item_span = first_item_span or node.name_span
             elif isinstance(node, ast.Rule):
                 r = self._rule(node, crit, len(rules))
+                if r is not None and self._broken(node.span):
+                    r = None
                 if r is not None:
                     r.mentions = r.mentions | scope(crit)
                     rules.append(r)
+                else:
+                    self._dropped(node.span)
             elif isinstance(node, ast.Escalate):
                 e = self._escalate(node, crit, len(escalations))
+                if e is not None and self._broken(node.span):
+                    e = None
                 if e is not None:
                     e.mentions = e.mentions | scope(crit)
                     escalations.append(e)
+                else:
+                    self._dropped(node.span)
             elif isinstance(node, ast.Consensus):
                 c = self._consensus(node, len(consensus), consensus_of)
                 if c is not None:
@@ -227,7 +272,7 @@ class Checker:
                 else:
                     ann = p
 
-        if first_item_span is not None and item is None:
+        if first_item_span is not None and item is None and not self.skipped_record:
             self.sink.error("RB111", "item checks need to know which records belong to one item", first_item_span,
                             help="name the item in the `record` block: `record { item = PATH  annotator = PATH }`")
 
@@ -241,6 +286,73 @@ class Checker:
         )
         rubric.examples = [ex for ex in (self._example(n, rubric) for n in examples) if ex is not None]
         return rubric
+
+    # ---- error recovery -------------------------------------------------------------
+
+    def _broken(self, span: Span, inner: list[Span] | None = None) -> bool:
+        """Whether the parser reported an error inside `span` (outside the `inner` spans):
+        a construct the builder kept despite an error (a clause repeated or missing, a bad
+        escape...) is dropped like one that did not resolve."""
+        for e in self._syntax_errors:
+            if span.start <= e.start < max(span.end, span.start + 1) and not any(
+                    i.start <= e.start < i.end for i in inner or ()):
+                return True
+        return False
+
+    def _dropped(self, span: Span) -> None:
+        """Remember the words of a construct dropped for an error: any of them may be a
+        read (the builder may have kept only one of two clauses, so its text is the
+        whole truth)."""
+        self.dropped_reads.update(_WORD.findall(self.source_text, span.start, span.end))
+
+    def usable(self, rubric: ir.RubricIR) -> ir.RubricIR:
+        """The part of `rubric` that stands on no error, for `rubric lint` to analyse when
+        the file has errors: without the fields whose declaration has an error, and
+        without every `let`, decision, rule and escalation that reads one (directly or
+        through a `let` or its criterion's `applies when`) or stands in a criterion whose
+        `applies when` has an error. Constructs that had an error themselves are already
+        absent (their resolution gave nothing). Examples are left out: they test the
+        whole rubric. What is dropped counts as read (`dropped_reads`). What is kept is
+        numbered anew (the IR given is used up), so the result also compiles."""
+        bad = set(self.bad_fields)
+        while True:  # a field required when a bad field holds is bad too
+            more = {f.name for f in rubric.fields if f.name not in bad and f.required_when is not None
+                    and _reads(f.required_when) & bad}
+            if not more:
+                break
+            bad |= more
+        crit_bad = set(self.bad_criteria) | {c.name for c in rubric.criteria
+                                             if c.applies is not None and _reads(c.applies) & bad}
+
+        def keep(obj, *exprs) -> bool:
+            if getattr(obj, "criterion", None) in crit_bad or any(e is not None and _reads(e) & bad for e in exprs):
+                for e in exprs:
+                    _ir_names(e, self.dropped_reads)
+                return False
+            return True
+
+        decides = [d for d in rubric.decides
+                   if d.label.name not in bad and keep(d, *(a.cond for a in d.arms))]
+        rules = [r for r in rubric.rules if keep(r, r.when, r.require)]
+        escalations = [e for e in rubric.escalations if keep(e, e.when)]
+        item_rules = [r for r in rubric.item_rules if keep(r, r.when, r.require)]
+        item_escalations = [e for e in rubric.item_escalations if keep(e, e.when)]
+        lets = [x for x in rubric.lets if keep(x, x.expr)]
+        fields = []
+        for f in rubric.fields:
+            if f.name in bad:
+                _ir_names(f.required_when, self.dropped_reads)
+            else:
+                fields.append(f)
+        consensus = [c for c in rubric.consensus if c.label.name not in bad]
+        for kept in (fields, decides, rules, escalations, item_rules, item_escalations, consensus):
+            for i, x in enumerate(kept):
+                x.index = i
+        return dataclasses.replace(
+            rubric, fields=fields, lets=lets,
+            criteria=[c for c in rubric.criteria if c.name not in crit_bad], decides=decides, rules=rules,
+            escalations=escalations, examples=[], item_rules=item_rules, item_escalations=item_escalations,
+            consensus=consensus)
 
     # ---- declarations ---------------------------------------------------------------
 
@@ -272,21 +384,25 @@ class Checker:
                     continue
                 vals.append(sv)
             if not vals:
+                self.bad_fields.add(name)
                 self.sink.error("RB103", f"`{name}` has an empty {t.kind}", t.span, help="list at least one value")
             return ir.FieldType(t.kind, enum=ir.EnumType(tuple(vals), t.ordered))
         if t.kind in ("int", "scale"):
             lo, hi = t.lo, t.hi
             for b in (lo, hi):
                 if b is not None and not (isinstance(b, int) or float(b).is_integer()):
+                    self.bad_fields.add(name)
                     self.sink.error("RB103", f"the bounds of an {t.kind} range are integers", t.span,
                             help='write whole numbers, e.g. `1..5`, or use `number` for decimals')
             lo = int(lo) if lo is not None else None
             hi = int(hi) if hi is not None else None
             if lo is not None and hi is not None and lo > hi:
+                self.bad_fields.add(name)
                 self.sink.error("RB106", f"range {lo}..{hi} is empty", t.span, help=f"write {hi}..{lo}")
             return ir.FieldType(t.kind, lo, hi)
         if t.kind == "number":
             if t.lo is not None and t.hi is not None and t.lo > t.hi:
+                self.bad_fields.add(name)
                 self.sink.error("RB106", f"range {_fmt_value(t.lo)}..{_fmt_value(t.hi)} is empty", t.span,
                             help='write the low bound first')
             return ir.FieldType("number", t.lo, t.hi)
@@ -343,6 +459,8 @@ class Checker:
     def _label(self, name: str, span: Span, why: str, help_: str) -> ir.FieldIR | None:
         """The label a `decide` or `consensus` names, or None after reporting why not."""
         f = self.fields.get(name)
+        if f is None and name in self.skipped_names:
+            return None  # declared in a part of the file that did not parse
         if f is None and name in self.all_lets:
             block = "decide" if "decided" in why else "consensus"
             self.sink.error("RB103", f"`{name}` is a `let`, not a label: a `{block}` needs a label", span,
@@ -459,6 +577,9 @@ class Checker:
         given: dict[str, Any] = {}
         for g in node.given:
             f = self.fields.get(g.field)
+            if f is None and g.field in self.skipped_names:
+                ok = False
+                continue
             if f is None:
                 what = "a `let` is computed, not given" if g.field in self.lets else None
                 s = _suggest(g.field, self.fields)
@@ -513,6 +634,9 @@ class Checker:
                                 "is checked per item", o.span,
                                 help="item checks need several records; try them with `rubric check` on a "
                                      "multi-annotator sample")
+                ok = False
+                continue
+            if o.name not in known and o.name in self.skipped_names:
                 ok = False
                 continue
             if o.name not in known and o.kind == "escalation" and o.name in self.escalation_targets:
@@ -716,6 +840,8 @@ class Checker:
             self.sink.error("RB103", f"`{e.name}` names a rule, escalation or edge case, not a value", e.span,
                             help='conditions read inputs, labels and lets; rules and escalations cannot be referenced')
             return None
+        if e.name in self.skipped_names:
+            return None  # declared in a part of the file that did not parse
         slip = _SLIPS.get(e.name)
         if slip is not None and (want is None or e.name in _NULL_WORDS):
             self.sink.error("RB101", f"unknown name `{e.name}`", e.span, help=slip)
@@ -758,6 +884,8 @@ class Checker:
                 return None
             return ir.Agg("share", None, c, NUM, e.span, reads=_reads(c), text=self._text(e.span))
         if not isinstance(arg, ast.Name) or arg.name not in self.fields:
+            if isinstance(arg, ast.Name) and arg.name in self.skipped_names:
+                return None
             if isinstance(arg, ast.Name) and arg.name not in self.names:
                 s = _suggest(arg.name, [n for n, x in self.fields.items() if x.kind == "label"])
                 self.sink.error("RB101", f"unknown label `{arg.name}`" + (f"; did you mean `{s}`?" if s else ""), arg.span,
@@ -1034,6 +1162,39 @@ class Checker:
                             help='write `S any of {a, b}` with values of S, or another set of the same values')
             return None
         return Op(e.op, (a, b), BOOL, e.span, a.mentions | b.mentions)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SKIPPED_DECL = re.compile(
+    r"^[ \t]*(?:(?:input|label|let|rule|decide|criterion|consensus)[ \t]+([A-Za-z_]\w*)"
+    r"|escalate[ \t]+([A-Za-z_]\w*)(?:[ \t]+([A-Za-z_]\w*))?|edge[ \t]+([A-Za-z_]\w*))", re.M)
+
+
+def _skipped_declarations(text: str, regions: list[tuple[int, int]]) -> tuple[set[str], bool]:
+    """The names the skipped regions declare (fields, lets, rules, escalations and their
+    targets, edge cases, decided labels, criteria), and whether one holds a `record` block."""
+    names: set[str] = set()
+    record = False
+    for start, end in regions:
+        chunk = text[start:end]
+        names.update(n for m in _SKIPPED_DECL.finditer(chunk) for n in m.groups() if n)
+        record = record or re.search(r"^[ \t]*record\b", chunk, re.M) is not None
+    return names, record
+
+
+def _ir_names(e: Any, out: set[str]) -> None:
+    """The fields and lets an IR expression reads."""
+    if isinstance(e, FieldRef):
+        out.add(e.field.name)
+    elif isinstance(e, LetRef):
+        out.add(e.let.name)
+        _ir_names(e.let.expr, out)
+    elif isinstance(e, ir.Agg):
+        out.update(e.reads)
+        _ir_names(e.expr, out)
+    elif isinstance(e, Op):
+        for a in e.args:
+            _ir_names(a, out)
 
 
 _NULL_WORDS = ("None", "null", "NULL", "Null", "nil")

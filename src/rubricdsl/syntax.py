@@ -99,11 +99,14 @@ def _describe_token(tok: Token) -> str:
 # ---- parsing with error recovery ------------------------------------------------------
 
 
-def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[ast.Rubric | None, Sink]:
+def parse(text: str, name: str = "<string>", sink: Sink | None = None,
+          recover: bool = False) -> tuple[ast.Rubric | None, Sink]:
     """Parse rubric text. Returns the AST (None if there were syntax errors) and the sink.
 
     Every syntax error of the file is reported: after an error the parser
-    resynchronises at the next line that starts a top-level declaration.
+    resynchronises at the next line that starts a top-level declaration. With
+    `recover`, a file with syntax errors still gives the AST of the declarations that
+    parsed, with the skipped regions in `Rubric.skipped` (what `rubric lint` analyses).
     """
     text = normalize_text(text)
     source = Source(name, text)
@@ -111,6 +114,7 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[
     comments: list[ast.Comment] = []
     work = text
     errors = 0
+    skipped: list[tuple[int, int]] = []
     while True:
         try:
             _COMMENTS.clear()
@@ -121,18 +125,25 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[
         except UnexpectedInput as e:
             errors += 1
             start, end = _report_syntax_error(e, work, source, sink)
-            if errors >= 25 or start is None:
+            if start is None and recover:
+                start, end = _rest_of_file(work)
+            if errors >= 25 or start is None or not work[start:end].strip():
                 return None, sink
+            skipped.append((start, end))
             # blank out the broken top-level declaration and parse again
             work = work[:start] + "".join(ch if ch == "\n" else " " for ch in work[start:end]) + work[end:]
     if errors:
         # the declarations that did parse may hold errors of their own (escapes, clauses,
-        # reserved words): report them too, then give no tree
+        # reserved words): report them too; give their tree only when recovering
         try:
-            _Builder(source, sink).transform(tree)
+            rubric = _Builder(source, sink).transform(tree)
         except VisitError:
-            pass
-        return None, sink
+            return None, sink
+        if not recover:
+            return None, sink
+        rubric.comments = comments
+        rubric.skipped = sorted(skipped)
+        return rubric, sink
     try:
         rubric = _Builder(source, sink).transform(tree)
     except VisitError as e:  # a bug in the builder, not in the rubric
@@ -142,6 +153,15 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[
         sink.error("RB004", "the file does not start with a `rubric` header", source.span(0, 0),
                    help='start the file with `rubric "NAME" version "1"`')
     return rubric, sink
+
+
+def _rest_of_file(text: str) -> tuple[int, int]:
+    """After an error at the end of the file: from the top-level declaration that is not
+    finished (the one holding an unclosed `{`, or the last one) to the end."""
+    opened = _unclosed_brace(text)
+    at = opened if opened is not None else len(text.rstrip()) - 1
+    start, _ = _line_bounds(text, max(at, 0))
+    return start, len(text)
 
 
 def _line_bounds(text: str, offset: int) -> tuple[int, int]:
