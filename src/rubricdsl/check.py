@@ -164,7 +164,7 @@ class Checker:
             applies[c.name] = a
             if (c.applies is not None and a is None) or self._broken(c.span, [x.span for x in c.items]):
                 self.bad_criteria.add(c.name)
-                self._dropped(c.applies.span)
+                self._dropped(c.span)  # its checks go with it
             crit_ir.append(ir.CriterionIR(c.name, c.title or c.name, a, c.span, c.doc))
 
         def scope(crit: str | None) -> frozenset[str]:
