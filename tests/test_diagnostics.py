@@ -203,3 +203,22 @@ def test_golden_rendering(name: str, golden) -> None:
     with pytest.raises(RubricError) as info:
         rubricdsl.loads(path.read_text(encoding="utf-8"), name=path.name)
     golden.check(f"diagnostics_{name}.txt", info.value.render(color=False))
+
+
+@pytest.mark.parametrize(("pattern", "why"), [
+    (r"(a)\1", r"`\1` is not an escape RE2 knows (it has no backreferences and no `\Z`)"),
+    (r"(?<!x)a", "`(?<!` is a group RE2 does not have (no lookaround, no atomic groups)"),
+    (r"[z-a]", "`z-a` is not a valid character range or class"),
+    (r"[abc", "a `[` is not closed"),
+    (r"(abc", "a `(` is not closed"),
+    (r"abc)", "a `)` closes no `(`"),
+    (r"*a", "`*` repeats nothing"),
+    (r"a{1001}", "`{1001}`: a repetition count is at most 1000, and its minimum at most its maximum"),
+])
+def test_regex_errors_are_said_in_our_words(pattern: str, why: str) -> None:
+    """RB105 says why RE2 rejects a regex without quoting RE2's own message."""
+    text = f'rubric "r" version "1"\ninput t: text\nrule r "m" {{ require t matches /{pattern}/ }}\n'
+    with pytest.raises(RubricError) as info:
+        rubricdsl.loads(text)
+    (d,) = info.value.diagnostics
+    assert (d.code, d.message) == ("RB105", f"the regex is not accepted: {why}")
