@@ -6,8 +6,8 @@ JSONL file and read with `Rubric.check_files`, so that the reader's rules apply)
 
 An expected finding is a mapping with `kind` and, optionally, `rule`, `label`,
 `target` (each compared exactly, an absent key meaning null), `arms` (compared as a
-sorted list, only when given) and `severity`, `record`, `criterion`, `line` (compared
-only when given). Findings are compared as a multiset. A test may carry
+sorted list, only when given) and `severity`, `record`, `criterion`, `line`, `message`
+and `value` (compared only when given). Findings are compared as a multiset. A test may carry
 `xfail: REASON` when the implementation contradicts the language brief; it is then
 run as a strict xfail.
 """
@@ -26,7 +26,7 @@ import rubricdsl
 CASES = Path(__file__).resolve().parent / "cases" / "check"
 KINDS = {"violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation"}
 EXACT_KEYS = ("kind", "rule", "label", "target")
-OPTIONAL_KEYS = ("arms", "severity", "record", "criterion", "line")
+OPTIONAL_KEYS = ("arms", "severity", "record", "criterion", "line", "message", "value")
 TEST_KEYS = {"description", "record", "expect", "line", "xfail"}
 
 

@@ -2,7 +2,8 @@
 
 Each offending line ends with `# expect: CODE` or `# expect: CODE:COLUMN` (several may
 follow one `expect:`); compiling the file must raise RubricError whose diagnostics are
-exactly the expected (code, line[, column]) set, all in one run. A file starting with
+exactly the expected (code, line[, column]) set, all in one run. A marker naming one
+code may end with `help: TEXT`: that diagnostic's help line must contain TEXT. A file starting with
 `# xfail: REASON` documents a known discrepancy and runs as a strict xfail.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rubricdsl.codes import CODES
 from rubricdsl.diagnostics import RubricError
 
 CASES = Path(__file__).resolve().parent / "cases" / "diagnostics"
-MARKER = re.compile(r"#\s*expect:\s*(?P<items>.+?)\s*$")
+MARKER = re.compile(r"#\s*expect:\s*(?P<items>.+?)(?:\s+help:\s*(?P<help>.+?))?\s*$")
 ITEM = re.compile(r"^(?P<code>RB\d{3})(?::(?P<col>\d+))?$")
 XFAIL = re.compile(r"^#\s*xfail:\s*(?P<reason>.+)$", re.M)
 
@@ -53,6 +54,21 @@ def parse_expectations(text: str) -> list[tuple[str, int, int | None]]:
             im = ITEM.match(item)
             assert im, f"line {lineno}: bad expectation {item!r}"
             out.append((im.group("code"), lineno, int(im.group("col")) if im.group("col") else None))
+    return out
+
+
+def parse_helps(text: str) -> list[tuple[str, int, int | None, str]]:
+    """(code, line, column, TEXT) of every marker that ends with `help: TEXT`."""
+    out = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        m = MARKER.search(line)
+        if not m or not m.group("help"):
+            continue
+        items = re.split(r"[\s,]+", m.group("items"))
+        assert len(items) == 1, f"line {lineno}: `help:` follows a marker naming one code"
+        im = ITEM.match(items[0])
+        assert im, f"line {lineno}: bad expectation {items[0]!r}"
+        out.append((im.group("code"), lineno, int(im.group("col")) if im.group("col") else None, m.group("help")))
     return out
 
 
@@ -92,6 +108,15 @@ def test_diagnostics_file(path: Path) -> None:
         f"{path.name}\n missing:    {left}\n unexpected: {unexpected}\n all:\n{details}")
 
 
+@pytest.mark.parametrize("path", [p for p in _files() if parse_helps(p.read_text(encoding="utf-8"))], ids=lambda p: p.stem)
+def test_help_lines(path: Path) -> None:
+    diags = _diagnostics(path)
+    for code, line, col, text in parse_helps(path.read_text(encoding="utf-8")):
+        hits = [d for d in diags if d.code == code and d.line == line and (col is None or d.column == col)]
+        assert len(hits) == 1, f"{path.name}:{line}: {code} not reported once"
+        assert text in (hits[0].help or ""), f"{path.name}:{line}: help {hits[0].help!r} lacks {text!r}"
+
+
 def test_every_producible_code_is_covered() -> None:
     covered = set()
     for p in _files():
@@ -105,8 +130,10 @@ def test_every_producible_code_is_covered() -> None:
 
 
 def test_marker_parser() -> None:
-    text = 'label a: bool  # expect: RB101\nx\nrule r "m" { }  # expect: RB007:6 RB101:2\n'
-    assert parse_expectations(text) == [("RB101", 1, None), ("RB007", 3, 6), ("RB101", 3, 2)]
+    text = ('label a: bool  # expect: RB101\nx\nrule r "m" { }  # expect: RB007:6 RB101:2\n'
+            'x == True  # expect: RB101:6 help: write `true`\n')
+    assert parse_expectations(text) == [("RB101", 1, None), ("RB007", 3, 6), ("RB101", 3, 2), ("RB101", 4, 6)]
+    assert parse_helps(text) == [("RB101", 4, 6, "write `true`")]
 
 
 # ---- messages, fields and rendering -------------------------------------------------------
@@ -176,3 +203,22 @@ def test_golden_rendering(name: str, golden) -> None:
     with pytest.raises(RubricError) as info:
         rubricdsl.loads(path.read_text(encoding="utf-8"), name=path.name)
     golden.check(f"diagnostics_{name}.txt", info.value.render(color=False))
+
+
+@pytest.mark.parametrize(("pattern", "why"), [
+    (r"(a)\1", r"`\1` is not an escape RE2 knows (it has no backreferences and no `\Z`)"),
+    (r"(?<!x)a", "`(?<!` is a group RE2 does not have (no lookaround, no atomic groups)"),
+    (r"[z-a]", "`z-a` is not a valid character range or class"),
+    (r"[abc", "a `[` is not closed"),
+    (r"(abc", "a `(` is not closed"),
+    (r"abc)", "a `)` closes no `(`"),
+    (r"*a", "`*` repeats nothing"),
+    (r"a{1001}", "`{1001}`: a repetition count is at most 1000, and its minimum at most its maximum"),
+])
+def test_regex_errors_are_said_in_our_words(pattern: str, why: str) -> None:
+    """RB105 says why RE2 rejects a regex without quoting RE2's own message."""
+    text = f'rubric "r" version "1"\ninput t: text\nrule r "m" {{ require t matches /{pattern}/ }}\n'
+    with pytest.raises(RubricError) as info:
+        rubricdsl.loads(text)
+    (d,) = info.value.diagnostics
+    assert (d.code, d.message) == ("RB105", f"the regex is not accepted: {why}")

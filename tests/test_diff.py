@@ -275,3 +275,24 @@ def test_changed_types_are_compared_where_both_versions_accept_the_record() -> N
     assert sem[("rule", "low_score_needs_harm")].status == "changed"
     assert "type changed" in sem[("rule", "low_score_needs_harm")].reason
     assert sem[("decide", "safety")].status == "equivalent"
+
+
+def test_reordered_enum_and_set_values_are_no_change(tmp_path: Path) -> None:
+    """`enum {a, b}` and `enum {b, a}` are one type: reordering values changes nothing, and
+    a field compared with one declared in the other order keeps its meaning."""
+    base = BASE + 'input src2: enum {news, forum, chat} from src2\nlabel harm2: set {violence, hate} from harm2\n' \
+        'rule same_src "The sources agree" { when harm2 == harm require src2 == src }\n'
+    reordered = (base.replace("input src: enum {news, forum, chat}", "input src: enum {chat, news, forum}")
+                 .replace("label harm: set {violence, hate}", "label harm: set {hate, violence}"))
+    assert D.structural(rubricdsl.loads(base).ir, rubricdsl.loads(reordered).ir) == []
+    sem = _semantic(base, reordered)
+    assert {k: c.status for k, c in sem.items() if k[0] != "rules"} == {
+        ("decide", "safety"): "equivalent", ("rule", "low_score_needs_harm"): "equivalent",
+        ("escalation", "hot"): "equivalent", ("rule", "same_src"): "equivalent"}
+    # an ordered enum's order is its meaning
+    ranked = base.replace("label score: int 1..5 from score", "label score: enum ordered {lo, hi} from score") \
+        .replace("score >= 3", "score >= hi").replace("score == 1", "score == lo")
+    flipped = ranked.replace("enum ordered {lo, hi}", "enum ordered {hi, lo}")
+    assert [c.to_dict()["change"] for c in D.structural(rubricdsl.loads(ranked).ir, rubricdsl.loads(flipped).ir)] \
+        == ["changed"]
+    assert _semantic(ranked, flipped)[("rule", "low_score_needs_harm")].status != "equivalent"

@@ -30,6 +30,7 @@ import pytest
 import rubricdsl
 from rubricdsl import analysis
 from rubricdsl.codes import CODES
+from rubricdsl.diagnostics import RubricError
 from rubricdsl.lint import lint_text, render_text
 
 TESTS = Path(__file__).resolve().parent
@@ -54,7 +55,8 @@ COMPILE_ERROR_FIXTURES = ["compile_errors.rubric", "syntax.rubric", "syntax_clau
 # Fixtures that compile: their gap / overlap / shadowed witnesses are replayed.
 ANALYSIS_FIXTURES = ["dead.rubric", "requirements.rubric", "gaps.rubric", "overlaps.rubric",
                      "shadowed.rubric", "edges.rubric", "unused.rubric", "examples.rubric", "suppress.rubric",
-                     "clean.rubric"]
+                     "clean.rubric", "enum_order.rubric", "recover_compile.rubric",
+                     "recover_syntax.rubric"]
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -200,7 +202,7 @@ class ArmProbe:
                 self.rule_of[(dec.index, a.number)] = name
                 cond = norm[a.cond.span.start:a.cond.span.end]
                 extra.append(f'rule {name} "probe" {{ require not ({cond}) }}')
-        self.rubric = rubricdsl.loads(norm + "\n" + "\n".join(extra) + "\n")
+        self.rubric = _usable(norm + "\n" + "\n".join(extra) + "\n", "<probe>")
 
     def holding(self, record: dict, dec) -> set[int]:
         rules = {f["rule"] for f in self.rubric.check_dicts(record) if f["kind"] == "violation"}
@@ -334,6 +336,26 @@ def test_compile_errors_exit_1_not_2() -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("name", ["recover_compile.rubric", "recover_syntax.rubric"])
+def test_errors_do_not_hide_the_analysis(name: str, tmp_path: Path) -> None:
+    """A file with errors: lint reports the errors and the analysis of the rest (exit 1),
+    while `rubric check` and `rubric test` still refuse to run it (exit 2)."""
+    path = CASES / name
+    proc = run_cli("--format", "json", str(path))
+    assert proc.returncode == 1, proc.stderr
+    checks = {d["check"] for d in json.loads(proc.stdout)["diagnostics"]}
+    assert checks & ERROR_CHECKS and {"dead", "gap", "overlap"} <= checks, checks
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"labels": {"n": 1}}\n', encoding="utf-8")
+    env = dict(os.environ, NO_COLOR="1", PYTHONIOENCODING="utf-8")
+    for args in (["check", str(path), str(data)], ["test", str(path)]):
+        done = subprocess.run([sys.executable, "-m", "rubricdsl", *args], capture_output=True, text=True,
+                              encoding="utf-8", env=env, timeout=120)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "error[RB" in done.stderr and "Traceback" not in done.stderr
+        assert "RB201" not in done.stderr  # they report errors, not the analysis
+
+
 def test_shadowed_messages_name_exactly_the_covering_arms() -> None:
     """The message of a shadowed arm names the arms that decide its situations, in order,
     and no other (in shadowed.rubric, arm 2 of `tone` takes part of arm 5 before arm 3
@@ -360,11 +382,25 @@ def test_shadowed_messages_name_exactly_the_covering_arms() -> None:
 # ---- 2. witness replay ---------------------------------------------------------------------
 
 
+def _usable(text: str, name: str) -> rubricdsl.Rubric:
+    """The rubric, or for a file with errors the part lint analyses (`Checker.usable`)."""
+    from rubricdsl import check, syntax
+    from rubricdsl.api import Rubric
+
+    try:
+        return rubricdsl.loads(text, name)
+    except RubricError:
+        tree, sink = syntax.parse(text, name, recover=True)
+        assert tree is not None
+        checker = check.Checker(tree, sink, text)
+        return Rubric(checker.usable(checker.run()), text)
+
+
 @pytest.mark.parametrize("engine", ["boxes", "z3"])
 @pytest.mark.parametrize("name", ANALYSIS_FIXTURES)
 def test_fixture_witnesses_replay(name: str, engine: str) -> None:
     text = (CASES / name).read_text(encoding="utf-8")
-    rubric = rubricdsl.loads(text, name)
+    rubric = _usable(text, name)
     probe = ArmProbe(text, rubric)
     res, _ = lint_with(text, name, engine)
     replayed = 0

@@ -182,3 +182,33 @@ def test_the_every_type_rubric_checks_what_it_says() -> None:
                       "notes": [{"text": "a b c d"}]}}
     assert short(rec) == [("violation", "safety", ["satire"], "7"), ("violation", "conf", ["arm 1"], "7"),
                           ("escalation", "sensitive_low", None, "7")]
+
+
+def _lint(text: str) -> None:
+    from rubricdsl.codes import CODES
+    from rubricdsl.lint import lint_text
+
+    res = lint_text(text, "m.rubric", timeout_ms=2000)
+    for d in res.diagnostics:
+        assert d.code in CODES and d.line >= 1 and d.column >= 1, d
+    errors = [d for d in res.diagnostics if d.severity == "error"]
+    try:
+        rubricdsl.loads(text)
+    except RubricError:
+        assert errors, "lint calls a rubric clean that does not compile"
+    else:
+        assert not [d for d in errors if d.code != "RB110"], "lint reports an error in a rubric that compiles"
+
+
+@settings(max_examples=100, deadline=None)
+@given(mutations())
+def test_lint_recovers_from_mutations(text: str) -> None:
+    """Lint analyses broken files as far as they compile: it never raises, and it reports
+    an error exactly when the rubric does not compile."""
+    _lint(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=40), st.sampled_from([" ", "\n"]))
+def test_lint_recovers_from_token_soup(tokens: list[str], sep: str) -> None:
+    _lint('rubric "r" version "1"\n' + sep.join(tokens))

@@ -30,6 +30,9 @@ label sc: scale 1..3 from l.sc optional
 label note: text from l.note required when o == high
 let ratio = n / (i - 3)
 let shouty = t matches /\b[A-Z]{3,}\b/
+label p: text from l.p required when q is missing
+label q: int 1..3 from l.q required when p is missing or not (i == 2)
+label why: text from l.why required when shouty or ratio > 1
 let both = flag and x in s
 
 criterion main "Main" {

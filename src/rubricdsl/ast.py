@@ -302,3 +302,6 @@ class Rubric:
     items: list[Item]
     doc: str | None = None
     comments: list[Comment] = field(default_factory=list, compare=False, repr=False)
+    # (start, end) offsets of the declarations the parser skipped after syntax errors;
+    # only a parse with `recover=True` returns a rubric that has any
+    skipped: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)

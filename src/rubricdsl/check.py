@@ -5,8 +5,10 @@ all of a file's errors. The IR is only used when the sink has no errors.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
+import re
 from typing import Any
 
 from . import ast, ir
@@ -58,6 +60,19 @@ class Checker:
         self._for: str | None = None  # the field a bare value is compared with, for messages
         self._ctx: str | None = None  # None: one record; "item": a per item check; "share": inside share(...)
         self.all_lets: dict[str, ast.Let] = {}
+        self.escalation_targets: dict[str, str] = {}  # escalation name -> its target
+        # what error recovery needs (`usable`): fields whose declaration has an error,
+        # criteria whose `applies when` has one, and the names read by constructs that
+        # were dropped for an error (so that `rubric lint` does not call them unused)
+        self.bad_fields: set[str] = set()
+        self.bad_criteria: set[str] = set()
+        self.dropped_reads: set[str] = set()
+        # declarations the parser skipped after a syntax error: their names are known
+        # (a reference to one is no new error) and every word in them may be a read
+        self.skipped_names, self.skipped_record = _skipped_declarations(source_text, rubric.skipped)
+        self._syntax_errors = [d.span for d in sink.items if d.severity == "error"]
+        for start, end in rubric.skipped:
+            self.dropped_reads.update(_WORD.findall(source_text, start, end))
 
     # ---- entry ---------------------------------------------------------------
 
@@ -97,6 +112,8 @@ class Checker:
                 )
                 self.field_nodes[node.name] = node
                 index += 1
+                if self._broken(node.span):
+                    self.bad_fields.add(node.name)
         for node, crit in items:
             if isinstance(node, ast.Let):
                 self._declare(node.name, node.name_span, "let")
@@ -109,6 +126,9 @@ class Checker:
                     if arm.kind == "edge" and arm.name:
                         self._declare(arm.name, arm.span, "edge case")
 
+        self.escalation_targets = {n.name: n.target for n, _ in items if isinstance(n, ast.Escalate)}
+        self.all_lets = {n.name: n for n, _ in items if isinstance(n, ast.Let)}
+
         # 2. levels
         for name, node in self.field_nodes.items():
             f = self.fields[name]
@@ -118,10 +138,12 @@ class Checker:
                     f.levels.append((val, lv.text))
 
         # 3. lets, in source order (a let is visible only after its declaration)
-        self.all_lets = {n.name: n for n, _ in items if isinstance(n, ast.Let)}
         for node, crit in sorted(((n, c) for n, c in items if isinstance(n, ast.Let)), key=lambda p: p[0].span.start):
             expr = self.expr(node.expr, node.span.start)
-            if expr is not None and node.name not in self.lets and node.name in self.names:
+            if expr is None or self._broken(node.span):
+                self._dropped(node.span)
+                continue
+            if node.name not in self.lets and node.name in self.names:
                 self.lets[node.name] = ir.LetIR(node.name, expr, crit, node.span, node.doc)
                 self.let_nodes[node.name] = node
 
@@ -130,6 +152,9 @@ class Checker:
             if node.required_when is not None:
                 cond = self.cond(node.required_when, node.span.end)
                 self.fields[name].required_when = cond
+                if cond is None:
+                    self.bad_fields.add(name)  # when it is required is unknown
+                    self._dropped(node.required_when.span)
 
         # 5. criteria
         crit_ir: list[ir.CriterionIR] = []
@@ -137,6 +162,9 @@ class Checker:
         for c in criteria:
             a = self.cond(c.applies, c.span.start) if c.applies is not None else None
             applies[c.name] = a
+            if (c.applies is not None and a is None) or self._broken(c.span, [x.span for x in c.items]):
+                self.bad_criteria.add(c.name)
+                self._dropped(c.span)  # its checks go with it
             crit_ir.append(ir.CriterionIR(c.name, c.title or c.name, a, c.span, c.doc))
 
         def scope(crit: str | None) -> frozenset[str]:
@@ -157,9 +185,13 @@ class Checker:
         for node, crit in items:
             if isinstance(node, ast.Decide):
                 d = self._decide(node, crit, len(decides), decided)
+                if d is not None and self._broken(node.span):
+                    d = None
                 if d is not None:
                     d.mentions = d.mentions | scope(crit)
                     decides.append(d)
+                else:
+                    self._dropped(node.span)
             elif isinstance(node, (ast.Rule, ast.Escalate)) and node.per_item:
                 if crit is not None:
                     what = "rule" if isinstance(node, ast.Rule) else "escalation"
@@ -171,27 +203,43 @@ class Checker:
                 try:
                     if isinstance(node, ast.Rule):
                         r = self._rule(node, None, len(item_rules))
+                        if r is not None and self._broken(node.span):
+                            r = None
                         if r is not None:
                             r.per_item = True
                             item_rules.append(r)
+                        else:
+                            self._dropped(node.span)
                     else:
                         e = self._escalate(node, None, len(item_escalations))
+                        if e is not None and self._broken(node.span):
+                            e = None
                         if e is not None:
                             e.per_item = True
                             item_escalations.append(e)
+                        else:
+                            self._dropped(node.span)
                 finally:
                     self._ctx = None
                 first_item_span = first_item_span or node.name_span
             elif isinstance(node, ast.Rule):
                 r = self._rule(node, crit, len(rules))
+                if r is not None and self._broken(node.span):
+                    r = None
                 if r is not None:
                     r.mentions = r.mentions | scope(crit)
                     rules.append(r)
+                else:
+                    self._dropped(node.span)
             elif isinstance(node, ast.Escalate):
                 e = self._escalate(node, crit, len(escalations))
+                if e is not None and self._broken(node.span):
+                    e = None
                 if e is not None:
                     e.mentions = e.mentions | scope(crit)
                     escalations.append(e)
+                else:
+                    self._dropped(node.span)
             elif isinstance(node, ast.Consensus):
                 c = self._consensus(node, len(consensus), consensus_of)
                 if c is not None:
@@ -224,7 +272,7 @@ class Checker:
                 else:
                     ann = p
 
-        if first_item_span is not None and item is None:
+        if first_item_span is not None and item is None and not self.skipped_record:
             self.sink.error("RB111", "item checks need to know which records belong to one item", first_item_span,
                             help="name the item in the `record` block: `record { item = PATH  annotator = PATH }`")
 
@@ -238,6 +286,73 @@ class Checker:
         )
         rubric.examples = [ex for ex in (self._example(n, rubric) for n in examples) if ex is not None]
         return rubric
+
+    # ---- error recovery -------------------------------------------------------------
+
+    def _broken(self, span: Span, inner: list[Span] | None = None) -> bool:
+        """Whether the parser reported an error inside `span` (outside the `inner` spans):
+        a construct the builder kept despite an error (a clause repeated or missing, a bad
+        escape...) is dropped like one that did not resolve."""
+        for e in self._syntax_errors:
+            if span.start <= e.start < max(span.end, span.start + 1) and not any(
+                    i.start <= e.start < i.end for i in inner or ()):
+                return True
+        return False
+
+    def _dropped(self, span: Span) -> None:
+        """Remember the words of a construct dropped for an error: any of them may be a
+        read (the builder may have kept only one of two clauses, so its text is the
+        whole truth)."""
+        self.dropped_reads.update(_WORD.findall(self.source_text, span.start, span.end))
+
+    def usable(self, rubric: ir.RubricIR) -> ir.RubricIR:
+        """The part of `rubric` that stands on no error, for `rubric lint` to analyse when
+        the file has errors: without the fields whose declaration has an error, and
+        without every `let`, decision, rule and escalation that reads one (directly or
+        through a `let` or its criterion's `applies when`) or stands in a criterion whose
+        `applies when` has an error. Constructs that had an error themselves are already
+        absent (their resolution gave nothing). Examples are left out: they test the
+        whole rubric. What is dropped counts as read (`dropped_reads`). What is kept is
+        numbered anew (the IR given is used up), so the result also compiles."""
+        bad = set(self.bad_fields)
+        while True:  # a field required when a bad field holds is bad too
+            more = {f.name for f in rubric.fields if f.name not in bad and f.required_when is not None
+                    and _reads(f.required_when) & bad}
+            if not more:
+                break
+            bad |= more
+        crit_bad = set(self.bad_criteria) | {c.name for c in rubric.criteria
+                                             if c.applies is not None and _reads(c.applies) & bad}
+
+        def keep(obj, *exprs) -> bool:
+            if getattr(obj, "criterion", None) in crit_bad or any(e is not None and _reads(e) & bad for e in exprs):
+                for e in exprs:
+                    _ir_names(e, self.dropped_reads)
+                return False
+            return True
+
+        decides = [d for d in rubric.decides
+                   if d.label.name not in bad and keep(d, *(a.cond for a in d.arms))]
+        rules = [r for r in rubric.rules if keep(r, r.when, r.require)]
+        escalations = [e for e in rubric.escalations if keep(e, e.when)]
+        item_rules = [r for r in rubric.item_rules if keep(r, r.when, r.require)]
+        item_escalations = [e for e in rubric.item_escalations if keep(e, e.when)]
+        lets = [x for x in rubric.lets if keep(x, x.expr)]
+        fields = []
+        for f in rubric.fields:
+            if f.name in bad:
+                _ir_names(f.required_when, self.dropped_reads)
+            else:
+                fields.append(f)
+        consensus = [c for c in rubric.consensus if c.label.name not in bad]
+        for kept in (fields, decides, rules, escalations, item_rules, item_escalations, consensus):
+            for i, x in enumerate(kept):
+                x.index = i
+        return dataclasses.replace(
+            rubric, fields=fields, lets=lets,
+            criteria=[c for c in rubric.criteria if c.name not in crit_bad], decides=decides, rules=rules,
+            escalations=escalations, examples=[], item_rules=item_rules, item_escalations=item_escalations,
+            consensus=consensus)
 
     # ---- declarations ---------------------------------------------------------------
 
@@ -269,21 +384,25 @@ class Checker:
                     continue
                 vals.append(sv)
             if not vals:
+                self.bad_fields.add(name)
                 self.sink.error("RB103", f"`{name}` has an empty {t.kind}", t.span, help="list at least one value")
             return ir.FieldType(t.kind, enum=ir.EnumType(tuple(vals), t.ordered))
         if t.kind in ("int", "scale"):
             lo, hi = t.lo, t.hi
             for b in (lo, hi):
                 if b is not None and not (isinstance(b, int) or float(b).is_integer()):
+                    self.bad_fields.add(name)
                     self.sink.error("RB103", f"the bounds of an {t.kind} range are integers", t.span,
                             help='write whole numbers, e.g. `1..5`, or use `number` for decimals')
             lo = int(lo) if lo is not None else None
             hi = int(hi) if hi is not None else None
             if lo is not None and hi is not None and lo > hi:
+                self.bad_fields.add(name)
                 self.sink.error("RB106", f"range {lo}..{hi} is empty", t.span, help=f"write {hi}..{lo}")
             return ir.FieldType(t.kind, lo, hi)
         if t.kind == "number":
             if t.lo is not None and t.hi is not None and t.lo > t.hi:
+                self.bad_fields.add(name)
                 self.sink.error("RB106", f"range {_fmt_value(t.lo)}..{_fmt_value(t.hi)} is empty", t.span,
                             help='write the low bound first')
             return ir.FieldType("number", t.lo, t.hi)
@@ -340,7 +459,15 @@ class Checker:
     def _label(self, name: str, span: Span, why: str, help_: str) -> ir.FieldIR | None:
         """The label a `decide` or `consensus` names, or None after reporting why not."""
         f = self.fields.get(name)
-        if f is None:
+        if f is None and name in self.skipped_names:
+            return None  # declared in a part of the file that did not parse
+        if f is None and name in self.all_lets:
+            block = "decide" if "decided" in why else "consensus"
+            self.sink.error("RB103", f"`{name}` is a `let`, not a label: a `{block}` needs a label", span,
+                            help=f"a `let` is computed, not given by annotators; name the label here"
+                                 + (f", and use `{name}` in the arms' conditions (`when {name} -> VALUE`)"
+                                    if block == "decide" else ""))
+        elif f is None:
             s = _suggest(name, [n for n, x in self.fields.items() if x.kind == "label"])
             self.sink.error("RB101", f"unknown label `{name}`", span,
                             help=f"did you mean `{s}`?" if s else "declare it with `label NAME: TYPE`")
@@ -450,6 +577,9 @@ class Checker:
         given: dict[str, Any] = {}
         for g in node.given:
             f = self.fields.get(g.field)
+            if f is None and g.field in self.skipped_names:
+                ok = False
+                continue
             if f is None:
                 what = "a `let` is computed, not given" if g.field in self.lets else None
                 s = _suggest(g.field, self.fields)
@@ -504,6 +634,17 @@ class Checker:
                                 "is checked per item", o.span,
                                 help="item checks need several records; try them with `rubric check` on a "
                                      "multi-annotator sample")
+                ok = False
+                continue
+            if o.name not in known and o.name in self.skipped_names:
+                ok = False
+                continue
+            if o.name not in known and o.kind == "escalation" and o.name in self.escalation_targets:
+                target = self.escalation_targets[o.name]
+                self.sink.error("RB101", f"`expect escalation {o.name}`: `{o.name}` is the name of an escalation, "
+                                "not its target", o.span,
+                                help=f"`expect escalation` names the role a record goes to: write "
+                                     f"`expect escalation {target}`")
                 ok = False
                 continue
             if o.name not in known:
@@ -637,6 +778,9 @@ class Checker:
             return self._set_test(e, pos)
         if op == "contains":
             a = self.expr(e.left, pos)
+            if a is not None and a.type.kind == "set":
+                self._contains_on_set(e, a)
+                return None
             b = self.expr(e.right, pos)
             if a is None or b is None:
                 return None
@@ -647,6 +791,19 @@ class Checker:
                     return None
             return Op("contains", (a, b), BOOL, e.span, a.mentions | b.mentions)
         raise AssertionError(op)
+
+    def _contains_on_set(self, e: ast.Binary, a: ir.Expr) -> None:
+        left = self._text(e.left.span)
+        r = e.right
+        value = r.name if isinstance(r, ast.Name) else r.value if isinstance(r, ast.Literal) and r.kind == "string" else None
+        assert a.type.enum is not None
+        if isinstance(value, str) and value in a.type.enum.values:
+            shown = value if value.isidentifier() else '"' + value + '"'
+            help_ = f"to test one value, write `{shown} in {left}`; for several, `{left} any of {{{shown}, ...}}`"
+        else:
+            help_ = f"to test a value, write `VALUE in {left}`; for several, `{left} any of {{...}}`"
+        self.sink.error("RB103", f"`contains` works on text, but `{left}` is a {a.type.describe()}", e.left.span,
+                        help=help_)
 
     def _name(self, e: ast.Name, pos: int, want: ir.EnumType | None) -> ir.Expr | None:
         if want is not None and e.name in want.values:
@@ -682,6 +839,12 @@ class Checker:
                 return None  # a let whose own expression has an error, reported there
             self.sink.error("RB103", f"`{e.name}` names a rule, escalation or edge case, not a value", e.span,
                             help='conditions read inputs, labels and lets; rules and escalations cannot be referenced')
+            return None
+        if e.name in self.skipped_names:
+            return None  # declared in a part of the file that did not parse
+        slip = _SLIPS.get(e.name)
+        if slip is not None and (want is None or e.name in _NULL_WORDS):
+            self.sink.error("RB101", f"unknown name `{e.name}`", e.span, help=slip)
             return None
         if want is not None:
             s = _suggest(e.name, list(want.values))
@@ -721,6 +884,8 @@ class Checker:
                 return None
             return ir.Agg("share", None, c, NUM, e.span, reads=_reads(c), text=self._text(e.span))
         if not isinstance(arg, ast.Name) or arg.name not in self.fields:
+            if isinstance(arg, ast.Name) and arg.name in self.skipped_names:
+                return None
             if isinstance(arg, ast.Name) and arg.name not in self.names:
                 s = _suggest(arg.name, [n for n, x in self.fields.items() if x.kind == "label"])
                 self.sink.error("RB101", f"unknown label `{arg.name}`" + (f"; did you mean `{s}`?" if s else ""), arg.span,
@@ -885,6 +1050,8 @@ class Checker:
         return Const(frozenset(vals), t, e.span)
 
     def _compare(self, e: ast.Binary, pos: int) -> ir.Expr | None:
+        if e.op in ("==", "!=") and self._null_compare(e, pos):
+            return None
         a, b = self._resolve_pair(e.left, e.right, pos)
         if a is None or b is None:
             return None
@@ -897,13 +1064,17 @@ class Checker:
             elif ta.kind == tb.kind and ta.kind in ("text", "bool"):
                 mode = "eq"
             elif ta.kind == tb.kind == "enum":
-                if ta.enum != tb.enum:
+                assert ta.enum is not None and tb.enum is not None
+                if not ta.enum.same_type(tb.enum):
+                    why = (" (two ordered enums are the same type only with their values in the same order, "
+                           "and an ordered enum is never the same type as an unordered one)"
+                           if ta.enum.same_values(tb.enum) else "")
                     self.sink.error("RB103", "compares values of two different enums", e.span,
-                                    help=f"left is {ta.describe()}, right is {tb.describe()}")
+                                    help=f"left is {ta.describe()}, right is {tb.describe()}{why}")
                     return None
                 mode = "eq"
             elif ta.kind == tb.kind == "set":
-                if ta.enum is not None and tb.enum is not None and ta.enum.values != tb.enum.values:
+                if ta.enum is not None and tb.enum is not None and not ta.enum.same_values(tb.enum):
                     self.sink.error("RB103", "compares two sets of different values", e.span,
                             help='both sides must be sets of the same enum values')
                     return None
@@ -915,8 +1086,7 @@ class Checker:
             return Op(op, (a, b), BOOL, e.span, mentions, mode=mode)
         if ta.kind == tb.kind == "num":
             return Op(op, (a, b), BOOL, e.span, mentions, mode="num")
-        if ta.kind == tb.kind == "enum" and ta.enum == tb.enum:
-            assert ta.enum is not None
+        if ta.kind == tb.kind == "enum" and ta.enum is not None and tb.enum is not None and ta.enum.same_type(tb.enum):
             if not ta.enum.ordered:
                 self.sink.error("RB103", f"`{op}` needs an ordered enum, but {ta.describe()} is unordered", e.span,
                                 help="declare it `enum ordered {...}` if its values are ranked")
@@ -925,6 +1095,20 @@ class Checker:
         self.sink.error("RB103", f"cannot order {ta.describe()} and {tb.describe()} with `{op}`", e.span,
                         help="`<`, `<=`, `>`, `>=` compare numbers and values of one ordered enum")
         return None
+
+    def _null_compare(self, e: ast.Binary, pos: int) -> bool:
+        """`x == None` (or null, nil): reported with the presence test it means."""
+        for side, other in ((e.right, e.left), (e.left, e.right)):
+            if not (isinstance(side, ast.Name) and side.name in _NULL_WORDS and side.name not in self.names):
+                continue
+            o = self.expr(other, pos)
+            if o is not None and o.type.enum is not None and side.name in o.type.enum.values:
+                return False  # a value of that enum
+            test = "is missing" if e.op == "==" else "is present"
+            self.sink.error("RB101", f"unknown name `{side.name}`: the language has no null value", side.span,
+                            help=f"write `{self._text(other.span)} {test}`")
+            return True
+        return False
 
     def _in(self, e: ast.Binary, pos: int) -> ir.Expr | None:
         if isinstance(e.right, ast.SetLit):
@@ -955,7 +1139,7 @@ class Checker:
             self._for = None
         if a is None:
             return None
-        if a.type.kind != "enum" or a.type.enum is None or b.type.enum is None or a.type.enum.values != b.type.enum.values:
+        if a.type.kind != "enum" or a.type.enum is None or b.type.enum is None or not a.type.enum.same_values(b.type.enum):
             self.sink.error("RB103", f"{a.type.describe()} cannot be a member of {b.type.describe()}", e.left.span,
                             help="the value must be one of the set's own values, or a field of the same enum")
             return None
@@ -973,11 +1157,55 @@ class Checker:
         if b is None:
             return None
         if b.type.kind != "set" or (b.type.enum is not None and a.type.enum is not None
-                                     and b.type.enum.values != a.type.enum.values):
+                                     and not b.type.enum.same_values(a.type.enum)):
             self.sink.error("RB103", f"`{e.op} of` needs a set of the same values on its right", e.right.span,
                             help='write `S any of {a, b}` with values of S, or another set of the same values')
             return None
         return Op(e.op, (a, b), BOOL, e.span, a.mentions | b.mentions)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SKIPPED_DECL = re.compile(
+    r"^[ \t]*(?:(?:input|label|let|rule|decide|criterion|consensus)[ \t]+([A-Za-z_]\w*)"
+    r"|escalate[ \t]+([A-Za-z_]\w*)(?:[ \t]+([A-Za-z_]\w*))?|edge[ \t]+([A-Za-z_]\w*))", re.M)
+
+
+def _skipped_declarations(text: str, regions: list[tuple[int, int]]) -> tuple[set[str], bool]:
+    """The names the skipped regions declare (fields, lets, rules, escalations and their
+    targets, edge cases, decided labels, criteria), and whether one holds a `record` block."""
+    names: set[str] = set()
+    record = False
+    for start, end in regions:
+        chunk = text[start:end]
+        names.update(n for m in _SKIPPED_DECL.finditer(chunk) for n in m.groups() if n)
+        record = record or re.search(r"^[ \t]*record\b", chunk, re.M) is not None
+    return names, record
+
+
+def _ir_names(e: Any, out: set[str]) -> None:
+    """The fields and lets an IR expression reads."""
+    if isinstance(e, FieldRef):
+        out.add(e.field.name)
+    elif isinstance(e, LetRef):
+        out.add(e.let.name)
+        _ir_names(e.let.expr, out)
+    elif isinstance(e, ir.Agg):
+        out.update(e.reads)
+        _ir_names(e.expr, out)
+    elif isinstance(e, Op):
+        for a in e.args:
+            _ir_names(a, out)
+
+
+_NULL_WORDS = ("None", "null", "NULL", "Null", "nil")
+_SLIPS = {
+    "True": "booleans are written in lower case: `true`",
+    "False": "booleans are written in lower case: `false`",
+    "TRUE": "booleans are written in lower case: `true`",
+    "FALSE": "booleans are written in lower case: `false`",
+    **{w: "the language has no null value: test a field with `FIELD is missing` or `FIELD is present`"
+       for w in _NULL_WORDS},
+}
 
 
 def _reads(e) -> frozenset[str]:

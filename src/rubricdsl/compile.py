@@ -367,11 +367,19 @@ class _Gen:
         for i in sorted(self.track):
             self.emit(1, f"d{i} = None")
         self.fields_code()
-        for f in self.r.fields:
-            if f.required_when is not None:
-                m = self.mask(f.required_when.mentions) | (1 << f.index)
-                self.emit(1, f"if f{f.index} is None and not bad & {m} and {self.cond(f.required_when)}:")
-                self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (0, {f.index}, MISSING))")
+        # `required when` is judged on the values as read: a condition that mentions a field
+        # invalid by its value (or missing where always required) requires nothing, and
+        # what the other conditions require does not count (so the order of the fields
+        # does not matter, and two fields may each be required when the other is missing)
+        conditional = [f for f in self.r.fields if f.required_when is not None]
+        if len(conditional) > 1:
+            self.emit(1, "read_bad = bad")
+        for f in conditional:
+            assert f.required_when is not None
+            m = self.mask(f.required_when.mentions) | (1 << f.index)
+            b = "read_bad" if len(conditional) > 1 else "bad"
+            self.emit(1, f"if f{f.index} is None and not {b} & {m} and {self.cond(f.required_when)}:")
+            self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (0, {f.index}, MISSING))")
         # Most records have no invalid field: their checks skip the invalid-field masks.
         self.emit(1, "if not bad:")
         self.base = 1

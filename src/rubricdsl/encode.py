@@ -57,6 +57,7 @@ class Encoder:
         self.domain: list[Any] = []  # constraints every situation satisfies
         self.text_atoms: dict[tuple, tuple[Any, str, dict]] = {}  # z3 name -> description
         self._n = 0
+        self._canon: dict[frozenset[str], tuple[str, ...]] = {}
         for f in rubric.fields:
             self._declare(f)
         for f in rubric.fields:
@@ -97,7 +98,7 @@ class Encoder:
             assert t.enum is not None
             fv.value = [z3.Bool(f"v:{name}:{v}") for v in t.enum.values]
             # members another version has and this one does not: a record valid here has none
-            for v in self.space.get(t.enum, t.enum.values):
+            for v in self.space_of(t.enum):
                 if v not in t.enum.values:
                     self.domain.append(z3.Not(z3.Bool(f"v:{name}:{v}")))
         elif k == "text":
@@ -107,8 +108,24 @@ class Encoder:
                             z3.Implies(fv.length == 0, fv.words == 0)]
         self.vars[f.name] = fv
 
+    def space_of(self, enum: ir.EnumType) -> tuple[str, ...]:
+        """The values an enum's z3 index counts, in order: its own; or the wider list a
+        diff gives; and for an unordered enum, one list per set of values, so that
+        enums that differ only in the order of their values agree on what an index
+        means (they are one type)."""
+        given = self.space.get(enum)
+        if given is not None or enum.ordered:
+            return given or enum.values
+        key = frozenset(enum.values)
+        canon = self._canon.get(key)
+        if canon is None:
+            canon = next((sp for e, sp in self.space.items() if not e.ordered and frozenset(e.values) == key),
+                         enum.values)
+            self._canon[key] = canon
+        return canon
+
     def index(self, enum: ir.EnumType, value: str) -> int:
-        return self.space.get(enum, enum.values).index(value)
+        return self.space_of(enum).index(value)
 
     def _atom(self, fv: FieldVars, key: tuple, min_len: int | None = None, exact_len: int | None = None) -> Any:
         a = fv.atoms.get(key)
@@ -152,17 +169,19 @@ class Encoder:
         if op in ("in", "not in"):
             return self._in(e)
         if op in ("any", "all", "none"):
+            # members by value: two sets of the same values in another order are one type
             (a, da), (b, db) = self.set_val(e.args[0]), self.set_val(e.args[1])
+            both = [z3.And(a[v], b[v]) for v in a if v in b]
             if op == "any":
-                t = z3.Or([z3.And(x, y) for x, y in zip(a, b)])
+                t = z3.Or(both) if both else z3.BoolVal(False)
             elif op == "all":
-                t = z3.And([z3.Implies(y, x) for x, y in zip(a, b)])
+                t = z3.And([z3.Implies(m, a.get(v, z3.BoolVal(False))) for v, m in b.items()])
             else:
-                t = z3.Not(z3.Or([z3.And(x, y) for x, y in zip(a, b)]))
+                t = z3.Not(z3.Or(both)) if both else z3.BoolVal(True)
             return z3.And(da, db, t)
         if op in ("empty", "not empty"):
             a, da = self.set_val(e.args[0])
-            some = z3.Or(a) if a else z3.BoolVal(False)
+            some = z3.Or(list(a.values())) if a else z3.BoolVal(False)
             return z3.And(da, z3.Not(some) if op == "empty" else some)
         if op == "contains":
             return self._contains(e)
@@ -201,13 +220,14 @@ class Encoder:
             return z3.And(da, db, _cmp(op, a, b))
         if e.mode == "rank":
             enum = a_e.type.enum
-            if enum is not None and self.space.get(enum, enum.values) != enum.values:
+            if enum is not None and self.space_of(enum) != enum.values:
                 raise Unsupported("an ordering of an enum whose values changed")
             (a, da), (b, db) = self.enum_val(a_e), self.enum_val(b_e)
             return z3.And(da, db, _cmp(op, a, b))
         if e.mode == "seteq":
             (a, da), (b, db) = self.set_val(a_e), self.set_val(b_e)
-            eq = z3.And([x == y for x, y in zip(a, b)]) if a else z3.BoolVal(True)
+            no = z3.BoolVal(False)
+            eq = z3.And([a.get(v, no) == b.get(v, no) for v in {**a, **b}]) if a or b else z3.BoolVal(True)
             return z3.And(da, db, eq if op == "==" else z3.Not(eq))
         t = a_e.type.kind
         if t == "enum":
@@ -255,7 +275,7 @@ class Encoder:
             members, db = self.set_val(b_e)
             set_enum, elem_enum = b_e.type.enum, a_e.type.enum
             assert set_enum is not None and elem_enum is not None
-            t = z3.Or([z3.And(idx == self.index(elem_enum, v), m) for v, m in zip(set_enum.values, members)]
+            t = z3.Or([z3.And(idx == self.index(elem_enum, v), m) for v, m in members.items()]
                       if members else [z3.BoolVal(False)])
             return z3.And(da, db, t if e.op == "in" else z3.Not(t))
         values = sorted(b_e.value, key=repr)
@@ -304,7 +324,7 @@ class Encoder:
             return (fv.length if op == "len" else fv.words), d
         if op == "count":
             members, d = self.set_val(e.args[0])
-            return (z3.Sum([z3.If(m, 1, 0) for m in members]) if members else z3.IntVal(0)), d
+            return (z3.Sum([z3.If(m, 1, 0) for m in members.values()]) if members else z3.IntVal(0)), d
         if op == "neg":
             a, d = self.num(e.args[0])
             return -a, d
@@ -343,16 +363,18 @@ class Encoder:
             return fv.value, fv.present
         return self.cond(e), z3.BoolVal(True)
 
-    def set_val(self, e: ir.Expr) -> tuple[list[Any], Any]:
+    def set_val(self, e: ir.Expr) -> tuple[dict[str, Any], Any]:
+        """(value -> membership Bool, defined) of a set expression."""
         if isinstance(e, ir.LetRef):
             return self.set_val(e.let.expr)
         if isinstance(e, ir.Const):
             enum = e.type.enum
             assert enum is not None
-            return [z3.BoolVal(v in e.value) for v in enum.values], z3.BoolVal(True)
+            return {v: z3.BoolVal(v in e.value) for v in enum.values}, z3.BoolVal(True)
         if isinstance(e, ir.FieldRef):
             fv = self.vars[e.field.name]
-            return list(fv.value), fv.present
+            assert fv.f.type.enum is not None
+            return dict(zip(fv.f.type.enum.values, fv.value)), fv.present
         raise Unsupported("a set expression")
 
 
@@ -405,7 +427,7 @@ def model_value(enc: Encoder, model: Any, name: str) -> tuple[bool, Any]:
         v = int(fr) if fr.denominator == 1 else float(fr)
     elif k == "enum":
         assert t.enum is not None
-        space = enc.space.get(t.enum, t.enum.values)
+        space = enc.space_of(t.enum)
         v = space[model.eval(fv.value, model_completion=True).as_long()]
     elif k == "set":
         assert t.enum is not None

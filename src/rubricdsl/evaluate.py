@@ -87,9 +87,11 @@ class _Env:
                 self.values[f.name] = None
                 self.invalid.add(f.name)
                 self.out.append((0, f.index, v))
+        # `required when`: judged on the values as read, each condition on its own
+        read_invalid = frozenset(self.invalid)
         for f in rubric.fields:
             if f.required_when is not None and raw[f.name] is None and f.name not in self.invalid:
-                if not (f.required_when.mentions & self.invalid) and cond(f.required_when, self):
+                if not (f.required_when.mentions & read_invalid) and cond(f.required_when, self):
                     self.invalid.add(f.name)
                     self.out.append((0, f.index, MISSING))
 

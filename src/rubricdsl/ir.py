@@ -25,6 +25,18 @@ class EnumType:
     def describe(self) -> str:
         return ("ordered enum {" if self.ordered else "enum {") + ", ".join(self.values) + "}"
 
+    def same_values(self, other: "EnumType") -> bool:
+        """Whether both hold the same values, in whatever order."""
+        return len(self.values) == len(other.values) and frozenset(self.values) == frozenset(other.values)
+
+    def same_type(self, other: "EnumType") -> bool:
+        """Whether two enum (or set) types are the same: the same values, in any order,
+        except that two `enum ordered` types also need them in the same order (an
+        ordered and an unordered enum are different types)."""
+        if self.ordered or other.ordered:
+            return self.ordered == other.ordered and self.values == other.values
+        return self.same_values(other)
+
 
 @dataclass(frozen=True, slots=True)
 class Type:

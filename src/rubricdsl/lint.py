@@ -37,21 +37,29 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout_ms: int |
 
     sha = sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
     norm = normalize_text(text)
-    tree, sink = syntax.parse(norm, name)
+    # Lint analyses what compiles: the parser recovers per top-level declaration, the
+    # checker per declaration and clause, and the analysis runs on every construct that
+    # stands on no error (`Checker.usable`), next to the errors themselves.
+    tree, sink = syntax.parse(norm, name, recover=True)
     source = sink.source
     diags: list[Diagnostic] = []
     info = {"name": "", "version": "", "sha256": sha, "file": name}
     if tree is not None and tree.header is not None:
         info["name"], info["version"] = tree.header.name, tree.header.version
-    if tree is not None and not sink.has_errors:
-        rubric = check.Checker(tree, sink, norm, sha).run()
+    if tree is not None:
+        checker = check.Checker(tree, sink, norm, sha)
+        rubric = checker.run()
+        extra: set[str] = set()
+        if sink.has_errors:
+            rubric = checker.usable(rubric)
+            extra = checker.dropped_reads
+        diags += _unused(rubric, sink, extra)
         if not sink.has_errors:
-            diags += _unused(rubric, sink)
-            diags += _examples(rubric, norm, name)
-            if analysis:
-                from .analysis import DEFAULT_TIMEOUT_MS, analyse  # noqa: PLC0415
+            diags += _examples(rubric, norm, name)  # examples test the whole rubric
+        if analysis:
+            from .analysis import DEFAULT_TIMEOUT_MS, analyse  # noqa: PLC0415
 
-                diags += analyse(rubric, name, timeout_ms or DEFAULT_TIMEOUT_MS)
+            diags += analyse(rubric, name, timeout_ms or DEFAULT_TIMEOUT_MS)
     diags = sink.items + diags
     kept, suppressed = _suppress(diags, source, tree.comments if tree is not None else None)
     kept.sort(key=lambda d: (d.span.line, d.span.column, d.code))
@@ -75,10 +83,11 @@ def lint_file(path: str, timeout_ms: int | None = None) -> LintResult:
     return lint_text(text, path, hashlib.sha256(data).hexdigest(), timeout_ms)
 
 
-def _unused(rubric, sink: Sink) -> list[Diagnostic]:
-    """Inputs and lets that nothing reads (labels are always checked)."""
-    read: set[str] = set()
-    let_reads: set[str] = set()
+def _unused(rubric, sink: Sink, extra: set[str] | None = None) -> list[Diagnostic]:
+    """Inputs and lets that nothing reads (labels are always checked). `extra` names what
+    the parts of the file dropped for an error read: never reported unused."""
+    read: set[str] = set(extra or ())
+    let_reads: set[str] = set(extra or ())
 
     def walk(e) -> None:
         from . import ir  # noqa: PLC0415

@@ -24,16 +24,45 @@ def compile_regex(rx: ir.Regex) -> Any:
     return re2.compile(rx.source, _options())
 
 
+# RE2's kinds of error (how its message starts) and what rubricdsl says about each; the
+# rest of RE2's message is the part of the pattern at fault. RE2's own wording never
+# reaches a diagnostic: it may change with the library's version.
+_KINDS = (
+    ("invalid escape sequence", "`{part}` is not an escape RE2 knows (it has no backreferences and no `\\Z`)"),
+    ("invalid perl operator", "`{part}` is a group RE2 does not have (no lookaround, no atomic groups)"),
+    ("invalid character class range", "`{part}` is not a valid character range or class"),
+    ("invalid character class", "`{part}` is not a valid character class"),
+    ("missing ]", "a `[` is not closed"),
+    ("missing )", "a `(` is not closed"),
+    ("unexpected )", "a `)` closes no `(`"),
+    ("trailing \\", "the regex ends with a lone `\\`"),
+    ("no argument for repetition operator", "`{part}` repeats nothing"),
+    ("bad repetition operator", "`{part}` is not a repetition RE2 accepts"),
+    ("invalid repetition size", "`{part}`: a repetition count is at most 1000, and its minimum at most its maximum"),
+    ("invalid UTF-8", "the regex is not valid UTF-8"),
+    ("invalid named capture group", "`{part}` is not a valid group name"),
+    ("pattern too large", "the regex is too large for RE2"),
+)
+
+
 def regex_error(rx: ir.Regex) -> str | None:
-    """Why RE2 rejects a regex, or None."""
+    """Why RE2 rejects a regex, in rubricdsl's words, or None."""
     try:
         compile_regex(rx)
     except Exception as exc:  # noqa: BLE001 - the wrapper raises its own error type
         msg = exc.args[0] if exc.args else str(exc)
         if isinstance(msg, bytes):
             msg = msg.decode("utf-8", "replace")
-        return str(msg)
+        return _explain(str(msg))
     return None
+
+
+def _explain(msg: str) -> str:
+    for kind, words in _KINDS:
+        if msg.startswith(kind):
+            part = msg[len(kind):].removeprefix(":").strip()
+            return words.format(part=part.replace("`", "'"))
+    return "RE2 cannot compile it"
 
 
 def regex_matcher(rx: ir.Regex) -> Callable[[str], bool]:

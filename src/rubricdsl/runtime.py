@@ -2,8 +2,10 @@
 and turning compact finding tuples into report findings."""
 from __future__ import annotations
 
+import difflib
 import gzip
 import io
+import json
 import os
 import sys
 import threading
@@ -54,6 +56,44 @@ def read_error(name: str, e: BaseException, after: int | None = None) -> DataErr
 # ---- values in messages ----------------------------------------------------------------
 
 
+class HugeNumber:
+    """A JSON number too large for a double (`1e400`), as written. The line holding it
+    is valid JSON and is read; the number is an invalid value for every field type, so
+    a field that reads it gets an `invalid` finding ("not a finite number")."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is HugeNumber and other.text == self.text  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((HugeNumber, self.text))
+
+
+def _json_text(v: Any) -> str:
+    """JSON text of a value that orjson cannot write (a huge number, an int over 64 bits)."""
+    if v.__class__ is HugeNumber:
+        return v.text
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ",".join(_json_text(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ",".join(_json_text(str(k)) + ":" + _json_text(x) for k, x in v.items()) + "}"
+    try:
+        return orjson.dumps(v).decode()
+    except TypeError:
+        return repr(v)
+
+
 def show(v: Any, limit: int = 60) -> str:
     """A JSON rendering of a value for messages, shortened."""
     if v is MISSING:
@@ -61,15 +101,53 @@ def show(v: Any, limit: int = 60) -> str:
     try:
         s = orjson.dumps(v).decode()
     except TypeError:
-        s = repr(v)
+        s = _json_text(v)
     if len(s) > limit:
         s = s[: limit - 3] + "..."
     return s
 
 
+def report_value(v: Any) -> Any:
+    """A record's value as the report holds it: JSON data. A huge number becomes its
+    text (a double cannot hold it), wherever it stands in the value."""
+    c = v.__class__
+    if c is HugeNumber:
+        return v.text
+    if (c is list or c is dict) and _holds_huge(v):
+        return _plain(v)
+    return v
+
+
+def _holds_huge(v: Any) -> bool:
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        c = x.__class__
+        if c is HugeNumber:
+            return True
+        if c is list:
+            stack.extend(x)
+        elif c is dict:
+            stack.extend(x.values())
+    return False
+
+
+def _plain(v: Any) -> Any:
+    c = v.__class__
+    if c is HugeNumber:
+        return v.text
+    if c is list:
+        return [_plain(x) for x in v]
+    if c is dict:
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
 def _json_type(v: Any) -> str:
     if v is None:
         return "a null"
+    if v.__class__ is HugeNumber:
+        return "a number"
     if isinstance(v, bool):
         return "a boolean"
     if isinstance(v, int):
@@ -97,6 +175,10 @@ def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
             return f"{where} is missing, and it is required here"
         return f"{where} is missing"
     k = t.kind
+    if raw.__class__ is HugeNumber and k in ("int", "scale", "number"):
+        what = "a number" if k == "number" else "an integer"
+        rng = f" in {_num(t.lo)}..{_num(t.hi)}" if t.lo is not None else ""
+        return f"{where} must be {what}{rng}, got {raw.text}, not a finite number"
     if k == "bool":
         return f"{where} must be true or false, got {_json_type(raw)} {show(raw)}"
     if k in ("int", "scale"):
@@ -113,7 +195,7 @@ def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
     values = ", ".join(t.enum.values)
     if k == "enum":
         if isinstance(raw, str):
-            return f"{where} is {show(raw)}, not one of: {values}"
+            return f"{where} is {show(raw)}, not one of: {values}{_did_you_mean(raw, t.enum.values)}"
         return f"{where} must be one of: {values}; got {_json_type(raw)} {show(raw)}"
     # set
     if not isinstance(raw, list):
@@ -121,11 +203,32 @@ def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
     seen: list[Any] = []
     for x in raw:
         if not isinstance(x, str) or x not in t.enum.values:
-            return f"{where} holds {show(x)}, not one of: {values}"
+            hint = _did_you_mean(x, t.enum.values) if isinstance(x, str) else ""
+            return f"{where} holds {show(x)}, not one of: {values}{hint}"
         if x in seen:
             return f"{where} lists {show(x)} twice"
         seen.append(x)
     return f"{where} is not a valid set: {show(raw)}"
+
+
+def _did_you_mean(raw: str, values: tuple[str, ...]) -> str:
+    """`; did you mean V?` for a data value that is an enum value in another case
+    (`Profanity`), with other spacing or punctuation (`self harm`), or a near miss
+    (`profanty`); empty when nothing is close."""
+    key = _fold(raw)
+    folded = [v for v in values if _fold(v) == key] if key else []
+    if len(folded) == 1:
+        return f"; did you mean {folded[0]}?"
+    if len(raw) > 200:
+        return ""
+    close = difflib.get_close_matches(raw.lower(), [v.lower() for v in values], n=1, cutoff=0.75)
+    if close:
+        return f"; did you mean {next(v for v in values if v.lower() == close[0])}?"
+    return ""
+
+
+def _fold(s: str) -> str:
+    return "".join(ch for ch in s.casefold() if ch.isalnum())
 
 
 # ---- record ids -------------------------------------------------------------------------
@@ -222,7 +325,7 @@ class Expander:
             if code == 0:
                 f = self.fields[t[1]]
                 out.append(_finding("invalid", line, rid, file, f.criterion, None, f.name, None, None, "error",
-                                    invalid_reason(f, t[2]), value=None if t[2] is MISSING else t[2]))
+                                    invalid_reason(f, t[2]), value=None if t[2] is MISSING else report_value(t[2])))
             elif code in (1, 2, 3):
                 d = self.decides[t[1]]
                 label = d.label.name
@@ -353,22 +456,139 @@ def read_batches(stream: BinaryIO, name: str, first_line: Callable[[], int]) -> 
         yield batch
 
 
-def _why_unreadable(line: bytes, err: Exception) -> str:
-    line = line.rstrip(b"\r\n")
+# A line orjson cannot read is read again by a strict parser of the standard library,
+# which says why in the project's words (never a parser's own wording), and which
+# reads numbers beyond the range of a double: such a line is valid JSON.
+_I64_MIN, _U64_MAX = -(1 << 63), (1 << 64) - 1
+_JSON_SPACE = " \t\r\n"
+
+
+class _NotJson(Exception):
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def _parse_constant(literal: str) -> Any:
+    raise _NotJson(literal)  # NaN, Infinity, -Infinity: not JSON
+
+
+def _parse_float(text: str) -> Any:
+    v = float(text)
+    return HugeNumber(text) if v in (_INF, -_INF) else v
+
+
+def _parse_int(text: str) -> Any:
+    # as orjson reads them: 64-bit integers exactly, larger ones as doubles
+    if len(text) <= 21:
+        n = int(text)
+        if _I64_MIN <= n <= _U64_MAX:
+            return n
+    return _parse_float(text)
+
+
+_INF = float("inf")
+_DECODER = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant)
+
+
+def read_line(line: bytes) -> tuple[Any, str | None]:
+    """A line orjson rejected, read strictly: (value, None), or (None, why it is unreadable)."""
     try:
-        orjson.loads(line)
-    except orjson.JSONDecodeError as e:
-        err = e
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return None, f"invalid UTF-8 at byte {e.start + 1}"
+    text = text.rstrip(_JSON_SPACE)
+    start = len(text) - len(text.lstrip(_JSON_SPACE))
     try:
-        line.decode("utf-8")
-    except UnicodeDecodeError:
-        return "invalid UTF-8"
-    msg = str(err)
-    try:
-        val = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return msg.split(": line")[0] if ": line" in msg else msg
-    return f"a JSON {_json_type(val).split(' ', 1)[1]}, not an object"
+        value, end = _DECODER.raw_decode(text, start)
+    except _NotJson as e:
+        return None, f"{e.literal} is not JSON"
+    except json.JSONDecodeError as e:
+        return None, _why_at(text, e.pos)
+    except RecursionError:
+        return None, "the JSON is nested too deeply"
+    if end < len(text):
+        what = "object" if value.__class__ is dict else "JSON value"
+        at = len(text) - len(text[end:].lstrip(_JSON_SPACE))
+        return None, f"unexpected text after the {what} at column {at + 1}"
+    lone = _lone_surrogate(value)
+    if lone is not None:
+        return None, f"a string holds a lone surrogate \\u{ord(lone):04x} (half of a pair)"
+    return value, None
+
+
+def _why_at(text: str, pos: int) -> str:
+    """Why strict JSON stops at `pos` of `text`, from the text itself."""
+    col = pos + 1
+    if pos >= len(text):
+        return "the JSON ends early"
+    ch = text[pos]
+    if ch == '"' and _unclosed_string(text, pos):
+        return "the JSON ends early: a string is not closed"
+    if ch == "\\":
+        return f"an unknown escape `{_shown(text[pos:pos + 2])}` in a string at column {col}"
+    if ch < " " and _in_string(text, pos):
+        return f"a control character U+{ord(ch):04X} in a string at column {col}; write it as an escape"
+    if ch == "'":
+        return f"a single quote at column {col}: JSON strings and keys take double quotes"
+    before = text[:pos].rstrip(_JSON_SPACE)
+    if ch in "}]" and before.endswith(","):
+        return f"a comma before `{ch}` at column {col}"
+    return f"unexpected `{_shown(ch)}` at column {col}"
+
+
+def _unclosed_string(text: str, pos: int) -> bool:
+    i = pos + 1
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == '"':
+            return False
+        i += 1
+    return True
+
+
+def _in_string(text: str, pos: int) -> bool:
+    inside = False
+    i = 0
+    while i < pos:
+        c = text[i]
+        if inside and c == "\\":
+            i += 2
+            continue
+        if c == '"':
+            inside = not inside
+        i += 1
+    return inside
+
+
+def _shown(s: str) -> str:
+    """Text from a data line, for a message: control and invisible characters as U+XXXX."""
+    return "".join(c if c.isprintable() and c != "`" else f"U+{ord(c):04X}" for c in s)
+
+
+def _lone_surrogate(v: Any) -> str | None:
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        c = x.__class__
+        if c is str:
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError as e:
+                return x[e.start]
+        elif c is list:
+            stack.extend(x)
+        elif c is dict:
+            stack.extend(x)
+            stack.extend(x.values())
+    return None
+
+
+def not_an_object(v: Any) -> str:
+    """Why a JSON value that is no object is unreadable: `a JSON array, not an object`."""
+    return f"a JSON {_json_type(v).split(' ', 1)[1]}, not an object"
 
 
 @dataclass
@@ -441,6 +661,13 @@ class _LineChecker:
         self.stats = stats
         self.emit = emit if encode is None else (lambda f, _e=emit, _c=encode: _e(_c(f)))
 
+    def _unreadable(self, name: str, lineno: int, why: str) -> None:
+        stats = self.stats
+        stats.with_findings += 1
+        stats.counts["unreadable"] += 1
+        stats.by_severity["error"] += 1
+        self.emit(unreadable_finding(name, lineno, why))
+
     def lines(self, batch: list[bytes], name: str, lineno: int) -> tuple[int, int]:
         """Check a batch whose first line is `lineno + 1`; returns (last line number, blank lines)."""
         loads = orjson.loads
@@ -458,30 +685,28 @@ class _LineChecker:
             lineno += 1
             try:
                 rec = loads(line)
-            except decode_error as e:
+            except decode_error:
                 if not line.strip():
                     blank += 1
                     continue
-                f = unreadable_finding(name, lineno, _why_unreadable(line, e))
-            else:
-                if rec.__class__ is dict:
-                    if on_row is None:
-                        res = check(rec)
-                    else:
-                        res, row = check_row(rec)
-                        on_row(rec, res, row, name, lineno)
-                    if res:
-                        stats.with_findings += 1
-                        for f in expand(res, rec, name, lineno):
-                            counts[f["kind"]] += 1
-                            sev[f["severity"]] += 1
-                            emit(f)
+                rec, why = read_line(line)  # the slow path: say why, or read numbers beyond a double
+                if why is not None:
+                    self._unreadable(name, lineno, why)
                     continue
-                f = unreadable_finding(name, lineno, _why_unreadable(line, ValueError()))
-            stats.with_findings += 1
-            counts["unreadable"] += 1
-            sev["error"] += 1
-            emit(f)
+            if rec.__class__ is dict:
+                if on_row is None:
+                    res = check(rec)
+                else:
+                    res, row = check_row(rec)
+                    on_row(rec, res, row, name, lineno)
+                if res:
+                    stats.with_findings += 1
+                    for f in expand(res, rec, name, lineno):
+                        counts[f["kind"]] += 1
+                        sev[f["severity"]] += 1
+                        emit(f)
+                continue
+            self._unreadable(name, lineno, not_an_object(rec))
         return lineno, blank
 
 
@@ -756,5 +981,5 @@ def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[A
 def check_record(compiled: Compiled, rec: Any, file: str = "<record>", line: int = 1) -> list[dict]:
     """Findings for one record (a dict; anything else is unreadable)."""
     if not isinstance(rec, dict):
-        return [unreadable_finding(file, line, f"a JSON {_json_type(rec).split(' ', 1)[1]}, not an object")]
+        return [unreadable_finding(file, line, not_an_object(rec))]
     return Expander(compiled.rubric).expand(compiled.check(rec) or [], rec, file, line)

@@ -101,11 +101,14 @@ def _describe_token(tok: Token) -> str:
 # ---- parsing with error recovery ------------------------------------------------------
 
 
-def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[ast.Rubric | None, Sink]:
+def parse(text: str, name: str = "<string>", sink: Sink | None = None,
+          recover: bool = False) -> tuple[ast.Rubric | None, Sink]:
     """Parse rubric text. Returns the AST (None if there were syntax errors) and the sink.
 
     Every syntax error of the file is reported: after an error the parser
-    resynchronises at the next line that starts a top-level declaration.
+    resynchronises at the next line that starts a top-level declaration. With
+    `recover`, a file with syntax errors still gives the AST of the declarations that
+    parsed, with the skipped regions in `Rubric.skipped` (what `rubric lint` analyses).
     """
     text = normalize_text(text)
     source = Source(name, text)
@@ -113,6 +116,7 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[
     comments: list[ast.Comment] = []
     work = text
     errors = 0
+    skipped: list[tuple[int, int]] = []
     while True:
         try:
             _COMMENTS.clear()
@@ -123,18 +127,25 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[
         except UnexpectedInput as e:
             errors += 1
             start, end = _report_syntax_error(e, work, source, sink)
-            if errors >= 25 or start is None:
+            if start is None and recover:
+                start, end = _rest_of_file(work)
+            if errors >= 25 or start is None or not work[start:end].strip():
                 return None, sink
+            skipped.append((start, end))
             # blank out the broken top-level declaration and parse again
             work = work[:start] + "".join(ch if ch == "\n" else " " for ch in work[start:end]) + work[end:]
     if errors:
         # the declarations that did parse may hold errors of their own (escapes, clauses,
-        # reserved words): report them too, then give no tree
+        # reserved words): report them too; give their tree only when recovering
         try:
-            _Builder(source, sink).transform(tree)
+            rubric = _Builder(source, sink).transform(tree)
         except VisitError:
-            pass
-        return None, sink
+            return None, sink
+        if not recover:
+            return None, sink
+        rubric.comments = comments
+        rubric.skipped = sorted(skipped)
+        return rubric, sink
     try:
         rubric = _Builder(source, sink).transform(tree)
     except VisitError as e:  # a bug in the builder, not in the rubric
@@ -144,6 +155,15 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None) -> tuple[
         sink.error("RB004", "the file does not start with a `rubric` header", source.span(0, 0),
                    help='start the file with `rubric "NAME" version "1"`')
     return rubric, sink
+
+
+def _rest_of_file(text: str) -> tuple[int, int]:
+    """After an error at the end of the file: from the top-level declaration that is not
+    finished (the one holding an unclosed `{`, or the last one) to the end."""
+    opened = _unclosed_brace(text)
+    at = opened if opened is not None else len(text.rstrip()) - 1
+    start, _ = _line_bounds(text, max(at, 0))
+    return start, len(text)
 
 
 def _line_bounds(text: str, offset: int) -> tuple[int, int]:
@@ -202,6 +222,20 @@ def _report_syntax_error(e: UnexpectedInput, work: str, source: Source, sink: Si
         elif ch == "/":
             sink.error("RB002", "unexpected `/`", span,
                        help="a regex `/.../` may only follow `matches`; division needs two operands")
+        elif ch in "&|":
+            op, word = ("&&", "and") if ch == "&" else ("||", "or")
+            width = 2 if work.startswith(ch * 2, pos) else 1
+            sink.error("RB002", f"`{work[pos:pos + width]}` is not an operator of the language", source.span(pos, pos + width),
+                       help=f"write `{word}`: `a {word} b`")
+        elif ch == "!" and not work.startswith("!=", pos):
+            sink.error("RB002", "`!` is not an operator of the language", span, help="write `not`: `not a`")
+        elif ch == "'":
+            eol = work.find("\n", pos)
+            close = work.find("'", pos + 1, len(work) if eol < 0 else eol)
+            end = close + 1 if close > pos else pos + 1
+            inner = work[pos + 1:close] if close > pos else "..."
+            sink.error("RB002", "strings are written in double quotes, not single quotes", source.span(pos, end),
+                       help=f"write {_double_quoted(inner)}")
         else:
             allowed = sorted({_describe_terminal(t) for t in e.allowed or []})
             sink.error("RB002", f"unexpected character `{ch}`", span,
@@ -224,9 +258,27 @@ def _report_syntax_error(e: UnexpectedInput, work: str, source: Source, sink: Si
         help_ = "write `a < b and b < c`"
     if tok.type == "NAME" and text == "per":
         help_ = "`per item` follows a rule's message (before `severity`) or an escalation's reason"
+    accepts = e.accepts or e.expected
+    if tok.type == "EQUAL" and "COMP_OP" in accepts:
+        message = "`=` is not a comparison"
+        help_ = "write `==` to compare two values: `x == 1`"
+    negated = re.search(r"(?:\b([A-Za-z_]\w*)\s+)?\bis\s+not\s*$", work[:tok.start_pos])
+    if tok.type in ("MISSING", "PRESENT") and negated:
+        other = "present" if text == "missing" else "missing"
+        start = work.rindex("is", 0, tok.start_pos)
+        span = source.span(start, tok.end_pos)
+        message = f"`is not {text}` is written `is {other}`"
+        help_ = f"write `{negated.group(1) or 'FIELD'} is {other}`"
     sink.error("RB001", message, span, help=help_)
     start, end = _line_bounds(work, tok.start_pos)
     return start, end
+
+
+def _double_quoted(text: str) -> str:
+    """A single-quoted string as the double-quoted one the author meant, for a help line."""
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _unclosed_brace(text: str) -> int | None:
@@ -245,6 +297,9 @@ def _unclosed_brace(text: str) -> int | None:
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
 
 
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+
+
 def _unquote(tok: Token, source: Source, sink: Sink) -> str:
     raw = str(tok)[1:-1]
     if "\\" not in raw:
@@ -261,8 +316,25 @@ def _unquote(tok: Token, source: Source, sink: Sink) -> str:
         if nxt in _ESCAPES:
             out.append(_ESCAPES[nxt])
             i += 2
-        elif nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", raw[i + 2 : i + 6] or ""):
-            out.append(chr(int(raw[i + 2 : i + 6], 16)))
+        elif nxt == "u" and _HEX4.fullmatch(raw[i + 2 : i + 6]):
+            cp = int(raw[i + 2 : i + 6], 16)
+            if not 0xD800 <= cp <= 0xDFFF:
+                out.append(chr(cp))
+                i += 6
+                continue
+            # JSON writes a character beyond U+FFFF as a surrogate pair: high, then low
+            low = int(raw[i + 8 : i + 12], 16) if raw[i + 6 : i + 8] == "\\u" and _HEX4.fullmatch(raw[i + 8 : i + 12]) else 0
+            if cp <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
+                out.append(chr(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)))
+                i += 12
+                continue
+            at = tok.start_pos + 1 + i
+            what = ("the first half of a surrogate pair, and no second half (\\uDC00-\\uDFFF) follows" if cp <= 0xDBFF
+                    else "the second half of a surrogate pair, and no first half (\\uD800-\\uDBFF) comes before it")
+            sink.error("RB005", f"`{raw[i:i + 6]}` is {what}", source.span(at, at + 6),
+                       help="a character beyond U+FFFF is written as both halves, as in `\\ud83d\\udc4d` (one "
+                            "character), or typed as itself")
+            out.append("\ufffd")
             i += 6
         else:
             at = tok.start_pos + 1 + i
