@@ -527,3 +527,35 @@ def test_ctrl_c_while_items_are_on_disk_removes_the_database(work: Path) -> None
     assert len(err.decode().splitlines()) == 1 and "Traceback" not in err.decode()
     assert list((work / "tmp").iterdir()) == []
     assert (work / "old.txt").read_bytes() == b"an earlier report\n"
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc to see the run's CPU time")
+def test_ctrl_c_while_lint_is_solving(work: Path) -> None:
+    """z3 catches Ctrl-C while it solves and answers `unknown`; lint must stop anyway,
+    not go on to the next question."""
+    arms = "\n".join(f'  when t contains "w{i % 40}" and n * {2 + i % 7} + m * k > {100 + 37 * i % 4900} '
+                     f'and m - n * k < {(i * 53) % 1000 - 500} -> {"abc"[i % 3]}' for i in range(1500))
+    (work / "slow.rubric").write_text(
+        'rubric "slow" version "1"\nlabel t: text\nlabel n: int 0..100000\nlabel m: int 0..100000\n'
+        f'label k: number\nlabel out: enum {{a, b, c}}\ndecide out first {{\n{arms}\n}}\n', encoding="utf-8")
+    p = subprocess.Popen(rubric_cmd("lint", "slow.rubric"), cwd=work, env=env_for(work), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _interrupt_when(p, lambda: _cpu_seconds(p.pid) > 4.0)  # parsed, and well into the solver's questions
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    text = err.decode("utf-8", "replace")
+    assert p.returncode == 130, text
+    assert text.splitlines() == ["rubric: interrupted"], text
+    assert "Traceback" not in text + out.decode("utf-8", "replace")

@@ -15,7 +15,7 @@ import z3
 
 from . import ir
 from .diagnostics import Diagnostic
-from .encode import Encoder, Unsupported
+from .encode import Encoder, Solver, Unsupported, check_assumptions
 from .source import Span
 from .witness import record_from_values, situation
 
@@ -39,7 +39,7 @@ class Analyzer:
     # ---- helpers ---------------------------------------------------------------------
 
     def _solver(self, *constraints: Any) -> z3.Solver:
-        s = z3.Solver()
+        s = Solver()
         s.set("timeout", self.timeout_ms)
         s.add(*self.enc.domain)
         for c in constraints:
@@ -434,12 +434,9 @@ class _PrefixAssumptions:
         self.keep = assumptions
 
     def check(self, first: Any, k: int) -> Any:
-        from z3 import z3core  # noqa: PLC0415
-
         self.arr[0] = first.as_ast()
-        # the first element is `first`, then the prefix: pass a pointer to the start
-        r = z3core.Z3_solver_check_assumptions(self.s.ctx.ref(), self.s.solver, k + 1, self.arr)
-        return z3.CheckSatResult(r)
+        # the first element is `first`, then the prefix
+        return check_assumptions(self.s, k + 1, self.arr)
 
 
 def _first_value(f: ir.FieldIR) -> Any:

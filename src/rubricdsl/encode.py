@@ -28,6 +28,31 @@ import z3
 from . import ir
 
 
+def _interrupted(result: Any, solver: Any) -> Any:
+    """z3 catches Ctrl-C while it solves and answers `unknown`: that would drop one
+    question and go on to the next, so a lint of many questions could not be stopped.
+    Turn the interruption back into Python's KeyboardInterrupt."""
+    if result == z3.unknown and solver.reason_unknown() in ("interrupted from keyboard", "canceled"):
+        raise KeyboardInterrupt
+    return result
+
+
+class Solver(z3.Solver):
+    """z3's solver, for every question the analysis asks; Ctrl-C stops the run."""
+
+    def check(self, *assumptions: Any) -> Any:
+        return _interrupted(super().check(*assumptions), self)
+
+
+def check_assumptions(solver: Solver, count: int, array: Any) -> Any:
+    """`Z3_solver_check_assumptions` on the first `count` elements of a C array of
+    assumptions (no per-call conversion of thousands of terms), Ctrl-C as in Solver."""
+    from z3 import z3core  # noqa: PLC0415
+
+    r = z3core.Z3_solver_check_assumptions(solver.ctx.ref(), solver.solver, count, array)
+    return _interrupted(z3.CheckSatResult(r), solver)
+
+
 @dataclass
 class FieldVars:
     f: ir.FieldIR

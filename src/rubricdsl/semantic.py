@@ -26,7 +26,7 @@ from typing import Any
 import z3
 
 from . import ir
-from .encode import Encoder, Unsupported, model_value
+from .encode import Encoder, Solver, Unsupported, model_value
 from .witness import synthesise_text
 
 
@@ -135,7 +135,7 @@ def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> lis
     out: list[SemanticChange] = []
 
     def solve(*cs: Any) -> Any:
-        s = z3.Solver()
+        s = Solver()
         s.set("timeout", timeout_ms)
         s.add(*domain)
         s.add(*cs)
