@@ -15,7 +15,8 @@ import z3
 
 from . import ir
 from .diagnostics import Diagnostic
-from .encode import Encoder, Solver, Unsupported, check_assumptions
+from .encode import Encoder, Solver, Unsupported, check_assumptions, interruptible
+from .interrupts import poll_interrupt
 from .source import Span
 from .witness import record_from_values, situation
 
@@ -120,6 +121,7 @@ class Analyzer:
         return self.out
 
     def _guard(self, fn, obj) -> None:
+        poll_interrupt()
         try:
             fn(obj)
         except Unsupported as e:
@@ -454,4 +456,5 @@ def _values(a: ir.ArmIR) -> str:
 
 
 def analyse(rubric: ir.RubricIR, file: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list[Diagnostic]:
-    return Analyzer(rubric, file, timeout_ms).run()
+    with interruptible():
+        return Analyzer(rubric, file, timeout_ms).run()

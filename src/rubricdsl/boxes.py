@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import ir
+from .interrupts import poll_interrupt
 
 MAX_VALUES = 64
 
@@ -304,6 +305,7 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -
     taken: list[np.ndarray] = []
     owners: list[np.ndarray] = []
     for k, (a, b) in enumerate(zip(order, boxes)):
+        poll_interrupt()
         if not np.all(b != 0):
             dead.append(a)
             continue
@@ -327,6 +329,7 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -
             row += o.shape[0]
         matrix = np.stack(boxes)
         for k in shadowed_idx:
+            poll_interrupt()
             b = boxes[k]
             cand = [j for j in np.nonzero(engine.intersects(matrix[:k], b))[0].tolist() if j in span]
             rows = np.concatenate([np.arange(*span[j]) for j in cand]) if cand else np.zeros(0, dtype=np.int64)

@@ -26,31 +26,41 @@ from typing import Any
 import z3
 
 from . import ir
+from .interrupts import Interruptible, poll_interrupt
 
 
-def _interrupted(result: Any, solver: Any) -> Any:
-    """z3 catches Ctrl-C while it solves and answers `unknown`: that would drop one
-    question and go on to the next, so a lint of many questions could not be stopped.
-    Turn the interruption back into Python's KeyboardInterrupt."""
-    if result == z3.unknown and solver.reason_unknown() in ("interrupted from keyboard", "canceled"):
-        raise KeyboardInterrupt
-    return result
+def interruptible() -> Interruptible:
+    """Ctrl-C during the solver's work (see `interrupts`): a z3 call under way is
+    interrupted, and the next poll raises KeyboardInterrupt."""
+    return Interruptible(lambda: z3.main_ctx().interrupt())
 
 
 class Solver(z3.Solver):
-    """z3's solver, for every question the analysis asks; Ctrl-C stops the run."""
+    """z3's solver, for every question the analysis asks; Ctrl-C stops the run.
+
+    z3's own handling of SIGINT is turned off (`ctrl_c`): it would take the signal
+    from Python's handler and drop it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set("ctrl_c", False)
 
     def check(self, *assumptions: Any) -> Any:
-        return _interrupted(super().check(*assumptions), self)
+        poll_interrupt()
+        result = super().check(*assumptions)
+        poll_interrupt()
+        return result
 
 
 def check_assumptions(solver: Solver, count: int, array: Any) -> Any:
     """`Z3_solver_check_assumptions` on the first `count` elements of a C array of
-    assumptions (no per-call conversion of thousands of terms), Ctrl-C as in Solver."""
+    assumptions (no per-call conversion of thousands of terms); Ctrl-C as in Solver."""
     from z3 import z3core  # noqa: PLC0415
 
+    poll_interrupt()
     r = z3core.Z3_solver_check_assumptions(solver.ctx.ref(), solver.solver, count, array)
-    return _interrupted(z3.CheckSatResult(r), solver)
+    poll_interrupt()
+    return z3.CheckSatResult(r)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any
 import z3
 
 from . import ir
-from .encode import Encoder, Solver, Unsupported, model_value
+from .encode import Encoder, Solver, Unsupported, interruptible, model_value
 from .witness import synthesise_text
 
 
@@ -128,6 +128,11 @@ def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR) -> tuple[An
 
 
 def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> list[SemanticChange]:
+    with interruptible():
+        return _compare(old, new, timeout_ms)
+
+
+def _compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int) -> list[SemanticChange]:
     same, space = _comparable(old, new)
     eo = Encoder(old, space=space)
     en = Encoder(new, frozenset(f.name for f in new.fields) - same, space=space)
