@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import cli_runner
 
 from rubricdsl import outputs, runtime
 from rubricdsl.cli import main
@@ -259,7 +259,7 @@ def test_a_full_disk_leaves_the_earlier_output_as_it_was(work: Path, name: str, 
     monkeypatch.setenv("RUBRIC_CACHE_DIR", str(work / "cache"))
     monkeypatch.setattr(outputs, "_raw_write", _FullDisk(100))
     before = snapshot(work)
-    res = CliRunner().invoke(main, _args(args, "old.txt"))
+    res = cli_runner().invoke(main, _args(args, "old.txt"))
     assert res.exit_code == 2, res.output
     assert_one_line_error(res.stderr.encode(), "old.txt", "No space left on device")
     assert snapshot(work) == before
@@ -272,7 +272,7 @@ def test_fmt_on_a_full_disk_keeps_the_rubric_whole(work: Path, monkeypatch: pyte
     monkeypatch.chdir(work)
     monkeypatch.setattr(outputs, "_raw_write", _FullDisk(300))
     before = snapshot(work)
-    res = CliRunner().invoke(main, ["fmt", "ugly.rubric"])
+    res = cli_runner().invoke(main, ["fmt", "ugly.rubric"])
     assert res.exit_code == 2
     assert "ugly.rubric: cannot write: No space left on device" in res.stderr
     assert "Traceback" not in res.output + res.stderr
@@ -382,7 +382,7 @@ def test_grouping_items_when_the_database_fails(work: Path, monkeypatch: pytest.
         return real(self, batch)
 
     monkeypatch.setattr(items_mod.Grouper, "_insert", full)
-    res = CliRunner().invoke(main, ["check", "i.rubric", "i.jsonl", "--format", "jsonl", "-o", "old.txt"])
+    res = cli_runner().invoke(main, ["check", "i.rubric", "i.jsonl", "--format", "jsonl", "-o", "old.txt"])
     assert res.exit_code == 2
     assert_one_line_error(res.stderr.encode(), "cannot group items", "database or disk is full")
     assert len(calls) > 1  # it did spill to disk

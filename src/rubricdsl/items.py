@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import secrets
 import shutil
 import sqlite3
 import tempfile
@@ -96,6 +97,10 @@ class Grouper:
         self._db: sqlite3.Connection | None = None
         self._dir: str | None = None
         self._pending: list[tuple[str, int, bytes]] = []
+        # Python finds the temporary directory by writing and removing a probe file in it;
+        # do that now, before any record is read, not in the middle of a run, where a
+        # Ctrl-C between the two steps would leave the probe behind
+        self._tmp = tempfile.gettempdir()
 
     def add(self, key: str, row: tuple) -> None:
         try:
@@ -120,8 +125,11 @@ class Grouper:
             self._flush()
 
     def _spill(self) -> None:
-        # `close` removes the directory, whatever fails from here on
-        self._dir = tempfile.mkdtemp(prefix="rubric-items-")
+        # `close` removes the directory, whatever fails from here on. Its name is known
+        # before it exists: a Ctrl-C between creating it and remembering it (inside
+        # tempfile.mkdtemp) would otherwise leave it behind.
+        self._dir = os.path.join(self._tmp, f"rubric-items-{secrets.token_hex(8)}")
+        os.mkdir(self._dir, 0o700)
         db = self._db = sqlite3.connect(os.path.join(self._dir, "items.sqlite"), isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", "cache_size=-32768"):
             db.execute(f"PRAGMA {pragma}")
