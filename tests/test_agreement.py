@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rubricdsl
-from rubricdsl import agreement as ag
+from rubricdsl.analysis import agreement as ag
 
 DATA = Path(__file__).resolve().parent / "data" / "agreement"
 

@@ -10,9 +10,9 @@ import pytest
 from pydantic import BaseModel
 
 import rubricdsl
-from rubricdsl import syntax
-from rubricdsl.diagnostics import Diagnostic, RubricError
-from rubricdsl.report import Finding, Report
+from rubricdsl.language import syntax
+from rubricdsl.core.diagnostics import Diagnostic, RubricError
+from rubricdsl.engine.report import Finding, Report
 
 DATA = Path(__file__).resolve().parent / "data"
 RUBRIC = DATA / "cli.rubric"

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from rubricdsl import runtime
+from rubricdsl.engine import runtime
 
 DATA = Path(__file__).resolve().parent / "data"
 RUBRIC = DATA / "cli.rubric"
@@ -331,7 +331,7 @@ def test_arm_counts_are_the_same_sequential_parallel_and_from_rows(tmp_path: Pat
     """The per-arm counts the HTML report shows: the checker counting them itself, in
     one process and split between two, equals counting them from each record's row."""
     from rubricdsl.api import load
-    from rubricdsl.compile import compile_rubric
+    from rubricdsl.engine.codegen import compile_rubric
 
     block = MIXED.read_bytes()
     clean = (DATA / "clean.jsonl").read_bytes()

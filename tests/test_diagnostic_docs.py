@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from rubricdsl.codes import CODES
-from rubricdsl.lint import explain, lint_text, render_text
+from rubricdsl.core.codes import CODES
+from rubricdsl.analysis.lint import explain, lint_text, render_text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "diagnostics"
 ALL_CODES = sorted(CODES)

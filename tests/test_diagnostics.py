@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import rubricdsl
-from rubricdsl.codes import CODES
-from rubricdsl.diagnostics import RubricError
+from rubricdsl.core.codes import CODES
+from rubricdsl.core.diagnostics import RubricError
 
 CASES = Path(__file__).resolve().parent / "cases" / "diagnostics"
 MARKER = re.compile(r"#\s*expect:\s*(?P<items>.+?)(?:\s+help:\s*(?P<help>.+?))?\s*$")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import rubricdsl
-from rubricdsl import diff as D
+from rubricdsl.analysis import diff as D
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
@@ -174,7 +174,7 @@ escalate senior hot "Hot" { when score == 1 and src in {news, forum} }
 
 
 def _semantic(old: str, new: str) -> dict[tuple[str, str], object]:
-    from rubricdsl.semantic import compare
+    from rubricdsl.analysis.semantic import compare
 
     return {(c.what, c.name): c for c in compare(rubricdsl.loads(old).ir, rubricdsl.loads(new).ir)}
 

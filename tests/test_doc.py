@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 import rubricdsl
-from rubricdsl import ir
-from rubricdsl.doc import Wording, anchor, build_guide, plain
-from rubricdsl.render_doc import md_code, md_text, render_guide
+from rubricdsl.language import ir
+from rubricdsl.render.wording import Wording, anchor, build_guide, plain
+from rubricdsl.render.guide import md_code, md_text, render_guide
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = Path(__file__).resolve().parent / "cases" / "doc" / "wording.yaml"

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from helpers import cli_runner
 
-from rubricdsl import outputs, runtime
+from rubricdsl.core import outputs
+from rubricdsl.engine import runtime
 from rubricdsl.cli import main
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -362,7 +363,7 @@ def test_grouping_items_when_the_database_fails(work: Path, monkeypatch: pytest.
     """The same without a tmpfs: the temporary database refuses a write."""
     import sqlite3
 
-    from rubricdsl import items as items_mod
+    from rubricdsl.engine import items as items_mod
 
     (work / "i.rubric").write_text(ITEMS_RUBRIC, encoding="utf-8")
     _items_data(work / "i.jsonl", 3_000)

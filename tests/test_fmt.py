@@ -31,10 +31,12 @@ import yaml
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from rubricdsl import ast, check, syntax
-from rubricdsl.diagnostics import RubricError
-from rubricdsl.fmt import format_rubric, format_text
-from rubricdsl.source import normalize_text
+from rubricdsl.language import ast
+from rubricdsl.language import resolve
+from rubricdsl.language import syntax
+from rubricdsl.core.diagnostics import RubricError
+from rubricdsl.language.fmt import format_rubric, format_text
+from rubricdsl.core.source import normalize_text
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
@@ -79,7 +81,7 @@ def _comments(tree: ast.Rubric) -> Counter:
 def _diagnostics(text: str) -> list[tuple[str, str]]:
     tree, sink = syntax.parse(text)
     assert tree is not None
-    check.Checker(tree, sink, text).run()
+    resolve.Checker(tree, sink, text).run()
     # messages may cite a line ("used before its `let` (line 9)"): lines move
     return sorted((d.code, re.sub(r"\bline \d+", "line N", d.message)) for d in sink.items)
 
@@ -295,14 +297,14 @@ def test_numbers_print_as_python_repr() -> None:
 
 def _run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, NO_COLOR="1", PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-c", "from rubricdsl.cli_fmt import fmt; fmt()", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-c", "from rubricdsl.cli.fmt import fmt; fmt()", *args], cwd=cwd,
                           input=stdin, capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from rubricdsl.cli_fmt import fmt
+    from rubricdsl.cli.fmt import fmt
 
     assert fmt.name == "fmt"
     ugly = 'rubric "x"   version "1"\nlabel a: bool # c\n'

@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 import rubricdsl
-from rubricdsl import items as items_mod
-from rubricdsl.runtime import run
+from rubricdsl.engine import items as items_mod
+from rubricdsl.engine.runtime import run
 
 CASES = Path(__file__).resolve().parent / "cases" / "items"
 EXACT = ("kind", "rule", "label", "target", "record")
@@ -162,7 +162,7 @@ def test_parallel_and_spilled_items_give_identical_output(tmp_path: Path) -> Non
     import subprocess
     import sys
 
-    from rubricdsl import runtime
+    from rubricdsl.engine import runtime
 
     rng = random.Random(7)
     lines = []
@@ -206,7 +206,7 @@ def test_grouping_on_an_unwritable_disk_is_a_data_error(tmp_path: Path, monkeypa
     line and exits 2), never a traceback."""
     import tempfile
 
-    from rubricdsl.runtime import DataError
+    from rubricdsl.engine.runtime import DataError
 
     rubric = rubricdsl.loads(RUBRIC)
     data = _write(tmp_path, "d.jsonl", [{"id": str(i), "item": i % 7, "who": f"a{i % 3}", "harm": [],
@@ -225,7 +225,7 @@ def test_grouping_on_an_unwritable_disk_is_a_data_error(tmp_path: Path, monkeypa
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from rubricdsl.evaluate import cond as reference_cond  # noqa: E402
+from rubricdsl.engine.evaluate import cond as reference_cond  # noqa: E402
 
 AGG_RUBRIC = _rubric(CASES / "aggregates.yaml")
 

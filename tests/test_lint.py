@@ -28,10 +28,10 @@ import jsonschema
 import pytest
 
 import rubricdsl
-from rubricdsl import analysis
-from rubricdsl.codes import CODES
-from rubricdsl.diagnostics import RubricError
-from rubricdsl.lint import lint_text, render_text
+from rubricdsl.analysis import checks
+from rubricdsl.core.codes import CODES
+from rubricdsl.core.diagnostics import RubricError
+from rubricdsl.analysis.lint import lint_text, render_text
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -94,7 +94,7 @@ def lint_with(text: str, name: str, engine: str):
 
     Returns (result, outcomes): outcomes lists, per `first` decide analysed, whether the
     box engine took it (always False under "z3")."""
-    orig = analysis.Analyzer._first_by_boxes
+    orig = checks.Analyzer._first_by_boxes
     outcomes: list[tuple[str, bool]] = []
 
     def spy(self, d):
@@ -106,11 +106,11 @@ def lint_with(text: str, name: str, engine: str):
         outcomes.append((d.label.name, False))
         return False
 
-    analysis.Analyzer._first_by_boxes = spy if engine == "boxes" else off
+    checks.Analyzer._first_by_boxes = spy if engine == "boxes" else off
     try:
         return lint_text(text, name), outcomes
     finally:
-        analysis.Analyzer._first_by_boxes = orig
+        checks.Analyzer._first_by_boxes = orig
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -189,7 +189,7 @@ class ArmProbe:
     holds (missing-field rule included)."""
 
     def __init__(self, text: str, rubric) -> None:
-        from rubricdsl.source import normalize_text
+        from rubricdsl.core.source import normalize_text
 
         norm = normalize_text(text)
         extra = []
@@ -384,7 +384,8 @@ def test_shadowed_messages_name_exactly_the_covering_arms() -> None:
 
 def _usable(text: str, name: str) -> rubricdsl.Rubric:
     """The rubric, or for a file with errors the part lint analyses (`Checker.usable`)."""
-    from rubricdsl import check, syntax
+    from rubricdsl.language import resolve
+    from rubricdsl.language import syntax
     from rubricdsl.api import Rubric
 
     try:
@@ -392,7 +393,7 @@ def _usable(text: str, name: str) -> rubricdsl.Rubric:
     except RubricError:
         tree, sink = syntax.parse(text, name, recover=True)
         assert tree is not None
-        checker = check.Checker(tree, sink, text)
+        checker = resolve.Checker(tree, sink, text)
         return Rubric(checker.usable(checker.run()), text)
 
 

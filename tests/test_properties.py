@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
-from rubricdsl.check import _put
-from rubricdsl.diagnostics import RubricError
+from rubricdsl.language.resolve import _put
+from rubricdsl.core.diagnostics import RubricError
 
 EVERY_TYPE = '''rubric "every-type" version "1"
 record { id = meta.id  item = meta.item  annotator = meta.who }
@@ -185,8 +185,8 @@ def test_the_every_type_rubric_checks_what_it_says() -> None:
 
 
 def _lint(text: str) -> None:
-    from rubricdsl.codes import CODES
-    from rubricdsl.lint import lint_text
+    from rubricdsl.core.codes import CODES
+    from rubricdsl.analysis.lint import lint_text
 
     res = lint_text(text, "m.rubric", timeout_ms=2000)
     for d in res.diagnostics:

@@ -14,9 +14,9 @@ import orjson
 import pytest
 
 import rubricdsl
-from rubricdsl import runtime
-from rubricdsl.evaluate import evaluate
-from rubricdsl.runtime import HugeNumber, read_line
+from rubricdsl.engine import runtime
+from rubricdsl.engine.evaluate import evaluate
+from rubricdsl.engine.runtime import HugeNumber, read_line
 
 RUBRIC = '''rubric "huge" version "1"
 record { id = id  item = item  annotator = who }

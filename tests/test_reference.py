@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
-from rubricdsl.check import _put
-from rubricdsl.evaluate import evaluate
+from rubricdsl.language.resolve import _put
+from rubricdsl.engine.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,8 +17,9 @@ import orjson
 import pytest
 
 import rubricdsl
-from rubricdsl import evaluate, runtime
-from rubricdsl.report_html import ReportCollector
+from rubricdsl.engine import evaluate
+from rubricdsl.engine import runtime
+from rubricdsl.render.report_html import ReportCollector
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))

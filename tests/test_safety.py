@@ -105,7 +105,7 @@ def test_fmt_keeps_the_mode_and_the_link(work: Path) -> None:
 
 
 def test_atomic_output_module(tmp_path: Path) -> None:
-    from rubricdsl import outputs
+    from rubricdsl.core import outputs
 
     target = tmp_path / "out.txt"
     target.write_text("before\n")
@@ -255,7 +255,7 @@ example "an example \\u001b]0;title\\u0007 [bold]" {
 
 
 def test_visible() -> None:
-    from rubricdsl.safetext import markup, visible
+    from rubricdsl.core.safetext import markup, visible
 
     assert visible("a\u001b[2Jb\nc\td\u0085e\u202ef\u2028") == "a\\x1b[2Jb\\nc\\td\\x85e\\u202ef\\u2028"
     assert visible("C:\\x [b] é ✓") == "C:\\x [b] é ✓"
@@ -365,7 +365,7 @@ def test_a_planted_cache_entry_runs_no_code(work: Path) -> None:
     import hashlib
     import pickle
 
-    from rubricdsl import cache
+    from rubricdsl.language import cache
 
     env = env_for(work)
     proc = run("check", "r.rubric", "d.jsonl", cwd=work, env=env)
@@ -400,9 +400,9 @@ def test_a_planted_cache_entry_runs_no_code(work: Path) -> None:
 def test_cache_entries_round_trip_and_reject_what_is_not_theirs(tmp_path: Path, monkeypatch) -> None:
     import hashlib
 
-    from rubricdsl import cache
+    from rubricdsl.language import cache
     from rubricdsl.api import Rubric, compile_text
-    from rubricdsl.source import normalize_text
+    from rubricdsl.core.source import normalize_text
 
     monkeypatch.setenv("RUBRIC_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("RUBRIC_NO_CACHE", raising=False)

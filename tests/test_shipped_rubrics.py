@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import rubricdsl
-from rubricdsl.fmt import format_text
-from rubricdsl.lint import lint_text
+from rubricdsl.language.fmt import format_text
+from rubricdsl.analysis.lint import lint_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))

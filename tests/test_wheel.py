@@ -61,8 +61,8 @@ def _clean_env(env_dir: Path) -> dict[str, str]:
 def test_wheel_contains_the_grammar(tmp_path: Path, venv: Path) -> None:
     script = textwrap.dedent("""
         import json, rubricdsl
-        from rubricdsl import syntax
-        print(json.dumps({"file": rubricdsl.__file__, "grammar": str(syntax.grammar_path())}))
+        from rubricdsl.core.resources import grammar_path
+        print(json.dumps({"file": rubricdsl.__file__, "grammar": str(grammar_path())}))
     """)
     proc = _sh([str(venv / "bin" / "python"), "-c", script], cwd=tmp_path, env=_clean_env(venv))
     import json
@@ -128,7 +128,7 @@ def test_installed_rubric_doc_renders_from_the_shipped_templates(tmp_path: Path,
     assert check.returncode == 1, check.stderr
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'href="GUIDE.html#decide-safety"' in report
-    script = "import rubricdsl.render_doc as r, pathlib; print(pathlib.Path(r.__file__).parent)"
+    script = "import rubricdsl.render.guide as r, pathlib; print(pathlib.Path(r.__file__).parent)"
     where = _sh([str(venv / "bin" / "python"), "-c", script], cwd=tmp_path, env=env).stdout.strip()
     assert venv.resolve() in Path(where).resolve().parents
     shipped = {p.name for p in (Path(where) / "templates").iterdir()}

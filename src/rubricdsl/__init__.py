@@ -18,16 +18,16 @@ __all__ = ["Rubric", "RubricError", "Diagnostic", "Finding", "Report", "Summary"
 # where each public name lives
 _HOMES = {
     "Rubric": "api", "load": "api", "loads": "api", "compile_text": "api",
-    "RubricError": "diagnostics", "Diagnostic": "diagnostics",
-    "Finding": "report", "Report": "report", "Summary": "report", "RubricInfo": "report",
-    "ExampleResult": "examples",
+    "RubricError": "core.diagnostics", "Diagnostic": "core.diagnostics",
+    "Finding": "engine.report", "Report": "engine.report", "Summary": "engine.report", "RubricInfo": "engine.report",
+    "ExampleResult": "engine.examples",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
-    from .api import Rubric, compile_text, load, loads
-    from .diagnostics import Diagnostic, RubricError
-    from .examples import ExampleResult
-    from .report import Finding, Report, RubricInfo, Summary
+    from rubricdsl.api import Rubric, compile_text, load, loads
+    from rubricdsl.core.diagnostics import Diagnostic, RubricError
+    from rubricdsl.engine.examples import ExampleResult
+    from rubricdsl.engine.report import Finding, Report, RubricInfo, Summary
 
 
 def __getattr__(name: str) -> Any:

@@ -1,3 +1,3 @@
-from .cli import main
+from rubricdsl.cli import main
 
 main(prog_name="rubric")

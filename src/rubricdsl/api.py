@@ -11,10 +11,10 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from . import ir
-from .compile import Compiled, compile_rubric
-from .diagnostics import RubricError, Sink
-from .source import Source, normalize_text
+from rubricdsl.language import ir
+from rubricdsl.engine.codegen import Compiled, compile_rubric
+from rubricdsl.core.diagnostics import RubricError, Sink
+from rubricdsl.core.source import Source, normalize_text
 
 
 def compile_text(text: str, name: str = "<string>", sha256: str | None = None, use_cache: bool = False) -> ir.RubricIR:
@@ -23,23 +23,24 @@ def compile_text(text: str, name: str = "<string>", sha256: str | None = None, u
     With `use_cache` (and a sha256), a rubric compiled before is read from the cache.
     """
     if use_cache and sha256:
-        from . import cache  # noqa: PLC0415
+        from rubricdsl.language import cache  # noqa: PLC0415
 
         hit = cache.load(sha256, name)
         if hit is not None:
             return hit
-    from . import check, syntax  # noqa: PLC0415 - keeps lark off the import path of the package
+    from rubricdsl.language import resolve
+    from rubricdsl.language import syntax
 
     norm = normalize_text(text)
     tree, sink = syntax.parse(norm, name)
     source = sink.source
     if tree is None or sink.has_errors:
         raise RubricError(sink.sorted(), {name: source})
-    rubric = check.Checker(tree, sink, norm, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()).run()
+    rubric = resolve.Checker(tree, sink, norm, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()).run()
     if sink.has_errors:
         raise RubricError(sink.sorted(), {name: source})
     if use_cache and sha256:
-        from . import cache  # noqa: PLC0415
+        from rubricdsl.language import cache  # noqa: PLC0415
 
         cache.store(rubric)
     return rubric
@@ -90,21 +91,21 @@ class Rubric:
     def check(self, record: Any, *, file: str = "<record>", line: int = 1) -> list["Finding"]:
         """Findings for one record (a dict). Item checks need all of an item's records:
         use `check_records` or `check_files` for them."""
-        from .report import Finding  # noqa: PLC0415
-        from .runtime import check_record  # noqa: PLC0415
+        from rubricdsl.engine.report import Finding  # noqa: PLC0415
+        from rubricdsl.engine.runtime import check_record  # noqa: PLC0415
 
         return [Finding.model_validate(f) for f in check_record(self.compiled, record, file, line)]
 
     def check_dicts(self, record: Any, *, file: str = "<record>", line: int = 1) -> list[dict]:
         """Like `check`, as plain dicts (the JSON report's shape), without pydantic."""
-        from .runtime import check_record  # noqa: PLC0415
+        from rubricdsl.engine.runtime import check_record  # noqa: PLC0415
 
         return check_record(self.compiled, record, file, line)
 
     def check_records(self, records: Iterable[Any], *, file: str = "<records>") -> "Report":
         """A report over an iterable of dicts; the n-th record counts as line n."""
-        from .report import build_report  # noqa: PLC0415
-        from .runtime import KINDS, check_record  # noqa: PLC0415
+        from rubricdsl.engine.report import build_report  # noqa: PLC0415
+        from rubricdsl.engine.runtime import KINDS, check_record  # noqa: PLC0415
 
         findings: list[dict] = []
         n = 0
@@ -114,8 +115,8 @@ class Rubric:
                 findings.extend(check_record(compiled, rec, file, n))
             items = None
         else:
-            from .items import ItemChecker, RowMaker  # noqa: PLC0415
-            from .runtime import Expander  # noqa: PLC0415
+            from rubricdsl.engine.items import ItemChecker, RowMaker  # noqa: PLC0415
+            from rubricdsl.engine.runtime import Expander  # noqa: PLC0415
 
             assert compiled.check_row is not None and compiled.plan is not None
             items = ItemChecker(self.ir, compiled.plan)
@@ -138,8 +139,8 @@ class Rubric:
 
     def check_files(self, *paths: str | Path) -> "Report":
         """A report over JSONL files (`.gz` too; `-` for stdin)."""
-        from .report import build_report  # noqa: PLC0415
-        from .runtime import run  # noqa: PLC0415
+        from rubricdsl.engine.report import build_report  # noqa: PLC0415
+        from rubricdsl.engine.runtime import run  # noqa: PLC0415
 
         findings: list[dict] = []
         stats = run(self.compiled, [str(p) for p in paths], findings.append)
@@ -149,7 +150,7 @@ class Rubric:
 
     def test(self) -> list["ExampleResult"]:
         """Run the worked examples (`example` blocks): one result per example, in order."""
-        from .examples import run_examples  # noqa: PLC0415
+        from rubricdsl.engine.examples import run_examples  # noqa: PLC0415
 
         return run_examples(self)
 
@@ -168,5 +169,5 @@ def load(path: str | Path) -> Rubric:
 
 
 if TYPE_CHECKING:  # pragma: no cover - type names for the annotations above
-    from .examples import ExampleResult
-    from .report import Finding, Report
+    from rubricdsl.engine.examples import ExampleResult
+    from rubricdsl.engine.report import Finding, Report

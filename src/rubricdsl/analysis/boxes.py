@@ -1,0 +1,343 @@
+"""An exact fast path for large `first` decision tables: arms as boxes.
+
+Decision tables at DMN scale (thousands of arms) are mostly conjunctions of
+per-field tests over small finite domains: `f in {a, b}`, `g >= 3 and g <= 6`.
+Such a condition is a *box*: one set of allowed values per dimension. Under
+`first`, arm k is shadowed exactly when its box has no situation outside the
+union of the earlier arms' boxes, and the decide has a gap exactly when
+situations remain outside all of them. Keeping the uncovered region as a list of
+disjoint boxes (one uint64 bitmask per dimension, in a numpy array) decides both
+with vectorised box subtraction.
+
+Dimensions: an enum, bool or small int field is one dimension over its values,
+plus a `missing` value when the field may be missing; a set field is one yes/no
+dimension per member, plus a presence dimension when it may be missing. When any
+condition is not a box over such dimensions (an `or` across fields, text tests,
+arithmetic, numbers...), `BoxEngine.build` returns None and the z3 path decides.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rubricdsl.language import ir
+from rubricdsl.core.interrupts import poll_interrupt
+
+MAX_VALUES = 64
+
+
+@dataclass
+class Dim:
+    field: ir.FieldIR
+    role: str  # value | member | presence
+    values: list[Any]  # the values the bits stand for; None stands for "missing"
+    member: str | None = None
+
+    @property
+    def full(self) -> int:
+        return (1 << len(self.values)) - 1
+
+
+class NotABox(Exception):
+    pass
+
+
+class BoxEngine:
+    def __init__(self, fields: list[ir.FieldIR]) -> None:
+        self.dims: list[Dim] = []
+        self.value_dim: dict[str, int] = {}
+        self.member_dim: dict[tuple[str, str], int] = {}
+        self.presence_dim: dict[str, int] = {}
+        for f in fields:
+            self._add(f)
+        self.full = np.array([d.full for d in self.dims], dtype=np.uint64)
+
+    @classmethod
+    def build(cls, fields: list[ir.FieldIR]) -> "BoxEngine | None":
+        try:
+            return cls(fields)
+        except NotABox:
+            return None
+
+    def _add(self, f: ir.FieldIR) -> None:
+        if f.required_when is not None:
+            raise NotABox  # presence depends on another condition: not a box
+        t = f.type
+        miss = [None] if f.may_be_missing else []
+        if t.kind == "enum":
+            assert t.enum is not None
+            vals: list[Any] = list(t.enum.values)
+        elif t.kind == "bool":
+            vals = [False, True]
+        elif t.kind in ("int", "scale") and t.lo is not None and t.hi is not None and t.hi - t.lo + 1 <= MAX_VALUES - 1:
+            vals = list(range(int(t.lo), int(t.hi) + 1))
+        elif t.kind == "set":
+            assert t.enum is not None
+            if len(t.enum.values) + 1 > MAX_VALUES:
+                raise NotABox
+            for v in t.enum.values:
+                self.member_dim[(f.name, v)] = len(self.dims)
+                self.dims.append(Dim(f, "member", [False, True], v))
+            if f.may_be_missing:
+                self.presence_dim[f.name] = len(self.dims)
+                self.dims.append(Dim(f, "presence", [False, True]))
+            return
+        else:
+            raise NotABox
+        if len(vals) + len(miss) > MAX_VALUES:
+            raise NotABox
+        self.value_dim[f.name] = len(self.dims)
+        self.dims.append(Dim(f, "value", vals + miss))
+
+    # ---- conditions -> boxes -------------------------------------------------------------
+
+    def box(self, e: ir.Expr | None) -> np.ndarray:
+        """The box of a condition (raises NotABox)."""
+        b = self.full.copy()
+        if e is None:
+            return b
+        for dim, mask in self._box(e).items():
+            b[dim] &= np.uint64(mask)
+        return b
+
+    def _mask(self, f: ir.FieldIR, pred) -> tuple[int, int]:
+        dim = self.value_dim.get(f.name)
+        if dim is None:
+            raise NotABox
+        m = 0
+        for i, v in enumerate(self.dims[dim].values):
+            if v is not None and pred(v):
+                m |= 1 << i
+        return dim, m
+
+    def _present(self, f: ir.FieldIR) -> dict[int, int]:
+        if f.name in self.presence_dim:
+            return {self.presence_dim[f.name]: 0b10}
+        return {}
+
+    def _box(self, e: ir.Expr) -> dict[int, int]:
+        while isinstance(e, ir.LetRef):
+            e = e.let.expr
+        if isinstance(e, ir.Const):
+            if e.value is True:
+                return {}
+            return {0: 0} if self.dims else {}
+        if isinstance(e, ir.FieldRef) and e.field.type.kind == "bool":
+            dim, m = self._mask(e.field, lambda v: v is True)
+            return {dim: m}
+        if not isinstance(e, ir.Op):
+            raise NotABox
+        op = e.op
+        if op == "and":
+            a, b = self._box(e.args[0]), self._box(e.args[1])
+            out = dict(a)
+            for k, v in b.items():
+                out[k] = out.get(k, self.dims[k].full) & v
+            return out
+        if op == "or":
+            a, b = self._box(e.args[0]), self._box(e.args[1])
+            if len(a) == 1 and len(b) == 1 and a.keys() == b.keys():
+                k = next(iter(a))
+                return {k: a[k] | b[k]}
+            raise NotABox
+        if op == "not":
+            a = self._box(e.args[0])
+            if len(a) == 1:
+                k, v = next(iter(a.items()))
+                return {k: self.dims[k].full & ~v}
+            if not a:
+                return {0: 0} if self.dims else {}
+            raise NotABox
+        if op == "truth":
+            return self._box(e.args[0])
+        if op in ("present", "missing"):
+            f = e.args[0].field
+            if f.name in self.value_dim:
+                dim = self.value_dim[f.name]
+                miss = 1 << (len(self.dims[dim].values) - 1) if self.dims[dim].values[-1] is None else 0
+                return {dim: (self.dims[dim].full & ~miss) if op == "present" else miss}
+            if f.name in self.presence_dim:
+                return {self.presence_dim[f.name]: 0b10 if op == "present" else 0b01}
+            if not f.may_be_missing and f.type.kind == "set":
+                return {} if op == "present" else ({0: 0} if self.dims else {})
+            raise NotABox
+        if op in ("==", "!=", "<", "<=", ">", ">="):
+            a, b = e.args
+            a, b = _unlet(a), _unlet(b)
+            if isinstance(a, ir.Const) and isinstance(b, ir.FieldRef):
+                a, b = b, a
+                op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+            if not (isinstance(a, ir.FieldRef) and isinstance(b, ir.Const)):
+                raise NotABox
+            f, c = a.field, b.value
+            if f.type.kind == "enum":
+                assert f.type.enum is not None
+                rank = {v: i for i, v in enumerate(f.type.enum.values)}
+                cr = rank[c]
+                dim, m = self._mask(f, lambda v: _cmp(op, rank[v], cr))
+            elif f.type.kind == "set":
+                raise NotABox
+            else:
+                dim, m = self._mask(f, lambda v: _cmp(op, v, c))
+            return {dim: m}
+        if op in ("in", "not in"):
+            a, b = _unlet(e.args[0]), _unlet(e.args[1])
+            if e.mode == "const" and isinstance(a, ir.FieldRef):
+                vals = b.value
+                if op == "in":
+                    dim, m = self._mask(a.field, lambda v: v in vals)
+                else:
+                    dim, m = self._mask(a.field, lambda v: v not in vals)
+                return {dim: m}
+            if e.mode == "field" and isinstance(a, ir.Const) and isinstance(b, ir.FieldRef):
+                dim = self.member_dim.get((b.field.name, a.value))
+                if dim is None:
+                    raise NotABox
+                out = {dim: 0b10 if op == "in" else 0b01}
+                out.update(self._present(b.field))
+                return out
+            raise NotABox
+        if op in ("all", "none", "any", "empty", "not empty"):
+            s = _unlet(e.args[0])
+            if not isinstance(s, ir.FieldRef):
+                raise NotABox
+            enum = s.field.type.enum
+            assert enum is not None
+            if op in ("empty", "not empty"):
+                members = list(enum.values)
+            else:
+                k = _unlet(e.args[1])
+                if not isinstance(k, ir.Const):
+                    raise NotABox
+                members = [v for v in enum.values if v in k.value]
+            if op == "any" or op == "not empty":
+                if len(members) != 1:
+                    raise NotABox
+                out = {self.member_dim[(s.field.name, members[0])]: 0b10}
+            elif op == "all":
+                out = {self.member_dim[(s.field.name, v)]: 0b10 for v in members}
+            else:  # none, empty
+                out = {self.member_dim[(s.field.name, v)]: 0b01 for v in members}
+            out.update(self._present(s.field))
+            return out
+        raise NotABox
+
+    # ---- regions ------------------------------------------------------------------------
+
+    @staticmethod
+    def intersects(region: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """For each box of the region, whether it meets box b."""
+        if region.shape[0] == 0:
+            return np.zeros(0, dtype=bool)
+        return np.all((region & b) != 0, axis=1)
+
+    @staticmethod
+    def subtract(region: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """region minus box b, as disjoint boxes (the region's boxes must all meet b)."""
+        pieces = []
+        d = region.shape[1]
+        narrowed = region.copy()
+        for i in range(d):
+            piece = narrowed.copy()
+            piece[:, i] = narrowed[:, i] & ~b[i]
+            keep = piece[:, i] != 0
+            if keep.any():
+                pieces.append(piece[keep])
+            narrowed[:, i] &= b[i]
+        if not pieces:
+            return np.zeros((0, d), dtype=np.uint64)
+        return np.concatenate(pieces)
+
+    def point(self, b: np.ndarray) -> dict[int, int]:
+        """One situation of a non-empty box: the lowest value of each dimension."""
+        out = {}
+        for i, m in enumerate(b):
+            m = int(m)
+            out[i] = (m & -m).bit_length() - 1
+        return out
+
+    def values(self, pt: dict[int, int]) -> dict[str, Any]:
+        """Field values of a situation (None for a missing field)."""
+        out: dict[str, Any] = {}
+        for name, dim in self.value_dim.items():
+            out[name] = self.dims[dim].values[pt[dim]]
+        sets: dict[str, list[str]] = {}
+        for (name, member), dim in self.member_dim.items():
+            sets.setdefault(name, [])
+            if pt[dim] == 1:
+                sets[name].append(member)
+        for name, members in sets.items():
+            pres = self.presence_dim.get(name)
+            out[name] = None if pres is not None and pt[pres] == 0 else members
+        return out
+
+
+def _unlet(e: ir.Expr) -> ir.Expr:
+    while isinstance(e, ir.LetRef):
+        e = e.let.expr
+    return e
+
+
+def _cmp(op: str, a: Any, b: Any) -> bool:
+    return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+@dataclass
+class FirstResult:
+    dead: list[ir.ArmIR]
+    shadowed: list[tuple[ir.ArmIR, list[ir.ArmIR], dict[str, Any]]]  # arm, covering arms, a situation it matches
+    gap: dict[str, Any] | None  # a situation no arm covers
+
+
+def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -> FirstResult:
+    """One pass over the arms in order. The uncovered region shrinks by each arm's box;
+    what an arm takes from it is kept, labelled with the arm, so that the arms deciding
+    a shadowed arm's situations are the labels of the taken pieces that meet its box."""
+    boxes = [engine.box(a.cond) & scope for a in order]
+    d = len(engine.dims)
+    region = scope[None, :].copy()
+    if not np.all(scope != 0):
+        region = region[:0]
+    dead: list[ir.ArmIR] = []
+    shadowed_idx: list[int] = []
+    taken: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    for k, (a, b) in enumerate(zip(order, boxes)):
+        poll_interrupt()
+        if not np.all(b != 0):
+            dead.append(a)
+            continue
+        hit = engine.intersects(region, b)
+        if not hit.any():
+            shadowed_idx.append(k)
+            continue
+        inside = region[hit]
+        taken.append(inside & b)
+        owners.append(np.full(inside.shape[0], k, dtype=np.int64))
+        region = np.concatenate([region[~hit], engine.subtract(inside, b)])
+    shadowed = []
+    if shadowed_idx:
+        pieces = np.concatenate(taken) if taken else np.zeros((0, d), dtype=np.uint64)
+        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        # each arm's pieces are contiguous rows: look only at the arms whose box meets b
+        span: dict[int, tuple[int, int]] = {}
+        row = 0
+        for o in owners:
+            span[int(o[0])] = (row, row + o.shape[0])
+            row += o.shape[0]
+        matrix = np.stack(boxes)
+        for k in shadowed_idx:
+            poll_interrupt()
+            b = boxes[k]
+            cand = [j for j in np.nonzero(engine.intersects(matrix[:k], b))[0].tolist() if j in span]
+            rows = np.concatenate([np.arange(*span[j]) for j in cand]) if cand else np.zeros(0, dtype=np.int64)
+            sub, sub_owner = pieces[rows], owner[rows]
+            meets = engine.intersects(sub, b)
+            deciders = sorted(set(sub_owner[meets].tolist()))
+            first = deciders[0]
+            piece = sub[meets & (sub_owner == first)][0] & b
+            shadowed.append((order[k], [order[j] for j in deciders], engine.values(engine.point(piece))))
+    gap = engine.values(engine.point(region[0])) if region.shape[0] else None
+    return FirstResult(dead, shadowed, gap)

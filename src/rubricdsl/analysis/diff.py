@@ -1,0 +1,493 @@
+"""`rubric diff OLD NEW`: what changed between two versions of a rubric.
+
+It reports structural changes (fields, enum values, criteria, decisions and their
+arms, rules, escalations, examples — by name; unnamed arms by position and content),
+semantic changes (`semantic.compare`: equivalent / narrower / broader / changed with
+witnesses) and, with data, every record whose findings differ between the versions.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from rubricdsl.language import ir
+from rubricdsl.api import Rubric, compile_text
+from rubricdsl.core.source import normalize_text
+
+
+class DiffError(Exception):
+    """A side of the diff cannot be read or compiled."""
+
+
+def read_side(spec: str) -> tuple[str, str, str]:
+    """(display name, text, sha256) of PATH or REV:PATH (read through git).
+
+    REV and PATH reach git as data only: REV may not start with `-` (git would read it as
+    an option), and `--end-of-options` ends git's options before the `REV:PATH` argument
+    whatever it holds."""
+    import os  # noqa: PLC0415
+
+    if os.path.exists(spec):
+        if os.path.isdir(spec):
+            raise DiffError(f"{spec}: is a directory, not a rubric file")
+        try:
+            with open(spec, "rb") as fh:
+                data = fh.read()
+        except OSError as e:
+            raise DiffError(f"{spec}: cannot read: {e.strerror}") from None
+    elif ":" in spec:
+        rev, path = spec.split(":", 1)
+        if not rev or rev.startswith("-") or "\0" in spec:
+            raise DiffError(f"{spec}: no such file, and not REV:PATH (a git revision does not start with `-`)")
+        try:
+            proc = subprocess.run(["git", "show", "--no-textconv", "--end-of-options", f"{rev}:{path}"],
+                                  capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise DiffError(f"{spec}: cannot run git: {e}") from None
+        if proc.returncode != 0:
+            msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise DiffError(f"{spec}: {msg[-1] if msg else 'git show failed'}")
+        data = proc.stdout
+    else:
+        raise DiffError(f"{spec}: no such file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DiffError(f"{spec}: not UTF-8 text (byte {e.start})") from None
+    return spec, text, hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Change:
+    what: str  # field | enum_value | criterion | decide | arm | rule | escalation | example | header
+    name: str
+    change: str  # added | removed | changed
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "structural", "what": self.what, "name": self.name, "change": self.change,
+                "detail": self.detail}
+
+
+def _expr(e: Any) -> str:
+    """A stable text of an IR expression, for comparing conditions."""
+    if e is None:
+        return "true"
+    if isinstance(e, ir.FieldRef):
+        return e.field.name
+    if isinstance(e, ir.LetRef):
+        return e.let.name
+    if isinstance(e, ir.Const):
+        v = e.value
+        if isinstance(v, frozenset):
+            return "{" + ", ".join(sorted(map(str, v))) + "}"
+        return repr(v)
+    if isinstance(e, ir.Op):
+        inner = ", ".join(_expr(a) for a in e.args)
+        rx = f" /{e.regex.source}/" if e.regex is not None else ""
+        return f"{e.op}({inner}){rx}"
+    if isinstance(e, ir.Agg):
+        arg = e.field.name if e.field is not None else _expr(e.expr) if e.expr is not None else ""
+        return f"{e.kind}({arg})"
+    return str(e)
+
+
+def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    out: list[Change] = []
+    if old.name != new.name:
+        out.append(Change("header", "name", "changed", f"{old.name} -> {new.name}"))
+    if old.version != new.version:
+        out.append(Change("header", "version", "changed", f"{old.version} -> {new.version}"))
+
+    def by_name(items, key):
+        return {key(x): x for x in items}
+
+    def added_removed(what: str, old_items: dict, new_items: dict, detail=lambda x: "") -> None:
+        for n in old_items.keys() - new_items.keys():
+            out.append(Change(what, n, "removed", detail(old_items[n])))
+        for n in new_items.keys() - old_items.keys():
+            out.append(Change(what, n, "added", detail(new_items[n])))
+
+    of, nf = by_name(old.fields, lambda f: f.name), by_name(new.fields, lambda f: f.name)
+    added_removed("field", of, nf, lambda f: f"{f.kind} {f.type.describe()}")
+    for n in sorted(of.keys() & nf.keys()):
+        a, b = of[n], nf[n]
+        if a.type.enum is not None and b.type.enum is not None and a.type.kind == b.type.kind:
+            for v in a.type.enum.values:
+                if v not in b.type.enum.values:
+                    out.append(Change("enum_value", f"{n}.{v}", "removed"))
+            for v in b.type.enum.values:
+                if v not in a.type.enum.values:
+                    out.append(Change("enum_value", f"{n}.{v}", "added"))
+            if a.type.enum.ordered != b.type.enum.ordered or (
+                    a.type.enum.ordered and [v for v in a.type.enum.values if v in b.type.enum.values]
+                    != [v for v in b.type.enum.values if v in a.type.enum.values]):
+                out.append(Change("field", n, "changed", f"order: {a.type.describe()} -> {b.type.describe()}"))
+        elif a.type.describe() != b.type.describe():
+            out.append(Change("field", n, "changed", f"type: {a.type.describe()} -> {b.type.describe()}"))
+        if a.kind != b.kind:
+            out.append(Change("field", n, "changed", f"{a.kind} -> {b.kind}"))
+        if a.path != b.path:
+            out.append(Change("field", n, "changed", f"path: {a.path_text} -> {b.path_text}"))
+        if (a.optional, _expr(a.required_when)) != (b.optional, _expr(b.required_when)):
+            out.append(Change("field", n, "changed", "presence: " + _presence(a) + " -> " + _presence(b)))
+
+    oc, nc = by_name(old.criteria, lambda c: c.name), by_name(new.criteria, lambda c: c.name)
+    added_removed("criterion", oc, nc)
+    for n in sorted(oc.keys() & nc.keys()):
+        if _expr(oc[n].applies) != _expr(nc[n].applies):
+            out.append(Change("criterion", n, "changed", "applies when: " + _expr(oc[n].applies) + " -> "
+                              + _expr(nc[n].applies)))
+
+    od, nd = by_name(old.decides, lambda d: d.label.name), by_name(new.decides, lambda d: d.label.name)
+    added_removed("decide", od, nd)
+    for n in sorted(od.keys() & nd.keys()):
+        a, b = od[n], nd[n]
+        if a.first != b.first:
+            out.append(Change("decide", n, "changed", f"first: {a.first} -> {b.first}"))
+        out += _arms(n, a, b)
+
+    ocs, ncs = by_name(old.consensus, lambda c: c.label.name), by_name(new.consensus, lambda c: c.label.name)
+    added_removed("consensus", ocs, ncs)
+    for n in sorted(ocs.keys() & ncs.keys()):
+        a, b = ocs[n], ncs[n]
+        parts = [f"min {what} {x} -> {y}" for what, x, y in (("annotators", a.min_annotators, b.min_annotators),
+                                                             ("agreement", a.min_agreement, b.min_agreement)) if x != y]
+        if parts:
+            out.append(Change("consensus", n, "changed", ", ".join(parts)))
+
+    for what, olds, news in (("rule", old.rules + old.item_rules, new.rules + new.item_rules),
+                             ("escalation", old.escalations + old.item_escalations,
+                              new.escalations + new.item_escalations)):
+        o, nn = by_name(olds, lambda r: r.name), by_name(news, lambda r: r.name)
+        added_removed(what, o, nn)
+        for n in sorted(o.keys() & nn.keys()):
+            a, b = o[n], nn[n]
+            parts = []
+            if _expr(a.when) != _expr(b.when):
+                parts.append("when")
+            if what == "rule" and _expr(a.require) != _expr(b.require):
+                parts.append("require")
+            if what == "rule" and a.severity != b.severity:
+                parts.append(f"severity {a.severity} -> {b.severity}")
+            if what == "escalation" and a.target != b.target:
+                parts.append(f"target {a.target} -> {b.target}")
+            if a.criterion != b.criterion:
+                parts.append(f"criterion {a.criterion} -> {b.criterion}")
+            if a.per_item != b.per_item:
+                parts.append("per item" if b.per_item else "per record")
+            if parts:
+                out.append(Change(what, n, "changed", ", ".join(parts)))
+
+    oe, ne = by_name(old.examples, lambda e: e.title), by_name(new.examples, lambda e: e.title)
+    added_removed("example", oe, ne)
+    for n in sorted(oe.keys() & ne.keys()):
+        if oe[n].record != ne[n].record or oe[n].expect != ne[n].expect:
+            out.append(Change("example", n, "changed"))
+    order = {"header": 0, "field": 1, "enum_value": 2, "criterion": 3, "decide": 4, "arm": 5, "consensus": 6,
+             "rule": 7, "escalation": 8, "example": 9}
+    return sorted(out, key=lambda c: (order[c.what], c.name, c.change))
+
+
+def _presence(f: ir.FieldIR) -> str:
+    if f.required_when is not None:
+        return "required when " + _expr(f.required_when)
+    return "optional" if f.optional else "required"
+
+
+def _arm_key(a: ir.ArmIR) -> tuple:
+    return (a.kind, a.name if a.kind == "edge" else "", _expr(a.cond))
+
+
+def _arms(label: str, a: ir.DecideIR, b: ir.DecideIR) -> list[Change]:
+    """Arms matched by edge name, else by condition, else by position."""
+    out: list[Change] = []
+    left = list(a.arms)
+    right = list(b.arms)
+    pairs: list[tuple[ir.ArmIR, ir.ArmIR]] = []
+    for x in list(left):
+        match = next((y for y in right if _arm_key(y) == _arm_key(x)), None)
+        if match is None and x.kind == "edge":
+            match = next((y for y in right if y.kind == "edge" and y.name == x.name), None)
+        if match is None and x.kind == "otherwise":
+            match = next((y for y in right if y.kind == "otherwise"), None)
+        if match is not None:
+            pairs.append((x, match))
+            left.remove(x)
+            right.remove(match)
+    for x, y in list(zip(sorted(left, key=lambda t: t.number), sorted(right, key=lambda t: t.number))):
+        if x.kind == y.kind == "when" and x.number == y.number:
+            pairs.append((x, y))
+            left.remove(x)
+            right.remove(y)
+    for x, y in pairs:
+        parts = []
+        if _expr(x.cond) != _expr(y.cond):
+            parts.append(f"condition: {_expr(x.cond)} -> {_expr(y.cond)}")
+        if set(x.values) != set(y.values):
+            parts.append("values: " + ", ".join(map(_v, x.values)) + " -> " + ", ".join(map(_v, y.values)))
+        if parts:
+            out.append(Change("arm", f"{label}: {y.name}", "changed", "; ".join(parts)))
+    for x in left:
+        out.append(Change("arm", f"{label}: {x.name}", "removed", f"when {_expr(x.cond)} -> "
+                          + ", ".join(map(_v, x.values))))
+    for y in right:
+        out.append(Change("arm", f"{label}: {y.name}", "added", f"when {_expr(y.cond)} -> "
+                          + ", ".join(map(_v, y.values))))
+    return out
+
+
+def _v(x: Any) -> str:
+    return "true" if x is True else "false" if x is False else str(x)
+
+
+# ---- records -------------------------------------------------------------------------------
+
+
+def _key(f: dict, shared_rules: frozenset[str] | None = None) -> tuple:
+    """What a record's finding says, for comparing versions. Arm names (`arm 3`) are
+    positions and change when arms are reordered, so they are not part of it. Rules
+    that exist in both versions are compared by name; a rule added, removed, renamed or
+    split is compared within the group of such rules of its severity."""
+    rule = f.get("rule")
+    if (shared_rules is not None and f["kind"] == "violation" and f.get("label") is None
+            and rule not in shared_rules):
+        rule = "*"
+    return (f["kind"], rule, f.get("label"), f.get("target"), f.get("severity"))
+
+
+@dataclass
+class RecordDiff:
+    file: str
+    line: int
+    record: str
+    before: list[dict]
+    after: list[dict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "record": self.record, "before": self.before,
+                "after": self.after}
+
+
+@dataclass
+class DiffResult:
+    old: dict[str, str]
+    new: dict[str, str]
+    changes: list[Change]
+    semantic: list[Any] = field(default_factory=list)
+    records: list[RecordDiff] = field(default_factory=list)
+    records_read: int = 0
+    data: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        counts: Counter[str] = Counter()
+        for r in self.records:
+            b = {(f["kind"], f.get("rule"), f.get("label"), f.get("target")) for f in r.before}
+            a = {(f["kind"], f.get("rule"), f.get("label"), f.get("target")) for f in r.after}
+            bk, ak = {k[0] for k in b}, {k[0] for k in a}
+            if "violation" in ak and "violation" not in bk:
+                counts["newly_violating"] += 1
+            if "violation" in bk and "violation" not in ak:
+                counts["no_longer_violating"] += 1
+            if "uncovered" in ak and "uncovered" not in bk:
+                counts["newly_uncovered"] += 1
+            if "ambiguous" in ak and "ambiguous" not in bk:
+                counts["newly_ambiguous"] += 1
+            if {k for k in a if k[0] == "escalation"} - {k for k in b if k[0] == "escalation"}:
+                counts["escalation_added"] += 1
+            if {k for k in b if k[0] == "escalation"} - {k for k in a if k[0] == "escalation"}:
+                counts["escalation_removed"] += 1
+            if "invalid" in ak and "invalid" not in bk:
+                counts["newly_invalid"] += 1
+        s: dict[str, Any] = {"structural_changes": len(self.changes),
+                             "semantic_changes": sum(1 for c in self.semantic if c.status != "equivalent")}
+        if self.data:
+            s.update({"records": self.records_read, "records_changed": len(self.records)})
+            for k in ("newly_violating", "no_longer_violating", "newly_uncovered", "newly_ambiguous",
+                      "escalation_added", "escalation_removed", "newly_invalid"):
+                s[k] = counts.get(k, 0)
+        return s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"old": self.old, "new": self.new,
+                "changes": [c.to_dict() for c in self.changes] + [c.to_dict() for c in self.semantic],
+                "records": [r.to_dict() for r in self.records], "summary": self.summary()}
+
+
+def compile_side(spec: str) -> Rubric:
+    name, text, sha = read_side(spec)
+    return Rubric(compile_text(text, name, sha), normalize_text(text))
+
+
+def diff(old_spec: str, new_spec: str, data: list[str] | None = None) -> DiffResult:
+    old, new = compile_side(old_spec), compile_side(new_spec)
+    res = DiffResult({"name": old.name, "version": old.version, "sha256": old.sha256, "file": old_spec},
+                     {"name": new.name, "version": new.version, "sha256": new.sha256, "file": new_spec},
+                     structural(old.ir, new.ir))
+    from rubricdsl.analysis.semantic import compare  # noqa: PLC0415
+
+    res.semantic = compare(old.ir, new.ir)
+    if data:
+        res.data = True
+        _records(old, new, data, res)
+    return res
+
+
+def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> None:
+    """Run both rubrics over the same lines and keep the records whose findings differ."""
+    from rubricdsl.engine.runtime import Stats, _LineChecker, open_data, read_batches  # noqa: PLC0415
+
+    shared = frozenset(r.name for r in old.ir.rules) & frozenset(r.name for r in new.ir.rules)
+    from rubricdsl.engine.items import ItemChecker  # noqa: PLC0415
+    from rubricdsl.engine.runtime import _row_handler  # noqa: PLC0415
+
+    def item_side(r: Rubric, stats: Stats):
+        if not r.ir.has_items:
+            return None, None
+        assert r.compiled.plan is not None
+        ic = ItemChecker(r.ir, r.compiled.plan)
+        return ic, _row_handler(r.compiled, stats, ic.add, False)
+
+    sb, sa = Stats(), Stats()
+    items_b, row_b = item_side(old, sb)
+    items_a, row_a = item_side(new, sa)
+    try:
+        for path in paths:
+            stream, name, _, _ = open_data(path)
+            lineno = 0
+            try:
+                for batch in read_batches(stream, name, lambda: lineno):
+                    before: dict[int, list[dict]] = {}
+                    after: dict[int, list[dict]] = {}
+                    _LineChecker(old.compiled, sb, lambda f: before.setdefault(f["line"], []).append(f),
+                                 on_row=row_b).lines(batch, name, lineno)
+                    last, blank = _LineChecker(new.compiled, sa, lambda f: after.setdefault(f["line"], []).append(f),
+                                               on_row=row_a).lines(batch, name, lineno)
+                    res.records_read += last - lineno - blank
+                    for ln in sorted(before.keys() | after.keys()):
+                        b, a = before.get(ln, []), after.get(ln, [])
+                        if {_key(f, shared) for f in b} != {_key(f, shared) for f in a}:
+                            rec = (a or b)[0]["record"]
+                            res.records.append(RecordDiff(name, ln, rec, b, a))
+                    lineno = last
+            finally:
+                if path != "-":
+                    stream.close()
+        _item_records(items_b, items_a, res)
+    finally:
+        for ic in (items_b, items_a):
+            if ic is not None:
+                ic.close()  # their temporary files go on every way out
+
+
+def _item_records(items_b: Any, items_a: Any, res: DiffResult) -> None:
+    # items: compared by item, reported at the item's first record
+    if items_b is None and items_a is None:
+        return
+    found: dict[str, dict[str, list[dict]]] = {"b": {}, "a": {}}
+    for side, ic in (("b", items_b), ("a", items_a)):
+        if ic is not None:
+            ic.finish(lambda f, _d=found[side]: _d.setdefault(f["record"], []).append(f))
+    for key in sorted(found["b"].keys() | found["a"].keys(),
+                      key=lambda k: ((found["b"].get(k) or found["a"].get(k))[0]["file"],
+                                     (found["b"].get(k) or found["a"].get(k))[0]["line"])):
+        b, a = found["b"].get(key, []), found["a"].get(key, [])
+        if {_key(f) for f in b} != {_key(f) for f in a}:
+            first = (a or b)[0]
+            res.records.append(RecordDiff(first["file"], first["line"], key, b, a))
+
+
+# ---- rendering -----------------------------------------------------------------------------------
+
+
+def render_text(res: DiffResult, samples: int = 20) -> str:
+    o, n = res.old, res.new
+    lines = [f"rubric {o['name']} {o['version']} ({o['sha256'][:12]}) -> {n['name']} {n['version']} "
+             f"({n['sha256'][:12]})"]
+    if o["sha256"] != n["sha256"] and o["version"] == n["version"]:
+        lines.append("warning: the content changed but the version did not")
+    lines.append("")
+    if res.changes:
+        lines.append(f"{len(res.changes)} structural change{'s' if len(res.changes) != 1 else ''}:")
+        for c in res.changes:
+            lines.append(f"  {c.change:8} {c.what} {c.name}" + (f"  ({c.detail})" if c.detail else ""))
+    else:
+        lines.append("no structural change")
+    if res.semantic:
+        lines.append("")
+        lines.append("meaning:")
+        for c in res.semantic:
+            line = f"  {c.status:10} {c.what} {c.name}"
+            if c.witness is not None:
+                line += f"  e.g. {json.dumps(c.witness, ensure_ascii=False)}: old {c.old_says}, new {c.new_says}"
+            if c.reason:
+                line += f"  ({c.reason})"
+            lines.append(line)
+    if res.data:
+        s = res.summary()
+        lines.append("")
+        lines.append(f"{s['records']} records read, {s['records_changed']} with different findings")
+        for k in ("newly_violating", "no_longer_violating", "newly_uncovered", "newly_ambiguous",
+                  "escalation_added", "escalation_removed", "newly_invalid"):
+            if s[k]:
+                lines.append(f"  {k.replace('_', ' ')}: {s[k]}")
+        for r in res.records[:samples]:
+            b = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.before})) or "none"
+            a = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.after})) or "none"
+            lines.append(f"  {r.file}:{r.line} record {r.record}: {b} -> {a}")
+        if len(res.records) > samples:
+            lines.append(f"  … and {len(res.records) - samples} more")
+    from rubricdsl.core.safetext import visible  # noqa: PLC0415 - record ids and file names are data
+
+    return "\n".join(visible(line) for line in lines) + "\n"
+
+
+def _md_cell(s: str) -> str:
+    """Data as plain text in a Markdown table cell: no markup, no HTML, one line."""
+    from rubricdsl.render.guide import md_text  # noqa: PLC0415
+    from rubricdsl.core.safetext import visible  # noqa: PLC0415
+
+    return str(md_text(visible(s)))
+
+
+def render_markdown(res: DiffResult, samples: int = 50) -> str:
+    from rubricdsl.render.guide import md_code  # noqa: PLC0415
+    from rubricdsl.core.safetext import visible  # noqa: PLC0415
+
+    o, n = res.old, res.new
+    out = [f"### Rubric `{n['name']}`: {o['version']} → {n['version']}", ""]
+    if o["sha256"] != n["sha256"] and o["version"] == n["version"]:
+        out += ["> **Warning:** the content changed but the version did not.", ""]
+    if res.changes:
+        out += ["| change | what | name | detail |", "| --- | --- | --- | --- |"]
+        for c in res.changes:
+            detail = c.detail.replace("|", "\\|")
+            out.append(f"| {c.change} | {c.what} | `{c.name}` | {detail} |")
+    else:
+        out.append("No structural change.")
+    if res.semantic:
+        out += ["", "| meaning | what | name | for example | old | new |", "| --- | --- | --- | --- | --- | --- |"]
+        for c in res.semantic:
+            ex = f"`{json.dumps(c.witness, ensure_ascii=False)}`" if c.witness is not None else (c.reason or "")
+            out.append(f"| {c.status} | {c.what} | `{c.name}` | {ex} | {c.old_says or ''} | {c.new_says or ''} |")
+    if res.data:
+        s = res.summary()
+        out += ["", f"**{s['records_changed']}** of {s['records']} records get different findings."]
+        rows = [(k.replace("_", " "), s[k]) for k in ("newly_violating", "no_longer_violating", "newly_uncovered",
+                                                       "newly_ambiguous", "escalation_added", "escalation_removed",
+                                                       "newly_invalid") if s[k]]
+        if rows:
+            out += ["", "| kind of change | records |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in rows]
+        if res.records:
+            out += ["", "<details><summary>Records</summary>", "", "| file:line | record | before | after |",
+                    "| --- | --- | --- | --- |"]
+            for r in res.records[:samples]:
+                b = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.before})) or "—"
+                a = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.after})) or "—"
+                out.append(f"| {_md_cell(f'{r.file}:{r.line}')} | {md_code(visible(r.record))} | {b} | {a} |")
+            out += ["", "</details>"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,282 @@
+"""Semantic comparison of two rubric versions with z3, reusing lint's encoding.
+
+For each decided label, rule and escalation present in both versions, over the
+situations valid in both (see `encode`):
+
+- a rule: the situations where it reports a violation;
+- an escalation: the situations where it fires;
+- a decision: per situation, whether an arm covers it, which values it allows,
+  and whether it is ambiguous.
+
+`equivalent` when they agree everywhere; `narrower` when NEW flags (or allows) a
+subset of what OLD does; `broader` for a superset; `changed` otherwise. Every
+non-equivalent result carries a witness situation and what OLD and NEW say there.
+The same is done for all rules of one severity taken together, so that a rule split
+in two (or two merged into one) compares as what it is.
+
+Two versions share a field's variables only when its type and presence are the same
+in both; a check that reads a field whose type changed is reported as `changed`
+with the reason, without a witness.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from rubricdsl.language import ir
+from rubricdsl.analysis.encode import Encoder, Solver, Unsupported, interruptible, model_value
+from rubricdsl.analysis.witness import synthesise_text
+
+
+@dataclass
+class SemanticChange:
+    what: str  # decide | rule | escalation | rules
+    name: str
+    status: str  # equivalent | narrower | broader | changed
+    witness: dict[str, Any] | None = None
+    old_says: str | None = None
+    new_says: str | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": "semantic", "what": self.what, "name": self.name, "status": self.status}
+        if self.witness is not None:
+            d["witness"] = self.witness
+            d["old"] = self.old_says
+            d["new"] = self.new_says
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
+def _comparable(old: ir.RubricIR, new: ir.RubricIR) -> tuple[set[str], dict[ir.EnumType, tuple[str, ...]]]:
+    """Fields both versions can share variables for, and the index space of enums whose
+    values changed (old values, then the new ones): a record is compared only where it
+    is valid in both versions."""
+    of = {f.name: f for f in old.fields}
+    same: set[str] = set()
+    space: dict[ir.EnumType, tuple[str, ...]] = {}
+    clash: set[ir.EnumType] = set()
+    for f in new.fields:
+        o = of.get(f.name)
+        if o is None or f.may_be_missing != o.may_be_missing or f.type.kind != o.type.kind:
+            continue
+        if f.type == o.type:
+            same.add(f.name)
+            continue
+        if f.type.kind in ("int", "scale", "number"):
+            same.add(f.name)  # one variable; each version's range is a constraint of its own
+        elif f.type.kind in ("enum", "set") and o.type.enum is not None and f.type.enum is not None:
+            union = tuple(o.type.enum.values) + tuple(v for v in f.type.enum.values if v not in o.type.enum.values)
+            for enum in (o.type.enum, f.type.enum):
+                if space.get(enum, union) != union:
+                    clash.add(enum)
+                space[enum] = union
+            same.add(f.name)
+    for f in new.fields:
+        o = of.get(f.name)
+        if o is not None and (o.type.enum in clash or f.type.enum in clash):
+            same.discard(f.name)
+    return same, space
+
+
+def _scope(rubric: ir.RubricIR, enc: Encoder, crit: str | None) -> Any:
+    c = rubric.criterion(crit) if crit else None
+    return enc.cond(c.applies) if c is not None and c.applies is not None else z3.BoolVal(True)
+
+
+def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR) -> tuple[Any, Any, dict[Any, Any], Any]:
+    """(active, covered, allowed per value, ambiguous) of a decide in one version."""
+    label = enc.vars[d.label.name]
+    active = z3.And(_scope(rubric, enc, d.criterion), label.present)
+    edges = [a for a in d.arms if a.kind == "edge"]
+    plain = [a for a in d.arms if a.kind == "when"]
+    other = [a for a in d.arms if a.kind == "otherwise"]
+    conds = {a.number: enc.cond(a.cond) for a in edges + plain}
+    any_edge = z3.Or([conds[a.number] for a in edges]) if edges else z3.BoolVal(False)
+    any_plain = z3.Or([conds[a.number] for a in plain]) if plain else z3.BoolVal(False)
+    counts: dict[int, Any] = {}
+    if d.first:
+        before: list[Any] = []
+        for a in edges + plain:
+            counts[a.number] = z3.And(conds[a.number], *[z3.Not(x) for x in before])
+            before.append(conds[a.number])
+        for a in other:
+            counts[a.number] = z3.And(*[z3.Not(x) for x in before]) if before else z3.BoolVal(True)
+    else:
+        for a in edges:
+            counts[a.number] = conds[a.number]
+        for a in plain:
+            counts[a.number] = z3.And(z3.Not(any_edge), conds[a.number])
+        for a in other:
+            counts[a.number] = z3.And(z3.Not(any_edge), z3.Not(any_plain))
+    values = d.label.type.enum.values if d.label.type.enum is not None else (
+        (True, False) if d.label.type.kind == "bool" else tuple(range(int(d.label.type.lo or 0), int(d.label.type.hi or 0) + 1)))
+    allowed = {v: z3.Or([counts[a.number] for a in d.arms if v in a.values] or [z3.BoolVal(False)]) for v in values}
+    covered = z3.Or(list(counts.values())) if counts else z3.BoolVal(False)
+    amb = []
+    if not d.first:
+        arms = list(d.arms)
+        for i, a in enumerate(arms):
+            for b in arms[i + 1:]:
+                if a.allowed != b.allowed:
+                    amb.append(z3.And(counts[a.number], counts[b.number]))
+    ambiguous = z3.Or(amb) if amb else z3.BoolVal(False)
+    return active, covered, allowed, ambiguous
+
+
+def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> list[SemanticChange]:
+    with interruptible():
+        return _compare(old, new, timeout_ms)
+
+
+def _compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int) -> list[SemanticChange]:
+    same, space = _comparable(old, new)
+    eo = Encoder(old, space=space)
+    en = Encoder(new, frozenset(f.name for f in new.fields) - same, space=space)
+    domain = eo.domain + en.domain
+    out: list[SemanticChange] = []
+
+    def solve(*cs: Any) -> Any:
+        s = Solver()
+        s.set("timeout", timeout_ms)
+        s.add(*domain)
+        s.add(*cs)
+        r = s.check()
+        return r, (s.model() if r == z3.sat else None)
+
+    def witness(model: Any, names: set[str]) -> dict[str, Any]:
+        w: dict[str, Any] = {}
+        for name in sorted(names):
+            enc = en if name in en.vars else eo
+            present, value = model_value(enc, model, name)
+            if enc.vars[name].f.type.kind == "text" and present:
+                value, _ = synthesise_text(enc, model, name)  # the same text a lint witness shows
+            w[name] = value if present else None
+        return w
+
+    def flags(what: str, name: str, v_old: Any, v_new: Any, names: set[str], yes: str, no: str) -> None:
+        r1, m1 = solve(v_old, z3.Not(v_new))  # OLD flags, NEW does not
+        r2, m2 = solve(v_new, z3.Not(v_old))  # NEW flags, OLD does not
+        if z3.unknown in (r1, r2):
+            out.append(SemanticChange(what, name, "changed", reason="the solver could not decide (timeout)"))
+            return
+        if r1 == z3.unsat and r2 == z3.unsat:
+            out.append(SemanticChange(what, name, "equivalent"))
+        elif r1 == z3.sat and r2 == z3.sat:
+            out.append(SemanticChange(what, name, "changed", witness(m2, names), no, yes))
+        elif r1 == z3.sat:
+            out.append(SemanticChange(what, name, "narrower", witness(m1, names), yes, no))
+        else:
+            out.append(SemanticChange(what, name, "broader", witness(m2, names), no, yes))
+
+    def mentions_changed(*sets: frozenset[str]) -> list[str]:
+        return sorted({n for s in sets for n in s} - same)
+
+    # rules and escalations, by name: the situations where each flags a record
+    def by_name(what: str, olds: list, news: list, term, yes) -> None:
+        before = {x.name: x for x in olds}
+        for x in news:
+            o = before.get(x.name)
+            if o is None:
+                continue
+            bad = mentions_changed(o.mentions, x.mentions)
+            if bad:
+                out.append(SemanticChange(what, x.name, "changed",
+                                          reason="reads fields whose type changed: " + ", ".join(bad)))
+                continue
+            try:
+                f_old, f_new = term(o, eo, old), term(x, en, new)
+            except Unsupported as exc:
+                out.append(SemanticChange(what, x.name, "changed", reason=f"not comparable: {exc}"))
+                continue
+            flags(what, x.name, f_old, f_new, set(o.mentions | x.mentions), *yes(x))
+
+    by_name("rule", old.rules, new.rules, _violation, lambda r: ("violation", "no violation"))
+    by_name("escalation", old.escalations, new.escalations,
+            lambda e, enc, rubric: z3.And(_scope(rubric, enc, e.criterion), enc.cond(e.when)),
+            lambda e: (f"escalated to {e.target}", "not escalated"))
+
+    # all rules of one severity together (a split or merged rule compares as what it is)
+    for sev in ("error", "warning", "info"):
+        ro = [r for r in old.rules if r.severity == sev]
+        rn = [r for r in new.rules if r.severity == sev]
+        if not ro and not rn or {r.name for r in ro} == {r.name for r in rn}:
+            continue
+        names = set().union(*(r.mentions for r in ro + rn)) if ro or rn else set()
+        if mentions_changed(frozenset(names)):
+            continue
+        try:
+            v_old = z3.Or([_violation(r, eo, old) for r in ro]) if ro else z3.BoolVal(False)
+            v_new = z3.Or([_violation(r, en, new) for r in rn]) if rn else z3.BoolVal(False)
+        except Unsupported:
+            continue
+        flags("rules", f"all {sev} rules", v_old, v_new, set(names), "a violation", "no violation")
+
+    # decisions, by label
+    odec = {d.label.name: d for d in old.decides}
+    for d in new.decides:
+        o = odec.get(d.label.name)
+        if o is None:
+            continue
+        bad = mentions_changed(o.mentions, d.mentions)
+        if bad or o.label.type.kind != d.label.type.kind:
+            out.append(SemanticChange("decide", d.label.name, "changed",
+                                      reason="reads fields whose type changed: " + ", ".join(bad or [d.label.name])))
+            continue
+        try:
+            a_o, c_o, al_o, amb_o = _decide_terms(o, eo, old)
+            a_n, c_n, al_n, amb_n = _decide_terms(d, en, new)
+        except Unsupported as e:
+            out.append(SemanticChange("decide", d.label.name, "changed", reason=f"not comparable: {e}"))
+            continue
+        names = set(o.mentions | d.mentions)
+        on = z3.Or(a_o, a_n)
+        # a situation where the outcome differs: coverage, ambiguity or an allowed value
+        differ_cov = z3.Or(a_o != a_n, z3.And(a_o, c_o != c_n))
+        false = z3.BoolVal(False)
+        lost = z3.Or([z3.And(a_o, a_n, c_o, c_n, al_o[v], z3.Not(al_n.get(v, false))) for v in al_o])
+        gained = z3.Or([z3.And(a_o, a_n, c_o, c_n, al_n[v], z3.Not(al_o.get(v, false))) for v in al_n])
+        r_cov, m_cov = solve(on, differ_cov)
+        r_lost, m_lost = solve(lost)
+        r_gain, m_gain = solve(gained)
+        if z3.unknown in (r_cov, r_lost, r_gain):
+            out.append(SemanticChange("decide", d.label.name, "changed", reason="the solver could not decide (timeout)"))
+            continue
+
+        def says(model: Any, active: Any, covered: Any, allowed: dict, amb: Any) -> str:
+            ev = lambda x: z3.is_true(model.eval(x, model_completion=True))  # noqa: E731
+            if not ev(active):
+                return "not decided here"
+            if not ev(covered):
+                return "uncovered"
+            vals = [_fmt(v) for v, x in allowed.items() if ev(x)]
+            return ("ambiguous: " if ev(amb) else "") + ", ".join(vals)
+
+        if r_cov == z3.unsat and r_lost == z3.unsat and r_gain == z3.unsat:
+            r_amb, m_amb = solve(a_o, a_n, amb_o != amb_n)
+            if r_amb == z3.unsat:
+                out.append(SemanticChange("decide", d.label.name, "equivalent"))
+            else:
+                out.append(SemanticChange("decide", d.label.name, "changed", witness(m_amb, names) if m_amb else None,
+                                          says(m_amb, a_o, c_o, al_o, amb_o) if m_amb else None,
+                                          says(m_amb, a_n, c_n, al_n, amb_n) if m_amb else None,
+                                          reason="" if m_amb else "the solver could not decide (timeout)"))
+            continue
+        status = ("changed" if r_cov == z3.sat or (r_lost == z3.sat and r_gain == z3.sat)
+                  else "narrower" if r_lost == z3.sat else "broader")
+        model = m_cov if r_cov == z3.sat else (m_lost if r_lost == z3.sat else m_gain)
+        out.append(SemanticChange("decide", d.label.name, status, witness(model, names),
+                                  says(model, a_o, c_o, al_o, amb_o), says(model, a_n, c_n, al_n, amb_n)))
+    return out
+
+
+def _violation(r: ir.RuleIR, enc: Encoder, rubric: ir.RubricIR) -> Any:
+    when = enc.cond(r.when) if r.when is not None else z3.BoolVal(True)
+    return z3.And(_scope(rubric, enc, r.criterion), when, z3.Not(enc.cond(r.require)))
+
+
+def _fmt(v: Any) -> str:
+    return "true" if v is True else "false" if v is False else str(v)

@@ -1,0 +1,307 @@
+"""The rubric AST: what was written, with source spans. Built by `syntax`.
+
+Spans are excluded from equality (`compare=False`), so two parses of the same
+rubric laid out differently compare equal: the formatter's round-trip property.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from rubricdsl.core.source import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+
+
+# ---- values and paths ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Value:
+    """A literal value where a value of a type is written: arm values, levels,
+    set items, `given` entries. `kind` is name | string | number | bool."""
+
+    kind: str
+    value: object
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class SetValue:
+    """`{a, b}` in a `given` entry."""
+
+    items: list[Value]
+    span: Span = _span()
+
+
+SetLit = SetValue  # `{a, b}` in an expression is the same node
+
+
+@dataclass(slots=True)
+class Segment:
+    key: str
+    indexes: list[int]
+    quoted: bool = False
+
+
+@dataclass(slots=True)
+class Path:
+    segments: list[Segment]
+    span: Span = _span()
+
+    def dotted(self) -> str:
+        out = []
+        for s in self.segments:
+            key = s.key
+            if s.quoted or not key.isidentifier():
+                key = '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            out.append(key + "".join(f"[{i}]" for i in s.indexes))
+        return ".".join(out)
+
+
+# ---- expressions ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Name:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Call:
+    func: str
+    args: list["Expr"]
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Literal:
+    """int, decimal, string or bool literal in an expression."""
+
+    kind: str  # int | number | string | bool
+    value: object
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Unary:
+    op: str  # "-" | "not"
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Binary:
+    op: str  # and | or | + | - | * | / | == | != | < | <= | > | >= | in | not in | contains | any | all | none
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Test:
+    """Postfix tests: `is empty`, `is not empty`, `is present`, `is missing`."""
+
+    op: str  # empty | not empty | present | missing
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Matches:
+    operand: "Expr"
+    pattern: str
+    flags: str
+    span: Span = _span()
+    regex_span: Span = _span()
+
+
+Expr = Union[Name, Call, Literal, SetLit, Unary, Binary, Test, Matches]
+
+
+# ---- declarations ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TypeNode:
+    kind: str  # bool | int | number | text | enum | set | scale
+    lo: float | int | None = None
+    hi: float | int | None = None
+    values: list[Value] = field(default_factory=list)
+    ordered: bool = False
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Level:
+    value: Value
+    text: str
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Field:
+    kind: str  # input | label
+    name: str
+    type: TypeNode
+    path: Path | None
+    optional: bool = False
+    required_when: Expr | None = None
+    doc: str | None = None
+    levels: list[Level] = field(default_factory=list)
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(slots=True)
+class Let:
+    name: str
+    expr: Expr
+    doc: str | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(slots=True)
+class RecordEntry:
+    key: str
+    path: Path
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class RecordBlock:
+    entries: list[RecordEntry]
+    doc: str | None = None
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Arm:
+    kind: str  # when | edge | otherwise
+    cond: Expr | None
+    values: list[Value]
+    name: str | None = None
+    title: str | None = None
+    doc: str | None = None
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Decide:
+    label: str
+    first: bool
+    arms: list[Arm]
+    doc: str | None = None
+    span: Span = _span()
+    label_span: Span = _span()
+
+
+@dataclass(slots=True)
+class Rule:
+    name: str
+    message: str
+    severity: str | None
+    when: Expr | None
+    require: Expr | None
+    doc: str | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+    severity_span: Span = _span()
+    per_item: bool = False
+
+
+@dataclass(slots=True)
+class Escalate:
+    target: str
+    name: str
+    reason: str
+    when: Expr | None
+    doc: str | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+    per_item: bool = False
+
+
+@dataclass(slots=True)
+class Consensus:
+    """`consensus LABEL { min annotators N  min agreement X }`; either line may be absent."""
+
+    label: str
+    min_annotators: int | float | None
+    min_agreement: int | float | None
+    doc: str | None = None
+    span: Span = _span()
+    label_span: Span = _span()
+    annotators_span: Span = _span()
+    agreement_span: Span = _span()
+
+
+@dataclass(slots=True)
+class GivenEntry:
+    field: str
+    value: Value | SetValue
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Outcome:
+    kind: str  # pass | violation | uncovered | ambiguous | invalid | escalation
+    name: str | None
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Example:
+    title: str
+    given: list[GivenEntry]
+    expect: list[Outcome]
+    doc: str | None = None
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Applies:
+    expr: Expr
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Criterion:
+    name: str
+    title: str | None
+    items: list["Item"]
+    applies: Expr | None = None
+    doc: str | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+Item = Union[Field, Let, RecordBlock, Decide, Rule, Escalate, Consensus, Example, Criterion, Level]
+
+
+@dataclass(slots=True)
+class Header:
+    name: str
+    version: str
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Comment:
+    text: str
+    span: Span = _span()
+
+
+@dataclass(slots=True)
+class Rubric:
+    header: Header | None
+    items: list[Item]
+    doc: str | None = None
+    comments: list[Comment] = field(default_factory=list, compare=False, repr=False)
+    # (start, end) offsets of the declarations the parser skipped after syntax errors;
+    # only a parse with `recover=True` returns a rubric that has any
+    skipped: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)

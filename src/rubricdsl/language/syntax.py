@@ -1,0 +1,959 @@
+"""Parse rubric text into the AST. The only module that imports Lark."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from rubricdsl.language import ast
+from rubricdsl.core.diagnostics import Sink
+from rubricdsl.core.resources import grammar_path
+from rubricdsl.core.source import Source, Span, normalize_text
+
+RESERVED = frozenset({"and", "or", "not", "in", "is", "true", "false"})
+
+_TOP_KEYWORDS = ("rubric", "record", "input", "label", "let", "level", "criterion", "decide",
+                 "rule", "escalate", "consensus", "example")
+_TOP_LINE = re.compile(r"^(?:%s)\b" % "|".join(_TOP_KEYWORDS))
+
+
+_COMMENTS: list[Token] = []
+
+
+def _on_comment(tok: Token) -> None:
+    _COMMENTS.append(tok)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    from rubricdsl.language.cache import grammar_cache  # noqa: PLC0415 - Lark's pickle: never in the shared temporary directory
+
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        lexer_callbacks={"COMMENT": _on_comment},
+        cache=grammar_cache(),  # grammar analysis cached in a private directory: start-up counts
+    )
+
+
+def build_parser(strict: bool = True) -> Lark:
+    """A fresh parser (used by tests to check the grammar with strict=True)."""
+    return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
+                propagate_positions=True, maybe_placeholders=True, strict=strict)
+
+
+# ---- user-facing names of terminals -----------------------------------------------
+
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "DOCSTRING": "a docstring",
+    "INT": "an integer",
+    "DECIMAL": "a number",
+    "REGEX": "a regex `/.../`",
+    "COMP_OP": "a comparison (`==`, `<`, ...)",
+    "OUTCOME_KIND": "`violation`, `uncovered`, `ambiguous`, `invalid` or `escalation`",
+    "SET_OP": "`any`, `all` or `none`",
+    "$END": "end of file",
+}
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[name]
+    try:
+        term = _parser().get_terminal(name)
+        pattern = term.pattern
+        if pattern.type == "str":
+            return f"`{pattern.value}`"
+    except KeyError:
+        pass
+    return name.lower()
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type == "$END":
+        return "end of file"
+    text = str(tok)
+    if len(text) > 30:
+        text = text[:27] + "..."
+    if tok.type == "NAME":
+        return f"name `{text}`"
+    if tok.type in ("STRING", "DOCSTRING"):
+        return f"string {text}"
+    return f"`{text}`"
+
+
+# ---- parsing with error recovery ------------------------------------------------------
+
+
+def parse(text: str, name: str = "<string>", sink: Sink | None = None,
+          recover: bool = False) -> tuple[ast.Rubric | None, Sink]:
+    """Parse rubric text. Returns the AST (None if there were syntax errors) and the sink.
+
+    Every syntax error of the file is reported: after an error the parser
+    resynchronises at the next line that starts a top-level declaration. With
+    `recover`, a file with syntax errors still gives the AST of the declarations that
+    parsed, with the skipped regions in `Rubric.skipped` (what `rubric lint` analyses).
+    """
+    text = normalize_text(text)
+    source = Source(name, text)
+    sink = sink or Sink(source)
+    comments: list[ast.Comment] = []
+    work = text
+    errors = 0
+    skipped: list[tuple[int, int]] = []
+    while True:
+        try:
+            _COMMENTS.clear()
+            tree = _parser().parse(work)
+            comments = [ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in _COMMENTS]
+            _COMMENTS.clear()
+            break
+        except UnexpectedInput as e:
+            errors += 1
+            start, end = _report_syntax_error(e, work, source, sink)
+            if start is None and recover:
+                start, end = _rest_of_file(work)
+            if errors >= 25 or start is None or not work[start:end].strip():
+                return None, sink
+            skipped.append((start, end))
+            # blank out the broken top-level declaration and parse again
+            work = work[:start] + "".join(ch if ch == "\n" else " " for ch in work[start:end]) + work[end:]
+    if errors:
+        # the declarations that did parse may hold errors of their own (escapes, clauses,
+        # reserved words): report them too; give their tree only when recovering
+        try:
+            rubric = _Builder(source, sink).transform(tree)
+        except VisitError:
+            return None, sink
+        if not recover:
+            return None, sink
+        rubric.comments = comments
+        rubric.skipped = sorted(skipped)
+        return rubric, sink
+    try:
+        rubric = _Builder(source, sink).transform(tree)
+    except VisitError as e:  # a bug in the builder, not in the rubric
+        raise e.orig_exc from None
+    rubric.comments = comments
+    if rubric.header is None:
+        sink.error("RB004", "the file does not start with a `rubric` header", source.span(0, 0),
+                   help='start the file with `rubric "NAME" version "1"`')
+    return rubric, sink
+
+
+def _rest_of_file(text: str) -> tuple[int, int]:
+    """After an error at the end of the file: from the top-level declaration that is not
+    finished (the one holding an unclosed `{`, or the last one) to the end."""
+    opened = _unclosed_brace(text)
+    at = opened if opened is not None else len(text.rstrip()) - 1
+    start, _ = _line_bounds(text, max(at, 0))
+    return start, len(text)
+
+
+def _line_bounds(text: str, offset: int) -> tuple[int, int]:
+    """The region to blank out after an error at `offset`: from the start of the
+    top-level declaration holding it to the next line that starts one."""
+    lines = text.split("\n")
+    starts = []
+    pos = 0
+    for ln in lines:
+        starts.append(pos)
+        pos += len(ln) + 1
+    idx = 0
+    for i, s in enumerate(starts):
+        if s <= offset:
+            idx = i
+    if idx > 0 and offset == starts[idx] and _TOP_LINE.match(lines[idx]):
+        # the error is the first token of a declaration: the one before it is unfinished
+        begin = idx - 1
+        while begin > 0 and not _TOP_LINE.match(lines[begin]):
+            begin -= 1
+        return starts[begin], starts[idx]
+    begin = idx
+    while begin > 0 and not _TOP_LINE.match(lines[begin]):
+        begin -= 1
+    if not _TOP_LINE.match(lines[begin]):
+        begin = idx
+    nxt = idx + 1
+    while nxt < len(lines) and not _TOP_LINE.match(lines[nxt]):
+        nxt += 1
+    end = starts[nxt] if nxt < len(lines) else len(text)
+    return starts[begin], end
+
+
+def _report_syntax_error(e: UnexpectedInput, work: str, source: Source, sink: Sink) -> tuple[int | None, int]:
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        span = source.end_span()
+        opened = _unclosed_brace(work)
+        if opened is not None:
+            line, col = source.position(opened)
+            sink.error("RB003", "unexpected end of file: a block is not closed", source.span(opened, opened + 1),
+                       help=f"the `{{` at line {line}, column {col} has no matching `}}`")
+        else:
+            expected = sorted({_describe_terminal(t) for t in getattr(e, "expected", []) or []})
+            sink.error("RB001", "unexpected end of file", span,
+                       help=("expected " + ", ".join(expected[:8])) if expected else None)
+        return None, 0
+    if isinstance(e, UnexpectedCharacters):
+        pos = e.pos_in_stream
+        ch = work[pos] if pos < len(work) else ""
+        span = source.span(pos, pos + 1)
+        if work.startswith('"""', pos):
+            sink.error("RB002", "unterminated docstring", source.span(pos, pos + 3),
+                       help='close the docstring with `"""`')
+        elif ch == '"':
+            sink.error("RB002", "unterminated string", span, help="close the string with `\"` on the same line")
+        elif ch == "/":
+            sink.error("RB002", "unexpected `/`", span,
+                       help="a regex `/.../` may only follow `matches`; division needs two operands")
+        elif ch in "&|":
+            op, word = ("&&", "and") if ch == "&" else ("||", "or")
+            width = 2 if work.startswith(ch * 2, pos) else 1
+            sink.error("RB002", f"`{work[pos:pos + width]}` is not an operator of the language", source.span(pos, pos + width),
+                       help=f"write `{word}`: `a {word} b`")
+        elif ch == "!" and not work.startswith("!=", pos):
+            sink.error("RB002", "`!` is not an operator of the language", span, help="write `not`: `not a`")
+        elif ch == "'":
+            eol = work.find("\n", pos)
+            close = work.find("'", pos + 1, len(work) if eol < 0 else eol)
+            end = close + 1 if close > pos else pos + 1
+            inner = work[pos + 1:close] if close > pos else "..."
+            sink.error("RB002", "strings are written in double quotes, not single quotes", source.span(pos, end),
+                       help=f"write {_double_quoted(inner)}")
+        else:
+            allowed = sorted({_describe_terminal(t) for t in e.allowed or []})
+            sink.error("RB002", f"unexpected character `{ch}`", span,
+                       help=("expected " + ", ".join(allowed[:8])) if allowed else None)
+        start, end = _line_bounds(work, pos)
+        return start, end
+    assert isinstance(e, UnexpectedToken)
+    tok = e.token
+    span = source.span(tok.start_pos, tok.end_pos)
+    expected = sorted({_describe_terminal(t) for t in e.accepts or e.expected})
+    message = f"unexpected {_describe_token(tok)}"
+    help_ = None
+    if expected:
+        help_ = "expected " + (", ".join(expected[:10]) + (", ..." if len(expected) > 10 else ""))
+    text = str(tok)
+    if tok.type == "NAME" and text == "consensus":
+        help_ = "a `consensus` block stands at the top level of the file, outside any criterion"
+    if tok.type == "COMP_OP" and "COMP_OP" not in (e.accepts or e.expected):
+        message = f"comparisons do not chain: unexpected `{text}`"
+        help_ = "write `a < b and b < c`"
+    if tok.type == "NAME" and text == "per":
+        help_ = "`per item` follows a rule's message (before `severity`) or an escalation's reason"
+    accepts = e.accepts or e.expected
+    if tok.type == "EQUAL" and "COMP_OP" in accepts:
+        message = "`=` is not a comparison"
+        help_ = "write `==` to compare two values: `x == 1`"
+    negated = re.search(r"(?:\b([A-Za-z_]\w*)\s+)?\bis\s+not\s*$", work[:tok.start_pos])
+    if tok.type in ("MISSING", "PRESENT") and negated:
+        other = "present" if text == "missing" else "missing"
+        start = work.rindex("is", 0, tok.start_pos)
+        span = source.span(start, tok.end_pos)
+        message = f"`is not {text}` is written `is {other}`"
+        help_ = f"write `{negated.group(1) or 'FIELD'} is {other}`"
+    sink.error("RB001", message, span, help=help_)
+    start, end = _line_bounds(work, tok.start_pos)
+    return start, end
+
+
+def _double_quoted(text: str) -> str:
+    """A single-quoted string as the double-quoted one the author meant, for a help line."""
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _unclosed_brace(text: str) -> int | None:
+    stack: list[int] = []
+    for m in re.finditer(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|(?<=matches)\s*/(?:[^/\\\n]|\\.)+/|([{}])', text):
+        b = m.group(1)
+        if b == "{":
+            stack.append(m.start(1))
+        elif b == "}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+# ---- string literals ------------------------------------------------------------------
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
+
+
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+
+
+def _unquote(tok: Token, source: Source, sink: Sink) -> str:
+    raw = str(tok)[1:-1]
+    if "\\" not in raw:
+        return raw
+    out = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = raw[i + 1] if i + 1 < len(raw) else ""
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        elif nxt == "u" and _HEX4.fullmatch(raw[i + 2 : i + 6]):
+            cp = int(raw[i + 2 : i + 6], 16)
+            if not 0xD800 <= cp <= 0xDFFF:
+                out.append(chr(cp))
+                i += 6
+                continue
+            # JSON writes a character beyond U+FFFF as a surrogate pair: high, then low
+            low = int(raw[i + 8 : i + 12], 16) if raw[i + 6 : i + 8] == "\\u" and _HEX4.fullmatch(raw[i + 8 : i + 12]) else 0
+            if cp <= 0xDBFF and 0xDC00 <= low <= 0xDFFF:
+                out.append(chr(0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00)))
+                i += 12
+                continue
+            at = tok.start_pos + 1 + i
+            what = ("the first half of a surrogate pair, and no second half (\\uDC00-\\uDFFF) follows" if cp <= 0xDBFF
+                    else "the second half of a surrogate pair, and no first half (\\uD800-\\uDBFF) comes before it")
+            sink.error("RB005", f"`{raw[i:i + 6]}` is {what}", source.span(at, at + 6),
+                       help="a character beyond U+FFFF is written as both halves, as in `\\ud83d\\udc4d` (one "
+                            "character), or typed as itself")
+            out.append("\ufffd")
+            i += 6
+        else:
+            at = tok.start_pos + 1 + i
+            sink.error("RB005", f"unknown escape `\\{nxt}` in a string", source.span(at, at + 2),
+                       help='known escapes: \\" \\\\ \\/ \\n \\t \\r \\b \\f \\0 \\uXXXX')
+            out.append(nxt)
+            i += 2
+    return "".join(out)
+
+
+def _docstring(tok: Token) -> str:
+    text = str(tok)[3:-3]
+    lines = text.split("\n")
+    # dedent continuation lines
+    rest = [ln for ln in lines[1:] if ln.strip()]
+    indent = min((len(ln) - len(ln.lstrip()) for ln in rest), default=0)
+    out = [lines[0].strip()] + [ln[indent:].rstrip() for ln in lines[1:]]
+    return "\n".join(out).strip()
+
+
+# ---- tree -> AST ------------------------------------------------------------------------
+
+
+def _num(tok: Token, negative: bool = False) -> int | float:
+    s = str(tok)
+    v: int | float = int(s) if tok.type == "INT" else float(s)
+    return -v if negative else v
+
+
+class _Builder(Transformer):
+    """Turns the Lark tree into `ast` nodes. Never raises for user errors: they go to the sink."""
+
+    def __init__(self, source: Source, sink: Sink) -> None:
+        super().__init__(visit_tokens=False)
+        self.source = source
+        self.sink = sink
+
+    # helpers
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True) and not hasattr(meta, "start_pos"):
+            return self.source.span(0, 0)
+        return Span(meta.start_pos, meta.end_pos, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tspan(self, tok: Token) -> Span:
+        return Span(tok.start_pos, tok.end_pos, tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def _str(self, tok: Token) -> str:
+        return _unquote(tok, self.source, self.sink)
+
+    def _check_name(self, tok: Token, what: str) -> None:
+        if str(tok) in RESERVED:
+            self.sink.error("RB008", f"`{tok}` is a reserved word and cannot name {what}", self._tspan(tok),
+                            help="reserved words: and, or, not, in, is, true, false")
+
+    # ---- top level
+    @v_args(meta=True)
+    def start(self, meta, children):
+        header = None
+        items: list = []
+        rubric = ast.Rubric(header=None, items=items)
+        prev = None
+        for ch in children:
+            if isinstance(ch, ast.Header):
+                header = ch
+                prev = ch
+                continue
+            if isinstance(ch, _Doc):
+                self._attach_doc(ch, prev, rubric)
+                continue
+            if isinstance(ch, ast.Level):
+                self._attach_level(ch, prev)
+                continue
+            items.append(ch)
+            prev = ch
+        rubric.header = header
+        return rubric
+
+    def _attach_doc(self, doc: "_Doc", prev, owner) -> None:
+        target = prev if prev is not None and not isinstance(prev, (ast.Header, ast.Applies, ast.Level)) else owner
+        if hasattr(target, "doc"):
+            if getattr(target, "doc", None):
+                target.doc = target.doc + "\n\n" + doc.text
+            else:
+                target.doc = doc.text
+        else:
+            self.sink.error("RB006", "a docstring cannot stand here", doc.span,
+                            help='a docstring follows the header or a declaration, or opens a block')
+
+    def _attach_level(self, level: ast.Level, prev) -> None:
+        if isinstance(prev, ast.Field) and prev.kind == "label":
+            prev.levels.append(level)
+        else:
+            self.sink.error("RB006", "a `level` must follow the `label` it describes", level.span,
+                            help="move the `level` lines right after their `label`")
+
+    @v_args(meta=True)
+    def header(self, meta, children):
+        name, version = children
+        return ast.Header(self._str(name), self._str(version), self._span(meta))
+
+    @v_args(meta=True)
+    def doc(self, meta, children):
+        return _Doc(_docstring(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def record_block(self, meta, children):
+        return ast.RecordBlock(list(children), None, self._span(meta))
+
+    @v_args(meta=True)
+    def record_entry(self, meta, children):
+        key, path = children
+        return ast.RecordEntry(str(key), path, self._span(meta))
+
+    # ---- paths
+    @v_args(meta=True)
+    def path(self, meta, children):
+        return ast.Path(list(children), self._span(meta))
+
+    @v_args(meta=True)
+    def segment(self, meta, children):
+        tok = children[0]
+        quoted = tok.type == "STRING"
+        key = self._str(tok) if quoted else str(tok)
+        return ast.Segment(key, [c for c in children[1:]], quoted)
+
+    def index(self, children):
+        return int(children[0])
+
+    def from_clause(self, children):
+        return children[0]
+
+    # ---- fields
+    def _field(self, kind, meta, children):
+        name, type_ = children[0], children[1]
+        self._check_name(name, f"an {kind}" if kind == "input" else f"a {kind}")
+        path = None
+        optional = False
+        required_when = None
+        for ch in children[2:]:
+            if isinstance(ch, ast.Path):
+                path = ch
+            elif isinstance(ch, _Presence):
+                optional = ch.optional
+                required_when = ch.required_when
+        return ast.Field(kind, str(name), type_, path, optional, required_when, None, [], self._span(meta),
+                         self._tspan(name))
+
+    @v_args(meta=True)
+    def input_decl(self, meta, children):
+        return self._field("input", meta, children)
+
+    @v_args(meta=True)
+    def label_decl(self, meta, children):
+        return self._field("label", meta, children)
+
+    def optional(self, children):
+        return _Presence(True, None)
+
+    def required_when(self, children):
+        return _Presence(False, children[0])
+
+    @v_args(meta=True)
+    def let_decl(self, meta, children):
+        name, expr = children
+        self._check_name(name, "a `let`")
+        return ast.Let(str(name), expr, None, self._span(meta), self._tspan(name))
+
+    @v_args(meta=True)
+    def level_decl(self, meta, children):
+        value, text = children
+        return ast.Level(value, self._str(text), self._span(meta))
+
+    # ---- types
+    @v_args(meta=True)
+    def t_bool(self, meta, children):
+        return ast.TypeNode("bool", span=self._span(meta))
+
+    @v_args(meta=True)
+    def t_text(self, meta, children):
+        return ast.TypeNode("text", span=self._span(meta))
+
+    @v_args(meta=True)
+    def t_int(self, meta, children):
+        lo, hi = children[0] if children and children[0] is not None else (None, None)
+        return ast.TypeNode("int", lo, hi, span=self._span(meta))
+
+    @v_args(meta=True)
+    def t_number(self, meta, children):
+        lo, hi = children[0] if children and children[0] is not None else (None, None)
+        return ast.TypeNode("number", lo, hi, span=self._span(meta))
+
+    @v_args(meta=True)
+    def t_scale(self, meta, children):
+        lo, hi = children[0]
+        return ast.TypeNode("scale", lo, hi, span=self._span(meta))
+
+    @v_args(meta=True)
+    def t_enum(self, meta, children):
+        ordered = any(isinstance(c, Token) and c.type == "ORDERED" for c in children)
+        values = [c for c in children if isinstance(c, list)][0]
+        return ast.TypeNode("enum", values=values, ordered=ordered, span=self._span(meta))
+
+    @v_args(meta=True)
+    def t_set(self, meta, children):
+        return ast.TypeNode("set", values=children[0], span=self._span(meta))
+
+    def range(self, children):
+        return (children[0].value, children[1].value)
+
+    def enum_values(self, children):
+        return [c for c in children if c is not None]
+
+    @v_args(meta=True)
+    def enum_value(self, meta, children):
+        tok = children[0]
+        if tok.type == "STRING":
+            return ast.Value("string", self._str(tok), self._span(meta))
+        self._check_name(tok, "an enum value (quote it)")
+        return ast.Value("name", str(tok), self._span(meta))
+
+    @v_args(meta=True)
+    def signed_number(self, meta, children):
+        neg = len(children) == 2
+        return ast.Value("number", _num(children[-1], neg), self._span(meta))
+
+    @v_args(meta=True)
+    def value(self, meta, children):
+        ch = children[0]
+        if isinstance(ch, ast.Value):
+            return ch
+        if ch.type == "STRING":
+            return ast.Value("string", self._str(ch), self._span(meta))
+        if ch.type == "TRUE":
+            return ast.Value("bool", True, self._span(meta))
+        if ch.type == "FALSE":
+            return ast.Value("bool", False, self._span(meta))
+        return ast.Value("name", str(ch), self._span(meta))
+
+    # ---- criteria
+    @v_args(meta=True)
+    def criterion(self, meta, children):
+        name = children[0]
+        self._check_name(name, "a criterion")
+        title = None
+        rest = children[1:]
+        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+            title = self._str(rest[0])
+            rest = rest[1:]
+        crit = ast.Criterion(str(name), title, [], None, None, self._span(meta), self._tspan(name))
+        prev = None
+        for ch in rest:
+            if isinstance(ch, _Doc):
+                self._attach_doc(ch, prev, crit)
+                continue
+            if isinstance(ch, ast.Level):
+                self._attach_level(ch, prev)
+                continue
+            if isinstance(ch, ast.Applies):
+                if crit.applies is not None:
+                    self.sink.error("RB007", "a criterion has at most one `applies when`", ch.span,
+                                    help="combine the conditions with `and`")
+                else:
+                    crit.applies = ch.expr
+                prev = ch
+                continue
+            crit.items.append(ch)
+            prev = ch
+        return crit
+
+    @v_args(meta=True)
+    def applies(self, meta, children):
+        return ast.Applies(children[0], self._span(meta))
+
+    # ---- decisions
+    @v_args(meta=True)
+    def decide(self, meta, children):
+        label = children[0]
+        first = len(children) > 1 and isinstance(children[1], Token) and children[1].type == "FIRST"
+        dec = ast.Decide(str(label), first, [], None, self._span(meta), self._tspan(label))
+        prev = None
+        for ch in children[1:]:
+            if isinstance(ch, Token):
+                continue
+            if isinstance(ch, _Doc):
+                self._attach_doc(ch, prev, dec)
+                continue
+            if dec.arms and dec.arms[-1].kind == "otherwise":
+                self.sink.error("RB006", "`otherwise` must be the last arm of a `decide`", dec.arms[-1].span,
+                                help="move the `otherwise` arm to the end")
+            dec.arms.append(ch)
+            prev = ch
+        return dec
+
+    @v_args(meta=True)
+    def arm(self, meta, children):
+        cond, values = children
+        return ast.Arm("when", cond, values, None, None, None, self._span(meta))
+
+    @v_args(meta=True)
+    def edge_arm(self, meta, children):
+        name = children[0]
+        self._check_name(name, "an edge case")
+        title = None
+        rest = children[1:]
+        if isinstance(rest[0], Token) and rest[0].type == "STRING":
+            title = self._str(rest[0])
+            rest = rest[1:]
+        cond, values = rest
+        return ast.Arm("edge", cond, values, str(name), title, None, self._span(meta))
+
+    @v_args(meta=True)
+    def otherwise_arm(self, meta, children):
+        return ast.Arm("otherwise", None, children[0], None, None, None, self._span(meta))
+
+    def arm_values(self, children):
+        return list(children)
+
+    # ---- rules, escalations
+    @v_args(meta=True)
+    def rule(self, meta, children):
+        name, message = children[0], children[1]
+        self._check_name(name, "a rule")
+        severity = None
+        sev_span = self._tspan(name)
+        when = require = None
+        doc = None
+        seen_when = seen_req = False
+        per_item = False
+        for ch in children[2:]:
+            if ch is _PER_ITEM:
+                per_item = True
+            elif isinstance(ch, _Severity):
+                severity, sev_span = ch.level, ch.span
+            elif isinstance(ch, _When):
+                if seen_when:
+                    self.sink.error("RB007", "a rule has at most one `when`", ch.span, help="combine the conditions with `and`")
+                if seen_req:
+                    self.sink.error("RB007", "`when` must come before `require`", ch.span,
+                            help='write `when EXPR` first, then `require EXPR`')
+                seen_when = True
+                when = ch.expr
+            elif isinstance(ch, _Require):
+                if seen_req:
+                    self.sink.error("RB007", "a rule has at most one `require`", ch.span, help="combine the requirements with `and`")
+                seen_req = True
+                require = ch.expr
+            elif isinstance(ch, _Doc):
+                doc = ch.text if doc is None else doc + "\n\n" + ch.text
+        span = self._span(meta)
+        if not seen_req:
+            self.sink.error("RB007", f"rule `{name}` has no `require`", self._tspan(name),
+                            help="add `require EXPR`: what must hold when the rule's `when` holds")
+        return ast.Rule(str(name), self._str(message), severity, when, require, doc, span, self._tspan(name), sev_span,
+                        per_item=per_item)
+
+    def per_item(self, children):
+        return _PER_ITEM
+
+    @v_args(meta=True)
+    def severity(self, meta, children):
+        return _Severity(str(children[0]), self._tspan(children[0]))
+
+    @v_args(meta=True)
+    def when_clause(self, meta, children):
+        return _When(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def require_clause(self, meta, children):
+        return _Require(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def escalate(self, meta, children):
+        target, name, reason = children[0], children[1], children[2]
+        self._check_name(target, "an escalation target")
+        self._check_name(name, "an escalation")
+        when = None
+        doc = None
+        seen = False
+        per_item = False
+        for ch in children[3:]:
+            if ch is _PER_ITEM:
+                per_item = True
+            elif isinstance(ch, _When):
+                if seen:
+                    self.sink.error("RB007", "an escalation has at most one `when`", ch.span,
+                                    help="combine the conditions with `and` or `or`")
+                seen = True
+                when = ch.expr
+            elif isinstance(ch, _Doc):
+                doc = ch.text if doc is None else doc + "\n\n" + ch.text
+        if not seen:
+            self.sink.error("RB007", f"escalation `{name}` has no `when`", self._tspan(name),
+                            help="add `when EXPR`: the condition that routes a record")
+        return ast.Escalate(str(target), str(name), self._str(reason), when, doc, self._span(meta), self._tspan(name),
+                            per_item=per_item)
+
+    # ---- consensus
+    @v_args(meta=True)
+    def consensus(self, meta, children):
+        label = children[0]
+        node = ast.Consensus(str(label), None, None, None, self._span(meta), self._tspan(label))
+        doc = None
+        for ch in children[1:]:
+            if isinstance(ch, _Doc):
+                doc = ch.text if doc is None else doc + "\n\n" + ch.text
+                continue
+            what, value, span = ch
+            if getattr(node, what) is not None:
+                self.sink.error("RB007", f"`min {what.removeprefix('min_')}` is given twice", span,
+                                help="keep one line per threshold")
+                continue
+            setattr(node, what, value)
+            setattr(node, what.removeprefix("min_") + "_span", span)
+        node.doc = doc
+        return node
+
+    @v_args(meta=True)
+    def min_annotators(self, meta, children):
+        return ("min_annotators", children[0].value, self._span(meta))
+
+    @v_args(meta=True)
+    def min_agreement(self, meta, children):
+        return ("min_agreement", children[0].value, self._span(meta))
+
+    # ---- examples
+    @v_args(meta=True)
+    def example(self, meta, children):
+        title = self._str(children[0])
+        given: list[ast.GivenEntry] = []
+        expect: list[ast.Outcome] = []
+        doc = None
+        n_given = 0
+        for ch in children[1:]:
+            if isinstance(ch, _Given):
+                n_given += 1
+                if n_given > 1:
+                    self.sink.error("RB007", "an example has one `given` block", ch.span,
+                            help='merge the `given` blocks')
+                given.extend(ch.entries)
+            elif isinstance(ch, list):
+                expect.extend(ch)
+            elif isinstance(ch, _Doc):
+                doc = ch.text if doc is None else doc + "\n\n" + ch.text
+        span = self._span(meta)
+        if not expect:
+            self.sink.error("RB007", f"example \"{title}\" has no `expect`", span,
+                            help="add `expect pass` or the findings the example should produce")
+        return ast.Example(title, given, expect, doc, span)
+
+    @v_args(meta=True)
+    def given(self, meta, children):
+        return _Given([c for c in children if c is not None], self._span(meta))
+
+    @v_args(meta=True)
+    def given_entry(self, meta, children):
+        name, value = children
+        return ast.GivenEntry(str(name), value, self._span(meta))
+
+    @v_args(meta=True)
+    def set_literal(self, meta, children):
+        return ast.SetValue([c for c in children if c is not None], self._span(meta))
+
+    def expect(self, children):
+        return list(children)
+
+    @v_args(meta=True)
+    def outcome(self, meta, children):
+        if len(children) == 1:
+            return ast.Outcome("pass", None, self._span(meta))
+        return ast.Outcome(str(children[0]), str(children[1]), self._span(meta))
+
+    # ---- expressions
+    def _bin(self, op, meta, children):
+        return ast.Binary(op, children[0], children[-1], self._span(meta))
+
+    @v_args(meta=True)
+    def or_(self, meta, ch):
+        return self._bin("or", meta, ch)
+
+    @v_args(meta=True)
+    def and_(self, meta, ch):
+        return self._bin("and", meta, ch)
+
+    @v_args(meta=True)
+    def not_(self, meta, ch):
+        return ast.Unary("not", ch[0], self._span(meta))
+
+    @v_args(meta=True)
+    def compare(self, meta, ch):
+        return ast.Binary(str(ch[1]), ch[0], ch[2], self._span(meta))
+
+    @v_args(meta=True)
+    def in_(self, meta, ch):
+        return self._bin("in", meta, ch)
+
+    @v_args(meta=True)
+    def not_in(self, meta, ch):
+        return self._bin("not in", meta, ch)
+
+    @v_args(meta=True)
+    def is_empty(self, meta, ch):
+        return ast.Test("empty", ch[0], self._span(meta))
+
+    @v_args(meta=True)
+    def is_not_empty(self, meta, ch):
+        return ast.Test("not empty", ch[0], self._span(meta))
+
+    @v_args(meta=True)
+    def is_present(self, meta, ch):
+        return ast.Test("present", ch[0], self._span(meta))
+
+    @v_args(meta=True)
+    def is_missing(self, meta, ch):
+        return ast.Test("missing", ch[0], self._span(meta))
+
+    @v_args(meta=True)
+    def set_test(self, meta, ch):
+        return ast.Binary(str(ch[1]), ch[0], ch[2], self._span(meta))
+
+    @v_args(meta=True)
+    def contains(self, meta, ch):
+        return self._bin("contains", meta, ch)
+
+    @v_args(meta=True)
+    def matches(self, meta, ch):
+        operand, tok = ch
+        raw = str(tok)
+        end = raw.rfind("/")
+        pattern = raw[1:end]
+        flags = raw[end + 1 :]
+        return ast.Matches(operand, pattern, flags, self._span(meta), self._tspan(tok))
+
+    @v_args(meta=True)
+    def add(self, meta, ch):
+        return self._bin("+", meta, ch)
+
+    @v_args(meta=True)
+    def sub(self, meta, ch):
+        return self._bin("-", meta, ch)
+
+    @v_args(meta=True)
+    def mul(self, meta, ch):
+        return self._bin("*", meta, ch)
+
+    @v_args(meta=True)
+    def div(self, meta, ch):
+        return self._bin("/", meta, ch)
+
+    @v_args(meta=True)
+    def neg(self, meta, ch):
+        operand = ch[-1]
+        if isinstance(operand, ast.Literal) and operand.kind in ("int", "number"):
+            return ast.Literal(operand.kind, -operand.value, self._span(meta))  # type: ignore[operator]
+        return ast.Unary("-", operand, self._span(meta))
+
+    @v_args(meta=True)
+    def name(self, meta, ch):
+        return ast.Name(str(ch[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def call(self, meta, ch):
+        args = [a for a in ch[1:] if a is not None]
+        return ast.Call(str(ch[0]), args, self._span(meta))
+
+    @v_args(meta=True)
+    def int_lit(self, meta, ch):
+        return ast.Literal("int", int(ch[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def dec_lit(self, meta, ch):
+        return ast.Literal("number", float(ch[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def str_lit(self, meta, ch):
+        return ast.Literal("string", self._str(ch[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def true_lit(self, meta, ch):
+        return ast.Literal("bool", True, self._span(meta))
+
+    @v_args(meta=True)
+    def false_lit(self, meta, ch):
+        return ast.Literal("bool", False, self._span(meta))
+
+    def __default__(self, data, children, meta):  # pragma: no cover - every rule has a method
+        raise AssertionError(f"no builder for grammar rule {data!r}")
+
+
+_PER_ITEM = object()
+
+
+class _Doc:
+    __slots__ = ("text", "span")
+
+    def __init__(self, text: str, span: Span) -> None:
+        self.text, self.span = text, span
+
+
+class _Presence:
+    __slots__ = ("optional", "required_when")
+
+    def __init__(self, optional: bool, required_when) -> None:
+        self.optional, self.required_when = optional, required_when
+
+
+class _Severity:
+    __slots__ = ("level", "span")
+
+    def __init__(self, level: str, span: Span) -> None:
+        self.level, self.span = level, span
+
+
+class _When:
+    __slots__ = ("expr", "span")
+
+    def __init__(self, expr, span: Span) -> None:
+        self.expr, self.span = expr, span
+
+
+class _Require:
+    __slots__ = ("expr", "span")
+
+    def __init__(self, expr, span: Span) -> None:
+        self.expr, self.span = expr, span
+
+
+class _Given:
+    __slots__ = ("entries", "span")
+
+    def __init__(self, entries, span: Span) -> None:
+        self.entries, self.span = entries, span

@@ -1,0 +1,130 @@
+"""The text report of `rubric check`: a summary, then findings grouped by criterion
+and rule with counts and the first few locations and offending values."""
+from __future__ import annotations
+
+from typing import Any
+
+from rubricdsl.engine.runtime import KINDS, Stats, show
+from rubricdsl.core.safetext import markup
+
+_SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_SEV_ORDER = {"error": 0, "warning": 1, "info": 2}
+_KIND_ORDER = {k: i for i, k in enumerate(("unreadable", "invalid", "violation", "ambiguous", "uncovered", "escalation"))}
+
+
+class TextCollector:
+    """Keeps counts and a few samples per group; never every finding."""
+
+    def __init__(self, samples: int = 3) -> None:
+        self.samples = samples
+        self.groups: dict[tuple, dict[str, Any]] = {}
+
+    def __call__(self, f: dict) -> None:
+        name = f["rule"] or f["label"] or ""
+        crit = _ITEMS if "lines" in f else f["criterion"] if f["kind"] != "unreadable" else _LINES
+        if crit == _ITEMS and name == "consensus":
+            name = f"consensus on {f['label']}"
+        key = (crit, f["kind"], name, f["severity"])
+        g = self.groups.get(key)
+        if g is None:
+            g = self.groups[key] = {"count": 0, "samples": [], "target": f.get("target"), "message": f["message"]}
+        g["count"] += 1
+        if len(g["samples"]) < self.samples:
+            g["samples"].append(f)
+
+
+_LINES = "\0lines"  # the section of lines that are not records
+_ITEMS = "\0items"  # the section of item findings (several annotators on one item)
+
+
+def _esc(s: str) -> str:
+    """Data (ids, values, file names, rubric strings) for Rich: never markup, never a
+    control character (see `safetext`)."""
+    return markup(s)
+
+
+def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteria_order: list[str],
+           titles: dict[str, str]) -> None:
+    c = console
+    c.print(f"[bold]rubric[/bold] {_esc(info['name'])} [bold]version[/bold] {_esc(info['version'])}  "
+            f"[dim]sha256 {info['sha256'][:12]}  {_esc(info['file'])}[/dim]")
+    n_files = len(stats.files)
+    clean = stats.records - stats.with_findings
+    c.print(f"checked [bold]{stats.records}[/bold] record{'s' if stats.records != 1 else ''} "
+            f"in {n_files} file{'s' if n_files != 1 else ''}: "
+            f"[green]{clean} clean[/green], {stats.with_findings} with findings")
+    parts = []
+    for k in ("violation", "invalid", "unreadable", "ambiguous", "uncovered", "escalation"):
+        n = stats.counts.get(k, 0)
+        style = "bold" if n else "dim"
+        parts.append(f"[{style}]{k} {n}[/{style}]")
+    c.print("  " + "  ".join(parts))
+    sev = stats.by_severity
+    if stats.items:
+        c.print(f"  [bold]{stats.items}[/bold] item{'s' if stats.items != 1 else ''} judged "
+                "(records grouped by their item)")
+    elif stats.items == 0:
+        c.print("  [dim]no record names an item: the item checks had nothing to judge[/dim]")
+    c.print(f"  [bold red]{sev['error']} error{'s' if sev['error'] != 1 else ''}[/bold red]  "
+            f"[yellow]{sev['warning']} warning{'s' if sev['warning'] != 1 else ''}[/yellow]  "
+            f"[cyan]{sev['info']} info[/cyan]")
+    if not groups:
+        return
+    order = {name: i for i, name in enumerate(criteria_order)}
+    by_crit: dict[Any, list] = {}
+    for key, g in groups.items():
+        by_crit.setdefault(key[0], []).append((key, g))
+    for crit in sorted(by_crit, key=lambda k: (-2 if k == _LINES else -1 if k is None
+                                               else 10**7 if k == _ITEMS else order.get(k, 10**6))):
+        c.print()
+        unit = "item" if crit == _ITEMS else "record"
+        if crit == _LINES:
+            c.print("[bold underline]lines that are not records[/bold underline]")
+        elif crit == _ITEMS:
+            c.print("[bold underline]items[/bold underline] [dim](several annotators on one item)[/dim]")
+        elif crit is None:
+            c.print("[bold underline]top level[/bold underline]")
+        else:
+            title = titles.get(crit, crit)
+            c.print(f"[bold underline]criterion {_esc(crit)}[/bold underline]" + (f" — {_esc(title)}" if title != crit else ""))
+        items = sorted(by_crit[crit], key=lambda kg: (_SEV_ORDER[kg[0][3]], _KIND_ORDER[kg[0][1]], -kg[1]["count"], kg[0][2]))
+        for (crit_, kind, name, severity), g in items:
+            style = _SEV_STYLE[severity]
+            what = f"{kind} {name}".strip()
+            if kind == "escalation" and g.get("target"):
+                what += f" → {g['target']}"
+            n = g["count"]
+            c.print(f"  [{style}]{_esc(what)}[/{style}]  [bold]{n}[/bold] {unit}{'s' if n != 1 else ''} [dim]({severity})[/dim]")
+            if crit == _ITEMS and kind in ("violation", "escalation") and not name.startswith("consensus"):
+                c.print(f"    [dim]{_esc(g['message'])}[/dim]")
+            elif kind in ("violation", "escalation") and g["samples"] and g["samples"][0].get("fields") is not None:
+                c.print(f"    [dim]{_esc(g['message'])}[/dim]")
+            for f in g["samples"]:
+                loc = f"{f['file']}:{f['line']}"
+                if crit == _ITEMS:
+                    k = len(f["lines"])
+                    rec = f" item {f['record']} ({k} record{'s' if k != 1 else ''})"
+                else:
+                    rec = f" record {f['record']}" if f["record"] != str(f["line"]) else ""
+                detail = _detail(f)
+                c.print(f"    [dim]{_esc(loc)}{_esc(rec)}[/dim]  {_esc(detail)}")
+            if n > len(g["samples"]):
+                c.print(f"    [dim]… and {n - len(g['samples'])} more[/dim]")
+
+
+def _detail(f: dict) -> str:
+    kind = f["kind"]
+    if "lines" in f:
+        if f.get("cause"):
+            values = ", ".join(f"{v} {n}" for v, n in f["values"].items())
+            return f"{f['cause']}: {values}" + (f"; arms {', '.join(f['arms'])}" if f.get("arms") else "")
+        if f.get("aggregates"):
+            return ", ".join(f"{k}={show(v, 40)}" for k, v in f["aggregates"].items())
+        return "" if kind == "escalation" or f["rule"] != "consensus" else f["message"]
+    if kind in ("violation", "escalation") and f.get("fields") is not None:
+        vals = ", ".join(f"{k}={show(v, 40)}" for k, v in f["fields"].items())
+        return vals
+    return f["message"]
+
+
+__all__ = ["TextCollector", "render", "KINDS"]
