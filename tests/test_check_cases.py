@@ -13,7 +13,6 @@ run as a strict xfail.
 """
 from __future__ import annotations
 
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any

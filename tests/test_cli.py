@@ -346,8 +346,8 @@ def test_arm_counts_are_the_same_sequential_parallel_and_from_rows(tmp_path: Pat
     assert sum(seq.decided) > 0
     # the row path (what item rubrics use) counts the same
     slow = runtime.Stats()
-    on_row = runtime._row_handler(compiled, slow, None, True)
-    lc = runtime._LineChecker(compiled, slow, lambda f: None, None, on_row)
+    on_row = runtime.row_handler(compiled, slow, None, True)
+    lc = runtime.LineChecker(compiled, slow, lambda f: None, None, on_row)
     lc.lines(big.read_bytes().split(b"\n")[:-1], str(big), 0)
     assert slow.arm_counts == seq.arm_counts
 

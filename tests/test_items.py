@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -206,7 +205,7 @@ def test_grouping_on_an_unwritable_disk_is_a_data_error(tmp_path: Path, monkeypa
     line and exits 2), never a traceback."""
     import tempfile
 
-    from rubricdsl.engine.runtime import DataError
+    from rubricdsl.engine.reading import DataError
 
     rubric = rubricdsl.loads(RUBRIC)
     data = _write(tmp_path, "d.jsonl", [{"id": str(i), "item": i % 7, "who": f"a{i % 3}", "harm": [],

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
-from rubricdsl.language.resolve import _put
+from rubricdsl.core.paths import put
 from rubricdsl.core.diagnostics import RubricError
 
 EVERY_TYPE = '''rubric "every-type" version "1"
@@ -72,7 +72,7 @@ def records(draw) -> dict:
     record = draw(st.dictionaries(st.sampled_from(["data", "labels", "meta", "x"]), json_values, max_size=3))
     for path in PATHS:
         if draw(st.booleans()):
-            _put(record, path, draw(plausible))
+            put(record, path, draw(plausible))
     return record
 
 

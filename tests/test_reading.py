@@ -14,9 +14,11 @@ import orjson
 import pytest
 
 import rubricdsl
-from rubricdsl.engine import runtime
+from rubricdsl.core import values
+from rubricdsl.engine import findings, runtime
 from rubricdsl.engine.evaluate import evaluate
-from rubricdsl.engine.runtime import HugeNumber, read_line
+from rubricdsl.core.values import HugeNumber
+from rubricdsl.engine.reading import read_line
 
 RUBRIC = '''rubric "huge" version "1"
 record { id = id  item = item  annotator = who }
@@ -69,9 +71,9 @@ def test_huge_numbers_are_read_as_written() -> None:
     assert why is None
     assert rec["a"] == HugeNumber("1e400") and rec["b"] == [HugeNumber("-1E+999"), 2]
     assert rec["c"]["d"].text == "1" + "0" * 400
-    assert runtime.show(rec["b"]) == "[-1E+999,2]"
-    assert runtime.report_value(rec["c"]) == {"d": "1" + "0" * 400}
-    assert runtime.id_text(rec["a"]) == "1e400"
+    assert values.show(rec["b"]) == "[-1E+999,2]"
+    assert values.report_value(rec["c"]) == {"d": "1" + "0" * 400}
+    assert findings.id_text(rec["a"]) == "1e400"
 
 
 def _write(path: Path, lines: list[bytes]) -> str:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
-from rubricdsl.language.resolve import _put
+from rubricdsl.core.paths import put
 from rubricdsl.engine.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def _record(rubric) -> st.SearchStrategy[dict]:
             if draw(st.integers(0, 9)) == 0:
                 continue  # missing
             v = draw(_value_for(f))
-            _put(rec, f.path, v)
+            put(rec, f.path, v)
         return rec
 
     return build()

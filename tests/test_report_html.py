@@ -18,7 +18,6 @@ import pytest
 
 import rubricdsl
 from rubricdsl.engine import evaluate
-from rubricdsl.engine import runtime
 from rubricdsl.render.report_html import ReportCollector
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +136,7 @@ def clause_title(f: dict, decided: set[str]) -> str:
 def counting_arms(rubric: Any, record: dict) -> dict[int, tuple[int, ...] | None]:
     """Per decide: the arms that count in `record` (() when none: uncovered), or None
     when the decide does not run — from the reference interpreter's definitions."""
-    env = evaluate._Env(rubric, record)
+    env = evaluate.Env(rubric, record)
     applies: dict[str | None, bool] = {None: True}
     for c in rubric.criteria:
         applies[c.name] = c.applies is None or (not (c.applies.mentions & env.invalid)

@@ -383,7 +383,7 @@ def test_a_planted_cache_entry_runs_no_code(work: Path) -> None:
     old = os.environ.get("RUBRIC_CACHE_DIR")
     os.environ["RUBRIC_CACHE_DIR"] = str(work / "cache")
     try:
-        path = cache._path(sha)
+        path = cache.entry_path(sha)
     finally:
         if old is None:
             del os.environ["RUBRIC_CACHE_DIR"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from rubricdsl.core.version import __version__
 __all__ = ["Rubric", "RubricError", "Diagnostic", "Finding", "Report", "Summary", "RubricInfo", "ExampleResult",
            "load", "loads", "compile_text", "__version__"]
 

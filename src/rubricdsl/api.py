@@ -7,49 +7,15 @@
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from rubricdsl.language import ir
+from rubricdsl.core.source import normalize_text
 from rubricdsl.engine.codegen import Compiled, compile_rubric
-from rubricdsl.core.diagnostics import RubricError, Sink
-from rubricdsl.core.source import Source, normalize_text
+from rubricdsl.language import ir
+from rubricdsl.language.load import compile_text, read_rubric_file
 
-
-def compile_text(text: str, name: str = "<string>", sha256: str | None = None, use_cache: bool = False) -> ir.RubricIR:
-    """Parse and check rubric text. Raises RubricError with every diagnostic found.
-
-    With `use_cache` (and a sha256), a rubric compiled before is read from the cache.
-    """
-    if use_cache and sha256:
-        from rubricdsl.language import cache  # noqa: PLC0415
-
-        hit = cache.load(sha256, name)
-        if hit is not None:
-            return hit
-    from rubricdsl.language import resolve
-    from rubricdsl.language import syntax
-
-    norm = normalize_text(text)
-    tree, sink = syntax.parse(norm, name)
-    source = sink.source
-    if tree is None or sink.has_errors:
-        raise RubricError(sink.sorted(), {name: source})
-    rubric = resolve.Checker(tree, sink, norm, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()).run()
-    if sink.has_errors:
-        raise RubricError(sink.sorted(), {name: source})
-    if use_cache and sha256:
-        from rubricdsl.language import cache  # noqa: PLC0415
-
-        cache.store(rubric)
-    return rubric
-
-
-def read_rubric_file(path: str | Path) -> tuple[str, str]:
-    """(text, sha256 of the file's bytes). Raises OSError / UnicodeDecodeError."""
-    data = Path(path).read_bytes()
-    return data.decode("utf-8"), hashlib.sha256(data).hexdigest()
+__all__ = ["Rubric", "compile_text", "load", "loads", "read_rubric_file"]
 
 
 class Rubric:
@@ -105,7 +71,8 @@ class Rubric:
     def check_records(self, records: Iterable[Any], *, file: str = "<records>") -> "Report":
         """A report over an iterable of dicts; the n-th record counts as line n."""
         from rubricdsl.engine.report import build_report  # noqa: PLC0415
-        from rubricdsl.engine.runtime import KINDS, check_record  # noqa: PLC0415
+        from rubricdsl.engine.findings import KINDS
+        from rubricdsl.engine.runtime import check_record  # noqa: PLC0415
 
         findings: list[dict] = []
         n = 0
@@ -116,7 +83,7 @@ class Rubric:
             items = None
         else:
             from rubricdsl.engine.items import ItemChecker, RowMaker  # noqa: PLC0415
-            from rubricdsl.engine.runtime import Expander  # noqa: PLC0415
+            from rubricdsl.engine.findings import Expander  # noqa: PLC0415
 
             assert compiled.check_row is not None and compiled.plan is not None
             items = ItemChecker(self.ir, compiled.plan)
@@ -152,7 +119,7 @@ class Rubric:
         """Run the worked examples (`example` blocks): one result per example, in order."""
         from rubricdsl.engine.examples import run_examples  # noqa: PLC0415
 
-        return run_examples(self)
+        return run_examples(self.ir, self.compiled)
 
 
 def loads(text: str, name: str = "<string>") -> Rubric:

@@ -65,10 +65,10 @@ class Analyzer:
             witness, record, exact = situation(self.enc, model, sorted(names) if names is not None else None)
         if values is not None or model is not None:
             if label is not None:
-                from rubricdsl.language.resolve import _put  # noqa: PLC0415
+                from rubricdsl.core.paths import put  # noqa: PLC0415
 
                 f, value = label
-                _put(record, f.path, value)
+                put(record, f.path, value)
                 witness[f.name] = value
             d.witness = witness
             d.record = record

@@ -8,15 +8,14 @@ witnesses) and, with data, every record whose findings differ between the versio
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from rubricdsl.language import ir
-from rubricdsl.api import Rubric, compile_text
-from rubricdsl.core.source import normalize_text
+from rubricdsl.engine.codegen import Compiled, compile_rubric
+from rubricdsl.language.load import compile_text
 
 
 class DiffError(Exception):
@@ -318,15 +317,30 @@ class DiffResult:
                 "records": [r.to_dict() for r in self.records], "summary": self.summary()}
 
 
-def compile_side(spec: str) -> Rubric:
+class Side:
+    """One version of the rubric: its IR, and the checker generated from it when records
+    are compared."""
+
+    def __init__(self, rubric: ir.RubricIR) -> None:
+        self.ir = rubric
+        self._compiled: Compiled | None = None
+
+    @property
+    def compiled(self) -> Compiled:
+        if self._compiled is None:
+            self._compiled = compile_rubric(self.ir)
+        return self._compiled
+
+
+def compile_side(spec: str) -> Side:
     name, text, sha = read_side(spec)
-    return Rubric(compile_text(text, name, sha), normalize_text(text))
+    return Side(compile_text(text, name, sha))
 
 
 def diff(old_spec: str, new_spec: str, data: list[str] | None = None) -> DiffResult:
     old, new = compile_side(old_spec), compile_side(new_spec)
-    res = DiffResult({"name": old.name, "version": old.version, "sha256": old.sha256, "file": old_spec},
-                     {"name": new.name, "version": new.version, "sha256": new.sha256, "file": new_spec},
+    res = DiffResult({"name": old.ir.name, "version": old.ir.version, "sha256": old.ir.sha256, "file": old_spec},
+                     {"name": new.ir.name, "version": new.ir.version, "sha256": new.ir.sha256, "file": new_spec},
                      structural(old.ir, new.ir))
     from rubricdsl.analysis.semantic import compare  # noqa: PLC0415
 
@@ -337,20 +351,21 @@ def diff(old_spec: str, new_spec: str, data: list[str] | None = None) -> DiffRes
     return res
 
 
-def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> None:
+def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
     """Run both rubrics over the same lines and keep the records whose findings differ."""
-    from rubricdsl.engine.runtime import Stats, _LineChecker, open_data, read_batches  # noqa: PLC0415
+    from rubricdsl.engine.runtime import Stats, LineChecker
+    from rubricdsl.engine.reading import open_data, read_batches  # noqa: PLC0415
 
     shared = frozenset(r.name for r in old.ir.rules) & frozenset(r.name for r in new.ir.rules)
     from rubricdsl.engine.items import ItemChecker  # noqa: PLC0415
-    from rubricdsl.engine.runtime import _row_handler  # noqa: PLC0415
+    from rubricdsl.engine.runtime import row_handler  # noqa: PLC0415
 
-    def item_side(r: Rubric, stats: Stats):
+    def item_side(r: Side, stats: Stats):
         if not r.ir.has_items:
             return None, None
         assert r.compiled.plan is not None
         ic = ItemChecker(r.ir, r.compiled.plan)
-        return ic, _row_handler(r.compiled, stats, ic.add, False)
+        return ic, row_handler(r.compiled, stats, ic.add, False)
 
     sb, sa = Stats(), Stats()
     items_b, row_b = item_side(old, sb)
@@ -363,9 +378,9 @@ def _records(old: Rubric, new: Rubric, paths: list[str], res: DiffResult) -> Non
                 for batch in read_batches(stream, name, lambda: lineno):
                     before: dict[int, list[dict]] = {}
                     after: dict[int, list[dict]] = {}
-                    _LineChecker(old.compiled, sb, lambda f: before.setdefault(f["line"], []).append(f),
+                    LineChecker(old.compiled, sb, lambda f: before.setdefault(f["line"], []).append(f),
                                  on_row=row_b).lines(batch, name, lineno)
-                    last, blank = _LineChecker(new.compiled, sa, lambda f: after.setdefault(f["line"], []).append(f),
+                    last, blank = LineChecker(new.compiled, sa, lambda f: after.setdefault(f["line"], []).append(f),
                                                on_row=row_a).lines(batch, name, lineno)
                     res.records_read += last - lineno - blank
                     for ln in sorted(before.keys() | after.keys()):
@@ -399,95 +414,3 @@ def _item_records(items_b: Any, items_a: Any, res: DiffResult) -> None:
         if {_key(f) for f in b} != {_key(f) for f in a}:
             first = (a or b)[0]
             res.records.append(RecordDiff(first["file"], first["line"], key, b, a))
-
-
-# ---- rendering -----------------------------------------------------------------------------------
-
-
-def render_text(res: DiffResult, samples: int = 20) -> str:
-    o, n = res.old, res.new
-    lines = [f"rubric {o['name']} {o['version']} ({o['sha256'][:12]}) -> {n['name']} {n['version']} "
-             f"({n['sha256'][:12]})"]
-    if o["sha256"] != n["sha256"] and o["version"] == n["version"]:
-        lines.append("warning: the content changed but the version did not")
-    lines.append("")
-    if res.changes:
-        lines.append(f"{len(res.changes)} structural change{'s' if len(res.changes) != 1 else ''}:")
-        for c in res.changes:
-            lines.append(f"  {c.change:8} {c.what} {c.name}" + (f"  ({c.detail})" if c.detail else ""))
-    else:
-        lines.append("no structural change")
-    if res.semantic:
-        lines.append("")
-        lines.append("meaning:")
-        for c in res.semantic:
-            line = f"  {c.status:10} {c.what} {c.name}"
-            if c.witness is not None:
-                line += f"  e.g. {json.dumps(c.witness, ensure_ascii=False)}: old {c.old_says}, new {c.new_says}"
-            if c.reason:
-                line += f"  ({c.reason})"
-            lines.append(line)
-    if res.data:
-        s = res.summary()
-        lines.append("")
-        lines.append(f"{s['records']} records read, {s['records_changed']} with different findings")
-        for k in ("newly_violating", "no_longer_violating", "newly_uncovered", "newly_ambiguous",
-                  "escalation_added", "escalation_removed", "newly_invalid"):
-            if s[k]:
-                lines.append(f"  {k.replace('_', ' ')}: {s[k]}")
-        for r in res.records[:samples]:
-            b = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.before})) or "none"
-            a = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.after})) or "none"
-            lines.append(f"  {r.file}:{r.line} record {r.record}: {b} -> {a}")
-        if len(res.records) > samples:
-            lines.append(f"  … and {len(res.records) - samples} more")
-    from rubricdsl.core.safetext import visible  # noqa: PLC0415 - record ids and file names are data
-
-    return "\n".join(visible(line) for line in lines) + "\n"
-
-
-def _md_cell(s: str) -> str:
-    """Data as plain text in a Markdown table cell: no markup, no HTML, one line."""
-    from rubricdsl.render.guide import md_text  # noqa: PLC0415
-    from rubricdsl.core.safetext import visible  # noqa: PLC0415
-
-    return str(md_text(visible(s)))
-
-
-def render_markdown(res: DiffResult, samples: int = 50) -> str:
-    from rubricdsl.render.guide import md_code  # noqa: PLC0415
-    from rubricdsl.core.safetext import visible  # noqa: PLC0415
-
-    o, n = res.old, res.new
-    out = [f"### Rubric `{n['name']}`: {o['version']} → {n['version']}", ""]
-    if o["sha256"] != n["sha256"] and o["version"] == n["version"]:
-        out += ["> **Warning:** the content changed but the version did not.", ""]
-    if res.changes:
-        out += ["| change | what | name | detail |", "| --- | --- | --- | --- |"]
-        for c in res.changes:
-            detail = c.detail.replace("|", "\\|")
-            out.append(f"| {c.change} | {c.what} | `{c.name}` | {detail} |")
-    else:
-        out.append("No structural change.")
-    if res.semantic:
-        out += ["", "| meaning | what | name | for example | old | new |", "| --- | --- | --- | --- | --- | --- |"]
-        for c in res.semantic:
-            ex = f"`{json.dumps(c.witness, ensure_ascii=False)}`" if c.witness is not None else (c.reason or "")
-            out.append(f"| {c.status} | {c.what} | `{c.name}` | {ex} | {c.old_says or ''} | {c.new_says or ''} |")
-    if res.data:
-        s = res.summary()
-        out += ["", f"**{s['records_changed']}** of {s['records']} records get different findings."]
-        rows = [(k.replace("_", " "), s[k]) for k in ("newly_violating", "no_longer_violating", "newly_uncovered",
-                                                       "newly_ambiguous", "escalation_added", "escalation_removed",
-                                                       "newly_invalid") if s[k]]
-        if rows:
-            out += ["", "| kind of change | records |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in rows]
-        if res.records:
-            out += ["", "<details><summary>Records</summary>", "", "| file:line | record | before | after |",
-                    "| --- | --- | --- | --- |"]
-            for r in res.records[:samples]:
-                b = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.before})) or "—"
-                a = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.after})) or "—"
-                out.append(f"| {_md_cell(f'{r.file}:{r.line}')} | {md_code(visible(r.record))} | {b} | {a} |")
-            out += ["", "</details>"]
-    return "\n".join(out) + "\n"

@@ -9,11 +9,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rubricdsl import __version__
+from rubricdsl.core.version import __version__
 from rubricdsl.core.codes import CODES, lookup
 from rubricdsl.core.resources import diagnostic_page
 from rubricdsl.core.diagnostics import Diagnostic, Sink, render_diagnostic
 from rubricdsl.core.source import Source, normalize_text
+from rubricdsl.language import ir
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 _IGNORE = re.compile(r"#\s*rubric:\s*ignore\[([^\]]*)\]")
@@ -57,7 +58,7 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout_ms: int |
             extra = checker.dropped_reads
         diags += _unused(rubric, sink, extra)
         if not sink.has_errors:
-            diags += _examples(rubric, norm, name)  # examples test the whole rubric
+            diags += _examples(rubric, name)  # examples test the whole rubric
         if analysis:
             from rubricdsl.analysis.checks import DEFAULT_TIMEOUT_MS, analyse  # noqa: PLC0415
 
@@ -92,7 +93,6 @@ def _unused(rubric, sink: Sink, extra: set[str] | None = None) -> list[Diagnosti
     let_reads: set[str] = set(extra or ())
 
     def walk(e) -> None:
-        from rubricdsl.language import ir  # noqa: PLC0415
 
         if e is None:
             return
@@ -138,12 +138,12 @@ def _unused(rubric, sink: Sink, extra: set[str] | None = None) -> list[Diagnosti
     return out
 
 
-def _examples(rubric, text: str, name: str) -> list[Diagnostic]:
-    from rubricdsl.api import Rubric  # noqa: PLC0415
+def _examples(rubric: ir.RubricIR, name: str) -> list[Diagnostic]:
+    from rubricdsl.engine.codegen import compile_rubric  # noqa: PLC0415
     from rubricdsl.engine.examples import describe, run_examples  # noqa: PLC0415
 
     out = []
-    for res, ex in zip(run_examples(Rubric(rubric, text)), rubric.examples):
+    for res, ex in zip(run_examples(rubric, compile_rubric(rubric)), rubric.examples):
         if res.passed:
             continue
         d = Diagnostic("RB110", f"example \"{res.title}\" fails: expected {describe(res.expected)}, "

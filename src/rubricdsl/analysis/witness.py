@@ -2,7 +2,6 @@
 `rubric check` can run, including text that satisfies the model's text tests."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import z3
@@ -150,7 +149,7 @@ def _verify_text(text: str, want: list[tuple[tuple, bool]]) -> bool:
 
 def situation(enc: Encoder, model: Any, names: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Any], bool]:
     """(witness: field -> value for the named fields, record: a full JSON record, exact)."""
-    from rubricdsl.language.resolve import _put  # noqa: PLC0415
+    from rubricdsl.core.paths import put  # noqa: PLC0415
 
     record: dict[str, Any] = {}
     witness: dict[str, Any] = {}
@@ -167,7 +166,7 @@ def situation(enc: Encoder, model: Any, names: list[str] | None = None) -> tuple
             if names is None or f.name in names:
                 witness[f.name] = None
             continue
-        _put(record, f.path, value)
+        put(record, f.path, value)
         if names is None or f.name in names:
             witness[f.name] = value
     # text tests between fields (contains/eq another field) are not synthesised
@@ -197,7 +196,7 @@ def default_value(f: ir.FieldIR) -> Any:
 def record_from_values(rubric: ir.RubricIR, values: dict[str, Any], names: list[str] | None = None
                        ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(witness, record) from field values; fields not given get a valid default."""
-    from rubricdsl.language.resolve import _put  # noqa: PLC0415
+    from rubricdsl.core.paths import put  # noqa: PLC0415
 
     record: dict[str, Any] = {}
     witness: dict[str, Any] = {}
@@ -206,5 +205,5 @@ def record_from_values(rubric: ir.RubricIR, values: dict[str, Any], names: list[
         if names is None or f.name in names:
             witness[f.name] = v
         if v is not None:
-            _put(record, f.path, v)
+            put(record, f.path, v)
     return witness, record

@@ -94,8 +94,8 @@ def agreement(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, 
     """
     from rubricdsl.analysis.agreement import AgreementError  # noqa: PLC0415
     from rubricdsl.analysis.agreement import agreement as compute  # noqa: PLC0415
-    from rubricdsl.cli import _color, _fail, _load, _progress  # noqa: PLC0415
-    from rubricdsl.engine.runtime import DataError  # noqa: PLC0415
+    from rubricdsl.cli.common import color_wanted, fail, load_rubric, progress_bar  # noqa: PLC0415
+    from rubricdsl.engine.reading import DataError  # noqa: PLC0415
 
     from rubricdsl.core.outputs import OutputError, is_stdout, output as open_output, refuse_inputs  # noqa: PLC0415
     from rubricdsl.core.safetext import console as make_console  # noqa: PLC0415
@@ -104,33 +104,33 @@ def agreement(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, 
     try:
         refuse_inputs(out_file, [rubric, *data], "-o")
     except OutputError as e:
-        _fail(str(e))
-    r = _load(rubric, _color(color, sys.stderr))
+        fail(str(e))
+    r = load_rubric(rubric, color_wanted(color, sys.stderr))
     for p in data:
         if p != "-" and not os.path.exists(p):
-            _fail(f"{p}: no such file")
+            fail(f"{p}: no such file")
         if os.path.isdir(p):
-            _fail(f"{p}: is a directory, not a JSONL file")
+            fail(f"{p}: is a directory, not a JSONL file")
     if data.count("-") > 1:
-        _fail("standard input (-) can be read once")
+        fail("standard input (-) can be read once")
     chosen: dict[str, str] = {}
     for spec in levels:
         name, sep, level = spec.partition("=")
         if not sep or not name or not level:
-            _fail(f"--level {spec}: write LABEL=LEVEL, e.g. --level score=nominal")
+            fail(f"--level {spec}: write LABEL=LEVEL, e.g. --level score=nominal")
         chosen[name.strip()] = level.strip()
     if jobs == 0:
         try:
             jobs = max(1, min(len(os.sched_getaffinity(0)), 8))
         except (AttributeError, OSError):
             jobs = max(1, min(os.cpu_count() or 1, 8))
-    progress_cb = _progress(None, data)
+    progress_cb = progress_bar(None, data)
     try:
         report = compute(r.ir, list(data), chosen, progress_cb, jobs)
     except AgreementError as e:
-        _fail(str(e))
+        fail(str(e))
     except DataError as e:
-        _fail(str(e))
+        fail(str(e))
     finally:
         if progress_cb is not None:
             progress_cb.close()
@@ -142,6 +142,6 @@ def agreement(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, 
         elif out_file is not None:
             render_text(report, make_console(fh, no_color=True, width=120), hotspots)
         else:
-            use = _color(color, sys.stdout)
+            use = color_wanted(color, sys.stdout)
             render_text(report, make_console(fh, force_terminal=use, no_color=not use, width=None if use else 120),
                         hotspots)

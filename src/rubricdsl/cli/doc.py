@@ -33,9 +33,9 @@ _EXT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 
 def _error(message: str) -> None:
-    from rubricdsl.cli import _fail  # noqa: PLC0415 - one way to say it
+    from rubricdsl.cli.common import fail  # noqa: PLC0415
 
-    _fail(message)
+    fail(message)
 
 
 def _plural(n: int, word: str = "file") -> str:
@@ -78,7 +78,7 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
     condition in plain words. Every clause has a stable anchor (rule-NAME,
     decide-LABEL, ...) that `rubric check --report` links to.
     """
-    from rubricdsl.cli import _color, _load  # noqa: PLC0415 - one loader and colour policy for every command
+    from rubricdsl.cli.common import color_wanted, load_rubric  # noqa: PLC0415
     from rubricdsl.render.wording import build_guide  # noqa: PLC0415
     from rubricdsl.render.guide import render_guide  # noqa: PLC0415
 
@@ -115,9 +115,9 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
         except OutputError as e:
             _error(str(e))
 
-    color = _color(None, sys.stderr)
+    color = color_wanted(None, sys.stderr)
     if not outputs:
-        r = _load(rubrics[0], color)
+        r = load_rubric(rubrics[0], color)
         sys.stdout.write(render_guide(build_guide(r.ir), fmt or "md"))
         sys.stdout.flush()
         sys.exit(EXIT_OK)
@@ -127,7 +127,7 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
     guides: dict[str, object] = {}
     for rubric, out, f in plan:
         if rubric not in guides:
-            guides[rubric] = build_guide(_load(rubric, color).ir)
+            guides[rubric] = build_guide(load_rubric(rubric, color).ir)
         if out == "-":
             sys.stdout.write(render_guide(guides[rubric], f))  # type: ignore[arg-type]
             sys.stdout.flush()

@@ -33,9 +33,9 @@ EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
 
 def _use_color(opt: bool | None) -> bool:
-    from rubricdsl.cli import _color  # noqa: PLC0415 - one colour policy for every command
+    from rubricdsl.cli.common import color_wanted  # noqa: PLC0415
 
-    return _color(opt, sys.stderr)
+    return color_wanted(opt, sys.stderr)
 
 
 def _plural(n: int, word: str = "file") -> str:

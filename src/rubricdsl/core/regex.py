@@ -1,9 +1,14 @@
 """Regexes on RE2: linear time on untrusted annotation text."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
-from rubricdsl.language import ir
+
+class Pattern(Protocol):
+    """A regex as the language writes it (`/…/flags`): RE2 source with the flags inlined."""
+
+    @property
+    def source(self) -> str: ...
 
 _OPTIONS: Any = None
 
@@ -18,7 +23,7 @@ def _options() -> Any:
     return _OPTIONS
 
 
-def compile_regex(rx: ir.Regex) -> Any:
+def compile_regex(rx: Pattern) -> Any:
     import re2  # noqa: PLC0415
 
     return re2.compile(rx.source, _options())
@@ -45,7 +50,7 @@ _KINDS = (
 )
 
 
-def regex_error(rx: ir.Regex) -> str | None:
+def regex_error(rx: Pattern) -> str | None:
     """Why RE2 rejects a regex, in rubricdsl's words, or None."""
     try:
         compile_regex(rx)
@@ -65,7 +70,7 @@ def _explain(msg: str) -> str:
     return "RE2 cannot compile it"
 
 
-def regex_matcher(rx: ir.Regex) -> Callable[[str], bool]:
+def regex_matcher(rx: Pattern) -> Callable[[str], bool]:
     """A fast `does it match anywhere` test on RE2.
 
     The wrapper's `search` builds match objects and maps byte offsets back to

@@ -21,20 +21,13 @@ from typing import Any, Callable
 
 from rubricdsl.language import ir
 from rubricdsl.core.regex import regex_matcher
+from rubricdsl.core.values import MISSING
 
 
 
 INVALID, UNCOVERED, AMBIGUOUS, DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = range(6)
 
 
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
 _EMPTY: dict = {}
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from rubricdsl.language import ir
-from rubricdsl.engine.codegen import MISSING
+from rubricdsl.core.values import MISSING
 from rubricdsl.core.regex import compile_regex
-from rubricdsl.engine.runtime import follow
+from rubricdsl.core.paths import follow
 
 _UNICODE_SPACE = {"\t", "\n", "\x0b", "\x0c", "\r", " ", "\x85", "\xa0", "\u1680", "\u2028", "\u2029", "\u202f",
                   "\u205f", "\u3000", *(chr(c) for c in range(0x2000, 0x200B))}
@@ -65,7 +65,10 @@ def _valid(f: ir.FieldIR, v: Any) -> tuple[bool, Any]:
     return True, frozenset(v)
 
 
-class _Env:
+class Env:
+    """The values of one record as the reference interpreter reads them: each field's
+    value, the invalid fields, and the lets, computed on demand."""
+
     def __init__(self, rubric: ir.RubricIR, record: dict) -> None:
         self.values: dict[str, Any] = {}
         self.invalid: set[str] = set()
@@ -188,7 +191,7 @@ def cond(e: ir.Expr, env: Any) -> bool:
 
 
 def evaluate(rubric: ir.RubricIR, record: dict) -> list[tuple]:
-    env = _Env(rubric, record)
+    env = Env(rubric, record)
     applies: dict[str | None, bool] = {None: True}
     for c in rubric.criteria:
         applies[c.name] = c.applies is None or (not (c.applies.mentions & env.invalid) and cond(c.applies, env))
@@ -209,7 +212,7 @@ def evaluate(rubric: ir.RubricIR, record: dict) -> list[tuple]:
     return env.out
 
 
-def _decide(d: ir.DecideIR, env: _Env) -> None:
+def _decide(d: ir.DecideIR, env: Env) -> None:
     v = env.values[d.label.name]
     if v is None:
         return  # a missing optional label: skipped

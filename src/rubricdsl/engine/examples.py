@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from rubricdsl.engine.codegen import Compiled
 from rubricdsl.engine.runtime import check_record
-
-if TYPE_CHECKING:
-    from rubricdsl.api import Rubric
+from rubricdsl.language import ir
 
 
 def outcome_key(f: dict) -> tuple[str, str]:
@@ -44,11 +43,11 @@ class ExampleResult:
         return sorted(set(self.got) - set(self.expected))
 
 
-def run_examples(rubric: "Rubric") -> list[ExampleResult]:
+def run_examples(rubric: ir.RubricIR, compiled: Compiled) -> list[ExampleResult]:
     """Check the record each example's `given` builds and compare with its `expect`."""
     out = []
-    for ex in rubric.ir.examples:
-        findings = check_record(rubric.compiled, ex.record, rubric.ir.source_name, ex.span.line)
+    for ex in rubric.examples:
+        findings = check_record(compiled, ex.record, rubric.source_name, ex.span.line)
         got = {outcome_key(f) for f in findings}
         out.append(ExampleResult(ex.title, ex.span.line, got == set(ex.expect), sorted(ex.expect), sorted(got),
                                  findings, ex.record))

@@ -19,13 +19,12 @@ import shutil
 import sqlite3
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator
 
 from rubricdsl.language import ir
 from rubricdsl.engine.codegen import RowPlan
-from rubricdsl.engine.runtime import getter, id_text
+from rubricdsl.engine.findings import getter, id_text
 
 FLAG_VIOLATION = 1
 FLAG_UNCOVERED = 2
@@ -205,7 +204,7 @@ class Grouper:
 
 
 def _disk_error(e: Exception) -> Exception:
-    from rubricdsl.engine.runtime import DataError  # noqa: PLC0415
+    from rubricdsl.engine.reading import DataError  # noqa: PLC0415
 
     return DataError(f"cannot group items in a temporary file under {tempfile.gettempdir()}: {e} "
                      "(set TMPDIR to a directory with free space, or RUBRIC_ITEM_MEMORY_ROWS to group more in memory)")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rubricdsl.engine.runtime import summary_dict
+from rubricdsl.engine.findings import summary_dict
 
 Kind = Literal["violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation"]
 Severity = Literal["error", "warning", "info"]

@@ -6,7 +6,7 @@ compiled without errors are stored. Any problem with the cache falls back to
 compiling; set RUBRIC_NO_CACHE=1 to bypass it, RUBRIC_CACHE_DIR to move it.
 
 An entry is data, never code: JSON holding a table of IR objects, each a class name
-from `rubricdsl.ir` and its fields, whose values are JSON values, lists, tuples, sets,
+from `rubricdsl.language.ir` and its fields, whose values are JSON values, lists, tuples, sets,
 mappings, spans (six integers) and references to other objects of the table. Loading one builds
 those objects and nothing else, so whoever can write to the cache directory cannot run
 code in a `rubric` process (a pickle would let them). An entry that does not load (not
@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from rubricdsl.language import ir
-from rubricdsl import __version__
+from rubricdsl.core.version import __version__
 from rubricdsl.core.resources import package_files
 from rubricdsl.core.source import Span
 
@@ -60,7 +60,8 @@ def _stamp() -> str:
     return h.hexdigest()[:20]
 
 
-def _path(sha256: str) -> Path | None:
+def entry_path(sha256: str) -> Path | None:
+    """Where the cache keeps the compiled rubric of this sha256 (None: no cache)."""
     d = _dir()
     if d is None:
         return None
@@ -226,7 +227,7 @@ def _trusted(st: os.stat_result) -> bool:
 
 def load(sha256: str, name: str) -> ir.RubricIR | None:
     try:
-        p = _path(sha256)
+        p = entry_path(sha256)
         if p is None:
             return None
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
@@ -244,7 +245,7 @@ def load(sha256: str, name: str) -> ir.RubricIR | None:
 
 def store(rubric: ir.RubricIR) -> None:
     try:
-        p = _path(rubric.sha256)
+        p = entry_path(rubric.sha256)
         if p is None:
             return
         data = encode(rubric)

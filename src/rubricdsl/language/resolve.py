@@ -16,6 +16,7 @@ from rubricdsl.language import ir
 from rubricdsl.core.diagnostics import Sink
 from rubricdsl.language.ir import BOOL, NUM, TEXT, Const, FieldRef, LetRef, Op, Type
 from rubricdsl.core.regex import regex_error
+from rubricdsl.core.paths import put
 from rubricdsl.core.source import Span
 
 FUNCTIONS = {"len": "text", "words": "text", "count": "set"}
@@ -597,7 +598,7 @@ class Checker:
             if raw is _BAD:
                 ok = False
                 continue
-            if not _put(record, f.path, raw):
+            if not put(record, f.path, raw):
                 other = next((n for n in given if _clash(self.fields[n].path, f.path)), "another field")
                 self.sink.error("RB103", f"`{g.field}` and `{other}` cannot both be given: their paths overlap",
                                 g.span, help="a record cannot hold both values; give one of them, or fix a `from` path")
@@ -1248,33 +1249,3 @@ class _Bad:
 
 
 _BAD: Any = _Bad()
-
-
-def _put(record: dict[str, Any], path: tuple[str | int, ...], value: Any) -> bool:
-    """Place `value` at `path` in a JSON record, creating objects and arrays on the way.
-
-    Returns False (placing nothing) when the record already holds something else on the
-    way: an object where the path indexes an array, a value where it needs a container,
-    or a container where it needs to place a value."""
-    cur: Any = record
-    for i, step in enumerate(path):
-        last = i == len(path) - 1
-        if not isinstance(cur, list if isinstance(step, int) else dict):
-            return False
-        if isinstance(step, int):
-            while len(cur) <= step:
-                cur.append(None)
-            held = cur[step]
-        else:
-            held = cur.get(step)
-        if last:
-            if isinstance(held, (dict, list)):
-                return False
-            cur[step] = value
-            return True
-        if held is None:
-            cur[step] = [] if isinstance(path[i + 1], int) else {}
-        elif not isinstance(held, (dict, list)):
-            return False
-        cur = cur[step]
-    return True

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rubricdsl.engine.runtime import KINDS, Stats, show
+from rubricdsl.engine.findings import KINDS
+
+from rubricdsl.engine.runtime import Stats
+
+from rubricdsl.core.values import show
 from rubricdsl.core.safetext import markup
 
 _SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

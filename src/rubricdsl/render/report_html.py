@@ -415,7 +415,7 @@ def default_guide_url(rubric_path: str, report_path: str) -> str:
 
 
 def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -> ReportModel:
-    from rubricdsl import __version__  # noqa: PLC0415
+    from rubricdsl.core.version import __version__  # noqa: PLC0415
 
     rubric = col.rubric
     col.tally()

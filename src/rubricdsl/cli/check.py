@@ -1,0 +1,227 @@
+"""`rubric check`: annotation records against a rubric."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from rubricdsl.cli.common import EXIT_FINDINGS, EXIT_OK, FAIL_LEVELS, SEV, fail, load_rubric, progress_bar, say, color_wanted
+
+@click.command()
+@click.argument("rubric", metavar="RUBRIC")
+@click.argument("data", nargs=-1, required=True, metavar="DATA...")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True,
+              help="text for people; json: one report object; jsonl: one finding per line, then a summary line.")
+@click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
+              help="Write the report to FILE instead of standard output.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
+              show_default=True, help="Exit 1 when a finding of this severity or higher is found.")
+@click.option("--samples", type=click.IntRange(0), default=3, show_default=True,
+              help="text format and --report: records shown per group of findings.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: when writing to a terminal).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: for large inputs when stderr is a terminal).")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A JSON (or JSONL) report of an earlier run: warn when the rubric keeps its name and "
+                   "version but its content changed.")
+@click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
+              help="Processes for large plain files (0: one per CPU, at most 8). Output is the same for any value.")
+@click.option("--report", "report", type=click.Path(), default=None, metavar="FILE",
+              help="Also write an HTML report for leads to FILE: counts, coverage of each decision, the escalation "
+                   "queue, sample records linked to the guideline.")
+@click.option("--guide-url", default=None, metavar="URL",
+              help="--report: where the guideline (rubric doc) is, for links. Default: GUIDE.html beside the "
+                   "rubric, relative to FILE.")
+def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
+          color: bool | None, progress: bool | None, baseline: str | None, jobs: int, report: str | None,
+          guide_url: str | None) -> None:
+    """Check annotation records (JSONL; .jsonl.gz too; - for stdin) against RUBRIC.
+
+    Every non-blank line is a record: a line that is not a JSON object is an
+    `unreadable` finding and the run goes on. Findings: invalid, unreadable,
+    uncovered, ambiguous, violation, escalation. With `consensus` or `per item`
+    checks, records with the same item are then judged together (items may be
+    spread anywhere in DATA).
+    """
+    from rubricdsl.engine import runtime  # noqa: PLC0415
+    from rubricdsl.engine.reading import DataError  # noqa: PLC0415
+    from rubricdsl.core.outputs import OutputError, is_stdout, output as open_output, refuse_inputs, same_file  # noqa: PLC0415
+
+    err_color = color_wanted(color, sys.stderr)
+    out_file = None if is_stdout(output) else output
+    inputs = [rubric, *data, baseline]
+    try:
+        refuse_inputs(out_file, inputs, "-o")
+        refuse_inputs(report, inputs, "--report")
+    except OutputError as e:
+        fail(str(e))
+    if out_file and report and (same_file(out_file, report) or os.path.abspath(out_file) == os.path.abspath(report)):
+        fail(f"-o and --report name the same file ({report})")
+    r = load_rubric(rubric, err_color)
+    for p in data:
+        if p == "-":
+            continue
+        if not os.path.exists(p):
+            fail(f"{p}: no such file")
+        if os.path.isdir(p):
+            fail(f"{p}: is a directory, not a JSONL file")
+    if data.count("-") > 1:
+        fail("standard input (-) can be read once")
+    compiled = r.compiled
+    info = r.info()
+    if baseline:
+        _check_baseline(baseline, info)
+    if jobs == 0:
+        try:
+            jobs = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            jobs = os.cpu_count() or 1
+        jobs = max(1, min(jobs, 8))
+    run = runtime.run
+    if report:
+        from rubricdsl.render.report_html import ReportCollector, check_guide_url, default_guide_url  # noqa: PLC0415
+
+        guide_url = guide_url or default_guide_url(rubric, report)
+        if (why := check_guide_url(guide_url)) is not None:
+            fail(f"--guide-url {guide_url}: {why}")
+        html = ReportCollector(r.ir, samples=samples)
+        run = html.run_with(runtime.run)
+    progress_cb = progress_bar(progress, data)
+    stats: runtime.Stats | None = None
+    try:
+        with open_output(out_file, binary=True) as out_stream:
+            stats = _check_report(fmt, run, compiled, data, progress_cb, jobs, info, out_stream, color, r, samples,
+                                  to_file=out_file is not None)
+            if report:
+                with open_output(report) as fh:
+                    fh.write(html.render(info, stats, guide_url))
+    except (DataError, KeyboardInterrupt) as e:
+        if progress_cb is not None:  # the bar goes before the line is printed
+            progress_cb.close()
+            progress_cb = None
+        if isinstance(e, DataError):
+            fail(str(e))
+        partial = getattr(e, "stats", None) or stats
+        _interrupted(partial, [f for f in (out_file, report) if f], fmt)
+    finally:
+        if progress_cb is not None:
+            progress_cb.close()
+    assert stats is not None
+    threshold = FAIL_LEVELS[fail_on]
+    worst = max((SEV[s] for s, n in stats.by_severity.items() if n), default=-1)
+    sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
+
+
+def _check_report(fmt: str, run: Any, compiled: Any, data: tuple[str, ...], progress_cb: Any, jobs: int, info: dict,
+                  out_stream: Any, color: bool | None, r: Any, samples: int, to_file: bool) -> Any:
+    """Run the check, writing the report in `fmt` to `out_stream` (binary); returns the Stats."""
+    from rubricdsl.engine.findings import summary_dict  # noqa: PLC0415
+
+    if fmt == "jsonl":
+        import orjson  # noqa: PLC0415
+
+        dumps = orjson.dumps
+        write = out_stream.write
+        buf: list[bytes] = []
+
+        def emit(b: bytes) -> None:
+            buf.append(b)
+            if len(buf) >= 4096:
+                write(b"\n".join(buf) + b"\n")
+                buf.clear()
+
+        stats = run(compiled, data, emit, progress_cb, jobs, encode=dumps)
+        if buf:
+            write(b"\n".join(buf) + b"\n")
+        write(dumps({"kind": "summary", "rubric": info, "files": stats.files,
+                     "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items)}) + b"\n")
+        return stats
+    if fmt == "json":
+        import orjson  # noqa: PLC0415
+
+        encoded: list[bytes] = []
+        stats = run(compiled, data, encoded.append, progress_cb, jobs, encode=orjson.dumps)
+        # one finding per line inside the document: readable, and streamable from encoded pieces
+        head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items),
+                "files": stats.files}
+        w = out_stream.write
+        w(orjson.dumps(head, option=orjson.OPT_INDENT_2)[:-2] + b',\n  "findings": [')
+        for i in range(0, len(encoded), 4096):
+            part = encoded[i:i + 4096]
+            w((b"\n    " if i == 0 else b",\n    ") + b",\n    ".join(part))
+        w(b"\n  ]\n}\n" if encoded else b"]\n}\n")
+        return stats
+    import io  # noqa: PLC0415
+
+    from rubricdsl.render.check_text import TextCollector, render  # noqa: PLC0415
+    from rubricdsl.core.safetext import console as make_console  # noqa: PLC0415
+
+    collector = TextCollector(samples)
+    stats = run(compiled, data, collector, progress_cb, jobs)
+    text_out = io.TextIOWrapper(out_stream, encoding="utf-8", newline="\n", write_through=True) if to_file \
+        else sys.stdout
+    use_color = bool(color) if to_file else color_wanted(color, text_out)
+    console = make_console(text_out, force_terminal=use_color, no_color=not use_color, soft_wrap=True,
+                           width=200 if not use_color else None)
+    render(console, info, stats, collector.groups, [c.name for c in r.ir.criteria],
+           {c.name: c.title for c in r.ir.criteria})
+    text_out.flush()
+    if to_file:
+        text_out.detach()  # the binary stream is the caller's to close
+    return stats
+
+
+def _interrupted(stats: Any, files: list[str], fmt: str) -> NoReturn:
+    """Ctrl-C during `rubric check`: one line with what was checked so far, exit 130."""
+    if stats is None:
+        line = "rubric: interrupted"
+    else:
+        sev = stats.by_severity
+        line = (f"rubric: interrupted after {stats.records} record{'s' if stats.records != 1 else ''}: "
+                f"{sev['error']} error{'s' if sev['error'] != 1 else ''}, "
+                f"{sev['warning']} warning{'s' if sev['warning'] != 1 else ''}, {sev['info']} info so far")
+    if files:
+        line += f"; {' and '.join(files)} left as {'they were' if len(files) > 1 else 'it was'}"
+    elif fmt == "jsonl":
+        line += "; the findings written have no summary line"
+    else:
+        line += "; no report written"
+    say(line)
+    sys.exit(130)
+
+
+def _check_baseline(path: str, info: dict) -> None:
+    """Warn when the rubric kept its name and version but its content changed: a guideline
+    edited without a version bump silently re-labels what was checked before."""
+    import json  # noqa: PLC0415
+
+    not_report = f"{path}: not a rubric check report (json, or jsonl with its summary line)"
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
+    except UnicodeDecodeError as e:
+        fail(f"{path}: not UTF-8 text (byte {e.start})")
+    except OSError as e:
+        fail(f"{path}: cannot read: {e.strerror}")
+    try:
+        try:
+            old = json.loads(text)["rubric"]
+        except (ValueError, KeyError, TypeError):
+            lines = [json.loads(ln) for ln in text.splitlines() if ln.strip()]
+            old = next(d["rubric"] for d in reversed(lines) if isinstance(d, dict) and d.get("kind") == "summary")
+        name, version, sha = old["name"], old["version"], old["sha256"]
+    except (ValueError, KeyError, TypeError, StopIteration, RecursionError):
+        fail(not_report)
+    if not all(isinstance(x, str) for x in (name, version, sha)):
+        fail(f"{not_report}: its rubric's name, version and sha256 must be strings")
+    from rubricdsl.core.safetext import visible  # noqa: PLC0415
+
+    if name != info["name"]:
+        click.echo(f"rubric: warning: the baseline report is for rubric `{visible(name)}`, "
+                   f"not `{visible(info['name'])}`", err=True)
+    elif version == info["version"] and sha != info["sha256"]:
+        click.echo(f"rubric: warning: rubric `{visible(name)}` version {visible(version)} changed since the baseline "
+                   f"report (sha256 {visible(sha[:12])} -> {info['sha256'][:12]}) but kept its version; "
+                   "bump the version when the guideline changes", err=True)

@@ -1,0 +1,154 @@
+"""What every command shares: loading a rubric file, colour, the progress bar, and the
+policy for failures and exit statuses (one line on standard error, never a traceback)."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+FAIL_LEVELS = {"error": 2, "warning": 1, "info": 0, "never": 99}
+SEV = {"error": 2, "warning": 1, "info": 0}
+
+
+def fail(message: str) -> NoReturn:
+    """The one line of a command that cannot run (names and causes shown as data), exit 2."""
+    say(f"rubric: error: {message}")
+    sys.exit(EXIT_ERROR)
+
+
+def color_wanted(opt: bool | None, stream) -> bool:
+    if opt is not None:
+        return opt
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def load_rubric(path: str, color: bool):
+    """Compile a rubric file, or exit 2 with its diagnostics."""
+    from rubricdsl.api import Rubric, compile_text, read_rubric_file  # noqa: PLC0415
+    from rubricdsl.core.diagnostics import RubricError  # noqa: PLC0415
+    from rubricdsl.core.source import normalize_text  # noqa: PLC0415
+
+    if not os.path.exists(path):
+        fail(f"{path}: no such file")
+    if os.path.isdir(path):
+        fail(f"{path}: is a directory, not a rubric file")
+    try:
+        text, sha = read_rubric_file(path)
+    except UnicodeDecodeError as e:
+        fail(f"{path}: not UTF-8 text (byte {e.start})")
+    except OSError as e:
+        fail(f"{path}: cannot read: {e.strerror}")
+    try:
+        rubric = compile_text(text, path, sha, use_cache=True)
+    except RubricError as e:
+        click.echo(e.render(color=color), err=True, nl=False)
+        sys.exit(EXIT_ERROR)
+    return Rubric(rubric, normalize_text(text))
+
+
+class Group(click.Group):
+    """Every command's way out: a closed output pipe ends quietly (status 0), an output
+    that cannot be written and other ordinary I/O problems are one line (status 2),
+    Ctrl-C is one line (status 130), and only a real bug is an internal error."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from rubricdsl.core.outputs import OutputError, discard_stdout, guard_stdout  # noqa: PLC0415
+
+        guarded = guard_stdout()
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                if guarded:  # what is still buffered fails here, not at exit
+                    sys.stdout.flush()
+        except BrokenPipeError:
+            discard_stdout()
+            sys.exit(EXIT_OK)
+        except OutputError as e:
+            discard_stdout()
+            say(f"rubric: error: {e}")
+            sys.exit(EXIT_ERROR)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        from rubricdsl.core.outputs import discard_stdout  # noqa: PLC0415
+
+        try:  # `rubric --help` and `--version` print here
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            discard_stdout()
+            sys.exit(EXIT_OK)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from rubricdsl.core.outputs import OutputError, discard_stdout  # noqa: PLC0415
+
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except BrokenPipeError:
+            discard_stdout()
+            sys.exit(EXIT_OK)
+        except OutputError as e:
+            discard_stdout()
+            say(f"rubric: error: {e}")
+            sys.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            say("rubric: interrupted")
+            sys.exit(130)
+        except Exception as e:  # noqa: BLE001 - never a traceback for users
+            import traceback  # noqa: PLC0415
+
+            if os.environ.get("RUBRIC_DEBUG"):
+                traceback.print_exc()
+            say(f"rubric: internal error: {type(e).__name__}: {e}")
+            say("this is a bug in rubricdsl; please report it (set RUBRIC_DEBUG=1 for a traceback)")
+            sys.exit(EXIT_ERROR)
+
+
+def say(line: str) -> None:
+    """A line on standard error, whatever state standard error is in; a file name or a cause
+    that holds a control character cannot make it two lines or drive the terminal."""
+    from rubricdsl.core.safetext import visible  # noqa: PLC0415
+
+    try:
+        click.echo(visible(line), err=True)
+    except (OSError, ValueError):
+        pass
+
+
+class Progress:
+    """A rich progress bar on stderr, updated once per block of lines."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
+
+        self.p = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                          transient=True)
+        self.p.start()
+        self.tasks: dict[str, Any] = {}
+        self.total = total
+
+    def __call__(self, pos: int, size: int | None, name: str) -> None:
+        t = self.tasks.get(name)
+        if t is None:
+            t = self.tasks[name] = self.p.add_task(os.path.basename(name), total=size)
+        self.p.update(t, completed=pos)
+
+    def close(self) -> None:
+        self.p.stop()
+
+
+def progress_bar(opt: bool | None, data: tuple[str, ...]):
+    if opt is False:
+        return None
+    total = sum(os.path.getsize(p) for p in data if p != "-" and os.path.isfile(p))
+    if opt is None and (not sys.stderr.isatty() or total < 32 << 20):
+        return None
+    return Progress(total)

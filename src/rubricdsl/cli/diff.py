@@ -1,0 +1,72 @@
+"""`rubric diff`: what changed between two versions of a rubric."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from rubricdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, fail, color_wanted
+
+
+@click.command()
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--data", "data", multiple=True, metavar="FILE",
+              help="Run both versions over these JSONL files and list every record whose findings differ "
+                   "(repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="markdown fits a pull-request comment.")
+@click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
+              help="Write the report to FILE instead of standard output.")
+@click.option("--fail-on-change", type=click.Choice(["structure", "semantic", "records"]), default=None,
+              help="Exit 1 when the rubric changed structurally, when a decision, rule or escalation "
+                   "changed in meaning, or when a record's findings changed.")
+def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on_change: str | None) -> None:
+    """What changed between two versions of a rubric, and which records it flips.
+
+    OLD and NEW are paths or REV:PATH (read with `git show`). Reports structural
+    changes (fields, enum values, criteria, decisions and arms, rules, escalations,
+    examples), what each decision, rule and escalation now means (equivalent,
+    narrower, broader or changed, with a witness), and, with --data, every record
+    whose findings differ.
+    """
+    import json  # noqa: PLC0415
+
+    from rubricdsl.analysis import diff as D  # noqa: PLC0415
+    from rubricdsl.render.diff_report import render_markdown, render_text  # noqa: PLC0415
+    from rubricdsl.core.diagnostics import RubricError  # noqa: PLC0415
+    from rubricdsl.engine.reading import DataError  # noqa: PLC0415
+
+    from rubricdsl.core.outputs import OutputError, is_stdout, refuse_inputs, write_text  # noqa: PLC0415
+
+    try:
+        refuse_inputs(output, [old, new, *data], "-o")
+    except OutputError as e:
+        fail(str(e))
+    for p in data:
+        if p != "-" and not os.path.isfile(p):
+            fail(f"{p}: no such file" if not os.path.exists(p) else f"{p}: is a directory, not a JSONL file")
+    try:
+        res = D.diff(old, new, list(data))
+    except D.DiffError as e:
+        fail(str(e))
+    except RubricError as e:
+        click.echo(e.render(color=color_wanted(None, sys.stderr)), err=True, nl=False)
+        sys.exit(EXIT_ERROR)
+    except DataError as e:
+        fail(str(e))
+    if fmt == "json":
+        text = json.dumps(res.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "markdown":
+        text = render_markdown(res)
+    else:
+        text = render_text(res)
+    if is_stdout(output):
+        click.echo(text, nl=False)
+    else:
+        write_text(output, text)
+    changed = (fail_on_change == "structure" and bool(res.changes)) or (
+        fail_on_change == "records" and bool(res.records)) or (
+        fail_on_change == "semantic" and any(c.status != "equivalent" for c in res.semantic))
+    sys.exit(EXIT_FINDINGS if changed else EXIT_OK)
