@@ -1,6 +1,5 @@
-"""`rubric doc`: render the annotator-facing guideline of rubric files (see `rubricdsl.doc`).
-
-Registered in `cli.py` with `main.add_command(doc)`.
+"""`rubric doc`: render the annotator-facing guideline of rubric files (see
+`rubricdsl.render.wording` and `rubricdsl.render.guide`).
 
 - `rubric doc RUBRIC`: the guideline as Markdown on standard output (`--format html`
   for one self-contained HTML page);

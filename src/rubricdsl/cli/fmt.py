@@ -1,7 +1,4 @@
-"""`rubric fmt`: rewrite rubric files in the canonical layout (see `rubricdsl.fmt`).
-
-Registered in `cli.py` with `main.add_command(fmt)`. Until then:
-`python -c "from rubricdsl.cli_fmt import fmt; fmt()" FILE...`.
+"""`rubric fmt`: rewrite rubric files in the canonical layout (see `rubricdsl.language.fmt`).
 
 - default: rewrite each file that is not in canonical layout (through a temporary
   file renamed over it, so a failure leaves the file as it was; its permissions are

@@ -1,6 +1,6 @@
 """`rubric fmt`: one canonical layout for every construct, comments kept.
 
-    from rubricdsl.fmt import format_text
+    from rubricdsl.language.fmt import format_text
     pretty = format_text(text, "safety.rubric")   # raises RubricError on syntax errors
 
 The formatter prints the AST that `syntax.parse` builds (never rewrites the text
