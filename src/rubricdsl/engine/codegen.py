@@ -6,7 +6,7 @@ keeps the per-record path as close to a hand-written loop as Python allows.
 Every constant reaches the generated code through its namespace or `repr()`
 of a str/int/float/bool, never by pasting user text into code.
 
-Finding tuples:
+Finding tuples (the kinds are `findings.Code`):
     (INVALID, field_index, raw_value_or_MISSING)
     (UNCOVERED, decide_index)
     (AMBIGUOUS, decide_index, arm_numbers)
@@ -19,13 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from rubricdsl.language import ir
 from rubricdsl.core.regex import regex_matcher
 from rubricdsl.core.values import MISSING
-
-
-
-INVALID, UNCOVERED, AMBIGUOUS, DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = range(6)
+from rubricdsl.engine.findings import (AMBIGUOUS, DECIDE_VIOLATION, ESCALATION, INVALID, RULE_VIOLATION,
+                                        UNCOVERED)
+from rubricdsl.language import ir
 
 
 _EMPTY: dict = {}
@@ -191,8 +189,8 @@ class _Gen:
         if f.optional or f.required_when is not None:
             on_missing = "pass"
         else:
-            on_missing = f"bad |= {bit}; out = _o(out, (0, {i}, MISSING))"
-        on_bad = f"bad |= {bit}; out = _o(out, (0, {i}, {v})); {v} = None"
+            on_missing = f"bad |= {bit}; out = _o(out, ({INVALID}, {i}, MISSING))"
+        on_bad = f"bad |= {bit}; out = _o(out, ({INVALID}, {i}, {v})); {v} = None"
         k = t.kind
         rng = ""
         if k in ("int", "scale", "number") and t.lo is not None:
@@ -372,7 +370,7 @@ class _Gen:
             m = self.mask(f.required_when.mentions) | (1 << f.index)
             b = "read_bad" if len(conditional) > 1 else "bad"
             self.emit(1, f"if f{f.index} is None and not {b} & {m} and {self.cond(f.required_when)}:")
-            self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (0, {f.index}, MISSING))")
+            self.emit(2, f"bad |= {1 << f.index}; out = _o(out, ({INVALID}, {f.index}, MISSING))")
         # Most records have no invalid field: their checks skip the invalid-field masks.
         self.emit(1, "if not bad:")
         self.base = 1
@@ -427,10 +425,10 @@ class _Gen:
                 if obj.when is not None:
                     pre.append(self.cond(obj.when))
                 pre.append(f"not {self.cond(obj.require)}")
-                self.emit(1, f"if {' and '.join(pre)}: out = _o(out, (4, {obj.index}))")
+                self.emit(1, f"if {' and '.join(pre)}: out = _o(out, ({RULE_VIOLATION}, {obj.index}))")
             else:
                 pre.append(self.cond(obj.when))
-                self.emit(1, f"if {' and '.join(pre)}: out = _o(out, (5, {obj.index}))")
+                self.emit(1, f"if {' and '.join(pre)}: out = _o(out, ({ESCALATION}, {obj.index}))")
         if len(self.lines) == n and not applies_var:
             self.emit(1, "pass")
 
@@ -458,8 +456,8 @@ class _Gen:
                 self.emit(2, f"d{d.index} = (1 << m) if m else 0")
             if self.count:
                 self.emit(2, f"_k = (1 << m) if m else 0; CNT{d.index}[_k] = CNT{d.index}.get(_k, 0) + 1")
-            self.emit(2, f"if m == 0: out = _o(out, (1, {d.index}))")
-            self.emit(2, f"elif {v} not in {allowed}[m]: out = _o(out, (3, {d.index}, (m,)))")
+            self.emit(2, f"if m == 0: out = _o(out, ({UNCOVERED}, {d.index}))")
+            self.emit(2, f"elif {v} not in {allowed}[m]: out = _o(out, ({DECIDE_VIOLATION}, {d.index}, (m,)))")
             return
         # arms as bits of one int: no allocation per record
         single = self.const({1 << a.number: a.allowed for a in d.arms}, "S")
@@ -483,9 +481,9 @@ class _Gen:
             self.emit(2, f"d{d.index} = m")
         if self.count:
             self.emit(2, f"CNT{d.index}[m] = CNT{d.index}.get(m, 0) + 1")
-        self.emit(2, f"if not m: out = _o(out, (1, {d.index}))")
+        self.emit(2, f"if not m: out = _o(out, ({UNCOVERED}, {d.index}))")
         self.emit(2, f"elif (al := {single}.get(m)) is None: out = _multi({d.index}, m, {v}, {allowed}, out)")
-        self.emit(2, f"elif {v} not in al: out = _o(out, (3, {d.index}, (m.bit_length() - 1,)))")
+        self.emit(2, f"elif {v} not in al: out = _o(out, ({DECIDE_VIOLATION}, {d.index}, (m.bit_length() - 1,)))")
 
 
 def _o(out: list | None, finding: tuple) -> list:
@@ -501,11 +499,11 @@ def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: li
     arms = tuple(m)
     if all(s == sets[0] for s in sets):
         if value not in sets[0]:
-            out = _o(out, (3, d, arms))
+            out = _o(out, (DECIDE_VIOLATION, d, arms))
         return out
-    out = _o(out, (2, d, arms))
+    out = _o(out, (AMBIGUOUS, d, arms))
     if not any(value in s for s in sets):
-        out = _o(out, (3, d, arms))
+        out = _o(out, (DECIDE_VIOLATION, d, arms))
     return out
 
 
@@ -545,10 +543,10 @@ def compile_item_checks(rubric: ir.RubricIR) -> Callable[[Any], list | None]:
         gen.ns[f"AG{i}"] = a
         gen.emit(1, f"a{i} = agg(AG{i})")
     gen.emit(1, "out = None")
-    checks = sorted([(r.span.start, 4, r) for r in rubric.item_rules]
-                    + [(x.span.start, 5, x) for x in rubric.item_escalations], key=lambda t: t[0])
+    checks = sorted([(r.span.start, RULE_VIOLATION, r) for r in rubric.item_rules]
+                    + [(x.span.start, ESCALATION, x) for x in rubric.item_escalations], key=lambda t: t[0])
     for _, code, obj in checks:
-        if code == 4:
+        if code == RULE_VIOLATION:
             pre = ([gen.cond(obj.when)] if obj.when is not None else []) + [f"not {gen.cond(obj.require)}"]
         else:
             pre = [gen.cond(obj.when)]

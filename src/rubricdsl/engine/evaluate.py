@@ -3,16 +3,17 @@ brief rather than from the compiler. Tests run it against the compiled checker o
 random records; any difference is a bug in one of them.
 
 `evaluate(rubric, record)` returns the same compact finding tuples as the compiled
-function (see `compile`), in the same order.
+function (see `findings.Code`), in the same order.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from rubricdsl.language import ir
-from rubricdsl.core.values import MISSING
-from rubricdsl.core.regex import compile_regex
 from rubricdsl.core.paths import follow
+from rubricdsl.core.regex import compile_regex
+from rubricdsl.core.values import MISSING
+from rubricdsl.engine.findings import Code
+from rubricdsl.language import ir
 
 _UNICODE_SPACE = {"\t", "\n", "\x0b", "\x0c", "\r", " ", "\x85", "\xa0", "\u1680", "\u2028", "\u2029", "\u202f",
                   "\u205f", "\u3000", *(chr(c) for c in range(0x2000, 0x200B))}
@@ -81,7 +82,7 @@ class Env:
                 self.values[f.name] = None
                 if not f.optional and f.required_when is None:
                     self.invalid.add(f.name)
-                    self.out.append((0, f.index, MISSING))
+                    self.out.append((Code.INVALID, f.index, MISSING))
                 continue
             ok, norm = _valid(f, v)
             if ok:
@@ -89,14 +90,14 @@ class Env:
             else:
                 self.values[f.name] = None
                 self.invalid.add(f.name)
-                self.out.append((0, f.index, v))
+                self.out.append((Code.INVALID, f.index, v))
         # `required when`: judged on the values as read, each condition on its own
         read_invalid = frozenset(self.invalid)
         for f in rubric.fields:
             if f.required_when is not None and raw[f.name] is None and f.name not in self.invalid:
                 if not (f.required_when.mentions & read_invalid) and cond(f.required_when, self):
                     self.invalid.add(f.name)
-                    self.out.append((0, f.index, MISSING))
+                    self.out.append((Code.INVALID, f.index, MISSING))
 
 
 def value(e: ir.Expr, env: Any) -> Any:
@@ -203,10 +204,10 @@ def evaluate(rubric: ir.RubricIR, record: dict) -> list[tuple]:
             continue
         if kind == "r":
             if (obj.when is None or cond(obj.when, env)) and not cond(obj.require, env):
-                env.out.append((4, obj.index))
+                env.out.append((Code.RULE_VIOLATION, obj.index))
         elif kind == "e":
             if cond(obj.when, env):
-                env.out.append((5, obj.index))
+                env.out.append((Code.ESCALATION, obj.index))
         else:
             _decide(obj, env)
     return env.out
@@ -223,13 +224,13 @@ def _decide(d: ir.DecideIR, env: Env) -> None:
     if d.first and counting:
         counting = counting[:1]
     if not counting:
-        env.out.append((1, d.index))
+        env.out.append((Code.UNCOVERED, d.index))
         return
     arms = tuple(a.number for a in counting)
     sets = {a.allowed for a in counting}
     if len(sets) > 1:
-        env.out.append((2, d.index, arms))
+        env.out.append((Code.AMBIGUOUS, d.index, arms))
         if not any(v in a.allowed for a in counting):
-            env.out.append((3, d.index, arms))
+            env.out.append((Code.DECIDE_VIOLATION, d.index, arms))
     elif v not in counting[0].allowed:
-        env.out.append((3, d.index, arms))
+        env.out.append((Code.DECIDE_VIOLATION, d.index, arms))

@@ -1,9 +1,14 @@
 """Findings as the report holds them: plain dicts built from the checker's compact
 tuples (`Expander`), the messages of invalid values, record ids, and the summary.
+
+The compact tuples are the protocol between the generated checker (`codegen`), the
+reference interpreter (`evaluate`), the run (`runtime`) and items (`items`): their
+first element is a `Code`.
 """
 from __future__ import annotations
 
 import difflib
+from enum import IntEnum
 from typing import Any, Callable
 
 import orjson
@@ -14,6 +19,33 @@ from rubricdsl.language import ir
 
 KINDS = ("violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+class Code(IntEnum):
+    """What a compact finding tuple says; the rest of the tuple depends on it:
+
+        (INVALID, field_index, raw_value_or_MISSING)    a field invalid, or missing where required
+        (UNCOVERED, decide_index)                       no arm of the decide applies
+        (AMBIGUOUS, decide_index, arm_numbers)          arms that apply allow different values
+        (DECIDE_VIOLATION, decide_index, arm_numbers)   the label is not a value the arms allow
+        (RULE_VIOLATION, rule_index)                    a rule's requirement does not hold
+        (ESCALATION, escalation_index)                  an escalation's condition holds
+
+    Indexes are into the rubric's lists (`item_rules` / `item_escalations` for the tuples
+    of `per item` checks). Generated code carries the plain ints.
+    """
+
+    INVALID = 0
+    UNCOVERED = 1
+    AMBIGUOUS = 2
+    DECIDE_VIOLATION = 3
+    RULE_VIOLATION = 4
+    ESCALATION = 5
+
+
+# plain ints for the paths that run once per finding (an IntEnum member's lookup is slower)
+INVALID, UNCOVERED, AMBIGUOUS = int(Code.INVALID), int(Code.UNCOVERED), int(Code.AMBIGUOUS)
+DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = int(Code.DECIDE_VIOLATION), int(Code.RULE_VIOLATION), int(Code.ESCALATION)
 
 
 def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
@@ -156,15 +188,15 @@ class Expander:
         out = []
         for t in tuples:
             code = t[0]
-            if code == 0:
+            if code == INVALID:
                 f = self.fields[t[1]]
                 out.append(_finding("invalid", line, rid, file, f.criterion, None, f.name, None, None, "error",
                                     invalid_reason(f, t[2]), value=None if t[2] is MISSING else report_value(t[2])))
-            elif code in (1, 2, 3):
+            elif code == UNCOVERED or code == AMBIGUOUS or code == DECIDE_VIOLATION:
                 d = self.decides[t[1]]
                 label = d.label.name
                 value = self._label_get[t[1]](rec)
-                if code == 3 and value.__class__ in (str, int, bool):
+                if code == DECIDE_VIOLATION and value.__class__ in (str, int, bool):
                     cached = self._messages.get((t, value))
                     if cached is not None:
                         out.append(_finding("violation", line, rid, file, d.criterion, label, label, list(cached[1]),
@@ -172,12 +204,12 @@ class Expander:
                         continue
                 arms = [d.arms[n - 1] for n in t[2]] if len(t) > 2 else []
                 names = [a.name for a in arms]
-                if code == 1:
-                    msg = self._messages.get((1, t[1])) or self._messages.setdefault(
-                        (1, t[1]), f"no arm of `decide {label}` covers this record; the guideline is silent here")
+                if code == UNCOVERED:
+                    msg = self._messages.get((UNCOVERED, t[1])) or self._messages.setdefault(
+                        (UNCOVERED, t[1]), f"no arm of `decide {label}` covers this record; the guideline is silent here")
                     out.append(_finding("uncovered", line, rid, file, d.criterion, label, label, [], None, "warning", msg,
                                         value=value))
-                elif code == 2:
+                elif code == AMBIGUOUS:
                     msg = self._messages.get(t[:3])
                     if msg is None:
                         parts = "; ".join(f"{a.name} allows {', '.join(_val(x) for x in a.values)}" for a in arms)
@@ -196,12 +228,12 @@ class Expander:
                         self._messages[(t, value)] = (msg, tuple(names))
                     out.append(_finding("violation", line, rid, file, d.criterion, label, label, names, None, "error",
                                         msg, value=value))
-            elif code == 4:
+            elif code == RULE_VIOLATION:
                 r = self.rules[t[1]]
                 out.append({"kind": "violation", "line": line, "record": rid, "file": file, "criterion": r.criterion,
                             "rule": r.name, "label": None, "arms": None, "target": None, "severity": r.severity,
                             "message": r.message, "fields": self._values(rec, ("r", r.index))})
-            else:
+            else:  # ESCALATION
                 e = self.escalations[t[1]]
                 out.append({"kind": "escalation", "line": line, "record": rid, "file": file, "criterion": e.criterion,
                             "rule": e.name, "label": None, "arms": None, "target": e.target, "severity": "info",

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from rubricdsl.language import ir
 from rubricdsl.engine.codegen import RowPlan
-from rubricdsl.engine.findings import getter, id_text
+from rubricdsl.engine.findings import DECIDE_VIOLATION, RULE_VIOLATION, UNCOVERED, getter, id_text
 
 FLAG_VIOLATION = 1
 FLAG_UNCOVERED = 2
@@ -76,9 +76,9 @@ class RowMaker:
             if findings:
                 for t in findings:
                     c = t[0]
-                    if c == 3 or c == 4:
+                    if c == DECIDE_VIOLATION or c == RULE_VIOLATION:
                         flags |= FLAG_VIOLATION
-                    elif c == 1:
+                    elif c == UNCOVERED:
                         flags |= FLAG_UNCOVERED
             add(key, (ann, file, line, flags, values))
 
@@ -424,7 +424,7 @@ class Judge:
             if res:
                 found = found or {}
                 for t in res:
-                    if t[0] == 4:
+                    if t[0] == RULE_VIOLATION:
                         r = self.rubric.item_rules[t[1]]
                         found[("r", r.index)] = [self._finding(
                             key, rows, "violation", r.name, None, None, None, r.severity, r.message,
