@@ -1,10 +1,28 @@
-"""IR -> a compiled validator: one generated Python function per rubric.
+"""IR -> a compiled validator: one generated Python module per rubric.
 
-The function takes a parsed record (a dict) and returns a list of compact
-finding tuples (None when there is none); `runtime` turns them into findings. Generating source
-keeps the per-record path as close to a hand-written loop as Python allows.
-Every constant reaches the generated code through its namespace or `repr()`
-of a str/int/float/bool, never by pasting user text into code.
+The module defines `check(rec)`, which takes a parsed record (a dict) and returns a
+list of compact finding tuples (None when there is none); `runtime` turns them into
+findings. With item checks it also defines `check_row(rec)` (the findings and the
+record's row, see `RowPlan`) and `item_check(view)`; with arm counts, `check_count(rec)`.
+Generating source keeps the per-record path as close to a hand-written loop as Python
+allows.
+
+Reading it: `rubric compile RUBRIC --emit python` prints the module. Its opening
+comment lists the constants; each check starts with a comment `# FILE:LINE KIND NAME`;
+locals are named after what they hold (`f_NAME` a field's value, `r_NAME` the rank of
+an ordered enum, `let_NAME` a let, `applies_NAME` a criterion's scope) and constants
+too (`VALUES_topic`, `RANKS_severity`, `ALLOWED_safety`, `RX_1`). A let read in more
+than one place is written once, as a function `LET_NAME` of the values it reads, and
+computed once per record, where a check first needs it (`let_NAME` is `...` until
+then); a let read in one place is written there. The source is registered with
+`linecache` under `<rubric NAME (FILE)>`, so a traceback shows the generated line, and
+`Compiled.line_map` maps each generated line to the rubric line it checks: `annotate`
+adds that place to an exception raised in generated code.
+
+User text never becomes code: every constant reaches the generated code through the
+module's namespace or as `repr()` of a str/int/float/bool; a name becomes part of an
+identifier only when it is a plain ASCII identifier; rubric text in comments has every
+character that is not printable (line breaks, NUL, bidirectional controls) escaped.
 
 Finding tuples (the kinds are `findings.Code`):
     (INVALID, field_index, raw_value_or_MISSING)
@@ -16,14 +34,28 @@ Finding tuples (the kinds are `findings.Code`):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import io
+import keyword
+import linecache
+import re
+import tokenize
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rubricdsl.core.regex import regex_matcher
 from rubricdsl.core.values import MISSING
-from rubricdsl.engine.findings import (AMBIGUOUS, DECIDE_VIOLATION, ESCALATION, INVALID, RULE_VIOLATION,
-                                        UNCOVERED)
+from rubricdsl.engine.findings import Code
 from rubricdsl.language import ir
+
+# the finding kinds as the generated code carries them: plain ints, named after `Code`
+INVALID = int(Code.INVALID)
+UNCOVERED = int(Code.UNCOVERED)
+AMBIGUOUS = int(Code.AMBIGUOUS)
+DECIDE_VIOLATION = int(Code.DECIDE_VIOLATION)
+RULE_VIOLATION = int(Code.RULE_VIOLATION)
+ESCALATION = int(Code.ESCALATION)
 
 
 _EMPTY: dict = {}
@@ -80,6 +112,35 @@ def _neg(a):
     return None if a is None else -a
 
 
+def _o(out: list | None, finding: tuple) -> list:
+    if out is None:
+        return [finding]
+    out.append(finding)
+    return out
+
+
+def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: list | None) -> list | None:
+    m = [n for n in allowed if bits >> n & 1]
+    sets = [allowed[i] for i in m]
+    arms = tuple(m)
+    if all(s == sets[0] for s in sets):
+        if value not in sets[0]:
+            out = _o(out, (DECIDE_VIOLATION, d, arms))
+        return out
+    out = _o(out, (AMBIGUOUS, d, arms))
+    if not any(value in s for s in sets):
+        out = _o(out, (DECIDE_VIOLATION, d, arms))
+    return out
+
+
+# What every generated module finds in its namespace, besides its own constants.
+_HELPERS: dict[str, Any] = {
+    "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
+    "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi, "_o": _o,
+    **{c.name: int(c) for c in Code},
+}
+
+
 @dataclass
 class RowPlan:
     """What `check_row` returns for each record besides its findings: the values of
@@ -96,6 +157,7 @@ class RowPlan:
 class Compiled:
     rubric: ir.RubricIR
     check: Callable[[dict], list]
+    # the generated module (every function below), as `rubric compile --emit python` prints it
     source: str
     # check_row(rec) -> (findings, row): the same findings as `check`, and the row
     # that `plan` describes; None when there is no plan
@@ -105,38 +167,243 @@ class Compiled:
     # arm bitmasks into counters[decide index] (bitmask -> records; 0 = uncovered)
     check_count: Callable[[dict], list] | None = None
     counters: list[dict[int, int]] | None = None
+    # item_check(view) for the `per item` rules and escalations (see `compile_item_checks`)
+    item_check: Callable[[Any], list | None] | None = None
+    # the module's file name in tracebacks and `linecache`, and generated line -> rubric place
+    filename: str = ""
+    line_map: dict[int, str] = field(default_factory=dict)
+
+
+# ---- text and names in generated code -----------------------------------------------------------
+
+
+def comment_text(s: str) -> str:
+    """`s` as it may stand in a `#` comment of generated code (or a traceback): every
+    character that is not printable (line breaks, NUL, bidirectional controls) written
+    as its escape, so that nothing can end the comment."""
+    if s.isprintable():
+        return s
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in s)
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}")
+
+
+class _Names:
+    """Identifiers of one scope, each used once."""
+
+    def __init__(self, taken: Any = ()) -> None:
+        self.taken: set[str] = set(taken)
+
+    def new(self, prefix: str, hint: str, fallback: str) -> str:
+        """`prefix + hint` when `hint` is a plain ASCII identifier (else `prefix + fallback`),
+        numbered when already taken."""
+        base = prefix + (hint if _IDENT.fullmatch(hint) else fallback)
+        name, n = base, 1
+        while name in self.taken or keyword.iskeyword(name):
+            n += 1
+            name = f"{base}_{n}"
+        self.taken.add(name)
+        return name
+
+
+def _show(v: Any) -> str:
+    """A constant's value in the module's opening comment."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return repr(v)
+    return repr(v)
+
+
+def _show_set(values: Any) -> str:
+    return "{" + ", ".join(_show(v) for v in values) + "}"
+
+
+def _set_key(values: frozenset) -> tuple:
+    return tuple(sorted((type(v).__name__, repr(v)) for v in values))
+
+
+# ---- the module ---------------------------------------------------------------------------------
+
+
+class _Module:
+    """The generated module under construction: its lines, the rubric place of each
+    line, and its namespace (helpers and constants, each constant once)."""
+
+    def __init__(self, rubric: ir.RubricIR, roots: list[Any]) -> None:
+        self.r = rubric
+        self.ns: dict[str, Any] = dict(_HELPERS)
+        self.globals = _Names(list(self.ns) + ["len", "int", "check", "check_row", "check_count", "item_check"])
+        self.consts: dict[Any, str] = {}
+        self.shown: list[tuple[str, str]] = []  # (name, what it holds) for the opening comment
+        self.counter: Counter[str] = Counter()
+        self.lines: list[str] = []
+        self.where: list[str | None] = []
+        self.defs: list[str] = []  # the lets' functions, before the checker's
+        self.defs_where: list[str | None] = []
+        self.place: str | None = None
+        self.file = comment_text(rubric.source_name)
+        # one local name per field (the same in every function)
+        names = _Names()
+        self.field_var = {f.index: names.new("f_", f.name, str(f.index)) for f in rubric.fields}
+        self.rank_var = {f.index: names.new("r_", f.name, str(f.index)) for f in rubric.fields
+                         if f.type.kind == "enum" and f.type.enum is not None and f.type.enum.ordered}
+        # A let read in more than one place (in any of the module's functions) is one
+        # function, LET_NAME, whose value each checker function keeps in a local,
+        # let_NAME, computed where a check first needs it; a let read once is written
+        # where it is read.
+        refs: Counter = Counter()
+        seen: set[int] = set()
+        for e in roots:
+            if e is not None:
+                _walk_lets(e, seen, refs)
+        self.lets = {id(let): let for let in rubric.lets}
+        self.memo: dict[int, str] = {}
+        self.let_fn: dict[int, tuple[str, bool]] = {}  # let -> (code of the call, may be None)
+        for let in rubric.lets:
+            if refs[id(let)] >= 2 and isinstance(let.expr, ir.Op):
+                self.memo[id(let)] = names.new("let_", let.name, str(len(self.memo)))
+
+    def at(self, span: Any, what: str) -> str:
+        """Lines emitted from here on check `what` (`KIND NAME`) at `span`'s line."""
+        self.place = f"{self.file}:{span.line} {comment_text(what)}"
+        return self.place
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+        self.where.append(self.place)
+
+    def let_function(self, let: ir.LetIR) -> tuple[str, bool]:
+        """The call that computes a let read in several places, and whether its value may
+        be None; its function is written once, the first time a check needs it."""
+        got = self.let_fn.get(id(let))
+        if got is not None:
+            return got
+        lines, where, place = self.lines, self.where, self.place
+        self.lines, self.where = [], []
+        gen = _Gen(self)
+        if let.expr.type.kind == "bool":
+            code, maybe = gen.cond(let.expr), False
+        else:
+            code, maybe = gen.val(let.expr)
+        # its parameters: the locals of the checker that its code reads
+        local = set(self.field_var.values()) | set(self.rank_var.values()) | set(self.memo.values())
+        params: list[str] = []
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type == tokenize.NAME and tok.string in local and tok.string not in params:
+                params.append(tok.string)
+        name = self.globals.new("LET_", let.name, str(len(self.let_fn)))
+        self.place = None
+        self.emit(0, f"def {name}({', '.join(params)}):")
+        self.emit(1, f"# {self.at(let.span, f'let {let.name}')}")
+        self.emit(1, f"return {code}")
+        self.place = None
+        self.emit(0, "")
+        self.defs += self.lines
+        self.defs_where += self.where
+        self.lines, self.where, self.place = lines, where, place
+        got = self.let_fn[id(let)] = (f"{name}({', '.join(params)})", maybe)
+        return got
+
+    def comment(self, indent: int, span: Any, what: str) -> None:
+        """`# FILE:LINE KIND NAME` before a check, which its lines then map to."""
+        self.emit(indent, f"# {self.at(span, what)}")
+
+    def const(self, value: Any, prefix: str = "K_", hint: str = "", key: Any = None, shown: str | None = None) -> str:
+        """Code for a constant: a literal for str/int/bool and finite floats, else a name
+        bound in the namespace (the same value, the same name)."""
+        if key is None:
+            if isinstance(value, (bool, str)) or (isinstance(value, float) and value == value
+                                                  and abs(value) != float("inf")):
+                return repr(value)
+            if isinstance(value, int):
+                try:
+                    return repr(value)
+                except ValueError:  # more digits than Python prints
+                    key = ("int", id(value))
+            elif isinstance(value, frozenset):
+                key = ("set", _set_key(value))
+            else:
+                key = (type(value).__name__, repr(value))
+        name = self.consts.get(key)
+        if name is not None:
+            return name
+        self.counter[prefix] += 1
+        name = self.globals.new(prefix, hint, str(self.counter[prefix]))
+        self.consts[key] = name
+        self.ns[name] = value
+        if shown is None:
+            shown = _show_set(sorted(value, key=repr)) if isinstance(value, frozenset) else _show(value)
+        self.shown.append((name, shown))
+        return name
+
+    def source(self) -> tuple[str, dict[int, str]]:
+        r = self.r
+        head = [
+            "# Generated by rubricdsl from a rubric: its checker. Do not edit: the rubric is the source.",
+            "# `rubric compile RUBRIC --emit python` prints it.",
+            f"# rubric {comment_text(repr(r.name))} version {comment_text(repr(r.version))}, "
+            f"from {self.file} (sha256 {comment_text(r.sha256[:12])})",
+            "#",
+            "# check(rec) returns None or a list of finding tuples, whose numbers index the rubric's",
+            "# fields, decides, rules and escalations: (INVALID, field, raw value or MISSING),",
+            "# (UNCOVERED, decide), (AMBIGUOUS, decide, arms), (DECIDE_VIOLATION, decide, arms),",
+            "# (RULE_VIOLATION, rule), (ESCALATION, escalation).",
+            "# " + ", ".join(f"{c.name} = {int(c)}" for c in Code) + ".",
+            "# Helpers (_o, _multi, _toset, _len, _words, ...) come from rubricdsl.engine.codegen.",
+        ]
+        if self.shown:
+            head += ["#", "# Constants, bound in the module's namespace:"]
+            width = max(len(n) for n, _ in self.shown)
+            head += [comment_text(f"#   {n.ljust(width)}  {s}") for n, s in self.shown]
+        head.append("")
+        lines = head + self.defs + self.lines
+        where = [None] * len(head) + self.defs_where + self.where
+        line_map = {i: w for i, w in enumerate(where, start=1) if w is not None}
+        return "\n".join(lines) + "\n", line_map
+
+
+# ---- one function ---------------------------------------------------------------------------------
+
+
+def _walk_lets(e: Any, seen: set[int], refs: Counter) -> None:
+    """Count the references to each let in `e` (a let's own expression once)."""
+    if isinstance(e, ir.LetRef):
+        refs[id(e.let)] += 1
+        if isinstance(e.let.expr, ir.LetRef):  # another name for a let: each use is a use of that let
+            _walk_lets(e.let.expr, seen, refs)
+        elif id(e.let) not in seen:
+            seen.add(id(e.let))
+            _walk_lets(e.let.expr, seen, refs)
+    elif isinstance(e, ir.Op):
+        for a in e.args:
+            _walk_lets(a, seen, refs)
 
 
 class _Gen:
-    def __init__(self, rubric: ir.RubricIR) -> None:
-        self.r = rubric
-        self.ns: dict[str, Any] = {
-            "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
-            "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi, "_o": _o,
-        }
-        self.lines: list[str] = []
+    """Generates one function of the module."""
+
+    def __init__(self, mod: _Module) -> None:
+        self.mod = mod
+        self.r = mod.r
         self.n = 0
-        self.bit = {f.name: 1 << f.index for f in rubric.fields}
-        self.fields = {f.name: f for f in rubric.fields}
+        self.bit = {f.name: 1 << f.index for f in self.r.fields}
         self.aggs: dict[int, str] = {}
-        self.base = 0  # extra indentation of emitted lines
         self.track: set[int] = set()
         self.count = False
-
-    def const(self, value: Any, prefix: str = "K") -> str:
-        if isinstance(value, (bool, int, str)) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
-            return repr(value)
-        self.n += 1
-        name = f"{prefix}{self.n}"
-        self.ns[name] = value
-        return name
+        self.decide_var: dict[int, str] = {}
+        self.memo = mod.memo
+        self.sure: set[int] = set()  # lets computed on every path to here
+        self.maybe: set[int] = set()  # lets computed on some path to here
+        self.unset: set[int] = set()  # lets whose variable is read before it may be set: start as `...`
 
     def tmp(self) -> str:
         self.n += 1
         return f"_t{self.n}"
 
     def emit(self, indent: int, line: str) -> None:
-        self.lines.append("    " * (indent + self.base) + line)
+        self.mod.emit(indent, line)
 
     def mask(self, names) -> int:
         m = 0
@@ -144,11 +411,16 @@ class _Gen:
             m |= self.bit.get(n, 0)
         return m
 
+    def fv(self, f: ir.FieldIR) -> str:
+        return self.mod.field_var[f.index]
+
     # ---- fields --------------------------------------------------------------------
 
     def fields_code(self) -> None:
+        mod = self.mod
         # shared prefixes: one variable per distinct path prefix
         prefix_var: dict[tuple, str] = {(): "rec"}
+        names = _Names(["rec"])
         children_kind: dict[tuple, set[str]] = {}
         for f in self.r.fields:
             for i in range(len(f.path)):
@@ -168,7 +440,7 @@ class _Gen:
             if pre in prefix_var:
                 return
             ensure(pre[:-1])
-            var = f"_p{len(prefix_var)}"
+            var = names.new("p_", "_".join(str(s) for s in pre), str(len(prefix_var)))
             self.emit(1, f"{var} = {value_of(pre[:-1], pre[-1])}")
             kinds = children_kind.get(pre, set())
             if kinds == {"key"}:
@@ -177,8 +449,9 @@ class _Gen:
             prefix_var[pre] = var
 
         for f in self.r.fields:
+            mod.comment(1, f.span, f"{f.kind} {f.name}")
             ensure(f.path[:-1])
-            v = f"f{f.index}"
+            v = self.fv(f)
             self.emit(1, f"{v} = {value_of(f.path[:-1], f.path[-1])}")
             self.validate(f, v)
 
@@ -189,18 +462,17 @@ class _Gen:
         if f.optional or f.required_when is not None:
             on_missing = "pass"
         else:
-            on_missing = f"bad |= {bit}; out = _o(out, ({INVALID}, {i}, MISSING))"
-        on_bad = f"bad |= {bit}; out = _o(out, ({INVALID}, {i}, {v})); {v} = None"
+            on_missing = f"bad |= {bit}; out = _o(out, (INVALID, {i}, MISSING))"
+        on_bad = f"bad |= {bit}; out = _o(out, (INVALID, {i}, {v})); {v} = None"
         k = t.kind
         rng = ""
         if k in ("int", "scale", "number") and t.lo is not None:
-            rng = f" and {t.lo!r} <= {v} <= {t.hi!r}"
+            rng = f" and {self.num(t.lo)} <= {v} <= {self.num(t.hi)}"
         if k == "bool":
             self.emit(1, f"if {v} is True or {v} is False: pass")
         elif k in ("int", "scale"):
             self.emit(1, f"if {v}.__class__ is int{rng}: pass")
-            frng = f" and {t.lo!r} <= {v} <= {t.hi!r}" if t.lo is not None else ""
-            self.emit(1, f"elif {v}.__class__ is float and {v}.is_integer(){frng}: {v} = int({v})")
+            self.emit(1, f"elif {v}.__class__ is float and {v}.is_integer(){rng}: {v} = int({v})")
         elif k == "number":
             self.emit(1, f"if ({v}.__class__ is int or {v}.__class__ is float){rng}: pass")
         elif k == "text":
@@ -208,18 +480,88 @@ class _Gen:
         elif k == "enum":
             assert t.enum is not None
             if t.enum.ordered:
-                ranks = self.const({val: n for n, val in enumerate(t.enum.values)}, "R")
-                self.emit(1, f"r{i} = {ranks}.get({v}) if {v}.__class__ is str else None")
-                self.emit(1, f"if r{i} is not None: pass")
+                ranks = self.ranks(t.enum, f.name)
+                r = self.mod.rank_var[i]
+                self.emit(1, f"{r} = {ranks}.get({v}) if {v}.__class__ is str else None")
+                self.emit(1, f"if {r} is not None: pass")
             else:
-                vals = self.const(frozenset(t.enum.values), "E")
+                vals = self.values(t.enum, f.name)
                 self.emit(1, f"if {v}.__class__ is str and {v} in {vals}: pass")
         elif k == "set":
             assert t.enum is not None
-            vals = self.const(frozenset(t.enum.values), "E")
+            vals = self.values(t.enum, f.name)
             self.emit(1, f"if {v}.__class__ is list and (_s := (EMPTYSET if not {v} else _toset({v}, {vals}))) is not None: {v} = _s")
         self.emit(1, f"elif {v} is None: {on_missing}")
         self.emit(1, f"else: {on_bad}")
+
+    def num(self, x: Any) -> str:
+        return self.mod.const(x, "NUM_")
+
+    def values(self, enum: ir.EnumType, name: str) -> str:
+        return self.mod.const(frozenset(enum.values), "VALUES_", name, ("values", enum.values),
+                              _show_set(enum.values))
+
+    def ranks(self, enum: ir.EnumType, name: str) -> str:
+        return self.mod.const({val: n for n, val in enumerate(enum.values)}, "RANKS_", name, ("ranks", enum.values),
+                              " < ".join(_show(v) for v in enum.values))
+
+    # ---- lets --------------------------------------------------------------------------
+
+    def needed(self, exprs: list[Any]) -> list[ir.LetIR]:
+        """The lets computed into locals that `exprs` read (directly or through other
+        lets), each after the lets it reads."""
+        out: list[ir.LetIR] = []
+        seen: set[int] = set()
+
+        def walk(e: Any) -> None:
+            if isinstance(e, ir.LetRef):
+                let = e.let
+                if id(let) in self.memo:
+                    if id(let) not in seen:
+                        seen.add(id(let))
+                        walk(let.expr)
+                        out.append(let)
+                else:
+                    walk(let.expr)
+            elif isinstance(e, ir.Op):
+                for a in e.args:
+                    walk(a)
+
+        for e in exprs:
+            if e is not None:
+                walk(e)
+        return out
+
+    def let_code(self, let: ir.LetIR) -> tuple[str, bool]:
+        """Code that computes a let read in several places, and whether it may be None."""
+        return self.mod.let_function(let)
+
+    def hoist(self, indent: int, pre: list[str], exprs: list[Any]) -> None:
+        """Compute the lets `exprs` need before the check that reads them runs (`pre`:
+        when it runs), unless every path here has computed them already."""
+        todo = [let for let in self.needed(exprs) if id(let) not in self.sure]
+        if pre and len(todo) > 1:
+            self.emit(indent, f"if {' and '.join(pre)}:")
+            indent += 1
+            pre = []
+            sure = self.sure
+            self.sure = set(sure)
+        else:
+            sure = None
+        for let in todo:
+            key = id(let)
+            var = self.memo[key]
+            code, _ = self.let_code(let)
+            test = [f"{var} is ..."] if key in self.maybe else []
+            if test:
+                self.unset.add(key)
+            cond = test + pre
+            self.emit(indent, f"if {' and '.join(cond)}: {var} = {code}" if cond else f"{var} = {code}")
+            if not pre:
+                self.sure.add(key)
+            self.maybe.add(key)
+        if sure is not None:
+            self.sure = sure
 
     # ---- expressions -------------------------------------------------------------------
 
@@ -229,21 +571,24 @@ class _Gen:
             var = self.aggs[id(e)]  # an item aggregate, computed into a local first
             if rank:
                 assert e.type.enum is not None
-                ranks = self.const({v: n for n, v in enumerate(e.type.enum.values)}, "R")
-                return f"{ranks}.get({var})", True
+                return f"{self.ranks(e.type.enum, e.field.name if e.field is not None else '')}.get({var})", True
             return var, True
         if isinstance(e, ir.FieldRef):
             f = e.field
-            var = f"r{f.index}" if rank else f"f{f.index}"
+            var = self.mod.rank_var[f.index] if rank else self.fv(f)
             return var, f.may_be_missing
         if isinstance(e, ir.LetRef):
-            code, maybe = self.val(e.let.expr, rank)
-            return code, maybe
+            if id(e.let) in self.memo:
+                assert not rank, "an enum-valued let is a name for a field or a value"
+                return self.memo[id(e.let)], self.let_code(e.let)[1]
+            return self.val(e.let.expr, rank)
         if isinstance(e, ir.Const):
             if rank:
                 assert e.type.enum is not None
                 return repr(e.type.enum.rank(e.value)), False
-            return self.const(e.value), False
+            if isinstance(e.value, frozenset):
+                return self.const_set(e.value), False
+            return self.mod.const(e.value, "NUM_"), False
         assert isinstance(e, ir.Op)
         if e.type.kind == "bool":
             return self.cond(e), False
@@ -267,6 +612,11 @@ class _Gen:
             return f"({a} {op} {b})", False
         raise AssertionError(op)
 
+    def const_set(self, value: frozenset) -> str:
+        members = sorted(value, key=repr)
+        hint = "_".join(str(v) for v in members) if all(isinstance(v, str) for v in members) else ""
+        return self.mod.const(value, "SET_", hint)
+
     def guard(self, code: str, maybe: bool, guards: list[str]) -> str:
         """Make `code` safe to use after the guards: add `is not None` tests."""
         if not maybe:
@@ -280,11 +630,13 @@ class _Gen:
 
     def cond(self, e: ir.Expr) -> str:
         if isinstance(e, ir.LetRef):
+            if id(e.let) in self.memo:
+                return self.memo[id(e.let)]
             return self.cond(e.let.expr)
         if isinstance(e, ir.Const):
             return repr(bool(e.value))
         if isinstance(e, ir.FieldRef):
-            return f"(f{e.field.index} is True)"
+            return f"({self.fv(e.field)} is True)"
         assert isinstance(e, ir.Op)
         op = e.op
         if op == "and":
@@ -295,8 +647,10 @@ class _Gen:
             return f"(not {self.cond(e.args[0])})"
         if op == "truth":
             inner = e.args[0]
-            while isinstance(inner, ir.LetRef):
+            while isinstance(inner, ir.LetRef) and id(inner.let) not in self.memo:
                 inner = inner.let.expr
+            if isinstance(inner, ir.LetRef):
+                return self.memo[id(inner.let)]  # a bool let's value: True or False
             if isinstance(inner, ir.Op):
                 return self.cond(inner)
             a, am = self.val(e.args[0])
@@ -305,7 +659,7 @@ class _Gen:
             return f"({self.aggs[id(e.args[0])]} is {'not ' if op == 'present' else ''}None)"
         if op in ("present", "missing"):
             f = e.args[0].field
-            return f"(f{f.index} is {'not ' if op == 'present' else ''}None)"
+            return f"({self.fv(f)} is {'not ' if op == 'present' else ''}None)"
         guards: list[str] = []
         if op in ("==", "!=", "<", "<=", ">", ">="):
             rank = e.mode == "rank"
@@ -335,28 +689,31 @@ class _Gen:
         elif op == "matches":
             assert e.regex is not None
             a = self.guard(*self.val(e.args[0]), guards)
-            rx = self.const(regex_matcher(e.regex), "RX")
+            rx = self.mod.const(regex_matcher(e.regex), "RX_", key=("regex", e.regex.pattern, e.regex.flags),
+                                shown=f"/{e.regex.pattern}/{e.regex.flags}")
             test = f"{rx}({a})"
         else:
             raise AssertionError(op)
         return "(" + " and ".join(guards + [test]) + ")"
 
-    # ---- checks --------------------------------------------------------------------------
+    # ---- a record's checks ----------------------------------------------------------------
 
-    def generate(self, plan: RowPlan | None = None, count: bool = False) -> str:
-        """The checker's source: `check(rec)`; with `plan`, `check_row(rec)`; with `count`,
-        `check_count(rec)`, which also counts, per decide, the records per arm bitmask
-        in the dicts CNT0, CNT1, ... of its namespace."""
+    def record_function(self, name: str, plan: RowPlan | None = None, count: bool = False) -> None:
+        """`check(rec)`; with `plan`, `check_row(rec)`; with `count`, `check_count(rec)`, which
+        also counts, per decide, the records per arm bitmask in its COUNTS_ dicts."""
+        mod = self.mod
         self.track = {d.index for d in plan.decides} if plan else set()
         self.count = count
-        if count:
-            for d in self.r.decides:
-                self.ns[f"CNT{d.index}"] = {}
-        self.emit(0, "def check_row(rec):" if plan else "def check_count(rec):" if count else "def check(rec):")
-        self.emit(1, "out = None  # a list only once there is a finding: no allocation per clean record")
-        self.emit(1, "bad = 0")
-        for i in sorted(self.track):
-            self.emit(1, f"d{i} = None")
+        mod.place = None
+        self.emit(0, f"def {name}(rec):")
+        self.emit(1, "out = None  # a list once there is a finding: no allocation for a clean record")
+        self.emit(1, "bad = 0  # bit N: field N is invalid (or missing where required)")
+        names = _Names()
+        for d in self.r.decides:
+            if d.index in self.track:
+                self.decide_var[d.index] = var = names.new("arms_", d.label.name, str(d.index))
+                self.emit(1, f"{var} = None")
+        init_at = len(mod.lines)
         self.fields_code()
         # `required when` is judged on the values as read: a condition that mentions a field
         # invalid by its value (or missing where always required) requires nothing, and
@@ -364,156 +721,212 @@ class _Gen:
         # does not matter, and two fields may each be required when the other is missing)
         conditional = [f for f in self.r.fields if f.required_when is not None]
         if len(conditional) > 1:
+            mod.place = None
             self.emit(1, "read_bad = bad")
         for f in conditional:
             assert f.required_when is not None
+            mod.comment(1, f.span, f"{f.kind} {f.name} required when")
             m = self.mask(f.required_when.mentions) | (1 << f.index)
             b = "read_bad" if len(conditional) > 1 else "bad"
-            self.emit(1, f"if f{f.index} is None and not {b} & {m} and {self.cond(f.required_when)}:")
-            self.emit(2, f"bad |= {1 << f.index}; out = _o(out, ({INVALID}, {f.index}, MISSING))")
-        # Most records have no invalid field: their checks skip the invalid-field masks.
-        self.emit(1, "if not bad:")
-        self.base = 1
-        self.checks_code(masked=False)
-        self.base = 0
-        self.emit(1, "else:")
-        self.base = 1
-        self.checks_code(masked=True)
-        self.base = 0
+            pre = [f"{self.fv(f)} is None", f"not {b} & {m}"]
+            self.hoist(1, pre, [f.required_when])
+            self.emit(1, f"if {' and '.join(pre)} and {self.cond(f.required_when)}:")
+            self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (INVALID, {f.index}, MISSING))")
+        checks = self.checks()
+        if checks:
+            # Most records have no invalid field: their checks skip the invalid-field masks.
+            sure, maybe = set(self.sure), set(self.maybe)
+            mod.place = None
+            self.emit(1, "if not bad:")
+            self.checks_code(checks, masked=False)
+            maybe_clean = self.maybe
+            self.sure, self.maybe = set(sure), set(maybe)
+            mod.place = None
+            self.emit(1, "else:")
+            self.checks_code(checks, masked=True)
+            self.sure, self.maybe = sure, self.maybe | maybe_clean
         if plan is None:
+            mod.place = None
             self.emit(1, "return out")
-            return "\n".join(self.lines) + "\n"
-        row = [f"f{f.index}" for f in plan.fields] + [f"d{d.index}" for d in plan.decides]
-        for k, agg in enumerate(plan.shares):
-            assert agg.expr is not None
-            m = self.mask(agg.expr.mentions)
-            test = self.cond(agg.expr)
-            self.emit(1, f"s{k} = None if bad & {m} else {test}" if m else f"s{k} = {test}")
-            row.append(f"s{k}")
-        self.emit(1, f"return out, ({', '.join(row)}{',' if len(row) == 1 else ''})")
-        return "\n".join(self.lines) + "\n"
+        else:
+            row = [self.fv(f) for f in plan.fields] + [self.decide_var[d.index] for d in plan.decides]
+            for k, agg in enumerate(plan.shares):
+                assert agg.expr is not None
+                mod.comment(1, agg.span, f"share {agg.text}")
+                m = self.mask(agg.expr.mentions)
+                pre = [f"not bad & {m}"] if m else []
+                self.hoist(1, pre, [agg.expr])
+                test = self.cond(agg.expr)
+                self.emit(1, f"share_{k} = None if bad & {m} else {test}" if m else f"share_{k} = {test}")
+                row.append(f"share_{k}")
+            mod.place = None
+            self.emit(1, f"return out, ({', '.join(row)}{',' if len(row) == 1 else ''})")
+        # lets that a test reads before they may be set start as `...` (not yet computed)
+        inits = [(self.memo[key], mod.lets[key]) for key in self.memo if key in self.unset]
+        for k, (var, let) in enumerate(inits):
+            mod.lines.insert(init_at + k, f"    {var} = ...  # {mod.at(let.span, f'let {let.name}')}: not yet computed")
+            mod.where.insert(init_at + k, mod.place)
+        mod.place = None
+        self.emit(0, "")
 
-    def checks_code(self, masked: bool) -> None:
-        """Criteria scopes, then decisions, rules and escalations in source order. With
-        `masked`, each one is skipped when it mentions an invalid field (bits of `bad`)."""
-        applies_var: dict[str, str] = {}
-        for c in self.r.criteria:
-            if c.applies is not None:
-                var = f"a_{len(applies_var)}"
-                applies_var[c.name] = var
-                m = self.mask(c.applies.mentions)
-                if masked and m:
-                    self.emit(1, f"{var} = (not bad & {m}) and {self.cond(c.applies)}")
-                else:
-                    self.emit(1, f"{var} = {self.cond(c.applies)}")
+    def checks(self) -> list[tuple[str, Any]]:
+        """Decisions, rules and escalations in source order."""
         checks: list[tuple[int, str, Any]] = []
-        checks += [(d.span.start, "d", d) for d in self.r.decides]
-        checks += [(r.span.start, "r", r) for r in self.r.rules]
-        checks += [(e.span.start, "e", e) for e in self.r.escalations]
+        checks += [(d.span.start, "decide", d) for d in self.r.decides]
+        checks += [(r.span.start, "rule", r) for r in self.r.rules]
+        checks += [(e.span.start, "escalate", e) for e in self.r.escalations]
         checks.sort(key=lambda t: t[0])
-        n = len(self.lines)
-        for _, kind, obj in checks:
+        return [(kind, obj) for _, kind, obj in checks]
+
+    def checks_code(self, checks: list[tuple[str, Any]], masked: bool) -> None:
+        """Criteria scopes, then the checks. With `masked`, each one is skipped when it
+        mentions an invalid field (bits of `bad`)."""
+        mod = self.mod
+        used = {obj.criterion for _, obj in checks}
+        applies_var: dict[str, str] = {}
+        names = _Names()
+        for c in self.r.criteria:
+            if c.applies is None or c.name not in used:
+                continue
+            var = applies_var[c.name] = names.new("applies_", c.name, str(len(applies_var)))
+            mod.comment(2, c.applies.span, f"criterion {c.name} applies when")
+            m = self.mask(c.applies.mentions)
+            pre = [f"not bad & {m}"] if masked and m else []
+            self.hoist(2, pre, [c.applies])
+            self.emit(2, f"{var} = {'(' + pre[0] + ') and ' if pre else ''}{self.cond(c.applies)}")
+        for kind, obj in checks:
             pre = []
             m = self.mask(obj.mentions)
             if m and masked:
                 pre.append(f"not bad & {m}")
             if obj.criterion in applies_var:
                 pre.append(applies_var[obj.criterion])
-            if kind == "d":
+            if kind == "decide":
+                mod.comment(2, obj.span, f"decide {obj.label.name}")
                 self.decide(obj, pre)
-            elif kind == "r":
-                if obj.when is not None:
-                    pre.append(self.cond(obj.when))
-                pre.append(f"not {self.cond(obj.require)}")
-                self.emit(1, f"if {' and '.join(pre)}: out = _o(out, ({RULE_VIOLATION}, {obj.index}))")
+            elif kind == "rule":
+                mod.comment(2, obj.span, f"rule {obj.name}")
+                self.hoist(2, pre, [obj.when, obj.require])
+                test = pre + ([self.cond(obj.when)] if obj.when is not None else []) + [f"not {self.cond(obj.require)}"]
+                self.emit(2, f"if {' and '.join(test)}: out = _o(out, (RULE_VIOLATION, {obj.index}))")
             else:
-                pre.append(self.cond(obj.when))
-                self.emit(1, f"if {' and '.join(pre)}: out = _o(out, ({ESCALATION}, {obj.index}))")
-        if len(self.lines) == n and not applies_var:
-            self.emit(1, "pass")
+                mod.comment(2, obj.span, f"escalate {obj.target} {obj.name}")
+                self.hoist(2, pre, [obj.when])
+                test = pre + [self.cond(obj.when)]
+                self.emit(2, f"if {' and '.join(test)}: out = _o(out, (ESCALATION, {obj.index}))")
 
     def decide(self, d: ir.DecideIR, pre: list[str]) -> None:
+        mod = self.mod
         f = d.label
-        v = f"f{f.index}"
+        v = self.fv(f)
         if f.may_be_missing:
             pre.append(f"{v} is not None")
-        allowed = self.const({a.number: a.allowed for a in d.arms}, "A")
-        self.emit(1, f"if {' and '.join(pre) or 'True'}:")
+        label = f.name
+        allowed = mod.const({a.number: a.allowed for a in d.arms}, "ALLOWED_", label, ("allowed", d.index),
+                            "; ".join(f"arm {a.number}: {_show_set(a.values)}" for a in d.arms))
+        ind = 2
+        sure = self.sure
+        if pre:
+            self.emit(ind, f"if {' and '.join(pre)}:")
+            ind = 3
+            self.sure = set(sure)
+        self.hoist(ind, [], [a.cond for a in d.arms])
+        place = mod.place
         edges = [a for a in d.arms if a.kind == "edge"]
         plain = [a for a in d.arms if a.kind == "when"]
         other = [a for a in d.arms if a.kind == "otherwise"]
+        track = self.decide_var.get(d.index)
+        counts = None
+        if self.count:
+            counts = mod.const({}, "COUNTS_", label, ("counts", d.index), f"records per arm bitmask of decide {label}")
         if d.first:
             kw = "if"
             for a in edges + plain:
-                self.emit(2, f"{kw} {self.cond(a.cond)}: m = {a.number}")
+                mod.at(a.span, f"decide {label}, {a.kind} arm {a.name}")
+                self.emit(ind, f"{kw} {self.cond(a.cond)}: m = {a.number}")
                 kw = "elif"
             fallback = other[0].number if other else 0
-            if kw == "if":
-                self.emit(2, f"m = {fallback}")
+            if other:
+                mod.at(other[0].span, f"decide {label}, otherwise")
+            self.emit(ind, f"m = {fallback}" if kw == "if" else f"else: m = {fallback}")
+            mod.place = place
+            if track is not None:
+                self.emit(ind, f"{track} = (1 << m) if m else 0")
+            if counts is not None:
+                self.emit(ind, f"_k = (1 << m) if m else 0; {counts}[_k] = {counts}.get(_k, 0) + 1")
+            self.emit(ind, f"if m == 0: out = _o(out, (UNCOVERED, {d.index}))")
+            self.emit(ind, f"elif {v} not in {allowed}[m]: out = _o(out, (DECIDE_VIOLATION, {d.index}, (m,)))")
+        else:
+            # arms as bits of one int: no allocation per record
+            single = mod.const({1 << a.number: a.allowed for a in d.arms}, "BY_BIT_", label, ("single", d.index),
+                               f"{allowed} by arm bit (1 << arm number)")
+
+            def bits(arms: list[ir.ArmIR]) -> str:
+                return " | ".join(f"({self.cond(a.cond)} and {1 << a.number})" for a in arms)
+
+            body = ind
+            if edges:
+                self.emit(ind, f"m = {bits(edges)}")
+                if plain or other:
+                    self.emit(ind, "if not m:")
+                    body = ind + 1
+            if plain:
+                self.emit(body, f"m = {bits(plain)}")
+            elif not edges:
+                self.emit(body, "m = 0")
+            if other:
+                mod.at(other[0].span, f"decide {label}, otherwise")
+                self.emit(body, f"if not m: m = {1 << other[0].number}")
+                mod.place = place
+            if track is not None:
+                self.emit(ind, f"{track} = m")
+            if counts is not None:
+                self.emit(ind, f"{counts}[m] = {counts}.get(m, 0) + 1")
+            self.emit(ind, f"if not m: out = _o(out, (UNCOVERED, {d.index}))")
+            self.emit(ind, f"elif (al := {single}.get(m)) is None: out = _multi({d.index}, m, {v}, {allowed}, out)")
+            self.emit(ind, f"elif {v} not in al: out = _o(out, (DECIDE_VIOLATION, {d.index}, (m.bit_length() - 1,)))")
+        self.sure = sure
+
+    # ---- an item's checks -----------------------------------------------------------------------
+
+    def item_function(self) -> None:
+        """`item_check(view)`: the `per item` rules and escalations over an `items.ItemView`;
+        returns (RULE_VIOLATION, index) and (ESCALATION, index) tuples (indexes into
+        `item_rules` / `item_escalations`), or None. Aggregates are computed into locals
+        first; conditions compile exactly as record conditions do."""
+        mod = self.mod
+        rubric = self.r
+        aggs: list[ir.Agg] = []
+        for r in rubric.item_rules:
+            _aggregates(r.when, aggs)
+            _aggregates(r.require, aggs)
+        for x in rubric.item_escalations:
+            _aggregates(x.when, aggs)
+        mod.place = None
+        self.emit(0, "def item_check(view):")
+        self.emit(1, "agg = view.agg")
+        for a in aggs:
+            const = mod.const(a, "AGG_", key=("agg", id(a)), shown=comment_text(a.text))
+            var = self.aggs[id(a)] = const.lower()
+            mod.at(a.span, f"aggregate {a.text}")
+            self.emit(1, f"{var} = agg({const})")
+        mod.place = None
+        self.emit(1, "out = None")
+        checks = sorted([(r.span.start, "rule", r) for r in rubric.item_rules]
+                        + [(x.span.start, "escalate", x) for x in rubric.item_escalations], key=lambda t: t[0])
+        for _, kind, obj in checks:
+            if kind == "rule":
+                mod.comment(1, obj.span, f"rule {obj.name} per item")
+                self.hoist(1, [], [obj.when, obj.require])
+                test = ([self.cond(obj.when)] if obj.when is not None else []) + [f"not {self.cond(obj.require)}"]
+                self.emit(1, f"if {' and '.join(test)}: out = _o(out, (RULE_VIOLATION, {obj.index}))")
             else:
-                self.emit(2, f"else: m = {fallback}")
-            if d.index in self.track:
-                self.emit(2, f"d{d.index} = (1 << m) if m else 0")
-            if self.count:
-                self.emit(2, f"_k = (1 << m) if m else 0; CNT{d.index}[_k] = CNT{d.index}.get(_k, 0) + 1")
-            self.emit(2, f"if m == 0: out = _o(out, ({UNCOVERED}, {d.index}))")
-            self.emit(2, f"elif {v} not in {allowed}[m]: out = _o(out, ({DECIDE_VIOLATION}, {d.index}, (m,)))")
-            return
-        # arms as bits of one int: no allocation per record
-        single = self.const({1 << a.number: a.allowed for a in d.arms}, "S")
-
-        def bits(arms: list[ir.ArmIR]) -> str:
-            return " | ".join(f"({self.cond(a.cond)} and {1 << a.number})" for a in arms)
-
-        ind = 2
-        if edges:
-            self.emit(2, f"m = {bits(edges)}")
-            if plain or other:
-                self.emit(2, "if not m:")
-                ind = 3
-        if plain:
-            self.emit(ind, f"m = {bits(plain)}")
-        elif not edges:
-            self.emit(ind, "m = 0")
-        if other:
-            self.emit(ind, f"if not m: m = {1 << other[0].number}")
-        if d.index in self.track:
-            self.emit(2, f"d{d.index} = m")
-        if self.count:
-            self.emit(2, f"CNT{d.index}[m] = CNT{d.index}.get(m, 0) + 1")
-        self.emit(2, f"if not m: out = _o(out, ({UNCOVERED}, {d.index}))")
-        self.emit(2, f"elif (al := {single}.get(m)) is None: out = _multi({d.index}, m, {v}, {allowed}, out)")
-        self.emit(2, f"elif {v} not in al: out = _o(out, ({DECIDE_VIOLATION}, {d.index}, (m.bit_length() - 1,)))")
-
-
-def _o(out: list | None, finding: tuple) -> list:
-    if out is None:
-        return [finding]
-    out.append(finding)
-    return out
-
-
-def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: list | None) -> list | None:
-    m = [n for n in allowed if bits >> n & 1]
-    sets = [allowed[i] for i in m]
-    arms = tuple(m)
-    if all(s == sets[0] for s in sets):
-        if value not in sets[0]:
-            out = _o(out, (DECIDE_VIOLATION, d, arms))
-        return out
-    out = _o(out, (AMBIGUOUS, d, arms))
-    if not any(value in s for s in sets):
-        out = _o(out, (DECIDE_VIOLATION, d, arms))
-    return out
-
-
-def _build(rubric: ir.RubricIR, plan: RowPlan | None, count: bool = False) -> tuple[Callable, str, dict]:
-    gen = _Gen(rubric)
-    src = gen.generate(plan, count)
-    code = compile(src, f"<rubric {rubric.source_name}>", "exec")
-    ns = dict(gen.ns)
-    exec(code, ns)  # noqa: S102 - generated from the typed IR; constants go through the namespace
-    return ns["check_row" if plan else "check_count" if count else "check"], src, ns
+                mod.comment(1, obj.span, f"escalate {obj.target} {obj.name} per item")
+                self.hoist(1, [], [obj.when])
+                self.emit(1, f"if {self.cond(obj.when)}: out = _o(out, (ESCALATION, {obj.index}))")
+        mod.place = None
+        self.emit(1, "return out")
+        self.emit(0, "")
 
 
 def _aggregates(e: Any, out: list[ir.Agg]) -> None:
@@ -524,38 +937,83 @@ def _aggregates(e: Any, out: list[ir.Agg]) -> None:
             _aggregates(a, out)
 
 
-def compile_item_checks(rubric: ir.RubricIR) -> Callable[[Any], list | None]:
-    """One generated function for the `per item` rules and escalations: it takes an
-    `items.ItemView` and returns (RULE_VIOLATION, index) and (ESCALATION, index) tuples
-    (indexes into `item_rules` / `item_escalations`), or None. Aggregates are computed
-    into locals first; conditions compile exactly as record conditions do."""
-    gen = _Gen(rubric)
-    aggs: list[ir.Agg] = []
-    for r in rubric.item_rules:
-        _aggregates(r.when, aggs)
-        _aggregates(r.require, aggs)
-    for x in rubric.item_escalations:
-        _aggregates(x.when, aggs)
-    gen.emit(0, "def item_check(view):")
-    gen.emit(1, "agg = view.agg")
-    for i, a in enumerate(aggs):
-        gen.aggs[id(a)] = f"a{i}"
-        gen.ns[f"AG{i}"] = a
-        gen.emit(1, f"a{i} = agg(AG{i})")
-    gen.emit(1, "out = None")
-    checks = sorted([(r.span.start, RULE_VIOLATION, r) for r in rubric.item_rules]
-                    + [(x.span.start, ESCALATION, x) for x in rubric.item_escalations], key=lambda t: t[0])
-    for _, code, obj in checks:
-        if code == RULE_VIOLATION:
-            pre = ([gen.cond(obj.when)] if obj.when is not None else []) + [f"not {gen.cond(obj.require)}"]
-        else:
-            pre = [gen.cond(obj.when)]
-        gen.emit(1, f"if {' and '.join(pre)}: out = _o(out, ({code}, {obj.index}))")
-    gen.emit(1, "return out")
-    src = "\n".join(gen.lines) + "\n"
-    ns = dict(gen.ns)
-    exec(compile(src, f"<rubric {rubric.source_name} items>", "exec"), ns)  # noqa: S102 - from the typed IR
-    return ns["item_check"]
+def _record_roots(rubric: ir.RubricIR, plan: RowPlan | None) -> list[Any]:
+    roots: list[Any] = [f.required_when for f in rubric.fields]
+    roots += [c.applies for c in rubric.criteria]
+    roots += [a.cond for d in rubric.decides for a in d.arms]
+    roots += [x for r in rubric.rules for x in (r.when, r.require)]
+    roots += [e.when for e in rubric.escalations]
+    if plan is not None:
+        roots += [a.expr for a in plan.shares]
+    return roots
+
+
+def _item_roots(rubric: ir.RubricIR) -> list[Any]:
+    return [x for r in rubric.item_rules for x in (r.when, r.require)] + [e.when for e in rubric.item_escalations]
+
+
+# ---- building the module: linecache, the line map, exceptions -----------------------------------
+
+_LINE_MAPS: dict[str, dict[int, str]] = {}  # file name -> generated line -> rubric place
+_LIVE: Counter[str] = Counter()  # file name -> modules alive under it
+
+
+def _load(mod: _Module, anchor: str, suffix: str = "") -> tuple[dict[str, Any], str, str, dict[int, str]]:
+    """Compile and run the module; register its source with `linecache` while the
+    function named `anchor` lives."""
+    src, line_map = mod.source()
+    base = f"<rubric {comment_text(mod.r.name)} ({mod.file}){suffix}>"
+    filename, n = base, 1
+    while True:
+        entry = linecache.cache.get(filename)
+        if entry is None or (filename in _LINE_MAPS and "".join(entry[2]) == src):
+            break
+        n += 1
+        filename = f"{base[:-1]} #{n}>"
+    code = compile(src, filename, "exec")
+    ns = dict(mod.ns)
+    exec(code, ns)  # noqa: S102 - generated from the typed IR; constants go through the namespace
+    linecache.cache[filename] = (len(src), None, src.splitlines(keepends=True), filename)
+    _LINE_MAPS[filename] = line_map
+    _LIVE[filename] += 1
+    weakref.finalize(ns[anchor], _unregister, filename)
+    return ns, src, filename, line_map
+
+
+def _unregister(filename: str) -> None:
+    _LIVE[filename] -= 1
+    if _LIVE[filename] <= 0:
+        del _LIVE[filename]
+        _LINE_MAPS.pop(filename, None)
+        linecache.cache.pop(filename, None)
+
+
+def locate(exc: BaseException) -> str | None:
+    """Where in the rubric the innermost frame of generated code in `exc`'s traceback
+    was: `FILE:LINE KIND NAME (line N of <rubric NAME (FILE)>)`; None when none was."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        line_map = _LINE_MAPS.get(filename)
+        if line_map is not None:
+            place = line_map.get(tb.tb_lineno, "the checker's own code")
+            found = f"{place} (line {tb.tb_lineno} of {filename})"
+        tb = tb.tb_next
+    return found
+
+
+def annotate(exc: BaseException) -> None:
+    """Add to an exception raised in generated code the rubric line it was checking, as
+    a note that its traceback shows."""
+    where = locate(exc)
+    if where is not None:
+        note = f"while checking {where}"
+        if note not in getattr(exc, "__notes__", ()):
+            exc.add_note(note)
+
+
+# ---- the public entry points ----------------------------------------------------------------
 
 
 def item_plan(rubric: ir.RubricIR) -> RowPlan:
@@ -587,20 +1045,34 @@ def item_plan(rubric: ir.RubricIR) -> RowPlan:
     return RowPlan(sorted(fields.values(), key=lambda f: f.index), decides, shares)
 
 
+def compile_item_checks(rubric: ir.RubricIR) -> Callable[[Any], list | None]:
+    """`item_check(view)` alone, in a module of its own (see `_Gen.item_function`)."""
+    mod = _Module(rubric, _item_roots(rubric))
+    _Gen(mod).item_function()
+    ns, _, _, _ = _load(mod, "item_check", " items")
+    return ns["item_check"]
+
+
 def compile_rubric(rubric: ir.RubricIR, plan: RowPlan | None = None, all_decides: bool = False) -> Compiled:
     """The checker, and `check_row` for `plan` (by default, what the rubric's item
-    checks need; none when it has none). `all_decides` adds every decide's arms to
-    the row, for arm counts."""
-    check, src, _ = _build(rubric, None)
-    if plan is None:
-        if not rubric.has_items and not all_decides:
-            return Compiled(rubric, check, src)
+    checks need; none when it has none), and `item_check` when it has `per item` checks.
+    `all_decides` adds every decide's arms to the row, for arm counts, and `check_count`."""
+    if plan is None and (rubric.has_items or all_decides):
         plan = item_plan(rubric) if rubric.has_items else RowPlan([], [], [])
     if all_decides:
+        assert plan is not None
         plan = RowPlan(plan.fields, list(rubric.decides), plan.shares)
-    check_row, _, _ = _build(rubric, plan)
-    compiled = Compiled(rubric, check, src, check_row, plan)
+    mod = _Module(rubric, _record_roots(rubric, plan) + _item_roots(rubric))
+    _Gen(mod).record_function("check")
+    if plan is not None:
+        _Gen(mod).record_function("check_row", plan)
     if all_decides:
-        compiled.check_count, _, ns = _build(rubric, None, count=True)
-        compiled.counters = [ns[f"CNT{d.index}"] for d in rubric.decides]
+        _Gen(mod).record_function("check_count", count=True)
+    if rubric.item_rules or rubric.item_escalations:
+        _Gen(mod).item_function()
+    ns, src, filename, line_map = _load(mod, "check")
+    compiled = Compiled(rubric, ns["check"], src, ns.get("check_row"), plan, ns.get("check_count"),
+                        item_check=ns.get("item_check"), filename=filename, line_map=line_map)
+    if all_decides:
+        compiled.counters = [ns[mod.consts[("counts", d.index)]] for d in rubric.decides]
     return compiled

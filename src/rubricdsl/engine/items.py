@@ -380,14 +380,17 @@ def _aggs(*exprs: Any) -> list[ir.Agg]:
 
 
 class Judge:
-    """Judges one item at a time: its consensus thresholds, then its `per item` checks."""
+    """Judges one item at a time: its consensus thresholds, then its `per item` checks
+    (`check`, the generated `item_check`; generated here when not given)."""
 
-    def __init__(self, rubric: ir.RubricIR, plan: RowPlan) -> None:
-        from rubricdsl.engine.codegen import compile_item_checks  # noqa: PLC0415
-
+    def __init__(self, rubric: ir.RubricIR, plan: RowPlan, check: Callable[[Any], list | None] | None = None) -> None:
         self.rubric = rubric
         self.layout = Layout(plan)
-        self.check = compile_item_checks(rubric) if rubric.item_rules or rubric.item_escalations else None
+        if check is None and (rubric.item_rules or rubric.item_escalations):
+            from rubricdsl.engine.codegen import compile_item_checks  # noqa: PLC0415
+
+            check = compile_item_checks(rubric)
+        self.check = check
         # thresholds as exact fractions: `agreement < X` compares top * den < num * n
         self.consensus = [(c, Fraction(repr(c.min_agreement)) if c.min_agreement is not None else None)
                           for c in rubric.consensus]
@@ -473,11 +476,14 @@ class Judge:
 
 
 class ItemChecker:
-    """Collects rows during a run; `finish` judges every item and emits its findings."""
+    """Collects rows during a run; `finish` judges every item and emits its findings
+    (`check`: the compiled rubric's `item_check`, when there is one)."""
 
-    def __init__(self, rubric: ir.RubricIR, plan: RowPlan, memory_rows: int | None = None) -> None:
+    def __init__(self, rubric: ir.RubricIR, plan: RowPlan, memory_rows: int | None = None,
+                 check: Callable[[Any], list | None] | None = None) -> None:
         self.rubric = rubric
         self.plan = plan
+        self.check = check
         self.grouper = Grouper(memory_rows if memory_rows is not None else memory_limit())
         self.add = self.grouper.add  # (key, row), called once per record: no extra layer
         self.items = 0
@@ -500,7 +506,7 @@ class ItemChecker:
         self.grouper.close()
 
     def finish(self, emit: Callable[[dict], None]) -> None:
-        judge = Judge(self.rubric, self.plan)
+        judge = Judge(self.rubric, self.plan, self.check)
         for key, rows in self.each():
             for f in judge(key, rows):
                 emit(f)

@@ -1,0 +1,292 @@
+"""The code generator on its own: lets computed once per record (and no blow-up of
+chained lets), the generated module's names, comments and constants, its line map,
+`linecache` and tracebacks that name the rubric line, and deterministic output."""
+from __future__ import annotations
+
+import gc
+import linecache
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rubricdsl
+from rubricdsl.engine.codegen import compile_rubric
+from rubricdsl.engine.evaluate import evaluate
+from rubricdsl.engine.findings import Code
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Lets read in several places: by other lets, in `required when`, `applies when`, the
+# arms of both kinds of decide, rules (`when` and `require`), escalations and
+# `share(...)`; lets of every type; a let read once; a let that names another.
+LETS = r'''rubric "lets" version "1"
+record { id = id  item = item  annotator = who }
+input t: text from t
+input n: number from n optional
+label a: int 0..9 from a
+label b: int 0..9 from b optional
+label tags: set {x, y, z} from tags
+label tone: enum ordered {low, mid, high} from tone
+label flag: bool from flag optional
+
+let gap = a - b
+let ratio = n / gap
+let loud = t matches /[A-Z]{2,}/
+let quiet = not loud
+let also_loud = loud
+let many = count(tags) >= 2 or gap < 0
+let wordy = words(t) > 3
+let once = len(t) > 10
+label why: text from why required when loud and gap > 2
+
+criterion c "C" {
+  applies when many or quiet
+  decide tone {
+    edge shout "Shouting" when loud and wordy -> high
+    when gap > 1 -> mid, high
+    when ratio > 1 and also_loud -> low
+    otherwise -> low, mid
+  }
+  rule r1 "gap needs a flag" { when gap > 3 require flag or wordy }
+}
+
+decide flag first {
+  when many and loud -> true
+  when ratio >= 2 -> false
+  when wordy -> true, false
+}
+
+rule r2 "loud needs tags" { when also_loud require many or once }
+escalate lead e1 "ratio" { when ratio > 4 and not quiet }
+consensus tone { min agreement 0.6 }
+escalate lead e2 "often loud" per item { when share(loud and wordy) > 0.5 }
+'''
+
+
+def _record() -> st.SearchStrategy[dict]:
+    value = {
+        "t": st.sampled_from(["", "ok", "SHOUT now", "a b c d e", "NO WAY THIS IS IT", 3]),
+        "n": st.sampled_from([0, 1, 2.5, 10, -4, "x"]),
+        "a": st.sampled_from([0, 1, 4, 9, 12, "1"]),
+        "b": st.sampled_from([0, 1, 2, 9, -1]),
+        "tags": st.sampled_from([[], ["x"], ["x", "y"], ["z", "y", "x"], ["x", "x"], "x"]),
+        "tone": st.sampled_from(["low", "mid", "high", "loud"]),
+        "flag": st.sampled_from([True, False, 1]),
+        "why": st.sampled_from(["because", 7]),
+    }
+
+    @st.composite
+    def build(draw) -> dict:
+        rec: dict = {"id": "r", "item": draw(st.sampled_from(["i1", "i2"])), "who": draw(st.sampled_from(["p", "q"]))}
+        for k, s in value.items():
+            if draw(st.integers(0, 4)):
+                rec[k] = draw(s)
+        return rec
+
+    return build()
+
+
+def test_lets_read_in_many_places_agree_with_the_reference() -> None:
+    rubric = rubricdsl.loads(LETS, "lets.rubric")
+    compiled = compile_rubric(rubric.ir, all_decides=True)
+    assert "let_gap" in compiled.source and "let_loud" in compiled.source  # computed once, into locals
+
+    @settings(max_examples=400, deadline=None, derandomize=True)
+    @given(_record())
+    def agree(rec: dict) -> None:
+        want = evaluate(rubric.ir, rec)
+        assert (compiled.check(rec) or []) == want, rec
+        assert (compiled.check_count(rec) or []) == want, rec
+        found, _ = compiled.check_row(rec)
+        assert (found or []) == want, rec
+
+    agree()
+
+
+def test_each_let_is_written_once() -> None:
+    """A let read in several places is one function in the module, called once per
+    record where a check first needs it; a let read once is written where it is read."""
+    compiled = rubricdsl.loads(LETS, "lets.rubric").compiled
+    src = compiled.source
+    assert src.count("def LET_gap(f_a, f_b):") == 1
+    assert src.count("_sub(f_a, f_b)") == 1  # `gap` is a - b: written once, in LET_gap
+    assert src.count("RX_1(f_t)") == 1  # `loud`
+    assert "def LET_ratio(f_n, let_gap):" in src  # a let that reads another takes its value
+    # `once` is read in one place: no function, no local; its code where it is read
+    check = src.split("def check(rec):")[1].split("\ndef ")[0]
+    assert "LET_once" not in src and "let_once" not in src
+    assert check.count("len(f_t) > 10") == 2  # in each branch: records with and without invalid fields
+
+
+def test_chained_lets_stay_linear() -> None:
+    """`let l1 = l0 and l0`, `let l2 = l1 and l1`, ...: written in place, level 30 would
+    be 2**30 copies of `l0`; computed once each, the source grows by a line a level."""
+    levels = 30
+    lets = "\n".join(f"let l{k} = l{k - 1} and l{k - 1}" for k in range(1, levels + 1))
+    text = (f'rubric "chain" version "1"\nlabel x: int 0..9\nlet l0 = x > 4\n{lets}\n'
+            f'rule deep "Deep" {{ require not l{levels} }}\n')
+    rubric = rubricdsl.loads(text, "chain.rubric")
+    compiled = rubric.compiled
+    assert len(compiled.source) < 20_000
+    assert compiled.check({"x": 2}) is None
+    assert compiled.check({"x": 7}) == [(Code.RULE_VIOLATION, 0)]
+
+
+def test_a_let_named_by_another_is_computed_once() -> None:
+    text = '''rubric "alias" version "1"
+label x: int 0..9
+let big = x * x > 20
+let huge = big
+rule a "A" { when huge require x != 5 }
+rule b "B" { when huge require x != 6 }
+'''
+    compiled = rubricdsl.loads(text, "alias.rubric").compiled
+    assert compiled.source.count("(f_x * f_x)") == 1
+    assert "def LET_big(f_x):" in compiled.source and "LET_huge" not in compiled.source
+    assert compiled.check({"x": 5}) == [(Code.RULE_VIOLATION, 0)]
+    assert compiled.check({"x": 6}) == [(Code.RULE_VIOLATION, 1)]
+    assert compiled.check({"x": 4}) is None
+
+
+# ---- the module as text ------------------------------------------------------------------------
+
+
+def test_every_check_has_a_comment_with_its_file_line_kind_and_name() -> None:
+    path = ROOT / "rubrics" / "response-safety" / "response-safety.rubric"
+    rubric = rubricdsl.load(path)
+    src = rubric.compiled.source
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for r in rubric.ir.rules:
+        comment = f"# {path}:{r.span.line} rule {r.name}"
+        assert comment in src
+        assert f"rule {r.name}" in lines[r.span.line - 1]
+    for d in rubric.ir.decides:
+        assert f"# {path}:{d.span.line} decide {d.label.name}" in src
+        assert f"decide {d.label.name}" in lines[d.span.line - 1]
+    for e in rubric.ir.escalations:
+        assert f"# {path}:{e.span.line} escalate {e.target} {e.name}" in src
+    for r in rubric.ir.item_rules + rubric.ir.item_escalations:
+        assert f":{r.span.line} " in src and f" {r.name} per item" in src
+
+
+def test_names_say_what_they_hold() -> None:
+    rubric = rubricdsl.load(ROOT / "rubrics" / "response-safety" / "response-safety.rubric")
+    src = rubric.compiled.source
+    for f in rubric.ir.fields:
+        assert re.search(rf"\bf_{f.name} = ", src), f.name
+    assert "RANKS_severity" in src and "VALUES_topic" in src and "ALLOWED_safety" in src
+    assert "applies_satire" in src
+    # no anonymous K1, E2, R3 names, no `if True:`
+    assert not re.search(r"\b[KERASX]\d+\b", src)
+    assert "if True:" not in src
+
+
+def test_each_constant_is_bound_once() -> None:
+    """The same regex, set or table is one constant, whichever branch or function uses it."""
+    rubric = rubricdsl.load(ROOT / "rubrics" / "response-safety" / "response-safety.rubric")
+    compiled = compile_rubric(rubric.ir, all_decides=True)
+    ns = compiled.check.__globals__
+    regexes = {(e.regex.pattern, e.regex.flags) for e in _ops(rubric.ir) if e.op == "matches"}
+    assert len([n for n in ns if n.startswith("RX_")]) == len(regexes)
+    sets = [v for n, v in ns.items() if n.startswith(("SET_", "VALUES_"))]
+    assert len(sets) == len({frozenset(s) for s in sets})
+    header = compiled.source.split("\ndef ")[0]
+    for name in ns:
+        if name.startswith(("RX_", "SET_", "VALUES_", "RANKS_", "ALLOWED_", "BY_BIT_", "COUNTS_", "AGG_")):
+            assert re.search(rf"^#   {name} ", header, re.M), name
+
+
+def _ops(rubric) -> list:
+    out = []
+
+    def walk(e: Any) -> None:
+        if e is None:
+            return
+        if hasattr(e, "op"):
+            out.append(e)
+            for a in e.args:
+                walk(a)
+        elif hasattr(e, "let"):
+            walk(e.let.expr)
+        elif getattr(e, "expr", None) is not None:
+            walk(e.expr)
+
+    for let in rubric.lets:
+        walk(let.expr)
+    for f in rubric.fields:
+        walk(f.required_when)
+    for c in rubric.criteria:
+        walk(c.applies)
+    for d in rubric.decides:
+        for a in d.arms:
+            walk(a.cond)
+    for r in rubric.rules + rubric.item_rules:
+        walk(r.when)
+        walk(r.require)
+    for x in rubric.escalations + rubric.item_escalations:
+        walk(x.when)
+    return out
+
+
+def test_the_source_is_the_same_from_one_process_to_the_next(tmp_path: Path) -> None:
+    """Set iteration order changes with the hash seed; the generated source must not."""
+    path = ROOT / "rubrics" / "response-safety" / "response-safety.rubric"
+    program = ("import sys, rubricdsl; from rubricdsl.engine.codegen import compile_rubric; "
+               "r = rubricdsl.load(sys.argv[1]); sys.stdout.write(compile_rubric(r.ir, all_decides=True).source)")
+    outs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True, text=True, env=env,
+                              check=True)
+        outs.add(proc.stdout)
+    assert len(outs) == 1
+
+
+def test_the_line_map_points_at_the_rubric_lines_of_checks() -> None:
+    path = ROOT / "rubrics" / "medical-labeling" / "medical-labeling.rubric"
+    rubric = rubricdsl.load(path)
+    compiled = rubric.compiled
+    src_lines = compiled.source.splitlines()
+    rubric_lines = path.read_text(encoding="utf-8").splitlines()
+    rule = rubric.ir.rules[0]
+    where = f"{path}:{rule.span.line} rule {rule.name}"
+    generated = [n for n, w in compiled.line_map.items() if w == where]
+    assert generated, where
+    for n in generated:
+        assert src_lines[n - 1].lstrip().startswith(("#", "if"))
+    assert any(f"(RULE_VIOLATION, {rule.index})" in src_lines[n - 1] for n in generated)
+    # every place in the map names a line of the rubric that holds what it says
+    for w in set(compiled.line_map.values()):
+        m = re.fullmatch(rf"{re.escape(str(path))}:(\d+) (\w+) (\w+).*", w)
+        assert m, w
+        line, kind, name = int(m[1]), m[2], m[3]
+        text = rubric_lines[line - 1]
+        assert name in text or kind in ("share", "aggregate", "decide"), (w, text)
+
+
+# ---- tracebacks ----------------------------------------------------------------------------------
+
+
+def test_the_source_leaves_linecache_with_the_checker() -> None:
+    rubric = rubricdsl.loads('rubric "gone" version "1"\nlabel x: bool\nrule r "R" { require x }\n', "gone.rubric")
+    compiled = compile_rubric(rubric.ir)
+    name = compiled.filename
+    assert linecache.getline(name, 1).startswith("# Generated by rubricdsl")
+    del compiled
+    gc.collect()
+    assert name not in linecache.cache
+
+
+def test_two_different_sources_do_not_share_a_file_name() -> None:
+    a = rubricdsl.loads('rubric "same" version "1"\nlabel x: bool\nrule r "R" { require x }\n', "same.rubric")
+    b = rubricdsl.loads('rubric "same" version "1"\nlabel x: bool\nrule r "R" { require not x }\n', "same.rubric")
+    ca, cb = a.compiled, b.compiled
+    assert ca.filename != cb.filename
+    assert "".join(linecache.getlines(ca.filename)) == ca.source
+    assert "".join(linecache.getlines(cb.filename)) == cb.source
