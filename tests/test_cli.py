@@ -1,6 +1,7 @@
 """The command line, run as a subprocess: `python -m rubricdsl ...`."""
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import subprocess
@@ -345,11 +346,9 @@ def test_arm_counts_are_the_same_sequential_parallel_and_from_rows(tmp_path: Pat
     assert seq.arm_counts == par.arm_counts and seq.decided == par.decided
     assert sum(seq.decided) > 0
     # the row path (what item rubrics use) counts the same
-    slow = runtime.Stats()
-    on_row = runtime.row_handler(compiled, slow, None, True)
-    lc = runtime.LineChecker(compiled, slow, lambda f: None, None, on_row)
-    lc.lines(big.read_bytes().split(b"\n")[:-1], str(big), 0)
-    assert slow.arm_counts == seq.arm_counts
+    slow = runtime.RecordChecker(dataclasses.replace(compiled, check_count=None), lambda f: None, arm_counts=True)
+    slow.lines(big.read_bytes().split(b"\n")[:-1], str(big), 0)
+    assert slow.stats.arm_counts == seq.arm_counts
 
 
 @pytest.mark.slow

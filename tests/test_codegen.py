@@ -9,13 +9,16 @@ import os
 import re
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
+from rubricdsl.engine import codegen
 from rubricdsl.engine.codegen import compile_rubric
 from rubricdsl.engine.evaluate import evaluate
 from rubricdsl.engine.findings import Code
@@ -271,6 +274,62 @@ def test_the_line_map_points_at_the_rubric_lines_of_checks() -> None:
 
 
 # ---- tracebacks ----------------------------------------------------------------------------------
+
+
+def _boom(*args: Any) -> Any:
+    raise ZeroDivisionError("boom inside a helper")
+
+
+def test_a_traceback_through_generated_code_names_the_rubric_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = '''rubric "tb" version "1"
+label t: text
+label n: int 0..9
+
+rule short "Short" { require n < 5 }
+rule wordy "Wordy" {
+  require words(t) < 3
+}
+'''
+    rubric = rubricdsl.loads(text, "tb.rubric")
+    compiled = rubric.compiled
+    # the helper `words(t)` compiles to, in the generated module's namespace
+    monkeypatch.setitem(compiled.check.__globals__, "_wordsx", _boom)
+    with pytest.raises(ZeroDivisionError) as info:
+        rubric.check_records([{"t": "a b", "n": 1}])
+    shown = "".join(traceback.format_exception(info.value))
+    assert "tb.rubric:6 rule wordy" in shown  # the note: the rubric's file, line and check
+    assert compiled.filename in shown  # the generated module's frame ...
+    assert "_wordsx(f_t) < 3" in shown  # ... with its line of source, from linecache
+    # the same from one record and from lines of JSON
+    with pytest.raises(ZeroDivisionError) as info:
+        rubric.check({"t": "a b", "n": 1})
+    assert "tb.rubric:6 rule wordy" in "".join(traceback.format_exception(info.value))
+    from rubricdsl.engine.runtime import RecordChecker
+
+    with pytest.raises(ZeroDivisionError) as info:
+        RecordChecker(compiled, lambda f: None).lines([b'{"t": "a b", "n": 1}'], "data.jsonl", 0)
+    assert "tb.rubric:6 rule wordy" in "".join(traceback.format_exception(info.value))
+    assert codegen.locate(info.value) is not None
+
+
+def test_an_item_check_traceback_names_its_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = '''rubric "items" version "1"
+record { item = item }
+label v: enum {a, b} from v
+
+rule split "Split" per item { require distinct(v) < 2 }
+'''
+    rubric = rubricdsl.loads(text, "items.rubric")
+
+    def broken(self, e):
+        raise RuntimeError("no aggregate")
+
+    from rubricdsl.engine import items
+
+    monkeypatch.setattr(items.ItemView, "agg", broken)
+    with pytest.raises(RuntimeError) as info:
+        rubric.check_records([{"item": 1, "v": "a"}])
+    assert "items.rubric:5 aggregate distinct(v)" in "".join(traceback.format_exception(info.value))
 
 
 def test_the_source_leaves_linecache_with_the_checker() -> None:

@@ -71,38 +71,17 @@ class Rubric:
     def check_records(self, records: Iterable[Any], *, file: str = "<records>") -> "Report":
         """A report over an iterable of dicts; the n-th record counts as line n."""
         from rubricdsl.engine.report import build_report  # noqa: PLC0415
-        from rubricdsl.engine.findings import KINDS
-        from rubricdsl.engine.runtime import check_record  # noqa: PLC0415
+        from rubricdsl.engine.runtime import RecordChecker  # noqa: PLC0415
 
         findings: list[dict] = []
-        n = 0
-        compiled = self.compiled
-        if not self.ir.has_items:
-            for n, rec in enumerate(records, start=1):
-                findings.extend(check_record(compiled, rec, file, n))
-            items = None
-        else:
-            from rubricdsl.engine.items import ItemChecker, RowMaker  # noqa: PLC0415
-            from rubricdsl.engine.findings import Expander  # noqa: PLC0415
-
-            assert compiled.check_row is not None and compiled.plan is not None
-            items = ItemChecker(self.ir, compiled.plan)
-            feed, expander = RowMaker(self.ir).feeder(items.add), Expander(self.ir)
-            try:
-                for n, rec in enumerate(records, start=1):
-                    if not isinstance(rec, dict):
-                        findings.extend(check_record(compiled, rec, file, n))
-                        continue
-                    res, row = compiled.check_row(rec)
-                    feed(rec, res, row, file, n)
-                    findings.extend(expander.expand(res or [], rec, file, n))
-                items.finish(findings.append)
-            finally:
-                items.close()  # its temporary file goes on every way out
-        counts = {k: 0 for k in KINDS}
-        for f in findings:
-            counts[f["kind"]] += 1
-        return build_report(self.info(), n, counts, findings, [file], items.items if items is not None else None)
+        checker = RecordChecker(self.compiled, findings.append)
+        try:
+            checker.records(records, file)
+            checker.finish()
+        finally:
+            checker.close()  # the items' temporary file goes on every way out
+        stats = checker.stats
+        return build_report(self.info(), stats.records, stats.counts, findings, [file], stats.items)
 
     def check_files(self, *paths: str | Path) -> "Report":
         """A report over JSONL files (`.gz` too; `-` for stdin)."""

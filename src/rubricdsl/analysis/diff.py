@@ -353,36 +353,26 @@ def diff(old_spec: str, new_spec: str, data: list[str] | None = None) -> DiffRes
 
 def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
     """Run both rubrics over the same lines and keep the records whose findings differ."""
-    from rubricdsl.engine.runtime import Stats, LineChecker
     from rubricdsl.engine.reading import open_data, read_batches  # noqa: PLC0415
+    from rubricdsl.engine.runtime import RecordChecker  # noqa: PLC0415
 
     shared = frozenset(r.name for r in old.ir.rules) & frozenset(r.name for r in new.ir.rules)
-    from rubricdsl.engine.items import ItemChecker  # noqa: PLC0415
-    from rubricdsl.engine.runtime import row_handler  # noqa: PLC0415
-
-    def item_side(r: Side, stats: Stats):
-        if not r.ir.has_items:
-            return None, None
-        assert r.compiled.plan is not None
-        ic = ItemChecker(r.ir, r.compiled.plan)
-        return ic, row_handler(r.compiled, stats, ic.add, False)
-
-    sb, sa = Stats(), Stats()
-    items_b, row_b = item_side(old, sb)
-    items_a, row_a = item_side(new, sa)
+    found_b: list[dict] = []
+    found_a: list[dict] = []
+    before_c = RecordChecker(old.compiled, found_b.append)
+    after_c = RecordChecker(new.compiled, found_a.append)
     try:
         for path in paths:
             stream, name, _, _ = open_data(path)
             lineno = 0
             try:
                 for batch in read_batches(stream, name, lambda: lineno):
-                    before: dict[int, list[dict]] = {}
-                    after: dict[int, list[dict]] = {}
-                    LineChecker(old.compiled, sb, lambda f: before.setdefault(f["line"], []).append(f),
-                                 on_row=row_b).lines(batch, name, lineno)
-                    last, blank = LineChecker(new.compiled, sa, lambda f: after.setdefault(f["line"], []).append(f),
-                                               on_row=row_a).lines(batch, name, lineno)
+                    before_c.lines(batch, name, lineno)
+                    last, blank = after_c.lines(batch, name, lineno)
                     res.records_read += last - lineno - blank
+                    before, after = _by_line(found_b), _by_line(found_a)
+                    found_b.clear()
+                    found_a.clear()
                     for ln in sorted(before.keys() | after.keys()):
                         b, a = before.get(ln, []), after.get(ln, [])
                         if {_key(f, shared) for f in b} != {_key(f, shared) for f in a}:
@@ -392,21 +382,26 @@ def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
             finally:
                 if path != "-":
                     stream.close()
-        _item_records(items_b, items_a, res)
+        _item_records(before_c, after_c, res)
     finally:
-        for ic in (items_b, items_a):
-            if ic is not None:
-                ic.close()  # their temporary files go on every way out
+        before_c.close()  # the items' temporary files go on every way out
+        after_c.close()
 
 
-def _item_records(items_b: Any, items_a: Any, res: DiffResult) -> None:
+def _by_line(found: list[dict]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    for f in found:
+        out.setdefault(f["line"], []).append(f)
+    return out
+
+
+def _item_records(before_c: Any, after_c: Any, res: DiffResult) -> None:
     # items: compared by item, reported at the item's first record
-    if items_b is None and items_a is None:
+    if before_c.items is None and after_c.items is None:
         return
     found: dict[str, dict[str, list[dict]]] = {"b": {}, "a": {}}
-    for side, ic in (("b", items_b), ("a", items_a)):
-        if ic is not None:
-            ic.finish(lambda f, _d=found[side]: _d.setdefault(f["record"], []).append(f))
+    for side, checker in (("b", before_c), ("a", after_c)):
+        checker.finish(lambda f, _d=found[side]: _d.setdefault(f["record"], []).append(f))
     for key in sorted(found["b"].keys() | found["a"].keys(),
                       key=lambda k: ((found["b"].get(k) or found["a"].get(k))[0]["file"],
                                      (found["b"].get(k) or found["a"].get(k))[0]["line"])):

@@ -11,10 +11,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from rubricdsl.engine.codegen import Compiled
+from rubricdsl.engine.codegen import Compiled, annotate
 from rubricdsl.engine.findings import KINDS, Expander, unreadable_finding
 from rubricdsl.engine.reading import not_an_object, open_data, read_batches, read_line
-
 
 
 class Interrupted(KeyboardInterrupt):
@@ -63,21 +62,45 @@ class Stats:
         return None if self.masks is None else [sum(per.values()) for per in self.masks]
 
 
-class LineChecker:
-    """Checks lines of one file; shared by the sequential and the parallel paths.
+class RecordChecker:
+    """The one path from a record to its findings, shared by `run`, the Python API's
+    `check_records` and `rubric diff --data`: each record (a line of JSON, or a Python
+    object) goes through the generated checker; its findings are expanded, counted in
+    `stats` and handed to `emit` (through `encode` when one is given: the parallel path
+    encodes in the worker processes, so the output is the same); its row goes to the
+    item checks and the arm counts; `finish` judges the items at the end.
 
-    `emit` receives each finding, passed through `encode` when one is given (the
-    parallel path encodes in the worker processes, so the output is the same)."""
+    `items`: what receives each record's (item, row) and judges the items at the end
+    (`add`, `finish`, `close`, `items`); by default an `items.ItemChecker` when the
+    rubric has item checks. `arm_counts` (the rubric compiled with `all_decides=True`)
+    fills `Stats.masks`: the checker counts them itself when there are no items, else
+    they are counted from the rows."""
 
-    def __init__(self, compiled: Compiled, stats: Stats, emit: Callable[[Any], None],
-                 encode: Callable[[dict], Any] | None = None,
-                 on_row: Callable[[dict, Any, tuple, str, int], None] | None = None, count: bool = False) -> None:
-        self.check = compiled.check if not count else compiled.check_count
-        self.check_row = compiled.check_row
-        self.on_row = on_row
-        self.expander = Expander(compiled.rubric)
-        self.stats = stats
+    def __init__(self, compiled: Compiled, emit: Callable[[Any], None], stats: Stats | None = None, *,
+                 encode: Callable[[dict], Any] | None = None, items: Any = None, arm_counts: bool = False) -> None:
+        rubric = compiled.rubric
+        if arm_counts and (compiled.plan is None or len(compiled.plan.decides) != len(rubric.decides)):
+            raise ValueError("arm counts need the rubric compiled with all_decides=True")
+        self.compiled = compiled
+        self.stats = stats = stats if stats is not None else Stats()
+        self.sink = emit  # what receives findings already encoded (by the workers of a parallel run)
         self.emit = emit if encode is None else (lambda f, _e=emit, _c=encode: _e(_c(f)))
+        if items is None and rubric.has_items:
+            from rubricdsl.engine.items import ItemChecker  # noqa: PLC0415
+
+            assert compiled.plan is not None
+            items = ItemChecker(rubric, compiled.plan, check=compiled.item_check)
+        self.items = items
+        # arm counts without items: the checker counts them itself (no row per record)
+        self.counting = arm_counts and items is None and compiled.check_count is not None
+        self.check = compiled.check_count if self.counting else compiled.check
+        self.check_row = compiled.check_row
+        self.on_row = row_handler(compiled, stats, items.add if items is not None else None,
+                                  arm_counts and not self.counting)
+        if self.counting:
+            _reset(compiled.counters)
+            stats.masks = compiled.counters
+        self.expander = Expander(rubric)
 
     def _unreadable(self, name: str, lineno: int, why: str) -> None:
         stats = self.stats
@@ -87,8 +110,29 @@ class LineChecker:
         self.emit(unreadable_finding(name, lineno, why))
 
     def lines(self, batch: list[bytes], name: str, lineno: int) -> tuple[int, int]:
-        """Check a batch whose first line is `lineno + 1`; returns (last line number, blank lines)."""
-        loads = orjson.loads
+        """Check a batch of JSON lines whose first is line `lineno + 1`; returns (last line
+        number, blank lines). Every line that is not blank is a record: one that is not
+        a JSON object is an `unreadable` finding."""
+        try:
+            return self._loop(batch, name, lineno, orjson.loads)
+        except Exception as e:
+            annotate(e)
+            raise
+
+    def records(self, records: Iterable[Any], name: str, lineno: int = 0) -> int:
+        """Check Python objects, the n-th as line `lineno + n`: a dict is a record,
+        anything else is an `unreadable` finding. Counts them in `stats.records`;
+        returns the last line number."""
+        try:
+            last, _ = self._loop(records, name, lineno, _as_record)
+        except Exception as e:
+            annotate(e)
+            raise
+        self.stats.records += last - lineno
+        return last
+
+    def _loop(self, batch: Iterable[Any], name: str, lineno: int, loads: Callable[[Any], Any]) -> tuple[int, int]:
+        """The loop over records (the hot path of `rubric check`)."""
         decode_error = orjson.JSONDecodeError
         check = self.check
         stats = self.stats
@@ -126,6 +170,58 @@ class LineChecker:
                 continue
             self._unreadable(name, lineno, not_an_object(rec))
         return lineno, blank
+
+    def finish(self, emit: Callable[[dict], None] | None = None) -> None:
+        """The end of the input: keep this run's arm counts, and judge the items; their
+        findings go to `emit` when given, else where the records' went, counted in `stats`."""
+        stats = self.stats
+        if self.counting:
+            stats.masks = [dict(c) for c in self.compiled.counters or ()]  # this run's, whatever runs next
+        items = self.items
+        if items is None:
+            return
+        if emit is None:
+            out, counts, sev = self.emit, stats.counts, stats.by_severity
+
+            def emit(f: dict) -> None:
+                counts[f["kind"]] += 1
+                sev[f["severity"]] += 1
+                out(f)
+
+        try:
+            items.finish(emit)
+        except Exception as e:
+            annotate(e)
+            raise
+        stats.items = items.items
+
+    def close(self) -> None:
+        """Drop the items' rows and their temporary file, if any; safe to call twice."""
+        if self.items is not None:
+            self.items.close()
+
+
+def _as_record(obj: Any) -> Any:
+    """A Python object as a record: a dict of a subclass is read as a plain dict."""
+    if obj.__class__ is not dict and isinstance(obj, dict):
+        return dict(obj)
+    return obj
+
+
+class _WorkerRows(list):
+    """A worker process's stand-in for the item checks: it keeps (item, row) pairs for
+    the main process, which groups and judges them."""
+
+    items = 0
+
+    def add(self, key: str, row: tuple) -> None:
+        self.append((key, row))
+
+    def finish(self, emit: Callable[[dict], None]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 PARALLEL_MIN_BYTES = 16 << 20
@@ -174,47 +270,20 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
     findings and their order are the same as with one.
 
     `arm_counts` (the rubric compiled with `all_decides=True`) fills `Stats.masks`.
-    `items` replaces the default judging of items (an `items.ItemChecker`)."""
-    stats = Stats()
-    rubric = compiled.rubric
-    if items is None and rubric.has_items:
-        from rubricdsl.engine.items import ItemChecker  # noqa: PLC0415
-
-        assert compiled.plan is not None
-        items = ItemChecker(rubric, compiled.plan)
-    if arm_counts and (compiled.plan is None or len(compiled.plan.decides) != len(rubric.decides)):
-        raise ValueError("arm counts need the rubric compiled with all_decides=True")
-    # arm counts without items: the checker counts them itself (no row per record)
-    count = arm_counts and items is None and compiled.check_count is not None
-    on_row = row_handler(compiled, stats, items.add if items is not None else None, arm_counts and not count)
-    if count:
-        _reset(compiled.counters)
-        stats.masks = compiled.counters
-    lc = LineChecker(compiled, stats, emit, encode, on_row, count)
+    `items` replaces the default judging of items (see `RecordChecker`)."""
+    checker = RecordChecker(compiled, emit, encode=encode, items=items, arm_counts=arm_counts)
+    stats = checker.stats
     import gc  # noqa: PLC0415
 
     gc_was_on = gc.isenabled()
     gc.disable()  # records are trees (no cycles): reference counting frees them; saves GC passes
     try:
-        _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress, items, arm_counts)
-        if count:
-            stats.masks = [dict(c) for c in stats.masks or ()]  # this run's, whatever runs next
-        if items is not None:
-            out = emit if encode is None else (lambda f, _e=emit, _c=encode: _e(_c(f)))
-            counts, sev = stats.counts, stats.by_severity
-
-            def emit_item(f: dict) -> None:
-                counts[f["kind"]] += 1
-                sev[f["severity"]] += 1
-                out(f)
-
-            items.finish(emit_item)
-            stats.items = items.items
+        _run_files(paths, jobs, checker, encode, progress, arm_counts)
+        checker.finish()
     except KeyboardInterrupt:
         raise Interrupted(stats) from None
     finally:
-        if items is not None:
-            items.close()  # its temporary file goes on every way out
+        checker.close()  # the items' temporary file goes on every way out
         if gc_was_on:
             gc.enable()
     return stats
@@ -225,10 +294,12 @@ def _reset(counters: list[dict[int, int]] | None) -> None:
         c.clear()
 
 
-def _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress, items, arm_counts) -> None:
+def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: Callable[[dict], Any] | None,
+               progress: Callable[[int, int | None, str], None] | None, arm_counts: bool) -> None:
+    stats = checker.stats
     for path in paths:
         if jobs > 1 and path != "-" and _splittable(path):
-            _run_parallel(compiled, path, stats, emit, encode, progress, jobs, items, arm_counts)
+            _run_parallel(checker, path, encode, progress, jobs, arm_counts)
             continue
         stream, name, tell, size = open_data(path)
         stats.files.append(name)
@@ -236,7 +307,7 @@ def _run_files(paths, jobs, compiled, stats, lc, emit, encode, progress, items, 
         blank = 0
         try:
             for batch in read_batches(stream, name, lambda: lineno):
-                lineno, b = lc.lines(batch, name, lineno)
+                lineno, b = checker.lines(batch, name, lineno)
                 blank += b
                 if progress is not None:
                     progress(tell() if tell else 0, size, name)
@@ -290,15 +361,10 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
     path, start, end, k = args
     assert _WORKER is not None
     compiled, encode, want_rows, arm_counts, offsets = _WORKER
-    stats = Stats()
     found: list = []
-    rows: list = []
-    count = arm_counts and not want_rows and compiled.check_count is not None
-    on_row = row_handler(compiled, stats, (lambda k, r, _a=rows.append: _a((k, r))) if want_rows else None,
-                          arm_counts and not count)
-    if count:
-        _reset(compiled.counters)  # this process's counters: this chunk's counts only
-    lc = LineChecker(compiled, stats, found.append, encode, on_row, count)
+    rows = _WorkerRows() if want_rows else None
+    # this process's counters: this chunk's counts only
+    checker = RecordChecker(compiled, found.append, encode=encode, items=rows, arm_counts=arm_counts)
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
@@ -316,10 +382,9 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
         time.sleep(0.0002)
         first_line = offsets[k]
     offsets[k + 1] = first_line + len(batch)
-    last, blank = lc.lines(batch, path, first_line)
-    if count:
-        stats.masks = [dict(c) for c in compiled.counters]  # type: ignore[union-attr]
-    return found, stats, last - first_line, blank, rows
+    last, blank = checker.lines(batch, path, first_line)
+    checker.finish()
+    return found, checker.stats, last - first_line, blank, list(rows or ())
 
 
 def _ignore_sigint() -> None:
@@ -344,12 +409,12 @@ def _pool(ctx: Any, jobs: int) -> Any:
         signal.signal(signal.SIGINT, previous)
 
 
-def _run_parallel(compiled: Compiled, path: str, stats: Stats, emit: Callable[[Any], None],
-                  encode: Callable[[dict], Any] | None, progress, jobs: int, items: Any = None,
-                  arm_counts: bool = False) -> None:
+def _run_parallel(checker: RecordChecker, path: str, encode: Callable[[dict], Any] | None, progress, jobs: int,
+                  arm_counts: bool) -> None:
     import multiprocessing  # noqa: PLC0415
 
     global _WORKER
+    compiled, stats, items, emit = checker.compiled, checker.stats, checker.items, checker.sink
     stats.files.append(path)
     ranges = _boundaries(path, CHUNK_BYTES)
     size = os.path.getsize(path)
@@ -400,4 +465,9 @@ def check_record(compiled: Compiled, rec: Any, file: str = "<record>", line: int
     """Findings for one record (a dict; anything else is unreadable)."""
     if not isinstance(rec, dict):
         return [unreadable_finding(file, line, not_an_object(rec))]
-    return Expander(compiled.rubric).expand(compiled.check(rec) or [], rec, file, line)
+    try:
+        found = compiled.check(rec)
+    except Exception as e:
+        annotate(e)
+        raise
+    return Expander(compiled.rubric).expand(found or [], rec, file, line)
