@@ -30,10 +30,10 @@ from rubricdsl.engine.reading import DataError
 
 from .strategies import corrupt, records_for, rubrics
 
-RUBRICS = int(os.environ.get("RUBRIC_FUZZ_RUBRICS", "25"))
-GRAMMAR = int(os.environ.get("RUBRIC_FUZZ_GRAMMAR", "25"))
-DATA = int(os.environ.get("RUBRIC_FUZZ_DATA", "25"))
-CLI = int(os.environ.get("RUBRIC_FUZZ_CLI", "15"))
+RUBRICS = int(os.environ.get("RUBRIC_FUZZ_RUBRICS", "12"))
+GRAMMAR = int(os.environ.get("RUBRIC_FUZZ_GRAMMAR", "12"))
+DATA = int(os.environ.get("RUBRIC_FUZZ_DATA", "15"))
+CLI = int(os.environ.get("RUBRIC_FUZZ_CLI", "8"))
 SIZE = int(os.environ.get("RUBRIC_FUZZ_SIZE", "1"))
 PARTS = int(os.environ.get("RUBRIC_FUZZ_PARTS", "1"))  # independent runs, so that -n spreads them
 HANG_SECONDS = float(os.environ.get("RUBRIC_FUZZ_HANG_SECONDS", "60"))
