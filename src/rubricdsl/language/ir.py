@@ -101,11 +101,8 @@ def _num(v: Any) -> str:
 
 
 # ---- expressions -----------------------------------------------------------------
-
-
-@dataclass(eq=False, slots=True)
-class E:
-    """Base of IR expressions: `type`, `mentions` (field names read) and `span`."""
+# Every expression has a `type`, a `span` and `mentions`: the fields it reads, through
+# lets (`language/walk.py` walks them).
 
 
 @dataclass(eq=False, slots=True)

@@ -126,6 +126,25 @@ def fold(e: Any, combine: Callable[[Any, list[R]], R]) -> R:
     return done[0]
 
 
+def conditions(rubric: ir.RubricIR) -> Iterator[Any]:
+    """Every condition of a rubric that stands in its checks: `required when`, `applies
+    when`, the arms' conditions, and the `when` and `require` of rules and escalations,
+    per record and per item (absent ones are None). `let`s are not among them: they
+    count where they are read."""
+    for f in rubric.fields:
+        yield f.required_when
+    for c in rubric.criteria:
+        yield c.applies
+    for d in rubric.decides:
+        for a in d.arms:
+            yield a.cond
+    for r in rubric.rules + rubric.item_rules:
+        yield r.when
+        yield r.require
+    for e in rubric.escalations + rubric.item_escalations:
+        yield e.when
+
+
 # ---- what an expression reads ------------------------------------------------------------
 
 
