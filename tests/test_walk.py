@@ -10,7 +10,7 @@ from rubricdsl.core.source import Span
 from rubricdsl.language import ir
 from rubricdsl.language.load import compile_text
 from rubricdsl.language.walk import (
-    Visitor, aggregates, children, fields_read, fold, names_read, operands, walk,
+    Visitor, aggregates, children, conditions, fields_read, fold, names_read, operands, walk,
 )
 
 RUBRIC = '''rubric "walk" version "1"
@@ -83,6 +83,21 @@ def test_what_a_check_reads() -> None:
     assert names_read(r1.when) == {"src", "score", "text", "hot", "hotter"}
     assert fields_read(r2.require) == {"tags", "text"} == r2.mentions
     assert fields_read(None) == frozenset()
+
+
+def test_the_conditions_of_a_rubric() -> None:
+    r = compile_text(RUBRIC.replace("input score: int 0..10 optional", "input score: int 0..10 required when flag")
+                     .replace('rule r1 "one"', 'criterion c "C" {\n applies when src != chat\n decide safety {\n'
+                              '  when tags is empty -> safe\n  otherwise -> unsafe\n }\n}\nrule r1 "one"')
+                     + "input flag: bool\nescalate lead hot_one \"hot\" { when hot }\n")
+    got = list(conditions(r))
+    score, crit, decide = r.fields[2], r.criteria[0], r.decides[0]
+    assert got[:len(r.fields)] == [f.required_when for f in r.fields] and score.required_when is not None
+    rest = got[len(r.fields):]
+    assert rest == [crit.applies, decide.arms[0].cond, None,
+                    r.rules[0].when, r.rules[0].require, r.rules[1].when, r.rules[1].require,
+                    r.item_rules[0].when, r.item_rules[0].require, r.escalations[0].when]
+    assert not any(e is r.lets[0].expr for e in got)
 
 
 def test_children_of_each_node() -> None:

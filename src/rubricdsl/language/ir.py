@@ -171,8 +171,6 @@ class Agg:
     text: str = ""  # as written, for reports: `agreement(safety)`
 
 
-AGGREGATES = ("annotators", "judgments", "agreement", "majority", "distinct", "spread", "share")
-
 Expr = Union[FieldRef, LetRef, Const, Op, Agg]
 
 
