@@ -67,26 +67,37 @@ class Visitor:
         return None
 
     def visit(self, *roots: Any) -> None:
-        methods: dict[type, Callable[[Any], Any]] = {}
+        methods: dict[type, Callable[[Any], Any] | None] = {}
+        generic = None if type(self).generic_visit is Visitor.generic_visit else self.generic_visit
         stack: list[Any] = [r for r in reversed(roots) if r is not None]
         seen: set[int] = set()
         lets = self.through_lets
+        Op, Agg, LetRef = ir.Op, ir.Agg, ir.LetRef
+        pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
-            e = stack.pop()
+            e = pop()
             t = type(e)
-            m = methods.get(t)
-            if m is None:
-                m = methods[t] = getattr(self, "visit_" + t.__name__, self.generic_visit)
-            if m(e) is False:
+            m = methods.get(t, _UNKNOWN)
+            if m is _UNKNOWN:
+                m = methods[t] = getattr(self, "visit_" + t.__name__, generic)
+            if m is not None and m(e) is False:
                 continue
-            if t is ir.Op:
-                stack.extend(reversed(e.args))
-            elif t is ir.Agg:
+            if t is Op:
+                args = e.args
+                if len(args) == 2:
+                    push(args[1])
+                    push(args[0])
+                else:
+                    extend(reversed(args))
+            elif t is Agg:
                 if e.expr is not None:
-                    stack.append(e.expr)
-            elif lets and t is ir.LetRef and id(e.let) not in seen:
+                    push(e.expr)
+            elif lets and t is LetRef and id(e.let) not in seen:
                 seen.add(id(e.let))
-                stack.append(e.let.expr)
+                push(e.let.expr)
+
+
+_UNKNOWN = object()
 
 
 def operands(e: Any, op: str) -> list[Any]:
