@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from rubricdsl.language import ir
+from rubricdsl.language.walk import aggregates
 from rubricdsl.core.regex import regex_matcher
 from rubricdsl.core.values import MISSING
 
@@ -519,11 +520,7 @@ def _build(rubric: ir.RubricIR, plan: RowPlan | None, count: bool = False) -> tu
 
 
 def _aggregates(e: Any, out: list[ir.Agg]) -> None:
-    if isinstance(e, ir.Agg):
-        out.append(e)
-    elif isinstance(e, ir.Op):
-        for a in e.args:
-            _aggregates(a, out)
+    out.extend(aggregates(e))
 
 
 def compile_item_checks(rubric: ir.RubricIR) -> Callable[[Any], list | None]:
@@ -568,14 +565,11 @@ def item_plan(rubric: ir.RubricIR) -> RowPlan:
     shares: list[ir.Agg] = []
 
     def walk(e) -> None:
-        if isinstance(e, ir.Agg):
-            if e.field is not None:
-                fields.setdefault(e.field.name, e.field)
-            if e.kind == "share":
-                shares.append(e)
-        elif isinstance(e, ir.Op):
-            for a in e.args:
-                walk(a)
+        for a in aggregates(e):
+            if a.field is not None:
+                fields.setdefault(a.field.name, a.field)
+            if a.kind == "share":
+                shares.append(a)
 
     for c in rubric.consensus:
         fields.setdefault(c.label.name, c.label)
