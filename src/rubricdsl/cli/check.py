@@ -12,6 +12,7 @@ import click
 from rubricdsl.cli.common import (check_data_files, color_wanted, exit_status, fail, jobs_wanted, load_rubric,
                                   progress_bar, refuse_inputs, say)
 from rubricdsl.core.exits import EXIT_INTERRUPTED
+from rubricdsl.core.values import plural
 
 
 @click.command()
@@ -136,9 +137,8 @@ def _interrupted(stats: Any, files: list[str], fmt: str) -> NoReturn:
         line = "rubric: interrupted"
     else:
         sev = stats.by_severity
-        line = (f"rubric: interrupted after {stats.records} record{'s' if stats.records != 1 else ''}: "
-                f"{sev['error']} error{'s' if sev['error'] != 1 else ''}, "
-                f"{sev['warning']} warning{'s' if sev['warning'] != 1 else ''}, {sev['info']} info so far")
+        line = (f"rubric: interrupted after {plural(stats.records, 'record')}: "
+                f"{plural(sev['error'], 'error')}, {plural(sev['warning'], 'warning')}, {sev['info']} info so far")
     if files:
         line += f"; {' and '.join(files)} left as {'they were' if len(files) > 1 else 'it was'}"
     elif fmt == "jsonl":

@@ -29,12 +29,9 @@ import click
 
 from rubricdsl.cli.common import color_wanted, fail, load_rubric, refuse_inputs
 from rubricdsl.core.exits import EXIT_CHANGED, EXIT_OK
+from rubricdsl.core.values import plural
 
 _EXT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-
-
-def _plural(n: int, word: str = "file") -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def output_path(pattern: str, rubric: str) -> str:
@@ -140,12 +137,12 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
         written += 1
         click.echo(f"wrote {out}", err=to_stderr)
     if check:
-        parts = [f"{_plural(stale)} out of date"] if stale else []
-        parts.append(f"{_plural(unchanged)} up to date")
+        parts = [f"{plural(stale, 'file')} out of date"] if stale else []
+        parts.append(f"{plural(unchanged, 'file')} up to date")
         click.echo(", ".join(parts) + "." + (" Regenerate with the same command without --check." if stale else ""))
         sys.exit(EXIT_CHANGED if stale else EXIT_OK)
     if written:
-        click.echo(f"{_plural(written)} written.", err=to_stderr)
+        click.echo(f"{plural(written, 'file')} written.", err=to_stderr)
     sys.exit(EXIT_OK)
 
 

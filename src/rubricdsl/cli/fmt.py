@@ -27,10 +27,7 @@ import click
 
 from rubricdsl.cli.common import color_wanted, fail, say
 from rubricdsl.core.exits import EXIT_CHANGED, EXIT_ERROR, EXIT_OK
-
-
-def _plural(n: int, word: str = "file") -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+from rubricdsl.core.values import plural
 
 
 def _read(path: str) -> str | None:
@@ -115,13 +112,13 @@ def fmt(rubrics: tuple[str, ...], check: bool, show_diff: bool, color: bool | No
                 continue
             click.echo(f"reformatted {name}", err=msg_err)
     if check or show_diff:
-        parts = [f"{_plural(changed)} would be reformatted"] if changed else []
-        parts += [f"{_plural(unchanged)} would be left unchanged"] if unchanged else []
+        parts = [f"{plural(changed, 'file')} would be reformatted"] if changed else []
+        parts += [f"{plural(unchanged, 'file')} would be left unchanged"] if unchanged else []
     else:
-        parts = [f"{_plural(changed)} reformatted"] if changed else []
-        parts += [f"{_plural(unchanged)} left unchanged"] if unchanged else []
+        parts = [f"{plural(changed, 'file')} reformatted"] if changed else []
+        parts += [f"{plural(unchanged, 'file')} left unchanged"] if unchanged else []
     if errors:
-        parts.append(f"{_plural(errors)} could not be formatted")
+        parts.append(f"{plural(errors, 'file')} could not be formatted")
     click.echo(", ".join(parts) + ".", err=msg_err or show_diff)
     if errors:
         sys.exit(EXIT_ERROR)

@@ -5,7 +5,7 @@ the one formatter.
 beyond a double's range, kept as written. For people: `number_text` (a number, without
 a needless `.0`), `data_text` (a value as JSON text), `show` (the same, shortened, in a
 message), `value_text` (a value as a rubric writes it: enum values bare, sets in
-braces) and `json_type` (a value's JSON type in words). For machines: `report_value`
+braces) and `json_type` (a value's JSON type in words), `plural` (a count and its noun). For machines: `report_value`
 (a value as the JSON report holds it).
 """
 from __future__ import annotations
@@ -120,6 +120,11 @@ def value_text(v: Any) -> str:
     if c is dict:
         return data_text(v)
     return number_text(v)
+
+
+def plural(n: int, word: str) -> str:
+    """A count and its noun: `1 file`, `2 files`, `0 errors`."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def shorten(text: str, limit: int, mark: str = "...") -> str:

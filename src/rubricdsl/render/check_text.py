@@ -6,7 +6,7 @@ from typing import Any
 
 from rubricdsl.core.safetext import markup
 from rubricdsl.core.severity import rank
-from rubricdsl.core.values import show
+from rubricdsl.core.values import plural, show
 from rubricdsl.engine.runtime import Stats
 from rubricdsl.language import ir
 
@@ -99,7 +99,7 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
                 loc = f"{f['file']}:{f['line']}"
                 if crit == _ITEMS:
                     k = len(f["lines"])
-                    rec = f" item {f['record']} ({k} record{'s' if k != 1 else ''})"
+                    rec = f" item {f['record']} ({plural(k, 'record')})"
                 else:
                     rec = f" record {f['record']}" if f["record"] != str(f["line"]) else ""
                 detail = _detail(f)

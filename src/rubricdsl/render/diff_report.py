@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rubricdsl.analysis.diff import DiffResult
 from rubricdsl.core.safetext import visible
-from rubricdsl.core.values import data_text
+from rubricdsl.core.values import data_text, plural
 from rubricdsl.render.guide import md_code, md_text
 
 
@@ -16,7 +16,7 @@ def render_text(res: DiffResult, samples: int = 20) -> str:
         lines.append("warning: the content changed but the version did not")
     lines.append("")
     if res.changes:
-        lines.append(f"{len(res.changes)} structural change{'s' if len(res.changes) != 1 else ''}:")
+        lines.append(f"{plural(len(res.changes), 'structural change')}:")
         for c in res.changes:
             lines.append(f"  {c.change:8} {c.what} {c.name}" + (f"  ({c.detail})" if c.detail else ""))
     else:

@@ -6,7 +6,7 @@ from rubricdsl.analysis.lint import LintResult
 from rubricdsl.core.diagnostics import render_diagnostic
 from rubricdsl.core.safetext import visible
 from rubricdsl.core.severity import tally
-from rubricdsl.core.values import data_text
+from rubricdsl.core.values import data_text, plural
 
 
 def render_text(results: list[LintResult], color: bool = False) -> str:
@@ -26,8 +26,8 @@ def render_text(results: list[LintResult], color: bool = False) -> str:
     provenance = "".join(visible(
         f"{r.file}: rubric {r.rubric['name'] or '?'} version {r.rubric['version'] or '?'} "
         f"(sha256 {r.rubric['sha256'][:12]})") + "\n" for r in results)
-    summary = (f"{files} file{'s' if files != 1 else ''} linted: {n['error']} error{'s' if n['error'] != 1 else ''}, "
-               f"{n['warning']} warning{'s' if n['warning'] != 1 else ''}, {n['info']} info")
+    summary = (f"{plural(files, 'file')} linted: {plural(n['error'], 'error')}, "
+               f"{plural(n['warning'], 'warning')}, {n['info']} info")
     suppressed = sum(r.suppressed for r in results)
     if suppressed:
         summary += f" ({suppressed} suppressed)"
