@@ -16,14 +16,15 @@ from typing import Any
 
 from rubricdsl.core.diagnostics import Sink
 from rubricdsl.core.paths import put
+from rubricdsl.core.severity import SEVERITIES
 from rubricdsl.core.source import Span
+from rubricdsl.core.values import value_text
 from rubricdsl.language import ast
 from rubricdsl.language import ir
-from rubricdsl.language.typecheck import ExprChecker, Names, Scope, fmt_value, suggest
+from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest
 from rubricdsl.language.walk import fields_read, names_read
 
 RECORD_KEYS = ("id", "item", "annotator")
-SEVERITIES = ("error", "warning", "info")
 
 
 @dataclasses.dataclass
@@ -404,7 +405,7 @@ class Checker:
         if t.kind == "number":
             if t.lo is not None and t.hi is not None and t.lo > t.hi:
                 self.bad_fields.add(name)
-                self.sink.error("RB106", f"range {fmt_value(t.lo)}..{fmt_value(t.hi)} is empty", t.span,
+                self.sink.error("RB106", f"range {value_text(t.lo)}..{value_text(t.hi)} is empty", t.span,
                             help='write the low bound first')
             return ir.FieldType("number", t.lo, t.hi)
         return ir.FieldType(t.kind)
@@ -422,7 +423,7 @@ class Checker:
                                 + (f"; did you mean '{s}'?" if s else ""),
                                 v.span, help="the values are: " + ", ".join(ft.enum.values))
             else:
-                self.sink.error("RB103", f"{what} takes enum values, not `{fmt_value(v.value)}`", v.span,
+                self.sink.error("RB103", f"{what} takes enum values, not `{value_text(v.value)}`", v.span,
                                 help="the values are: " + ", ".join(ft.enum.values)
                                 + "; quote a value that looks like a number or keyword")
             return _BAD
@@ -440,13 +441,13 @@ class Checker:
                             help='use a value inside the declared range')
                     return _BAD
                 return iv
-            self.sink.error("RB103", f"{what} takes integers, not `{fmt_value(v.value)}`", v.span,
+            self.sink.error("RB103", f"{what} takes integers, not `{value_text(v.value)}`", v.span,
                             help='write a whole number such as `3`')
             return _BAD
         if k == "number":
             if v.kind == "number":
                 return v.value
-            self.sink.error("RB103", f"{what} takes numbers, not `{fmt_value(v.value)}`", v.span,
+            self.sink.error("RB103", f"{what} takes numbers, not `{value_text(v.value)}`", v.span,
                             help='write a number such as `0.5`')
             return _BAD
         if k == "text":
@@ -561,12 +562,12 @@ class Checker:
             seen[node.label] = node.label_span
         n = node.min_annotators
         if n is not None and (not float(n).is_integer() or n < 1):
-            self.sink.error("RB103", f"`min annotators` is a whole number of at least 1, not {fmt_value(n)}",
+            self.sink.error("RB103", f"`min annotators` is a whole number of at least 1, not {value_text(n)}",
                             node.annotators_span, help="write e.g. `min annotators 3`")
             ok = False
         x = node.min_agreement
         if x is not None and not 0 <= x <= 1:
-            self.sink.error("RB103", f"`min agreement` is a share between 0 and 1, not {fmt_value(x)}",
+            self.sink.error("RB103", f"`min agreement` is a share between 0 and 1, not {value_text(x)}",
                             node.agreement_span, help="write e.g. `min agreement 0.67` (two thirds agree)")
             ok = False
         if not ok or f is None:

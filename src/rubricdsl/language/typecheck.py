@@ -17,6 +17,7 @@ from typing import Any
 from rubricdsl.core.diagnostics import Sink
 from rubricdsl.core.regex import regex_error
 from rubricdsl.core.source import Span
+from rubricdsl.core.values import value_text
 from rubricdsl.language import ast
 from rubricdsl.language import ir
 from rubricdsl.language.ir import BOOL, NUM, TEXT, Const, FieldRef, LetRef, Op, Type
@@ -33,15 +34,6 @@ def suggest(name: str, candidates) -> str | None:
     """The candidate closest to a misspelt name, if one is close enough."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return close[0] if close else None
-
-
-def fmt_value(v: Any) -> str:
-    """A written value as a message shows it."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,7 +414,7 @@ class ExprChecker:
                 else:
                     s = suggest(str(item.value), elem.enum.values)
                     what = f" for '{label}'" if label else ""
-                    self.sink.error("RB102", f"unknown value '{fmt_value(item.value)}'{what}" + (f"; did you mean '{s}'?" if s else ""),
+                    self.sink.error("RB102", f"unknown value '{value_text(item.value)}'{what}" + (f"; did you mean '{s}'?" if s else ""),
                                     item.span, help="the values are: " + ", ".join(elem.enum.values))
                     ok = False
             elif elem.kind == "num" and item.kind == "number":
@@ -432,7 +424,7 @@ class ExprChecker:
             elif elem.kind == "bool" and item.kind == "bool":
                 vals.append(item.value)
             else:
-                self.sink.error("RB103", f"`{fmt_value(item.value)}` is not a {elem.describe()} value", item.span,
+                self.sink.error("RB103", f"`{value_text(item.value)}` is not a {elem.describe()} value", item.span,
                             help="the set's items must have the type of the value they are compared with")
                 ok = False
         if not ok:
