@@ -122,8 +122,8 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
         errors += 1
         sink.error("RB002", f"`\\u{ord(text[at]):04x}` is half of a surrogate pair, not a character: the text is not "
                    "valid Unicode", source.span(at, at + 1),
-                   help="decode the file as UTF-8 (a character beyond U+FFFF is one code point), or write "
-                        "the escape `\\uXXXX` of the character meant")
+                   help="a character beyond U+FFFF is one code point: write it as itself, or as both halves "
+                        "of its pair, as in `\\ud83d\\ude00`")
     while True:
         try:
             _COMMENTS.clear()
