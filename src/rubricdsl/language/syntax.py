@@ -148,8 +148,8 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
         # no later pass meets it (and `rubric lint` analyses the other declarations)
         errors += 1
         at, end_at, what = deep
-        sink.error("RB009", f"this expression nests more than {MAX_NESTING} levels deep ({what} at level "
-                   f"{MAX_NESTING + 1})", source.span(at, end_at),
+        sink.error("RB009", f"this expression nests more than {MAX_NESTING:,} levels deep ({what} at level "
+                   f"{MAX_NESTING + 1:,})", source.span(at, end_at),
                    help="give an inner part a name with `let`, or write a chain of one operator without "
                         "parentheses (`a and b and c`): a chain is one level, however long")
         start, end = _line_bounds(work, at)
@@ -485,7 +485,7 @@ class _Builder:
             v = float(s)
         if v > _MAX_INT:
             text = ("-" if negative else "") + s
-            shown = f"`{text}`" if len(text) <= 24 else f"`{text[:12]}...{text[-6:]}` ({len(s)} characters)"
+            shown = f"`{text}`" if len(text) <= 24 else f"`{text[:12]}...{text[-6:]}` ({len(s)} {'digits' if tok.type == 'INT' else 'characters'})"
             self.sink.error("RB010", f"the number {shown} is beyond the range of a double",
                             self._tspan(tok),
                             help="numbers are IEEE doubles: a literal lies between -1.7976931348623157e308 and "
