@@ -21,6 +21,7 @@ from rubricdsl.core.source import Span
 from rubricdsl.core.values import value_text
 from rubricdsl.language import ast
 from rubricdsl.language import ir
+from rubricdsl.language.limits import nesting_recursion
 from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest
 from rubricdsl.language.walk import fields_read, names_read
 
@@ -78,6 +79,10 @@ class Checker:
 
     def run(self) -> ir.RubricIR:
         """The IR of the whole rubric; its problems go to the sink."""
+        with nesting_recursion():  # the expression checker recurses along nesting (at most MAX_NESTING levels)
+            return self._run()
+
+    def _run(self) -> ir.RubricIR:
         items, criteria, records = self._collect()
         self._declare_all(items)  # fields (visible everywhere) and the shared namespace
         self._levels()
@@ -378,13 +383,15 @@ class Checker:
     def _field_type(self, t: ast.TypeNode, name: str) -> ir.FieldType:
         if t.kind in ("enum", "set"):
             vals: list[str] = []
+            seen: set[str] = set()
             for v in t.values:
                 sv = str(v.value)
-                if sv in vals:
+                if sv in seen:
                     self.sink.error("RB104", f"enum value `{sv}` is listed twice", v.span,
                             help='remove the repeated value')
                     continue
                 vals.append(sv)
+                seen.add(sv)
             if not vals:
                 self.bad_fields.add(name)
                 self.sink.error("RB103", f"`{name}` has an empty {t.kind}", t.span, help="list at least one value")
@@ -415,7 +422,7 @@ class Checker:
         k = ft.kind
         if k in ("enum", "set"):
             assert ft.enum is not None
-            if v.kind in ("name", "string") and str(v.value) in ft.enum.values:
+            if v.kind in ("name", "string") and self.exprs.is_member(str(v.value), ft.enum):
                 return str(v.value)
             if v.kind in ("name", "string"):
                 s = suggest(str(v.value), ft.enum.values)
