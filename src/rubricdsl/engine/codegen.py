@@ -60,6 +60,8 @@ ESCALATION = int(Code.ESCALATION)
 
 
 _EMPTY: dict = {}
+_BIG = 1 << 64  # bitmasks from here on are not written as literals
+_CHUNK = 50  # arms per `elif` chain or `|` expression; operands per `and`/`or`/arithmetic chain
 
 
 def _toset(v: list, allowed: frozenset) -> frozenset | None:
@@ -113,6 +115,18 @@ def _neg(a):
     return None if a is None else -a
 
 
+def _path(v: Any, steps: tuple) -> Any:
+    """Follow a long path's steps from `v` (None where one is missing or of the wrong kind)."""
+    for step in steps:
+        if step.__class__ is int:
+            v = v[step] if v.__class__ is list and len(v) > step else None
+        else:
+            v = v.get(step) if v.__class__ is dict else None
+        if v is None:
+            return None
+    return v
+
+
 def _o(out: list | None, finding: tuple) -> list:
     if out is None:
         return [finding]
@@ -138,6 +152,7 @@ def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: li
 _HELPERS: dict[str, Any] = {
     "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
     "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi, "_o": _o,
+    "_path": _path,
     **{c.name: int(c) for c in Code},
 }
 
@@ -412,6 +427,17 @@ class _Gen:
             m |= self.bit.get(n, 0)
         return m
 
+    def bits(self, m: int) -> str:
+        """Code for a bitmask of fields (or arms): a literal up to 64 bits; beyond, a
+        shift for one bit, else a constant, so that the source stays linear in the
+        rubric's size however many fields it has."""
+        if m < _BIG:
+            return str(m)
+        if m & (m - 1) == 0:
+            return f"(1 << {m.bit_length() - 1})"
+        names = [f.name for f in self.r.fields if m >> f.index & 1]
+        return self.mod.const(m, "MASK_", key=("mask", m), shown="the bits of " + ", ".join(names))
+
     def fv(self, f: ir.FieldIR) -> str:
         return self.mod.field_var[f.index]
 
@@ -419,17 +445,32 @@ class _Gen:
 
     def fields_code(self) -> None:
         mod = self.mod
-        # shared prefixes: one variable per distinct path prefix
-        prefix_var: dict[tuple, str] = {(): "rec"}
-        names = _Names(["rec"])
-        children_kind: dict[tuple, set[str]] = {}
+        # shared prefixes: one variable per distinct path prefix. A prefix is a node of
+        # the paths' trie, keyed by (its parent's node, its last step), so that a path
+        # of N steps costs N, not N * N.
+        root = 0
+        node_of: dict[tuple[int, Any], int] = {}
+        steps: list[tuple[int, Any]] = [(-1, None)]  # node -> (parent node, step)
+        children_kind: dict[int, set[str]] = {}
+        field_nodes: list[int] = []  # each field's parent node
         for f in self.r.fields:
-            for i in range(len(f.path)):
-                pre = f.path[:i]
-                children_kind.setdefault(pre, set()).add("index" if isinstance(f.path[i], int) else "key")
-        normalized: set[tuple] = {()}
+            node = root
+            for step in f.path[:-1]:
+                children_kind.setdefault(node, set()).add("index" if isinstance(step, int) else "key")
+                key = (node, step)
+                nxt = node_of.get(key)
+                if nxt is None:
+                    nxt = node_of[key] = len(steps)
+                    steps.append(key)
+                node = nxt
+            children_kind.setdefault(node, set()).add("index" if isinstance(f.path[-1], int) else "key")
+            field_nodes.append(node)
+        prefix_var: dict[int, str] = {root: "rec"}
+        hints: dict[int, str] = {root: ""}
+        names = _Names(["rec"])
+        normalized: set[int] = {root}
 
-        def value_of(parent: tuple, step) -> str:
+        def value_of(parent: int, step) -> str:
             pv = prefix_var[parent]
             if isinstance(step, int):
                 return f"({pv}[{step}] if {pv}.__class__ is list and len({pv}) > {step} else None)"
@@ -437,28 +478,48 @@ class _Gen:
                 return f"{pv}.get({step!r})"
             return f"({pv}.get({step!r}) if {pv}.__class__ is dict else None)"
 
-        def ensure(pre: tuple) -> None:
-            if pre in prefix_var:
-                return
-            ensure(pre[:-1])
-            var = names.new("p_", "_".join(str(s) for s in pre), str(len(prefix_var)))
-            self.emit(1, f"{var} = {value_of(pre[:-1], pre[-1])}")
-            kinds = children_kind.get(pre, set())
-            if kinds == {"key"}:
-                self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
-                normalized.add(pre)
-            prefix_var[pre] = var
+        def ensure(node: int) -> None:
+            todo = []
+            while node not in prefix_var:
+                todo.append(node)
+                node = steps[node][0]
+            if len(todo) > _CHUNK:
+                # a long path: one call follows its steps, not a statement and a local per
+                # step (CPython compiles a function of that many locals slowly)
+                upto = todo[1]
+                walked = tuple(steps[n][1] for n in reversed(todo[1:]))
+                path = self.mod.const(walked, "PATH_", key=("path", walked),
+                                      shown=f"{len(walked)} steps, from {walked[0]!r} to {walked[-1]!r}")
+                var = names.new("p_", "", str(len(prefix_var)))
+                self.emit(1, f"{var} = _path({prefix_var[node]}, {path})")
+                if children_kind.get(upto, set()) == {"key"}:
+                    self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
+                    normalized.add(upto)
+                prefix_var[upto] = var
+                hints[upto] = "_" * 81  # too long a name: the deeper ones are numbered
+                todo = todo[:1]
+            for node in reversed(todo):
+                parent, step = steps[node]
+                # the name says the path while it is short enough to be one
+                hint = hints[node] = (f"{hints[parent]}_{step}" if parent != root else str(step)) \
+                    if len(hints[parent]) <= 80 else hints[parent]
+                var = names.new("p_", hint, str(len(prefix_var)))
+                self.emit(1, f"{var} = {value_of(parent, step)}")
+                if children_kind.get(node, set()) == {"key"}:
+                    self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
+                    normalized.add(node)
+                prefix_var[node] = var
 
-        for f in self.r.fields:
+        for f, node in zip(self.r.fields, field_nodes):
             mod.comment(1, f.span, f"{f.kind} {f.name}")
-            ensure(f.path[:-1])
+            ensure(node)
             v = self.fv(f)
-            self.emit(1, f"{v} = {value_of(f.path[:-1], f.path[-1])}")
+            self.emit(1, f"{v} = {value_of(node, f.path[-1])}")
             self.validate(f, v)
 
     def validate(self, f: ir.FieldIR, v: str) -> None:
         t = f.type
-        bit = 1 << f.index
+        bit = self.bits(1 << f.index)
         i = f.index
         if f.optional or f.required_when is not None:
             on_missing = "pass"
@@ -729,10 +790,10 @@ class _Gen:
             mod.comment(1, f.span, f"{f.kind} {f.name} required when")
             m = self.mask(f.required_when.mentions) | (1 << f.index)
             b = "read_bad" if len(conditional) > 1 else "bad"
-            pre = [f"{self.fv(f)} is None", f"not {b} & {m}"]
+            pre = [f"{self.fv(f)} is None", f"not {b} & {self.bits(m)}"]
             self.hoist(1, pre, [f.required_when])
             self.emit(1, f"if {' and '.join(pre)} and {self.cond(f.required_when)}:")
-            self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (INVALID, {f.index}, MISSING))")
+            self.emit(2, f"bad |= {self.bits(1 << f.index)}; out = _o(out, (INVALID, {f.index}, MISSING))")
         checks = self.checks()
         if checks:
             # Most records have no invalid field: their checks skip the invalid-field masks.
@@ -755,10 +816,10 @@ class _Gen:
                 assert agg.expr is not None
                 mod.comment(1, agg.span, f"share {agg.text}")
                 m = self.mask(agg.expr.mentions)
-                pre = [f"not bad & {m}"] if m else []
+                pre = [f"not bad & {self.bits(m)}"] if m else []
                 self.hoist(1, pre, [agg.expr])
                 test = self.cond(agg.expr)
-                self.emit(1, f"share_{k} = None if bad & {m} else {test}" if m else f"share_{k} = {test}")
+                self.emit(1, f"share_{k} = None if bad & {self.bits(m)} else {test}" if m else f"share_{k} = {test}")
                 row.append(f"share_{k}")
             mod.place = None
             self.emit(1, f"return out, ({', '.join(row)}{',' if len(row) == 1 else ''})")
@@ -792,14 +853,14 @@ class _Gen:
             var = applies_var[c.name] = names.new("applies_", c.name, str(len(applies_var)))
             mod.comment(2, c.applies.span, f"criterion {c.name} applies when")
             m = self.mask(c.applies.mentions)
-            pre = [f"not bad & {m}"] if masked and m else []
+            pre = [f"not bad & {self.bits(m)}"] if masked and m else []
             self.hoist(2, pre, [c.applies])
             self.emit(2, f"{var} = {'(' + pre[0] + ') and ' if pre else ''}{self.cond(c.applies)}")
         for kind, obj in checks:
             pre = []
             m = self.mask(obj.mentions)
             if m and masked:
-                pre.append(f"not bad & {m}")
+                pre.append(f"not bad & {self.bits(m)}")
             if obj.criterion in applies_var:
                 pre.append(applies_var[obj.criterion])
             if kind == "decide":
@@ -841,15 +902,26 @@ class _Gen:
         if self.count:
             counts = mod.const({}, "COUNTS_", label, ("counts", d.index), f"records per arm bitmask of decide {label}")
         if d.first:
-            kw = "if"
-            for a in edges + plain:
-                mod.at(a.span, f"decide {label}, {a.kind} arm {a.name}")
-                self.emit(ind, f"{kw} {self.cond(a.cond)}: m = {a.number}")
-                kw = "elif"
+            # One `if`/`elif` chain; a long one in blocks of _CHUNK arms, each block run
+            # when none before decided (`elif` nests: thousands would exceed the compiler's limits).
             fallback = other[0].number if other else 0
-            if other:
-                mod.at(other[0].span, f"decide {label}, otherwise")
-            self.emit(ind, f"m = {fallback}" if kw == "if" else f"else: m = {fallback}")
+            arms = edges + plain
+            blocks = [arms[k:k + _CHUNK] for k in range(0, len(arms), _CHUNK)] or [[]]
+            for b, block in enumerate(blocks):
+                at = ind
+                if b:
+                    mod.place = place
+                    self.emit(ind, "if not m:")
+                    at = ind + 1
+                kw = "if"
+                for a in block:
+                    mod.at(a.span, f"decide {label}, {a.kind} arm {a.name}")
+                    self.emit(at, f"{kw} {self.cond(a.cond)}: m = {a.number}")
+                    kw = "elif"
+                last = fallback if b == len(blocks) - 1 else 0
+                if other and b == len(blocks) - 1:
+                    mod.at(other[0].span, f"decide {label}, otherwise")
+                self.emit(at, f"m = {last}" if kw == "if" else f"else: m = {last}")
             mod.place = place
             if track is not None:
                 self.emit(ind, f"{track} = (1 << m) if m else 0")
@@ -862,22 +934,27 @@ class _Gen:
             single = mod.const({1 << a.number: a.allowed for a in d.arms}, "BY_BIT_", label, ("single", d.index),
                                f"{allowed} by arm bit (1 << arm number)")
 
-            def bits(arms: list[ir.ArmIR]) -> str:
-                return " | ".join(f"({self.cond(a.cond)} and {1 << a.number})" for a in arms)
+            def bits(at: int, arms: list[ir.ArmIR]) -> None:
+                """`m = ` the bits of the arms whose condition holds; a long `|` chain in
+                statements of _CHUNK arms each."""
+                for k in range(0, len(arms), _CHUNK):
+                    code = " | ".join(f"({self.cond(a.cond)} and {self.bits(1 << a.number)})"
+                                      for a in arms[k:k + _CHUNK])
+                    self.emit(at, f"m {'|' if k else ''}= {code}")
 
             body = ind
             if edges:
-                self.emit(ind, f"m = {bits(edges)}")
+                bits(ind, edges)
                 if plain or other:
                     self.emit(ind, "if not m:")
                     body = ind + 1
             if plain:
-                self.emit(body, f"m = {bits(plain)}")
+                bits(body, plain)
             elif not edges:
                 self.emit(body, "m = 0")
             if other:
                 mod.at(other[0].span, f"decide {label}, otherwise")
-                self.emit(body, f"if not m: m = {1 << other[0].number}")
+                self.emit(body, f"if not m: m = {self.bits(1 << other[0].number)}")
                 mod.place = place
             if track is not None:
                 self.emit(ind, f"{track} = m")
