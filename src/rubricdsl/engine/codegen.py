@@ -61,7 +61,8 @@ ESCALATION = int(Code.ESCALATION)
 
 _EMPTY: dict = {}
 _BIG = 1 << 64  # bitmasks from here on are not written as literals
-_CHUNK = 50  # arms per `elif` chain or `|` expression; operands per `and`/`or`/arithmetic chain
+_CHUNK = 50  # arms per `elif` chain or `|` expression; steps of a path followed one by one
+_DEPTH = 30  # levels of an expression in one line of code; deeper parts go to temporaries first
 
 
 def _toset(v: list, allowed: frozenset) -> frozenset | None:
@@ -299,20 +300,27 @@ class _Module:
         lines, where, place = self.lines, self.where, self.place
         self.lines, self.where = [], []
         gen = _Gen(self)
+        self.at(let.span, f"let {let.name}")
+        gen.spill(1, gen.deep([let.expr]))  # a deep expression: its deep parts into temporaries first
         if let.expr.type.kind == "bool":
             code, maybe = gen.cond(let.expr), False
         else:
             code, maybe = gen.val(let.expr)
+        body, body_where = self.lines, self.where
+        self.lines, self.where = [], []
         # its parameters: the locals of the checker that its code reads
         local = set(self.field_var.values()) | set(self.rank_var.values()) | set(self.memo.values())
         params: list[str] = []
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type == tokenize.NAME and tok.string in local and tok.string not in params:
-                params.append(tok.string)
+        for text in body + [code]:
+            for tok in tokenize.generate_tokens(io.StringIO(text.strip()).readline):
+                if tok.type == tokenize.NAME and tok.string in local and tok.string not in params:
+                    params.append(tok.string)
         name = self.globals.new("LET_", let.name, str(len(self.let_fn)))
         self.place = None
         self.emit(0, f"def {name}({', '.join(params)}):")
         self.emit(1, f"# {self.at(let.span, f'let {let.name}')}")
+        self.lines += body
+        self.where += body_where
         self.emit(1, f"return {code}")
         self.place = None
         self.emit(0, "")
@@ -385,16 +393,18 @@ class _Module:
 
 def _walk_lets(e: Any, seen: set[int], refs: Counter) -> None:
     """Count the references to each let in `e` (a let's own expression once)."""
-    if isinstance(e, ir.LetRef):
-        refs[id(e.let)] += 1
-        if isinstance(e.let.expr, ir.LetRef):  # another name for a let: each use is a use of that let
-            _walk_lets(e.let.expr, seen, refs)
-        elif id(e.let) not in seen:
-            seen.add(id(e.let))
-            _walk_lets(e.let.expr, seen, refs)
-    elif isinstance(e, ir.Op):
-        for a in e.args:
-            _walk_lets(a, seen, refs)
+    stack = [e]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, ir.LetRef):
+            refs[id(e.let)] += 1
+            if isinstance(e.let.expr, ir.LetRef):  # another name for a let: each use is a use of that let
+                stack.append(e.let.expr)
+            elif id(e.let) not in seen:
+                seen.add(id(e.let))
+                stack.append(e.let.expr)
+        elif isinstance(e, ir.Op):
+            stack.extend(e.args)
 
 
 class _Gen:
@@ -413,6 +423,7 @@ class _Gen:
         self.sure: set[int] = set()  # lets computed on every path to here
         self.maybe: set[int] = set()  # lets computed on some path to here
         self.unset: set[int] = set()  # lets whose variable is read before it may be set: start as `...`
+        self.spilled: dict[int, tuple[str, bool]] = {}  # subexpression -> (its temporary, may be None)
 
     def tmp(self) -> str:
         self.n += 1
@@ -435,7 +446,14 @@ class _Gen:
             return str(m)
         if m & (m - 1) == 0:
             return f"(1 << {m.bit_length() - 1})"
-        names = [f.name for f in self.r.fields if m >> f.index & 1]
+        got = self.mod.consts.get(("mask", m))
+        if got is not None:
+            return got
+        names, k = [], m
+        while k:
+            low = k & -k
+            names.append(self.r.fields[low.bit_length() - 1].name)
+            k ^= low
         return self.mod.const(m, "MASK_", key=("mask", m), shown="the bits of " + ", ".join(names))
 
     def fv(self, f: ir.FieldIR) -> str:
@@ -574,25 +592,65 @@ class _Gen:
         lets), each after the lets it reads."""
         out: list[ir.LetIR] = []
         seen: set[int] = set()
-
-        def walk(e: Any) -> None:
-            if isinstance(e, ir.LetRef):
+        # ("e", expression) to walk, ("let", let) to add once its expression is walked
+        stack: list[tuple[str, Any]] = [("e", e) for e in reversed(exprs) if e is not None]
+        while stack:
+            what, e = stack.pop()
+            if what == "let":
+                out.append(e)
+            elif isinstance(e, ir.LetRef):
                 let = e.let
                 if id(let) in self.memo:
                     if id(let) not in seen:
                         seen.add(id(let))
-                        walk(let.expr)
-                        out.append(let)
+                        stack.append(("let", let))
+                        stack.append(("e", let.expr))
                 else:
-                    walk(let.expr)
+                    stack.append(("e", let.expr))
             elif isinstance(e, ir.Op):
-                for a in e.args:
-                    walk(a)
-
-        for e in exprs:
-            if e is not None:
-                walk(e)
+                stack.extend(("e", a) for a in reversed(e.args))
         return out
+
+    def deep(self, exprs: list[Any]) -> list[ir.Op]:
+        """The subexpressions of `exprs` to compute into temporaries first, innermost
+        first: every one that would nest _DEPTH levels in the code of its parent (a long
+        `and` chain, arithmetic chain, deep parentheses, a chain of lets written in
+        place). None for an expression of ordinary depth, whose code stays one line.
+        Iterative: no depth meets Python's recursion limit here, and the code written
+        for one temporary nests at most _DEPTH levels."""
+        height: dict[int, int] = {}
+        out: list[ir.Op] = []
+        stack: list[tuple[Any, bool]] = [(e, False) for e in reversed(exprs) if e is not None]
+        memo = self.memo
+        while stack:
+            x, ready = stack.pop()
+            if id(x) in height:
+                continue
+            t = type(x)
+            kids = x.args if t is ir.Op else (x.let.expr,) if t is ir.LetRef and id(x.let) not in memo else ()
+            if kids and not ready:
+                stack.append((x, True))
+                stack.extend((k, False) for k in reversed(kids) if id(k) not in height)
+                continue
+            h = max((height[id(k)] for k in kids), default=0)
+            if t is ir.Op:
+                h += 1
+                if h >= _DEPTH and x.type.kind != "enum":
+                    out.append(x)
+                    h = 0
+            height[id(x)] = h
+        return out
+
+    def spill(self, indent: int, nodes: list[ir.Op]) -> None:
+        """Compute `nodes` (from `deep`) into temporaries, in order; the code of the
+        expressions that hold them reads the temporaries. An expression has no effect
+        and cannot fail where its check runs, so computing a part of it ahead (without
+        the short cut of `and`/`or`) gives the same result."""
+        for x in nodes:
+            code, maybe = (self.cond(x), False) if x.type.kind == "bool" else self.val(x)
+            t = self.tmp()
+            self.emit(indent, f"{t} = {code}")
+            self.spilled[id(x)] = (t, maybe)
 
     def let_code(self, let: ir.LetIR) -> tuple[str, bool]:
         """Code that computes a let read in several places, and whether it may be None."""
@@ -602,7 +660,9 @@ class _Gen:
         """Compute the lets `exprs` need before the check that reads them runs (`pre`:
         when it runs), unless every path here has computed them already."""
         todo = [let for let in self.needed(exprs) if id(let) not in self.sure]
-        if pre and len(todo) > 1:
+        self.spilled = {}
+        deep = self.deep(exprs)
+        if pre and (len(todo) > 1 or deep):
             self.emit(indent, f"if {' and '.join(pre)}:")
             indent += 1
             pre = []
@@ -622,6 +682,7 @@ class _Gen:
             if not pre:
                 self.sure.add(key)
             self.maybe.add(key)
+        self.spill(indent, deep)
         if sure is not None:
             self.sure = sure
 
@@ -629,6 +690,11 @@ class _Gen:
 
     def val(self, e: ir.Expr, rank: bool = False) -> tuple[str, bool]:
         """Code for a value, and whether it may be None (missing / no value)."""
+        while type(e) is ir.LetRef and id(e.let) not in self.memo:
+            e = e.let.expr  # a let written in place (through any chain of names)
+        got = self.spilled.get(id(e))
+        if got is not None:
+            return got
         if isinstance(e, ir.Agg):
             var = self.aggs[id(e)]  # an item aggregate, computed into a local first
             if rank:
@@ -691,6 +757,11 @@ class _Gen:
         return t
 
     def cond(self, e: ir.Expr) -> str:
+        while type(e) is ir.LetRef and id(e.let) not in self.memo:
+            e = e.let.expr  # a let written in place (through any chain of names)
+        got = self.spilled.get(id(e))
+        if got is not None:
+            return got[0]
         if isinstance(e, ir.LetRef):
             if id(e.let) in self.memo:
                 return self.memo[id(e.let)]
