@@ -3,12 +3,15 @@ chained lets), the generated module's names, comments and constants, its line ma
 `linecache` and tracebacks that name the rubric line, and deterministic output."""
 from __future__ import annotations
 
+import ast
 import gc
+import io
 import linecache
 import os
 import re
 import subprocess
 import sys
+import tokenize
 import traceback
 from pathlib import Path
 from typing import Any
@@ -552,3 +555,94 @@ def test_a_large_enum_is_one_set() -> None:
     check = rubric.compiled.source.split("def check(rec):")[1]
     assert "in VALUES_e" in check and "v2500" not in check
     _agree(rubric, [{"e": "v0"}, {"e": f"v{n - 1}"}, {"e": "v4"}, {"e": f"v{n}"}, {"e": "v2500"}])
+
+
+# ---- rubric text is data, never code ---------------------------------------------------------------
+#
+# In the manner of fastjsonschema's tests: strings that would end a string literal or a
+# comment, or run code, if pasted into the source; each must stay a value.
+
+PAYLOADS = ['"""', "'''", "\\", "\\'", "#", "'); import os; os.system('x') #",
+            "\"); __import__('sys').modules.__setitem__('rubric_pwned', 1) #",
+            "\n__import__('sys').modules.__setitem__('rubric_pwned', 1)\n", "\u2028x = 1", "\u0085#", "\r# x",
+            "\x0c", "\x00", "\u202e#", "{0}", "%s", "\\n", "}", "é\u200b"]
+
+
+def _q(s: str) -> str:
+    """`s` as a rubric string literal."""
+    out = []
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable() and ch.isascii():
+            out.append(ch)
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return '"' + "".join(out) + '"'
+
+
+def _pwned() -> bool:
+    return "rubric_pwned" in sys.modules
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=[ascii(p) for p in PAYLOADS])
+def test_strings_names_messages_and_paths_are_inert(payload: str) -> None:
+    p = payload
+    text = f'''rubric {_q("r" + p)} version {_q(p + "1")}
+label t: text from {_q(p)}.{_q("k" + p)}
+label e: enum {{{_q("v" + p)}, plain}} from {_q("e" + p)}
+rule r {_q("message " + p)} {{
+  when t contains {_q(p)}
+  require e == {_q("v" + p)}
+}}
+'''
+    rubric = rubricdsl.loads(text, f"in{p}.rubric")
+    source = rubric.compiled.source
+    assert not _pwned()
+    # no line break but "\n": linecache and the compiler see the same lines, and
+    # every comment ends where it seems to
+    assert source.splitlines() == source.split("\n")[:-1]
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            assert tok.line.lstrip().startswith("#") or tok.start[1] > 0
+    strings = {n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    assert p in strings  # the value of `contains`, as a literal
+
+    def rec(t: Any, e: Any) -> dict:
+        return {p: {"k" + p: t}, "e" + p: e}
+
+    found = [rubric.check_dicts(r) for r in (rec("a" + p + "b", "v" + p), rec("a" + p + "b", "plain"),
+                                             rec("ab", "plain"), rec(p, "v" + p + "x"), {})]
+    assert [[f["kind"] for f in fs] for fs in found] == [[], ["violation"], [], ["invalid"], ["invalid", "invalid"]]
+    assert found[1][0]["message"] == "message " + p and found[3][0]["value"] == "v" + p + "x"
+    assert not _pwned()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS[:8], ids=[ascii(p) for p in PAYLOADS[:8]])
+def test_a_regex_is_inert(payload: str) -> None:
+    # the pattern matches the payload itself, taken literally (a regex escape per character)
+    pattern = "".join(f"\\x{{{ord(ch):x}}}" if not ch.isalnum() else ch for ch in payload)
+    text = f'rubric "rx" version "1"\nlabel t: text\nrule r "no payload" {{ require not (t matches /{pattern}/) }}\n'
+    rubric = rubricdsl.loads(text, "rx.rubric")
+    assert not _pwned()
+    assert [f["kind"] for f in rubric.check_dicts({"t": "<" + payload + ">"})] == ["violation"]
+    assert rubric.check_dicts({"t": "nothing"}) == []
+    assert rubric.compiled.source.splitlines() == rubric.compiled.source.split("\n")[:-1]
+    assert not _pwned()
+
+
+def test_names_that_collide_with_the_generated_code_are_data() -> None:
+    """Fields and lets named like Python keywords, builtins or the generated code's own
+    names (`rec`, `out`, `bad`, `m`, `check`, `len`, `import`, `class`)."""
+    text = ('rubric "n" version "1"\nlabel rec: bool\nlabel out: bool optional\nlabel bad: int 0..9\n'
+            'label m: int 0..9\nlabel import: bool optional\nlabel class: text optional\n'
+            'let check = rec and not out\nlet len = bad + m\nlet f_rec = import\n'
+            'rule r "m" { when check require len < 9 and not f_rec }\nrule s "s" { require len(class) < 3 or check }\n')
+    rubric = rubricdsl.loads(text, "n.rubric")
+    compiled = compile_rubric(rubric.ir)
+    assert compiled.source.count("def check(rec):") == 1
+    records = [{"rec": True, "bad": 4, "m": 4}, {"rec": True, "bad": 5, "m": 4}, {"rec": True, "bad": 1, "m": 1,
+               "import": True}, {"rec": False, "bad": 1, "m": 1, "class": "long"}, {"rec": "x", "bad": 1, "m": 1}]
+    assert [compiled.check(r) or [] for r in records] == [evaluate(rubric.ir, r) for r in records]
+    assert [[f["kind"] for f in rubric.check_dicts(r)] for r in records] == \
+        [[], ["violation"], ["violation"], ["violation"], ["invalid"]]
