@@ -3,12 +3,15 @@ chained lets), the generated module's names, comments and constants, its line ma
 `linecache` and tracebacks that name the rubric line, and deterministic output."""
 from __future__ import annotations
 
+import ast
 import gc
+import io
 import linecache
 import os
 import re
 import subprocess
 import sys
+import tokenize
 import traceback
 from pathlib import Path
 from typing import Any
@@ -386,3 +389,260 @@ def test_rubric_compile_of_a_bad_rubric_is_its_diagnostics(tmp_path: Path) -> No
     assert missing.exit_code == 2 and missing.stdout == "" and "no such file" in missing.stderr
     other = _compile_cli(str(bad), "--emit", "c")
     assert other.exit_code == 2 and other.stdout == ""
+
+
+# ---- no limit of Python's compiler is reached ----------------------------------------------------
+#
+# Long operand chains, deep nesting, thousands of arms, fields and criteria, long paths and
+# large enums: each compiles (at the default recursion limit) and checks records as the
+# reference interpreter does.
+
+
+def _agree(rubric: Any, records: list[dict], expect_some: bool = True) -> None:
+    compiled = rubric.compiled
+    got = [compiled.check(rec) or [] for rec in records]
+    assert got == [evaluate(rubric.ir, rec) for rec in records]
+    if expect_some:
+        assert any(got) and not all(got)  # the records tell right from wrong
+
+
+BOOLS = [{"ok": True, "no": False}, {"ok": False, "no": False}, {"ok": True, "no": True}, {"ok": True},
+         {"ok": "yes", "no": False}]
+
+
+@pytest.mark.parametrize("op", ["and", "or"])
+def test_a_long_and_or_chain_compiles_and_checks(op: str) -> None:
+    """201 `and`s were `SyntaxError: too many nested parentheses`; the chain is computed
+    into temporaries now, none of its lines nesting deeply."""
+    other = "no" if op == "and" else "ok"
+    operands = ["ok"] * 150 + [f"not {other}"] + ["ok"] * 150  # the parser reads ~400 at most today
+    text = (f'rubric "chain" version "1"\nlabel ok: bool\nlabel no: bool optional\n'
+            f'rule r "m" {{ require {f" {op} ".join(operands)} }}\n')
+    rubric = rubricdsl.loads(text, "chain.rubric")
+    _agree(rubric, BOOLS)
+    assert max(line.count("(") for line in rubric.compiled.source.splitlines()) < 100
+
+
+def test_a_long_arithmetic_chain_compiles_and_checks() -> None:
+    text = ('rubric "sum" version "1"\nlabel x: int 0..9\nlabel y: int 0..9 optional\n'
+            f'rule r "m" {{ require {" + ".join(["x"] * 150 + ["y"] + ["x"] * 150)} - x * 2 > 600 }}\n')
+    rubric = rubricdsl.loads(text, "sum.rubric")
+    _agree(rubric, [{"x": 1, "y": 1}, {"x": 2, "y": 9}, {"x": 3}, {"x": 5, "y": 0}])
+
+
+def test_a_thousand_chained_lets_compile_and_check() -> None:
+    lets = "".join(f"let l{k} = l{k - 1} and ok\n" for k in range(1, 1001))
+    text = f'rubric "lets" version "1"\nlabel ok: bool\nlabel no: bool optional\nlet l0 = not no\n{lets}' \
+           'rule r "m" { require l1000 }\n'
+    _agree(rubricdsl.loads(text, "lets.rubric"), BOOLS)
+    # read twice each: a function per let, in order
+    twice = "".join(f"let l{k} = l{k - 1} and ok\nlet u{k} = l{k - 1} or no\n" for k in range(1, 1001))
+    text = f'rubric "lets" version "1"\nlabel ok: bool\nlabel no: bool optional\nlet l0 = not no\n{twice}' \
+           'rule r "m" { require l1000 or not u1000 }\n'
+    _agree(rubricdsl.loads(text, "lets.rubric"), BOOLS)
+
+
+def _deep_ir(rubric: Any, depth: int, make: Any) -> None:
+    """Put a deep expression into the only rule of `rubric` (the parser limits the depth
+    it reads; the generator and the interpreter take any)."""
+    rule = rubric.ir.rules[0]
+    rule.require = make(rule.require, depth)
+    rubric._compiled = None  # noqa: SLF001 - the expression changed after compiling
+
+
+def _op(op: str, args: tuple, like: Any, type_: Any = None) -> Any:
+    from rubricdsl.language import ir
+
+    return ir.Op(op, args, type_ if type_ is not None else like.type, like.span,
+                 frozenset().union(*(a.mentions for a in args)))
+
+
+@pytest.mark.parametrize("shape", ["left", "right", "mixed"])
+def test_a_condition_nested_a_thousand_deep_compiles_and_checks(shape: str) -> None:
+    """`(ok and (no or (not (ok and ...))))`, 1,000 levels; and 5,000-operand chains."""
+    text = 'rubric "deep" version "1"\nlabel ok: bool\nlabel no: bool optional\nrule r "m" { require ok and no }\n'
+    rubric = rubricdsl.loads(text, "deep.rubric")
+    ok, no = rubric.ir.rules[0].require.args
+
+    def make(e: Any, depth: int) -> Any:
+        acc = ok
+        for k in range(depth if shape == "mixed" else 5000):
+            if shape == "left":
+                acc = _op("and", (acc, ok if k % 7 else _op("not", (no,), e)), e)
+            elif shape == "right":
+                acc = _op("or", (no if k % 5 else ok, acc), e)
+            else:
+                acc = [_op("and", (ok, acc), e), _op("or", (no, acc), e), _op("not", (acc,), e)][k % 3]
+        return acc
+
+    _deep_ir(rubric, 1000, make)
+    _agree(rubric, BOOLS, expect_some=shape != "mixed")
+
+
+def test_arithmetic_nested_a_thousand_deep_compiles_and_checks() -> None:
+    """((x + y) * 1 - x ...) a thousand levels deep, with an optional field: no value
+    anywhere in it is no value at the top."""
+    text = ('rubric "deep" version "1"\nlabel x: int 0..9\nlabel y: int 0..9 optional\n'
+            'rule r "m" { require x + y < 5 }\n')
+    rubric = rubricdsl.loads(text, "deep.rubric")
+    cmp_ = rubric.ir.rules[0].require
+    plus = cmp_.args[0]
+    x, y = plus.args
+
+    def make(e: Any, depth: int) -> Any:
+        acc = plus
+        for k in range(depth):
+            acc = _op(["+", "-", "*", "+"][k % 4], (acc, [x, y, x, x][k % 4]) if k % 4 != 2 else (acc, x), plus)
+        return _op("<", (acc, cmp_.args[1]), cmp_)
+
+    _deep_ir(rubric, 1000, make)
+    _agree(rubric, [{"x": 0, "y": 0}, {"x": 1, "y": 0}, {"x": 0}, {"x": 2, "y": 3}, {"x": 1, "y": 9}])
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_decide_of_thousands_of_arms_compiles_and_checks(first: bool) -> None:
+    """3,000 arms failed with RecursionError (an `elif` chain nests)."""
+    arms = "".join(f"  when a == {k} -> {'p' if k % 3 else 'q'}\n" for k in range(3000))
+    extra = "  when a >= 2998 -> p\n" if not first else ""
+    text = (f'rubric "arms" version "1"\ninput a: int 0..5000\nlabel y: enum {{p, q}}\n'
+            f'decide y{" first" if first else ""} {{\n{arms}{extra}  otherwise -> q\n}}\n')
+    rubric = rubricdsl.loads(text, "arms.rubric")
+    records = [{"a": a, "y": y} for a in (0, 1, 2, 1234, 2998, 2999, 3000, 4999) for y in ("p", "q")]
+    _agree(rubric, records)
+    assert rubric.check({"a": 2999, "y": "q"}) and not rubric.check({"a": 2999, "y": "p"})
+
+
+def test_thousands_of_fields_and_criteria_compile_and_check() -> None:
+    n = 3000
+    fields = "".join(f"label f{k}: int 0..9 optional\n" for k in range(n))
+    crits = "".join(f'criterion c{k} "C{k}" {{\n  applies when f{k} > 0\n'
+                    f'  rule r{k} "m{k}" {{ require f{k} != 5 and f{(k * 7) % n} != 6 }}\n}}\n'
+                    for k in range(0, n, 3))
+    rubric = rubricdsl.loads(f'rubric "wide" version "1"\n{fields}{crits}', "wide.rubric")
+    assert re.search(r"\d{21}", rubric.compiled.source) is None  # no mask written as a number of 900 digits
+    records = [{}, {"f0": 5}, {"f2999": 5, "f2997": 5}, {"f2997": 1, "f2997" : 3, "f20979": 1},
+               {"f2997": "bad", "f1": 1, f"f{(2997 * 7) % n}": 6}, {f"f{k}": k % 10 for k in range(n)}]
+    _agree(rubric, records)
+
+
+def test_a_path_of_fifty_thousand_steps_compiles_and_checks() -> None:
+    """It took over a minute and 8 GB: every prefix was a tuple and a name."""
+    steps = [f"s{k}" for k in range(50_000)]
+    text = f'rubric "path" version "1"\nlabel ok: bool from {".".join(steps)}\nrule r "m" {{ require ok }}\n'
+    rubric = rubricdsl.loads(text, "path.rubric")
+
+    def record(leaf: Any) -> dict:
+        rec: Any = leaf
+        for s in reversed(steps):
+            rec = {s: rec}
+        return rec
+
+    recs = [record(True), record(False), record("x"), {"s0": {"s1": 3}}, {}]
+    _agree(rubric, recs)
+    assert [[f["kind"] for f in rubric.check_dicts(r)] for r in recs] == \
+        [[], ["violation"], ["invalid"], ["invalid"], ["invalid"]]
+
+
+def test_a_large_enum_is_one_set() -> None:
+    """Its values are one frozenset in the namespace, tested with one `in` (a large enum
+    is slow to load today: 5,000 values keep the test short; bench/compile_scale.py
+    compiles 100,000)."""
+    n = 5000
+    values = [f"v{k}" for k in range(n)]
+    text = (f'rubric "big" version "1"\nlabel e: enum {{{", ".join(values)}}}\n'
+            f'rule r "m" {{ require e != v{n - 1} and e not in {{v3, v4}} }}\n')
+    rubric = rubricdsl.loads(text, "big.rubric")
+    check = rubric.compiled.source.split("def check(rec):")[1]
+    assert "in VALUES_e" in check and "v2500" not in check
+    _agree(rubric, [{"e": "v0"}, {"e": f"v{n - 1}"}, {"e": "v4"}, {"e": f"v{n}"}, {"e": "v2500"}])
+
+
+# ---- rubric text is data, never code ---------------------------------------------------------------
+#
+# In the manner of fastjsonschema's tests: strings that would end a string literal or a
+# comment, or run code, if pasted into the source; each must stay a value.
+
+PAYLOADS = ['"""', "'''", "\\", "\\'", "#", "'); import os; os.system('x') #",
+            "\"); __import__('sys').modules.__setitem__('rubric_pwned', 1) #",
+            "\n__import__('sys').modules.__setitem__('rubric_pwned', 1)\n", "\u2028x = 1", "\u0085#", "\r# x",
+            "\x0c", "\x00", "\u202e#", "{0}", "%s", "\\n", "}", "é\u200b"]
+
+
+def _q(s: str) -> str:
+    """`s` as a rubric string literal."""
+    out = []
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable() and ch.isascii():
+            out.append(ch)
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return '"' + "".join(out) + '"'
+
+
+def _pwned() -> bool:
+    return "rubric_pwned" in sys.modules
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=[ascii(p) for p in PAYLOADS])
+def test_strings_names_messages_and_paths_are_inert(payload: str) -> None:
+    p = payload
+    text = f'''rubric {_q("r" + p)} version {_q(p + "1")}
+label t: text from {_q(p)}.{_q("k" + p)}
+label e: enum {{{_q("v" + p)}, plain}} from {_q("e" + p)}
+rule r {_q("message " + p)} {{
+  when t contains {_q(p)}
+  require e == {_q("v" + p)}
+}}
+'''
+    rubric = rubricdsl.loads(text, f"in{p}.rubric")
+    source = rubric.compiled.source
+    assert not _pwned()
+    # no line break but "\n": linecache and the compiler see the same lines, and
+    # every comment ends where it seems to
+    assert source.splitlines() == source.split("\n")[:-1]
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            assert tok.line.lstrip().startswith("#") or tok.start[1] > 0
+    strings = {n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    assert p in strings  # the value of `contains`, as a literal
+
+    def rec(t: Any, e: Any) -> dict:
+        return {p: {"k" + p: t}, "e" + p: e}
+
+    found = [rubric.check_dicts(r) for r in (rec("a" + p + "b", "v" + p), rec("a" + p + "b", "plain"),
+                                             rec("ab", "plain"), rec(p, "v" + p + "x"), {})]
+    assert [[f["kind"] for f in fs] for fs in found] == [[], ["violation"], [], ["invalid"], ["invalid", "invalid"]]
+    assert found[1][0]["message"] == "message " + p and found[3][0]["value"] == "v" + p + "x"
+    assert not _pwned()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS[:8], ids=[ascii(p) for p in PAYLOADS[:8]])
+def test_a_regex_is_inert(payload: str) -> None:
+    # the pattern matches the payload itself, taken literally (a regex escape per character)
+    pattern = "".join(f"\\x{{{ord(ch):x}}}" if not ch.isalnum() else ch for ch in payload)
+    text = f'rubric "rx" version "1"\nlabel t: text\nrule r "no payload" {{ require not (t matches /{pattern}/) }}\n'
+    rubric = rubricdsl.loads(text, "rx.rubric")
+    assert not _pwned()
+    assert [f["kind"] for f in rubric.check_dicts({"t": "<" + payload + ">"})] == ["violation"]
+    assert rubric.check_dicts({"t": "nothing"}) == []
+    assert rubric.compiled.source.splitlines() == rubric.compiled.source.split("\n")[:-1]
+    assert not _pwned()
+
+
+def test_names_that_collide_with_the_generated_code_are_data() -> None:
+    """Fields and lets named like Python keywords, builtins or the generated code's own
+    names (`rec`, `out`, `bad`, `m`, `check`, `len`, `import`, `class`)."""
+    text = ('rubric "n" version "1"\nlabel rec: bool\nlabel out: bool optional\nlabel bad: int 0..9\n'
+            'label m: int 0..9\nlabel import: bool optional\nlabel class: text optional\n'
+            'let check = rec and not out\nlet len = bad + m\nlet f_rec = import\n'
+            'rule r "m" { when check require len < 9 and not f_rec }\nrule s "s" { require len(class) < 3 or check }\n')
+    rubric = rubricdsl.loads(text, "n.rubric")
+    compiled = compile_rubric(rubric.ir)
+    assert compiled.source.count("def check(rec):") == 1
+    records = [{"rec": True, "bad": 4, "m": 4}, {"rec": True, "bad": 5, "m": 4}, {"rec": True, "bad": 1, "m": 1,
+               "import": True}, {"rec": False, "bad": 1, "m": 1, "class": "long"}, {"rec": "x", "bad": 1, "m": 1}]
+    assert [compiled.check(r) or [] for r in records] == [evaluate(rubric.ir, r) for r in records]
+    assert [[f["kind"] for f in rubric.check_dicts(r)] for r in records] == \
+        [[], ["violation"], ["violation"], ["violation"], ["invalid"]]

@@ -60,6 +60,9 @@ ESCALATION = int(Code.ESCALATION)
 
 
 _EMPTY: dict = {}
+_BIG = 1 << 64  # bitmasks from here on are not written as literals
+_CHUNK = 50  # arms per `elif` chain or `|` expression; steps of a path followed one by one
+_DEPTH = 30  # levels of an expression in one line of code; deeper parts go to temporaries first
 
 
 def _toset(v: list, allowed: frozenset) -> frozenset | None:
@@ -113,6 +116,18 @@ def _neg(a):
     return None if a is None else -a
 
 
+def _path(v: Any, steps: tuple) -> Any:
+    """Follow a long path's steps from `v` (None where one is missing or of the wrong kind)."""
+    for step in steps:
+        if step.__class__ is int:
+            v = v[step] if v.__class__ is list and len(v) > step else None
+        else:
+            v = v.get(step) if v.__class__ is dict else None
+        if v is None:
+            return None
+    return v
+
+
 def _o(out: list | None, finding: tuple) -> list:
     if out is None:
         return [finding]
@@ -138,6 +153,7 @@ def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: li
 _HELPERS: dict[str, Any] = {
     "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
     "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi, "_o": _o,
+    "_path": _path,
     **{c.name: int(c) for c in Code},
 }
 
@@ -284,20 +300,27 @@ class _Module:
         lines, where, place = self.lines, self.where, self.place
         self.lines, self.where = [], []
         gen = _Gen(self)
+        self.at(let.span, f"let {let.name}")
+        gen.spill(1, gen.deep([let.expr]))  # a deep expression: its deep parts into temporaries first
         if let.expr.type.kind == "bool":
             code, maybe = gen.cond(let.expr), False
         else:
             code, maybe = gen.val(let.expr)
+        body, body_where = self.lines, self.where
+        self.lines, self.where = [], []
         # its parameters: the locals of the checker that its code reads
         local = set(self.field_var.values()) | set(self.rank_var.values()) | set(self.memo.values())
         params: list[str] = []
-        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-            if tok.type == tokenize.NAME and tok.string in local and tok.string not in params:
-                params.append(tok.string)
+        for text in body + [code]:
+            for tok in tokenize.generate_tokens(io.StringIO(text.strip()).readline):
+                if tok.type == tokenize.NAME and tok.string in local and tok.string not in params:
+                    params.append(tok.string)
         name = self.globals.new("LET_", let.name, str(len(self.let_fn)))
         self.place = None
         self.emit(0, f"def {name}({', '.join(params)}):")
         self.emit(1, f"# {self.at(let.span, f'let {let.name}')}")
+        self.lines += body
+        self.where += body_where
         self.emit(1, f"return {code}")
         self.place = None
         self.emit(0, "")
@@ -370,16 +393,18 @@ class _Module:
 
 def _walk_lets(e: Any, seen: set[int], refs: Counter) -> None:
     """Count the references to each let in `e` (a let's own expression once)."""
-    if isinstance(e, ir.LetRef):
-        refs[id(e.let)] += 1
-        if isinstance(e.let.expr, ir.LetRef):  # another name for a let: each use is a use of that let
-            _walk_lets(e.let.expr, seen, refs)
-        elif id(e.let) not in seen:
-            seen.add(id(e.let))
-            _walk_lets(e.let.expr, seen, refs)
-    elif isinstance(e, ir.Op):
-        for a in e.args:
-            _walk_lets(a, seen, refs)
+    stack = [e]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, ir.LetRef):
+            refs[id(e.let)] += 1
+            if isinstance(e.let.expr, ir.LetRef):  # another name for a let: each use is a use of that let
+                stack.append(e.let.expr)
+            elif id(e.let) not in seen:
+                seen.add(id(e.let))
+                stack.append(e.let.expr)
+        elif isinstance(e, ir.Op):
+            stack.extend(e.args)
 
 
 class _Gen:
@@ -398,6 +423,7 @@ class _Gen:
         self.sure: set[int] = set()  # lets computed on every path to here
         self.maybe: set[int] = set()  # lets computed on some path to here
         self.unset: set[int] = set()  # lets whose variable is read before it may be set: start as `...`
+        self.spilled: dict[int, tuple[str, bool]] = {}  # subexpression -> (its temporary, may be None)
 
     def tmp(self) -> str:
         self.n += 1
@@ -412,6 +438,24 @@ class _Gen:
             m |= self.bit.get(n, 0)
         return m
 
+    def bits(self, m: int) -> str:
+        """Code for a bitmask of fields (or arms): a literal up to 64 bits; beyond, a
+        shift for one bit, else a constant, so that the source stays linear in the
+        rubric's size however many fields it has."""
+        if m < _BIG:
+            return str(m)
+        if m & (m - 1) == 0:
+            return f"(1 << {m.bit_length() - 1})"
+        got = self.mod.consts.get(("mask", m))
+        if got is not None:
+            return got
+        names, k = [], m
+        while k:
+            low = k & -k
+            names.append(self.r.fields[low.bit_length() - 1].name)
+            k ^= low
+        return self.mod.const(m, "MASK_", key=("mask", m), shown="the bits of " + ", ".join(names))
+
     def fv(self, f: ir.FieldIR) -> str:
         return self.mod.field_var[f.index]
 
@@ -419,17 +463,32 @@ class _Gen:
 
     def fields_code(self) -> None:
         mod = self.mod
-        # shared prefixes: one variable per distinct path prefix
-        prefix_var: dict[tuple, str] = {(): "rec"}
-        names = _Names(["rec"])
-        children_kind: dict[tuple, set[str]] = {}
+        # shared prefixes: one variable per distinct path prefix. A prefix is a node of
+        # the paths' trie, keyed by (its parent's node, its last step), so that a path
+        # of N steps costs N, not N * N.
+        root = 0
+        node_of: dict[tuple[int, Any], int] = {}
+        steps: list[tuple[int, Any]] = [(-1, None)]  # node -> (parent node, step)
+        children_kind: dict[int, set[str]] = {}
+        field_nodes: list[int] = []  # each field's parent node
         for f in self.r.fields:
-            for i in range(len(f.path)):
-                pre = f.path[:i]
-                children_kind.setdefault(pre, set()).add("index" if isinstance(f.path[i], int) else "key")
-        normalized: set[tuple] = {()}
+            node = root
+            for step in f.path[:-1]:
+                children_kind.setdefault(node, set()).add("index" if isinstance(step, int) else "key")
+                key = (node, step)
+                nxt = node_of.get(key)
+                if nxt is None:
+                    nxt = node_of[key] = len(steps)
+                    steps.append(key)
+                node = nxt
+            children_kind.setdefault(node, set()).add("index" if isinstance(f.path[-1], int) else "key")
+            field_nodes.append(node)
+        prefix_var: dict[int, str] = {root: "rec"}
+        hints: dict[int, str] = {root: ""}
+        names = _Names(["rec"])
+        normalized: set[int] = {root}
 
-        def value_of(parent: tuple, step) -> str:
+        def value_of(parent: int, step) -> str:
             pv = prefix_var[parent]
             if isinstance(step, int):
                 return f"({pv}[{step}] if {pv}.__class__ is list and len({pv}) > {step} else None)"
@@ -437,28 +496,48 @@ class _Gen:
                 return f"{pv}.get({step!r})"
             return f"({pv}.get({step!r}) if {pv}.__class__ is dict else None)"
 
-        def ensure(pre: tuple) -> None:
-            if pre in prefix_var:
-                return
-            ensure(pre[:-1])
-            var = names.new("p_", "_".join(str(s) for s in pre), str(len(prefix_var)))
-            self.emit(1, f"{var} = {value_of(pre[:-1], pre[-1])}")
-            kinds = children_kind.get(pre, set())
-            if kinds == {"key"}:
-                self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
-                normalized.add(pre)
-            prefix_var[pre] = var
+        def ensure(node: int) -> None:
+            todo = []
+            while node not in prefix_var:
+                todo.append(node)
+                node = steps[node][0]
+            if len(todo) > _CHUNK:
+                # a long path: one call follows its steps, not a statement and a local per
+                # step (CPython compiles a function of that many locals slowly)
+                upto = todo[1]
+                walked = tuple(steps[n][1] for n in reversed(todo[1:]))
+                path = self.mod.const(walked, "PATH_", key=("path", walked),
+                                      shown=f"{len(walked)} steps, from {walked[0]!r} to {walked[-1]!r}")
+                var = names.new("p_", "", str(len(prefix_var)))
+                self.emit(1, f"{var} = _path({prefix_var[node]}, {path})")
+                if children_kind.get(upto, set()) == {"key"}:
+                    self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
+                    normalized.add(upto)
+                prefix_var[upto] = var
+                hints[upto] = "_" * 81  # too long a name: the deeper ones are numbered
+                todo = todo[:1]
+            for node in reversed(todo):
+                parent, step = steps[node]
+                # the name says the path while it is short enough to be one
+                hint = hints[node] = (f"{hints[parent]}_{step}" if parent != root else str(step)) \
+                    if len(hints[parent]) <= 80 else hints[parent]
+                var = names.new("p_", hint, str(len(prefix_var)))
+                self.emit(1, f"{var} = {value_of(parent, step)}")
+                if children_kind.get(node, set()) == {"key"}:
+                    self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
+                    normalized.add(node)
+                prefix_var[node] = var
 
-        for f in self.r.fields:
+        for f, node in zip(self.r.fields, field_nodes):
             mod.comment(1, f.span, f"{f.kind} {f.name}")
-            ensure(f.path[:-1])
+            ensure(node)
             v = self.fv(f)
-            self.emit(1, f"{v} = {value_of(f.path[:-1], f.path[-1])}")
+            self.emit(1, f"{v} = {value_of(node, f.path[-1])}")
             self.validate(f, v)
 
     def validate(self, f: ir.FieldIR, v: str) -> None:
         t = f.type
-        bit = 1 << f.index
+        bit = self.bits(1 << f.index)
         i = f.index
         if f.optional or f.required_when is not None:
             on_missing = "pass"
@@ -513,25 +592,65 @@ class _Gen:
         lets), each after the lets it reads."""
         out: list[ir.LetIR] = []
         seen: set[int] = set()
-
-        def walk(e: Any) -> None:
-            if isinstance(e, ir.LetRef):
+        # ("e", expression) to walk, ("let", let) to add once its expression is walked
+        stack: list[tuple[str, Any]] = [("e", e) for e in reversed(exprs) if e is not None]
+        while stack:
+            what, e = stack.pop()
+            if what == "let":
+                out.append(e)
+            elif isinstance(e, ir.LetRef):
                 let = e.let
                 if id(let) in self.memo:
                     if id(let) not in seen:
                         seen.add(id(let))
-                        walk(let.expr)
-                        out.append(let)
+                        stack.append(("let", let))
+                        stack.append(("e", let.expr))
                 else:
-                    walk(let.expr)
+                    stack.append(("e", let.expr))
             elif isinstance(e, ir.Op):
-                for a in e.args:
-                    walk(a)
-
-        for e in exprs:
-            if e is not None:
-                walk(e)
+                stack.extend(("e", a) for a in reversed(e.args))
         return out
+
+    def deep(self, exprs: list[Any]) -> list[ir.Op]:
+        """The subexpressions of `exprs` to compute into temporaries first, innermost
+        first: every one that would nest _DEPTH levels in the code of its parent (a long
+        `and` chain, arithmetic chain, deep parentheses, a chain of lets written in
+        place). None for an expression of ordinary depth, whose code stays one line.
+        Iterative: no depth meets Python's recursion limit here, and the code written
+        for one temporary nests at most _DEPTH levels."""
+        height: dict[int, int] = {}
+        out: list[ir.Op] = []
+        stack: list[tuple[Any, bool]] = [(e, False) for e in reversed(exprs) if e is not None]
+        memo = self.memo
+        while stack:
+            x, ready = stack.pop()
+            if id(x) in height:
+                continue
+            t = type(x)
+            kids = x.args if t is ir.Op else (x.let.expr,) if t is ir.LetRef and id(x.let) not in memo else ()
+            if kids and not ready:
+                stack.append((x, True))
+                stack.extend((k, False) for k in reversed(kids) if id(k) not in height)
+                continue
+            h = max((height[id(k)] for k in kids), default=0)
+            if t is ir.Op:
+                h += 1
+                if h >= _DEPTH and x.type.kind != "enum":
+                    out.append(x)
+                    h = 0
+            height[id(x)] = h
+        return out
+
+    def spill(self, indent: int, nodes: list[ir.Op]) -> None:
+        """Compute `nodes` (from `deep`) into temporaries, in order; the code of the
+        expressions that hold them reads the temporaries. An expression has no effect
+        and cannot fail where its check runs, so computing a part of it ahead (without
+        the short cut of `and`/`or`) gives the same result."""
+        for x in nodes:
+            code, maybe = (self.cond(x), False) if x.type.kind == "bool" else self.val(x)
+            t = self.tmp()
+            self.emit(indent, f"{t} = {code}")
+            self.spilled[id(x)] = (t, maybe)
 
     def let_code(self, let: ir.LetIR) -> tuple[str, bool]:
         """Code that computes a let read in several places, and whether it may be None."""
@@ -541,7 +660,9 @@ class _Gen:
         """Compute the lets `exprs` need before the check that reads them runs (`pre`:
         when it runs), unless every path here has computed them already."""
         todo = [let for let in self.needed(exprs) if id(let) not in self.sure]
-        if pre and len(todo) > 1:
+        self.spilled = {}
+        deep = self.deep(exprs)
+        if pre and (len(todo) > 1 or deep):
             self.emit(indent, f"if {' and '.join(pre)}:")
             indent += 1
             pre = []
@@ -561,6 +682,7 @@ class _Gen:
             if not pre:
                 self.sure.add(key)
             self.maybe.add(key)
+        self.spill(indent, deep)
         if sure is not None:
             self.sure = sure
 
@@ -568,6 +690,11 @@ class _Gen:
 
     def val(self, e: ir.Expr, rank: bool = False) -> tuple[str, bool]:
         """Code for a value, and whether it may be None (missing / no value)."""
+        while type(e) is ir.LetRef and id(e.let) not in self.memo:
+            e = e.let.expr  # a let written in place (through any chain of names)
+        got = self.spilled.get(id(e))
+        if got is not None:
+            return got
         if isinstance(e, ir.Agg):
             var = self.aggs[id(e)]  # an item aggregate, computed into a local first
             if rank:
@@ -630,6 +757,11 @@ class _Gen:
         return t
 
     def cond(self, e: ir.Expr) -> str:
+        while type(e) is ir.LetRef and id(e.let) not in self.memo:
+            e = e.let.expr  # a let written in place (through any chain of names)
+        got = self.spilled.get(id(e))
+        if got is not None:
+            return got[0]
         if isinstance(e, ir.LetRef):
             if id(e.let) in self.memo:
                 return self.memo[id(e.let)]
@@ -729,10 +861,10 @@ class _Gen:
             mod.comment(1, f.span, f"{f.kind} {f.name} required when")
             m = self.mask(f.required_when.mentions) | (1 << f.index)
             b = "read_bad" if len(conditional) > 1 else "bad"
-            pre = [f"{self.fv(f)} is None", f"not {b} & {m}"]
+            pre = [f"{self.fv(f)} is None", f"not {b} & {self.bits(m)}"]
             self.hoist(1, pre, [f.required_when])
             self.emit(1, f"if {' and '.join(pre)} and {self.cond(f.required_when)}:")
-            self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (INVALID, {f.index}, MISSING))")
+            self.emit(2, f"bad |= {self.bits(1 << f.index)}; out = _o(out, (INVALID, {f.index}, MISSING))")
         checks = self.checks()
         if checks:
             # Most records have no invalid field: their checks skip the invalid-field masks.
@@ -755,10 +887,10 @@ class _Gen:
                 assert agg.expr is not None
                 mod.comment(1, agg.span, f"share {agg.text}")
                 m = self.mask(agg.expr.mentions)
-                pre = [f"not bad & {m}"] if m else []
+                pre = [f"not bad & {self.bits(m)}"] if m else []
                 self.hoist(1, pre, [agg.expr])
                 test = self.cond(agg.expr)
-                self.emit(1, f"share_{k} = None if bad & {m} else {test}" if m else f"share_{k} = {test}")
+                self.emit(1, f"share_{k} = None if bad & {self.bits(m)} else {test}" if m else f"share_{k} = {test}")
                 row.append(f"share_{k}")
             mod.place = None
             self.emit(1, f"return out, ({', '.join(row)}{',' if len(row) == 1 else ''})")
@@ -792,14 +924,14 @@ class _Gen:
             var = applies_var[c.name] = names.new("applies_", c.name, str(len(applies_var)))
             mod.comment(2, c.applies.span, f"criterion {c.name} applies when")
             m = self.mask(c.applies.mentions)
-            pre = [f"not bad & {m}"] if masked and m else []
+            pre = [f"not bad & {self.bits(m)}"] if masked and m else []
             self.hoist(2, pre, [c.applies])
             self.emit(2, f"{var} = {'(' + pre[0] + ') and ' if pre else ''}{self.cond(c.applies)}")
         for kind, obj in checks:
             pre = []
             m = self.mask(obj.mentions)
             if m and masked:
-                pre.append(f"not bad & {m}")
+                pre.append(f"not bad & {self.bits(m)}")
             if obj.criterion in applies_var:
                 pre.append(applies_var[obj.criterion])
             if kind == "decide":
@@ -841,15 +973,26 @@ class _Gen:
         if self.count:
             counts = mod.const({}, "COUNTS_", label, ("counts", d.index), f"records per arm bitmask of decide {label}")
         if d.first:
-            kw = "if"
-            for a in edges + plain:
-                mod.at(a.span, f"decide {label}, {a.kind} arm {a.name}")
-                self.emit(ind, f"{kw} {self.cond(a.cond)}: m = {a.number}")
-                kw = "elif"
+            # One `if`/`elif` chain; a long one in blocks of _CHUNK arms, each block run
+            # when none before decided (`elif` nests: thousands would exceed the compiler's limits).
             fallback = other[0].number if other else 0
-            if other:
-                mod.at(other[0].span, f"decide {label}, otherwise")
-            self.emit(ind, f"m = {fallback}" if kw == "if" else f"else: m = {fallback}")
+            arms = edges + plain
+            blocks = [arms[k:k + _CHUNK] for k in range(0, len(arms), _CHUNK)] or [[]]
+            for b, block in enumerate(blocks):
+                at = ind
+                if b:
+                    mod.place = place
+                    self.emit(ind, "if not m:")
+                    at = ind + 1
+                kw = "if"
+                for a in block:
+                    mod.at(a.span, f"decide {label}, {a.kind} arm {a.name}")
+                    self.emit(at, f"{kw} {self.cond(a.cond)}: m = {a.number}")
+                    kw = "elif"
+                last = fallback if b == len(blocks) - 1 else 0
+                if other and b == len(blocks) - 1:
+                    mod.at(other[0].span, f"decide {label}, otherwise")
+                self.emit(at, f"m = {last}" if kw == "if" else f"else: m = {last}")
             mod.place = place
             if track is not None:
                 self.emit(ind, f"{track} = (1 << m) if m else 0")
@@ -862,22 +1005,27 @@ class _Gen:
             single = mod.const({1 << a.number: a.allowed for a in d.arms}, "BY_BIT_", label, ("single", d.index),
                                f"{allowed} by arm bit (1 << arm number)")
 
-            def bits(arms: list[ir.ArmIR]) -> str:
-                return " | ".join(f"({self.cond(a.cond)} and {1 << a.number})" for a in arms)
+            def bits(at: int, arms: list[ir.ArmIR]) -> None:
+                """`m = ` the bits of the arms whose condition holds; a long `|` chain in
+                statements of _CHUNK arms each."""
+                for k in range(0, len(arms), _CHUNK):
+                    code = " | ".join(f"({self.cond(a.cond)} and {self.bits(1 << a.number)})"
+                                      for a in arms[k:k + _CHUNK])
+                    self.emit(at, f"m {'|' if k else ''}= {code}")
 
             body = ind
             if edges:
-                self.emit(ind, f"m = {bits(edges)}")
+                bits(ind, edges)
                 if plain or other:
                     self.emit(ind, "if not m:")
                     body = ind + 1
             if plain:
-                self.emit(body, f"m = {bits(plain)}")
+                bits(body, plain)
             elif not edges:
                 self.emit(body, "m = 0")
             if other:
                 mod.at(other[0].span, f"decide {label}, otherwise")
-                self.emit(body, f"if not m: m = {1 << other[0].number}")
+                self.emit(body, f"if not m: m = {self.bits(1 << other[0].number)}")
                 mod.place = place
             if track is not None:
                 self.emit(ind, f"{track} = m")

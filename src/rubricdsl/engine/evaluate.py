@@ -100,20 +100,61 @@ class Env:
                     self.out.append((Code.INVALID, f.index, MISSING))
 
 
+def _kids(e: Any) -> tuple:
+    """What `e`'s value is computed from: an operator's operands, a let's expression.
+    An aggregate is a leaf: the item's view computes it."""
+    t = type(e)
+    if t is ir.Op:
+        return e.args
+    if t is ir.LetRef:
+        return (e.let.expr,)
+    return ()
+
+
 def value(e: ir.Expr, env: Any) -> Any:
-    """The value of an expression, or None when it has none."""
+    """The value of an expression, or None when it has none; a condition's value is
+    True or False. Computed from the leaves up with a stack of its own, so that no
+    depth of nesting or length of a chain meets Python's recursion limit. Expressions
+    have no effects and never fail, so computing every operand (no short cut for
+    `and` and `or`) gives the same value."""
+    done: dict[int, Any] = {}
+    stack: list[tuple[Any, bool]] = [(e, False)]
+    while stack:
+        x, ready = stack.pop()
+        if id(x) in done:
+            continue
+        kids = _kids(x)
+        if kids and not ready:
+            stack.append((x, True))
+            stack.extend((k, False) for k in reversed(kids) if id(k) not in done)
+            continue
+        done[id(x)] = _one(x, [done[id(k)] for k in kids], env)
+    return done[id(e)]
+
+
+def _truth(e: Any, v: Any) -> bool:
+    """A value as a condition: a constant by its truth, a computed condition as it is,
+    anything else holds only when it is True."""
+    if type(e) is ir.Const:
+        return bool(v)
+    if type(e) is ir.Op and e.type.kind == "bool":
+        return v
+    return v is True
+
+
+def _one(e: Any, args: list[Any], env: Any) -> Any:
+    """The value of one node from the values of its operands (`args`)."""
     if isinstance(e, ir.FieldRef):
         return env.values[e.field.name]
     if isinstance(e, ir.LetRef):
-        return value(e.let.expr, env)
+        return args[0]
     if isinstance(e, ir.Const):
         return e.value
     if isinstance(e, ir.Agg):
         return env.agg(e)  # an item's aggregate: `env` is an `items.ItemView`
     assert isinstance(e, ir.Op)
     if e.type.kind == "bool":
-        return cond(e, env)
-    args = [value(a, env) for a in e.args]
+        return _test(e, args)
     if any(a is None for a in args):
         return None
     if e.op == "len":
@@ -142,26 +183,23 @@ def _rank(e: ir.Expr, v: Any) -> int:
 
 
 def cond(e: ir.Expr, env: Any) -> bool:
-    if isinstance(e, ir.Const):
-        return bool(e.value)
-    if isinstance(e, (ir.FieldRef, ir.LetRef, ir.Agg)):
-        return value(e, env) is True
-    assert isinstance(e, ir.Op)
+    """Whether a condition holds."""
+    return _truth(e, value(e, env))
+
+
+def _test(e: ir.Op, vals: list[Any]) -> bool:
     op = e.op
     if op == "and":
-        return cond(e.args[0], env) and cond(e.args[1], env)
+        return _truth(e.args[0], vals[0]) and _truth(e.args[1], vals[1])
     if op == "or":
-        return cond(e.args[0], env) or cond(e.args[1], env)
+        return _truth(e.args[0], vals[0]) or _truth(e.args[1], vals[1])
     if op == "not":
-        return not cond(e.args[0], env)
+        return not _truth(e.args[0], vals[0])
     if op == "truth":
-        return value(e.args[0], env) is True
+        return vals[0] is True
     if op in ("present", "missing"):
-        x = e.args[0]
-        v = env.agg(x) if isinstance(x, ir.Agg) else env.values[x.field.name]
-        return (v is not None) == (op == "present")
+        return (vals[0] is not None) == (op == "present")
     # atomic tests: false when an operand has no value
-    vals = [value(a, env) for a in e.args]
     if any(v is None for v in vals):
         return False
     if op in ("==", "!=", "<", "<=", ">", ">="):
