@@ -122,8 +122,11 @@ def encode(rubric: ir.RubricIR) -> bytes:
     table: list[Any] = []
     index: dict[int, int] = {}
     keep: list[Any] = []  # every object encoded stays alive, so no id() is reused meanwhile
+    pending: list[tuple[int, Any]] = []  # objects numbered, their fields not yet encoded
 
     def obj(o: Any) -> dict[str, int]:
+        # numbered now, encoded by the loop below: no recursion along a chain of
+        # thousands of operators
         n = index.get(id(o))
         if n is None:
             name = type(o).__name__
@@ -132,7 +135,7 @@ def encode(rubric: ir.RubricIR) -> bytes:
             n = index[id(o)] = len(table)
             keep.append(o)
             table.append(None)
-            table[n] = [name, {f: val(getattr(o, f)) for f in classes[name][1]}]
+            pending.append((n, o))
         return {"@": n}
 
     def val(v: Any) -> Any:
@@ -158,6 +161,10 @@ def encode(rubric: ir.RubricIR) -> bytes:
         raise _Unsupported(t.__name__)
 
     root = obj(rubric)["@"]
+    while pending:
+        n, o = pending.pop()
+        name = type(o).__name__
+        table[n] = [name, {f: val(getattr(o, f)) for f in classes[name][1]}]
     doc = {"format": FORMAT, "sha256": rubric.sha256, "root": root, "objects": table}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
