@@ -188,7 +188,7 @@ def _lint(text: str) -> None:
     from rubricdsl.core.codes import CODES
     from rubricdsl.analysis.lint import lint_text
 
-    res = lint_text(text, "m.rubric", timeout_ms=2000)
+    res = lint_text(text, "m.rubric", timeout=30)
     for d in res.diagnostics:
         assert d.code in CODES and d.line >= 1 and d.column >= 1, d
     errors = [d for d in res.diagnostics if d.severity == "error"]

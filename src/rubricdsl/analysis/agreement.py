@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from rubricdsl.language import ir
 from rubricdsl.engine.codegen import Compiled, RowPlan, compile_rubric
-from rubricdsl.engine.items import FLAG_UNCOVERED, FLAG_VIOLATION, ItemChecker, Row, majority
+from rubricdsl.engine.items import FLAG_UNCOVERED, FLAG_VIOLATION, ItemChecker, Row
 
 LEVELS = ("nominal", "ordinal", "interval", "jaccard")
 # above this many cells (units x values x values), the package's dense arrays would
@@ -134,14 +134,13 @@ class AgreementCollector(ItemChecker):
                     ls.annotators.add(ann)
             # agreement of each judgment with the majority of the item's other judgments
             if len(judged) >= 2:
-                for i, (ann, v) in enumerate(judged):
-                    if ann is None:
+                others = majority_of_others([v for _, v in judged])
+                for (ann, v), m in zip(judged, others):
+                    if ann is None or m is None:
                         continue
-                    m = majority([w for j, (_, w) in enumerate(judged) if j != i])
-                    if m is not None:
-                        st = self.annotators[ann]
-                        st.compared += 1
-                        st.agreed += m == v
+                    st = self.annotators[ann]
+                    st.compared += 1
+                    st.agreed += m == v
             if len(judged) < 2:
                 continue
             vals = [v for _, v in judged]
@@ -176,6 +175,32 @@ class AgreementCollector(ItemChecker):
                     st = self.arms[(d.index, a.number)]
                     st.items += 1
                     st.disagreed += disagree
+
+
+def majority_of_others(values: list[Any]) -> list[Any]:
+    """For each value, `items.majority` of all the others: the most common of them, None
+    on a tie. Linear in the number of values: taking one value away lowers only its own
+    count, so the answer depends on the value alone, and on the three largest counts
+    (the largest count among the other values is one of the two largest besides it)."""
+    counts = Counter(values)
+    top = counts.most_common(3)
+    by_value: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        if v in by_value:
+            out.append(by_value[v])
+            continue
+        cands = [(w, n) for w, n in top if w != v]
+        if counts[v] > 1:
+            cands.append((v, counts[v] - 1))
+        cands.sort(key=lambda wn: -wn[1])
+        if not cands or (len(cands) > 1 and cands[0][1] == cands[1][1]):
+            m = None
+        else:
+            m = cands[0][0]
+        by_value[v] = m
+        out.append(m)
+    return out
 
 
 def _sort_key(v: Any) -> tuple:

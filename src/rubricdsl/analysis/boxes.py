@@ -51,6 +51,9 @@ class BoxEngine:
         self.value_dim: dict[str, int] = {}
         self.member_dim: dict[tuple[str, str], int] = {}
         self.presence_dim: dict[str, int] = {}
+        # boxes by node, each computed once (a `let` read by many arms, or by itself
+        # twice, costs one computation); None for a condition that is not a box
+        self._memo: dict[int, tuple[Any, dict[int, int] | None]] = {}
         for f in fields:
             self._add(f)
         self.full = np.array([d.full for d in self.dims], dtype=np.uint64)
@@ -99,6 +102,7 @@ class BoxEngine:
         b = self.full.copy()
         if e is None:
             return b
+        self._prepare(e)
         for dim, mask in self._box(e).items():
             b[dim] &= np.uint64(mask)
         return b
@@ -118,10 +122,49 @@ class BoxEngine:
             return {self.presence_dim[f.name]: 0b10}
         return {}
 
+    def _prepare(self, root: ir.Expr) -> None:
+        """The boxes of the conditions under `root` (through `let`s), from the leaves up, so
+        that `_box` finds its operands done and never recurses deeply. The operands of an
+        `and` or `or` chain are taken flat by the chain's top (`operands`): the links of
+        the chain itself are skipped."""
+        entered: set[int] = set()
+        stack: list[tuple[Any, str | None, bool]] = [(root, None, False)]
+        while stack:
+            e, parent_op, done = stack.pop()
+            if done:
+                try:
+                    self._box(e)
+                except NotABox:
+                    pass
+                continue
+            if type(e) is ir.LetRef:
+                e, parent_op = _unlet(e), None  # a let is not flattened into the chain around it
+            if type(e) is not ir.Op or e.type.kind != "bool" or id(e) in self._memo or id(e) in entered:
+                continue
+            entered.add(id(e))
+            if not (e.op in ("and", "or") and parent_op == e.op):
+                stack.append((e, None, True))
+            for c in e.args:
+                stack.append((c, e.op, False))
+
     def _box(self, e: ir.Expr) -> dict[int, int]:
         """The box of a condition as {dimension: mask of allowed values}; a dimension not
-        named allows every value. Raises NotABox."""
+        named allows every value. Raises NotABox. The result is shared: not to be changed."""
         e = _unlet(e)
+        hit = self._memo.get(id(e))
+        if hit is not None:
+            if hit[1] is None:
+                raise NotABox
+            return hit[1]
+        try:
+            out = self._box_of(e)
+        except NotABox:
+            self._memo[id(e)] = (e, None)
+            raise
+        self._memo[id(e)] = (e, out)
+        return out
+
+    def _box_of(self, e: ir.Expr) -> dict[int, int]:
         if isinstance(e, ir.Const):
             return {} if e.value is True else self._nothing()
         if isinstance(e, ir.FieldRef) and e.field.type.kind == "bool":
@@ -149,12 +192,20 @@ class BoxEngine:
         return out
 
     def _or(self, e: ir.Op) -> dict[int, int]:
-        """A box only when both sides restrict the same single dimension."""
-        a, b = self._box(e.args[0]), self._box(e.args[1])
-        if len(a) == 1 and len(b) == 1 and a.keys() == b.keys():
-            k = next(iter(a))
-            return {k: a[k] | b[k]}
-        raise NotABox
+        """A box only when every operand of the chain restricts the same single dimension."""
+        dim: int | None = None
+        mask = 0
+        for x in operands(e, "or"):
+            b = self._box(x)
+            if len(b) != 1:
+                raise NotABox
+            ((k, m),) = b.items()
+            if dim is not None and k != dim:
+                raise NotABox
+            dim = k
+            mask |= m
+        assert dim is not None
+        return {dim: mask}
 
     def _not(self, e: ir.Op) -> dict[int, int]:
         """A box only when the operand restricts at most one dimension."""
@@ -330,10 +381,12 @@ class FirstResult:
     gap: dict[str, Any] | None  # a situation no arm covers
 
 
-def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -> FirstResult:
+def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
+                  tick: Callable[[], None] | None = None) -> FirstResult:
     """One pass over the arms in order. The uncovered region shrinks by each arm's box;
     what an arm takes from it is kept, labelled with the arm, so that the arms deciding
-    a shadowed arm's situations are the labels of the taken pieces that meet its box."""
+    a shadowed arm's situations are the labels of the taken pieces that meet its box.
+    `tick` is called once per arm (the analysis's deadline: it raises to stop)."""
     boxes = [engine.box(a.cond) & scope for a in order]
     d = len(engine.dims)
     region = scope[None, :].copy()
@@ -345,6 +398,8 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -
     owners: list[np.ndarray] = []
     for k, (a, b) in enumerate(zip(order, boxes)):
         poll_interrupt()
+        if tick is not None:
+            tick()
         if not np.all(b != 0):
             dead.append(a)
             continue
@@ -369,6 +424,8 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray) -
         matrix = np.stack(boxes)
         for k in shadowed_idx:
             poll_interrupt()
+            if tick is not None:
+                tick()
             b = boxes[k]
             cand = [j for j in np.nonzero(engine.intersects(matrix[:k], b))[0].tolist() if j in span]
             rows = np.concatenate([np.arange(*span[j]) for j in cand]) if cand else np.zeros(0, dtype=np.int64)

@@ -3,8 +3,15 @@ always-violated requirements, gaps, overlaps, shadowed arms and useless edge cas
 each with a witness situation where one exists.
 
 Every check is decided exactly over the encoding of `encode` (text tests are opaque
-atoms there). A solver timeout or a construct the encoding cannot express becomes
-its own diagnostic (RB209), never a silent skip.
+atoms there). A solver timeout, a construct the encoding cannot express, or a check
+the time budget (`budget`) did not leave time for becomes its own diagnostic (RB209),
+never a silent skip.
+
+One solver serves the whole analysis: each question pushes what it needs (the domain
+of the fields it reads, its constraints) and pops it after, and a decision's arms are
+defined once and asked about by assumption. The checks over the arms of a decision
+keep a running disjunction of the arms seen (a Bool per prefix), so that each arm
+adds a constant number of terms instead of one per earlier arm.
 """
 from __future__ import annotations
 
@@ -15,13 +22,20 @@ import z3
 
 from rubricdsl.language import ir
 from rubricdsl.core.diagnostics import Diagnostic
-from rubricdsl.analysis.encode import Encoder, Solver, Unsupported, check_assumptions, interruptible
+from rubricdsl.analysis.budget import Budget, OutOfTime
+from rubricdsl.analysis.encode import Encoder, Solver, Unsupported, interruptible
 from rubricdsl.core.interrupts import poll_interrupt
 from rubricdsl.core.source import Span
 from rubricdsl.core.values import value_text
 from rubricdsl.analysis.witness import record_from_values, situation
 
-DEFAULT_TIMEOUT_MS = 20_000
+# past this many declarations left unfinished by the budget, one RB209 names the rest
+MAX_UNFINISHED = 20
+# the covering arms a shadowed-arm message names; past them, it counts the rest
+COVER_SHOWN = 12
+# up to this many arms before a shadowed arm, the arms that decide its situations are
+# found one by one (exactly, up to COVER_SHOWN); past it, an unsat core names a cover
+EXACT_COVER_ARMS = 400
 
 
 @dataclass
@@ -31,27 +45,47 @@ class _Scope:
 
 
 class Analyzer:
-    def __init__(self, rubric: ir.RubricIR, file: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    def __init__(self, rubric: ir.RubricIR, file: str, budget: Budget | None = None) -> None:
         self.r = rubric
         self.file = file
-        self.timeout_ms = timeout_ms
+        self.budget = budget if budget is not None else Budget()
         self.out: list[Diagnostic] = []
         self.enc = Encoder(rubric)
+        self.s = Solver()
+        # the checks of the declaration under way not done yet: (check, what it decides)
+        self._pending: list[tuple[str, str]] = []
 
-    # ---- helpers ---------------------------------------------------------------------
+    # ---- the solver ------------------------------------------------------------------
 
-    def _solver(self, *constraints: Any) -> z3.Solver:
-        s = Solver()
-        s.set("timeout", self.timeout_ms)
-        s.add(*self.enc.domain)
-        for c in constraints:
-            s.add(c)
-        return s
+    def _ask(self, *assumptions: Any) -> Any:
+        """Check the solver's assertions, under assumptions, within the budget."""
+        self.s.set("timeout", self.budget.question_ms())
+        res = self.s.check(*assumptions)
+        if res == z3.unknown and self.budget.expired():
+            raise OutOfTime
+        return res
 
-    def _check(self, *constraints: Any) -> tuple[Any, Any]:
-        s = self._solver(*constraints)
-        res = s.check()
-        return res, (s.model() if res == z3.sat else None)
+    def _check(self, names: Any, *constraints: Any) -> tuple[Any, Any]:
+        """Whether the constraints can hold together (with the domain of the fields
+        `names`, which must cover the fields they read), and a model when they can."""
+        s = self.s
+        ms = self.budget.question_ms()
+        s.push()
+        try:
+            s.add(*self.enc.domain_for(names))
+            for c in constraints:
+                s.add(c)
+            s.set("timeout", ms)
+            res = s.check()
+            model = s.model() if res == z3.sat else None
+        finally:
+            s.pop()
+        if res == z3.unknown and self.budget.expired():
+            raise OutOfTime
+        return res, model
+
+    def _done(self, check: str) -> None:
+        self._pending = [p for p in self._pending if p[0] != check]
 
     def _diag(self, code: str, check: str, message: str, span: Span, help: str | None = None,
               model: Any = None, names: set[str] | None = None, label: tuple[ir.FieldIR, Any] | None = None,
@@ -79,7 +113,7 @@ class Analyzer:
         self.out.append(d)
 
     def _incomplete(self, check: str, what: str, span: Span, why: str) -> None:
-        help_ = ("raise the solver time limit with --timeout, or simplify the condition" if "timeout" in why
+        help_ = ("raise the time budget with --timeout, or simplify the condition" if "timeout" in why
                  else "the analysis treats this construct as beyond its encoding; rewrite it with the "
                       "supported tests, or check this part by hand")
         d = Diagnostic("RB209", f"could not decide whether {what}: {why}", span, self.file, help=help_)
@@ -95,41 +129,83 @@ class Analyzer:
     # ---- entry -----------------------------------------------------------------------
 
     def run(self) -> list[Diagnostic]:
+        todo: list[tuple[str, Any]] = [("criterion", c) for c in self.r.criteria if c.applies is not None]
+        todo += [("rule", r) for r in self.r.rules]
+        todo += [("escalation", e) for e in self.r.escalations]
+        todo += [("decide", d) for d in self.r.decides]
         dead_criteria: set[str] = set()
-        for c in self.r.criteria:
-            if c.applies is None:
+        unfinished: list[tuple[str, Any, list[tuple[str, str]]]] = []
+        for kind, obj in todo:
+            if kind != "criterion" and obj.criterion in dead_criteria:
+                continue
+            poll_interrupt()
+            self._pending = _checks_of(kind, obj)
+            if unfinished or self.budget.expired():
+                unfinished.append((kind, obj, self._pending))
                 continue
             try:
-                res, _ = self._check(self.enc.cond(c.applies))
-            except Unsupported as e:
-                self._incomplete("dead", f"`applies when` of criterion `{c.name}` can hold", c.applies.span, str(e))
-                continue
-            if res == z3.unsat:
-                dead_criteria.add(c.name)
-                self._diag("RB201", "dead", f"`applies when` of criterion `{c.name}` can never hold",
-                           c.applies.span, help="nothing in this criterion is ever checked; fix or remove the condition")
-            elif res == z3.unknown:
-                self._incomplete("dead", f"`applies when` of criterion `{c.name}` can hold", c.applies.span, "solver timeout")
-        for r in self.r.rules:
-            if r.criterion not in dead_criteria:
-                self._guard(self._rule, r)
-        for e in self.r.escalations:
-            if e.criterion not in dead_criteria:
-                self._guard(self._escalation, e)
-        for d in self.r.decides:
-            if d.criterion not in dead_criteria:
-                self._guard(self._decide, d)
+                if kind == "criterion":
+                    if self._criterion(obj):
+                        dead_criteria.add(obj.name)
+                else:
+                    self._guard({"rule": self._rule, "escalation": self._escalation, "decide": self._decide}[kind],
+                                obj)
+            except OutOfTime:
+                unfinished.append((kind, obj, self._pending))
+        self._unfinished(unfinished)
         return self.out
 
     def _guard(self, fn, obj) -> None:
-        poll_interrupt()
         try:
             fn(obj)
         except Unsupported as e:
             self._incomplete("dead", f"`{getattr(obj, 'name', None) or obj.label.name}` is sound", obj.span,
                              f"the analysis cannot express {e}")
 
-    # ---- rules and escalations --------------------------------------------------------
+    def _unfinished(self, items: list[tuple[str, Any, list[tuple[str, str]]]]) -> None:
+        """RB209 for the declarations the budget left unfinished, naming what was not
+        decided: one each for the first MAX_UNFINISHED, one more for the rest."""
+        spent = f"the time budget ({self.budget.describe()}) ran out"
+        help_ = ("raise the time budget with --timeout SECONDS (per rubric file); everything decided "
+                 "before it ran out is reported")
+        for kind, obj, pending in items[:MAX_UNFINISHED]:
+            span = obj.applies.span if kind == "criterion" else obj.span
+            if pending:
+                missing = ", ".join(w for _, w in pending)
+                msg = f"could not finish the analysis of {_describe(kind, obj)}: {spent}; not decided: {missing}"
+            else:
+                msg = f"could not finish the analysis of {_describe(kind, obj)}: {spent}"
+            d = Diagnostic("RB209", msg, span, self.file, help=help_)
+            d.check_override = pending[0][0] if pending else "dead"
+            self.out.append(d)
+        rest = items[MAX_UNFINISHED:]
+        if rest:
+            kind, obj, _ = rest[0]
+            span = obj.applies.span if kind == "criterion" else obj.span
+            named = ", ".join(_describe(k, o) for k, o, _ in rest[:10])
+            more = f" and {len(rest) - 10} more" if len(rest) > 10 else ""
+            d = Diagnostic("RB209", f"could not analyse {len(rest)} more declaration{'s' if len(rest) != 1 else ''}: "
+                           f"{spent}; not analysed: {named}{more}", span, self.file, help=help_)
+            d.check_override = "dead"
+            self.out.append(d)
+
+    # ---- criteria, rules and escalations -------------------------------------------------
+
+    def _criterion(self, c: ir.CriterionIR) -> bool:
+        """Whether the criterion's `applies when` can never hold (reported)."""
+        try:
+            cond = self.enc.cond(c.applies)
+        except Unsupported as e:
+            self._incomplete("dead", f"`applies when` of criterion `{c.name}` can hold", c.applies.span, str(e))
+            return False
+        res, _ = self._check(c.applies.mentions, cond)
+        if res == z3.unsat:
+            self._diag("RB201", "dead", f"`applies when` of criterion `{c.name}` can never hold",
+                       c.applies.span, help="nothing in this criterion is ever checked; fix or remove the condition")
+            return True
+        if res == z3.unknown:
+            self._incomplete("dead", f"`applies when` of criterion `{c.name}` can hold", c.applies.span, "solver timeout")
+        return False
 
     def _rule(self, r: ir.RuleIR) -> None:
         sc = self._scope(r.criterion)
@@ -138,7 +214,8 @@ class Analyzer:
         names = set(sc.names) | set(r.mentions)
         if r.when is not None:
             when = self.enc.cond(r.when)
-            res, model = self._check(*base, when)
+            res, model = self._check(names, *base, when)
+            self._done("dead")
             if res == z3.unsat:
                 self._diag("RB201", "dead", f"the `when` of rule `{r.name}` can never hold", r.when.span,
                            help="the rule never applies; fix the condition or remove the rule")
@@ -148,9 +225,10 @@ class Analyzer:
                 return
             base.append(when)
         else:
-            res, model = self._check(*base)
+            res, model = self._check(names, *base)
         req = self.enc.cond(r.require)
-        res_v, model_v = self._check(*base, z3.Not(req))
+        res_v, model_v = self._check(names, *base, z3.Not(req))
+        self._done("vacuous")
         if res_v == z3.unsat:
             self._diag("RB202", "vacuous", f"the `require` of rule `{r.name}` always holds where the rule applies",
                        r.require.span, help="the rule can never be violated; it checks nothing",
@@ -159,7 +237,8 @@ class Analyzer:
         if res_v == z3.unknown:
             self._incomplete("vacuous", f"rule `{r.name}` can be violated", r.require.span, "solver timeout")
             return
-        res_h, _ = self._check(*base, req)
+        res_h, _ = self._check(names, *base, req)
+        self._done("always_violated")
         if res_h == z3.unsat:
             self._diag("RB203", "always_violated",
                        f"the `require` of rule `{r.name}` can never hold where the rule applies",
@@ -171,7 +250,7 @@ class Analyzer:
     def _escalation(self, e: ir.EscalateIR) -> None:
         sc = self._scope(e.criterion)
         assert sc is not None
-        res, _ = self._check(*sc.constraints, self.enc.cond(e.when))
+        res, _ = self._check(set(sc.names) | set(e.mentions), *sc.constraints, self.enc.cond(e.when))
         if res == z3.unsat:
             self._diag("RB201", "dead", f"the `when` of escalation `{e.name}` can never hold", e.when.span,
                        help="nothing is ever escalated to " + e.target)
@@ -188,18 +267,46 @@ class Analyzer:
         label = d.label
         lv = self.enc.vars[label.name]
         names = set(sc.names) | set(d.mentions)
-        s = self._solver(*sc.constraints, lv.present)
         edges = [a for a in d.arms if a.kind == "edge"]
         plain = [a for a in d.arms if a.kind == "when"]
         other = [a for a in d.arms if a.kind == "otherwise"]
-        lit: dict[int, Any] = {}
-        for a in edges + plain:
-            x = z3.Bool(f"arm:{d.index}:{a.number}")
-            s.add(x == self.enc.cond(a.cond))
-            lit[a.number] = x
+        conds = {a.number: self.enc.cond(a.cond) for a in edges + plain}
+        s = self.s
+        s.push()
+        try:
+            s.add(*self.enc.domain_for(names))
+            s.add(*sc.constraints, lv.present)
+            lit: dict[int, Any] = {}
+            for a in edges + plain:
+                x = z3.Bool(f"arm:{d.index}:{a.number}")
+                s.add(x == conds[a.number])
+                lit[a.number] = x
+            dead = self._dead_arms(d, edges + plain, lit)
+            live_edges = [a for a in edges if a.number not in dead]
+            live_plain = [a for a in plain if a.number not in dead]
+            any_edge = z3.Or([lit[a.number] for a in live_edges]) if live_edges else z3.BoolVal(False)
+            if d.first:
+                self._shadowed(d, edges + plain, lit, dead, names)
+            else:
+                self._overlaps(d, live_edges, lit, None, names)
+                self._overlaps(d, live_plain, lit, any_edge, names)
+                self._done("overlap")
+            if not other:
+                self._gap(d, edges + plain, lit, names)
+            self._useless_edges(d, edges, plain, other, lit, dead, names)
+        finally:
+            s.pop()
+
+    def _dead_arms(self, d: ir.DecideIR, arms: list[ir.ArmIR], lit: dict[int, Any]) -> set[int]:
+        label = d.label
         dead: set[int] = set()
-        for a in edges + plain:
-            res = s.check(lit[a.number])
+        for i, a in enumerate(arms):
+            try:
+                res = self._ask(lit[a.number])
+            except OutOfTime:
+                self._pending = [("dead", f"which arms can match (from {_arm(a)} on)") if p[0] == "dead" else p
+                                 for p in self._pending]
+                raise
             if res == z3.unsat:
                 dead.add(a.number)
                 self._diag("RB201", "dead", f"{_arm(a)} of `decide {label.name}` can never match", a.span,
@@ -207,29 +314,28 @@ class Analyzer:
             elif res == z3.unknown:
                 dead.add(a.number)
                 self._incomplete("dead", f"{_arm(a)} of `decide {label.name}` can match", a.span, "solver timeout")
-        live_edges = [a for a in edges if a.number not in dead]
-        live_plain = [a for a in plain if a.number not in dead]
-        any_edge = z3.Or([lit[a.number] for a in live_edges]) if live_edges else z3.BoolVal(False)
-        if d.first:
-            self._shadowed(d, s, edges + plain, lit, dead, names)
-        else:
-            self._overlaps(d, s, live_edges, lit, None, names)
-            self._overlaps(d, s, live_plain, lit, any_edge, names)
-        # gap: a situation where no arm matches
-        if not other:
-            s.push()
-            for a in edges + plain:
+        self._done("dead")
+        return dead
+
+    def _gap(self, d: ir.DecideIR, arms: list[ir.ArmIR], lit: dict[int, Any], names: set[str]) -> None:
+        """A situation where no arm matches."""
+        label = d.label
+        s = self.s
+        s.push()
+        try:
+            for a in arms:
                 s.add(z3.Not(lit[a.number]))
-            res = s.check()
+            res = self._ask()
             model = s.model() if res == z3.sat else None
+        finally:
             s.pop()
-            if res == z3.sat:
-                self._diag("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
-                           d.span, help="add an arm (or an `otherwise`) for this situation, or state why the "
-                           "guideline leaves it to the annotator", model=model, names=names)
-            elif res == z3.unknown:
-                self._incomplete("gap", f"`decide {label.name}` covers every situation", d.span, "solver timeout")
-        self._useless_edges(d, s, edges, plain, other, lit, dead, names)
+        self._done("gap")
+        if res == z3.sat:
+            self._diag("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
+                       d.span, help="add an arm (or an `otherwise`) for this situation, or state why the "
+                       "guideline leaves it to the annotator", model=model, names=names)
+        elif res == z3.unknown:
+            self._incomplete("gap", f"`decide {label.name}` covers every situation", d.span, "solver timeout")
 
     def _first_by_boxes(self, d: ir.DecideIR) -> bool:
         """Decide dead arms, shadowing and gaps of a `first` table whose arms are boxes.
@@ -251,7 +357,7 @@ class Analyzer:
         other = [a for a in d.arms if a.kind == "otherwise"]
         try:
             scope = engine.box(applies)
-            res = analyse_first(engine, order, scope)
+            res = analyse_first(engine, order, scope, self.budget.check)
         except NotABox:
             return False
         label = d.label
@@ -264,121 +370,177 @@ class Analyzer:
             covering = cover[0].allowed if cover else frozenset()
             pick = [v for v in b.values if v not in covering]
             value = pick[0] if pick else b.values[0]
-            shown = cover[:12]
-            names_cov = ", ".join(_arm(a) for a in shown) + (f" and {len(cover) - 12} more" if len(cover) > 12 else "")
             self._diag("RB206", "shadowed",
-                       f"{_arm(b)} of `decide {label.name}` never decides: {names_cov} "
+                       f"{_arm(b)} of `decide {label.name}` never decides: {_cover_text(cover)} "
                        f"{'covers' if len(cover) == 1 else 'together cover'} every situation it matches",
-                       b.span, help=f"remove it, or move it above {names_cov} if it is the more specific case",
+                       b.span, help=f"remove it, or move it above {_cover_text(cover)} if it is the more specific case",
                        values=values, names=names, label=None if label_read else (label, value))
         if res.gap is not None and not other:
             self._diag("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
                        d.span, help="add an arm (or an `otherwise`) for this situation, or state why the "
                        "guideline leaves it to the annotator", values=res.gap, names=names,
                        label=None if label_read else (label, _first_value(label)))
+        self._done("dead")
+        self._done("shadowed")
+        self._done("gap")
         edges = [a for a in d.arms if a.kind == "edge"]
         if edges:
             sc = self._scope(d.criterion)
             assert sc is not None
             lv = self.enc.vars[label.name]
-            s = self._solver(*sc.constraints, lv.present)
-            lit = {}
-            for a in order:
-                x = z3.Bool(f"arm:{d.index}:{a.number}")
-                s.add(x == self.enc.cond(a.cond))
-                lit[a.number] = x
-            dead = {a.number for a in res.dead}
-            self._useless_edges(d, s, edges, [a for a in d.arms if a.kind == "when"], other, lit, dead, names)
+            conds = {a.number: self.enc.cond(a.cond) for a in order}
+            s = self.s
+            s.push()
+            try:
+                s.add(*self.enc.domain_for(names | set(sc.names)))
+                s.add(*sc.constraints, lv.present)
+                lit = {}
+                for a in order:
+                    x = z3.Bool(f"arm:{d.index}:{a.number}")
+                    s.add(x == conds[a.number])
+                    lit[a.number] = x
+                dead = {a.number for a in res.dead}
+                self._useless_edges(d, edges, [a for a in d.arms if a.kind == "when"], other, lit, dead, names)
+            finally:
+                s.pop()
         return True
 
-    def _overlaps(self, d: ir.DecideIR, s: z3.Solver, arms: list[ir.ArmIR], lit: dict[int, Any],
+    def _overlaps(self, d: ir.DecideIR, arms: list[ir.ArmIR], lit: dict[int, Any],
                   no_edge: Any, names: set[str]) -> None:
+        """Arms that can match together and allow different values. For each set of
+        values, a Bool holds when one of the arms so far with those values matches: an
+        arm's rivals are the other sets' Bools, whatever the number of earlier arms."""
         label = d.label
+        s = self.s
+        seen: dict[frozenset, Any] = {}
         for j, b in enumerate(arms):
-            rivals = [a for a in arms[:j] if a.allowed != b.allowed]
-            if not rivals:
-                continue
-            o = z3.Bool(f"overlap:{d.index}:{b.number}")
-            cond = z3.And(lit[b.number], z3.Or([lit[a.number] for a in rivals]))
-            if no_edge is not None:
-                cond = z3.And(cond, z3.Not(no_edge))
-            s.add(o == cond)
-            res = s.check(o)
-            if res == z3.unknown:
-                self._incomplete("overlap", f"{_arm(b)} of `decide {label.name}` overlaps earlier arms", b.span,
-                                 "solver timeout")
-                continue
-            if res != z3.sat:
-                continue
-            model = s.model()
-            hit = [a for a in rivals if z3.is_true(model.eval(lit[a.number], model_completion=True))]
-            others = ", ".join(_arm(a) for a in hit)
-            vals = "; ".join(f"{_arm(a)} allows {_values(a)}" for a in hit + [b])
-            self._diag("RB205", "overlap",
-                       f"{_arm(b)} of `decide {label.name}` overlaps {others}: both can match and allow different values",
-                       b.span, help="make the conditions exclusive, give the arms the same values, or add `first` "
-                       "if the order of the arms should decide", model=model, names=names,
-                       notes=[vals])
+            allowed = b.allowed
+            rivals_seen = [x for vals, x in seen.items() if vals != allowed]
+            if rivals_seen:
+                o = z3.Bool(f"overlap:{d.index}:{b.number}")
+                cond = z3.And(lit[b.number], z3.Or(rivals_seen))
+                if no_edge is not None:
+                    cond = z3.And(cond, z3.Not(no_edge))
+                s.add(o == cond)
+                res = self._ask(o)
+                if res == z3.unknown:
+                    self._incomplete("overlap", f"{_arm(b)} of `decide {label.name}` overlaps earlier arms", b.span,
+                                     "solver timeout")
+                elif res == z3.sat:
+                    model = s.model()
+                    rivals = [a for a in arms[:j] if a.allowed != allowed]
+                    hit = [a for a in rivals if z3.is_true(model.eval(lit[a.number], model_completion=True))]
+                    others = ", ".join(_arm(a) for a in hit)
+                    vals = "; ".join(f"{_arm(a)} allows {_values(a)}" for a in hit + [b])
+                    self._diag("RB205", "overlap",
+                               f"{_arm(b)} of `decide {label.name}` overlaps {others}: both can match and allow "
+                               f"different values",
+                               b.span, help="make the conditions exclusive, give the arms the same values, or add "
+                               "`first` if the order of the arms should decide", model=model, names=names,
+                               notes=[vals])
+            x = z3.Bool(f"seen:{d.index}:{b.number}")
+            before = seen.get(allowed)
+            s.add(x == (lit[b.number] if before is None else z3.Or(before, lit[b.number])))
+            seen[allowed] = x
 
-    def _shadowed(self, d: ir.DecideIR, s: z3.Solver, order: list[ir.ArmIR], lit: dict[int, Any],
+    def _shadowed(self, d: ir.DecideIR, order: list[ir.ArmIR], lit: dict[int, Any],
                   dead: set[int], names: set[str]) -> None:
         """Under `first`, an arm is shadowed when the union of the arms before it covers it.
 
         One pass asserts the negation of each arm as it goes (the earlier arms' union
-        only grows), so each arm costs one check; the covering arms of a shadowed arm
-        then come from an unsat core over the earlier arms, made minimal when small."""
+        only grows), so each arm costs one check. The arms that decide a shadowed arm's
+        situations are then found one by one: in a situation of the shadowed arm, the
+        first arm that matches decides it; asserting that it does not, the next check
+        finds another, until none is left (one check per covering arm)."""
         label = d.label
-        neg = [z3.Not(lit[a.number]) for a in order]
-        prefix = _PrefixAssumptions(s, neg)
+        s = self.s
         shadowed: list[int] = []
         s.push()
-        for k, b in enumerate(order):
-            if k > 0 and b.number not in dead:
-                res = s.check(lit[b.number])
-                if res == z3.unsat:
-                    shadowed.append(k)
-                elif res == z3.unknown:
-                    self._incomplete("shadowed", f"{_arm(b)} of `decide {label.name}` can decide", b.span,
-                                     "solver timeout")
-            s.add(neg[k])
-        s.pop()
+        try:
+            for k, b in enumerate(order):
+                if k > 0 and b.number not in dead:
+                    res = self._ask(lit[b.number])
+                    if res == z3.unsat:
+                        shadowed.append(k)
+                    elif res == z3.unknown:
+                        self._incomplete("shadowed", f"{_arm(b)} of `decide {label.name}` can decide", b.span,
+                                         "solver timeout")
+                s.add(z3.Not(lit[order[k].number]))
+        finally:
+            s.pop()
+        if not shadowed:
+            self._done("shadowed")
+            return
+        # prefix[j]: one of the arms order[0..j] matches
+        prefix: list[Any] = []
+        for j, a in enumerate(order[:shadowed[-1]]):
+            x = z3.Bool(f"prefix:{d.index}:{j}")
+            s.add(x == (lit[a.number] if j == 0 else z3.Or(prefix[-1], lit[a.number])))
+            prefix.append(x)
+
+        def decides(j: int) -> Any:
+            return lit[order[j].number] if j == 0 else z3.And(lit[order[j].number], z3.Not(prefix[j - 1]))
+
         label_read = any(a.cond is not None and label.name in a.cond.mentions for a in order)
-        for k in shadowed:
+        for n, k in enumerate(shadowed):
             b = order[k]
-            earlier = order[:k]
-            cover: list[ir.ArmIR] = []
+            self._pending = [
+                ("shadowed", "which arms cover " + ", ".join(_arm(order[i]) for i in shadowed[n:n + 5])
+                 + (f" and {len(shadowed) - n - 5} more shadowed arms" if len(shadowed) - n > 5 else ""))
+                if p[0] == "shadowed" else p for p in self._pending]
+            deciders: list[int] = []
+            more = k > EXACT_COVER_ARMS
+            s.push()
+            try:
+                s.add(lit[b.number])
+                while not more and self._ask() == z3.sat:
+                    j = _first_true(s.model(), prefix, k)
+                    deciders.append(j)
+                    s.add(z3.Not(decides(j)))
+                    more = len(deciders) > COVER_SHOWN  # the message counts them past this
+            finally:
+                s.pop()
             model = None
-            if k <= 400:
-                # the arms that decide its situations: arm j, when b and j can hold with no arm before j
-                for j, a in enumerate(earlier):
-                    if a.number in dead:
-                        continue
-                    if s.check(lit[b.number], lit[a.number], *neg[:j]) == z3.sat:
-                        if model is None:
-                            model = s.model()
-                        cover.append(a)
-            else:
-                if prefix.check(lit[b.number], k) == z3.unsat:
-                    core_ids = {c.get_id() for c in s.unsat_core()}
-                    cover = [a for a, n in zip(earlier, neg) if n.get_id() in core_ids]
-                cover = cover or earlier
-                model = s.model() if s.check(lit[b.number]) == z3.sat else None
+            if more:
+                # more arms decide its situations than a message names, or a table too large
+                # to find them one by one: the earlier arms of an unsat core cover it too
+                # (not necessarily each of them decides), with the arm that decides a
+                # situation of it, its witness
+                negs = [z3.Not(lit[order[j].number]) for j in range(k)]
+                index = {x.get_id(): j for j, x in enumerate(negs)}
+                if self._ask(lit[b.number], *negs) == z3.unsat:
+                    deciders += [index[c.get_id()] for c in s.unsat_core() if c.get_id() in index]
+                if self._ask(lit[b.number]) == z3.sat:
+                    model = s.model()
+                    first = _first_true(model, prefix, k)
+                    deciders = [first] + [j for j in deciders if j != first]
+            elif deciders:
+                s.push()
+                try:
+                    s.add(lit[b.number], decides(min(deciders)))
+                    if self._ask() == z3.sat:
+                        model = s.model()
+                finally:
+                    s.pop()
+                deciders.sort()
+            decider = order[deciders[0]] if deciders else None  # the arm deciding the witness
+            cover = [order[j] for j in sorted(set(deciders))] or [a for a in order[:k] if a.number not in dead]
             value = None
-            if model is not None and cover and not label_read:
-                pick = [v for v in b.values if v not in cover[0].allowed]
+            if model is not None and decider is not None and not label_read:
+                pick = [v for v in b.values if v not in decider.allowed]
                 if pick:
                     value = pick[0]
-            shown = cover if len(cover) <= 12 else cover[:12]
-            names_cov = ", ".join(_arm(a) for a in shown) + (f" and {len(cover) - 12} more" if len(cover) > 12 else "")
             self._diag("RB206", "shadowed",
-                       f"{_arm(b)} of `decide {label.name}` never decides: {names_cov} "
+                       f"{_arm(b)} of `decide {label.name}` never decides: {_cover_text(cover)} "
                        f"{'covers' if len(cover) == 1 else 'together cover'} every situation it matches",
-                       b.span, help=f"remove it, or move it above {names_cov} if it is the more specific case",
+                       b.span, help=f"remove it, or move it above {_cover_text(cover)} if it is the more specific case",
                        model=model, names=names, label=(label, value) if value is not None else None)
+        self._done("shadowed")
 
-    def _useless_edges(self, d: ir.DecideIR, s: z3.Solver, edges: list[ir.ArmIR], plain: list[ir.ArmIR],
+    def _useless_edges(self, d: ir.DecideIR, edges: list[ir.ArmIR], plain: list[ir.ArmIR],
                        other: list[ir.ArmIR], lit: dict[int, Any], dead: set[int], names: set[str]) -> None:
         label = d.label
+        s = self.s
         for e in edges:
             if e.number in dead:
                 continue
@@ -389,10 +551,14 @@ class Analyzer:
                 later = [x for x in rest_edges if x.number > e.number] + live_plain
                 counts = z3.And(lit[e.number], *[z3.Not(lit[x.number]) for x in earlier])
                 differs = []
+                matched = None  # one of the later arms so far matches
                 for i, x in enumerate(later):
                     if x.allowed != e.allowed:
-                        differs.append(z3.And(lit[x.number], *[z3.Not(lit[y.number]) for y in later[:i]]))
-                none_later = z3.And(*[z3.Not(lit[x.number]) for x in later]) if later else z3.BoolVal(True)
+                        differs.append(lit[x.number] if matched is None else z3.And(lit[x.number], z3.Not(matched)))
+                    y = z3.Bool(f"later:{d.index}:{e.number}:{i}")
+                    s.add(y == (lit[x.number] if matched is None else z3.Or(matched, lit[x.number])))
+                    matched = y
+                none_later = z3.Not(matched) if matched is not None else z3.BoolVal(True)
                 if not other or other[0].allowed != e.allowed:
                     differs.append(none_later)
                 cond = z3.And(counts, z3.Or(differs) if differs else z3.BoolVal(False))
@@ -408,10 +574,10 @@ class Analyzer:
                 cond = z3.And(lit[e.number], without)
             u = z3.Bool(f"useless:{d.index}:{e.number}")
             s.add(u == cond)
-            res = s.check(u)
+            res = self._ask(u)
             if res == z3.unsat:
                 # a situation where the edge matches, to show the same outcome without it
-                model = s.model() if s.check(lit[e.number]) == z3.sat else None
+                model = s.model() if self._ask(lit[e.number]) == z3.sat else None
                 self._diag("RB207", "useless_edge",
                            f"edge case `{e.name}` never changes the outcome of `decide {label.name}`: wherever it "
                            f"matches, the other arms already allow exactly {_values(e)}",
@@ -419,27 +585,52 @@ class Analyzer:
                            model=model, names=names)
             elif res == z3.unknown:
                 self._incomplete("useless_edge", f"edge case `{e.name}` changes the outcome", e.span, "solver timeout")
+        self._done("useless_edge")
 
 
-class _PrefixAssumptions:
-    """Checks `x` under the first k of a fixed list of assumptions.
+def _first_true(model: Any, prefix: list[Any], k: int) -> int:
+    """The first j < k where prefix[j] holds in the model (prefix[k - 1] does): the arm
+    that decides the model's situation. A binary search: prefixes only grow."""
+    lo, hi = 0, k - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if z3.is_true(model.eval(prefix[mid], model_completion=True)):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
-    The Python API converts and type-checks every assumption on every call; with
-    thousands of arms that dominates. The list is converted to a C array once and a
-    prefix of it is passed to Z3_solver_check_assumptions directly."""
 
-    def __init__(self, s: z3.Solver, assumptions: list[Any]) -> None:
-        self.s = s
-        self.n = len(assumptions)
-        self.arr = (z3.Ast * (self.n + 1))()
-        for i, a in enumerate(assumptions):
-            self.arr[i + 1] = a.as_ast()
-        self.keep = assumptions
+def _cover_text(cover: list[ir.ArmIR]) -> str:
+    shown = cover[:COVER_SHOWN]
+    more = len(cover) - COVER_SHOWN
+    return ", ".join(_arm(a) for a in shown) + (f" and {more} more" if more > 0 else "")
 
-    def check(self, first: Any, k: int) -> Any:
-        self.arr[0] = first.as_ast()
-        # the first element is `first`, then the prefix
-        return check_assumptions(self.s, k + 1, self.arr)
+
+def _checks_of(kind: str, obj: Any) -> list[tuple[str, str]]:
+    """The checks of a declaration, as (check, what it decides), in the order they run."""
+    if kind == "criterion":
+        return [("dead", "whether its `applies when` can hold")]
+    if kind == "escalation":
+        return [("dead", "whether its `when` can hold")]
+    if kind == "rule":
+        out = [("dead", "whether its `when` can hold")] if obj.when is not None else []
+        return out + [("vacuous", "whether its `require` can fail"),
+                      ("always_violated", "whether its `require` can hold")]
+    arms = obj.arms
+    out = [("dead", "which arms can match")]
+    out.append(("shadowed", "which arms are shadowed") if obj.first else ("overlap", "which arms overlap"))
+    if not any(a.kind == "otherwise" for a in arms):
+        out.append(("gap", "whether it has a gap"))
+    if any(a.kind == "edge" for a in arms):
+        out.append(("useless_edge", "whether its edge cases change the outcome"))
+    return out
+
+
+def _describe(kind: str, obj: Any) -> str:
+    if kind == "decide":
+        return f"`decide {obj.label.name}`"
+    return f"{kind} `{obj.name}`"
 
 
 def _first_value(f: ir.FieldIR) -> Any:
@@ -456,6 +647,7 @@ def _values(a: ir.ArmIR) -> str:
     return ", ".join(value_text(v) for v in a.values)
 
 
-def analyse(rubric: ir.RubricIR, file: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list[Diagnostic]:
+def analyse(rubric: ir.RubricIR, file: str, budget: Budget | None = None) -> list[Diagnostic]:
+    """The analysis's diagnostics, within the budget (by default `budget.DEFAULT_SECONDS`)."""
     with interruptible():
-        return Analyzer(rubric, file, timeout_ms).run()
+        return Analyzer(rubric, file, budget).run()

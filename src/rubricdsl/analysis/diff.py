@@ -375,14 +375,19 @@ def compile_side(spec: str) -> Side:
     return Side(compile_text(text, name, sha))
 
 
-def diff(old_spec: str, new_spec: str, data: list[str] | None = None) -> DiffResult:
+def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: float | None = None) -> DiffResult:
+    """The diff of two versions; `timeout` is the time budget of the semantic comparison,
+    in seconds (`budget.DEFAULT_SECONDS` when None)."""
+    from rubricdsl.analysis.budget import Budget  # noqa: PLC0415
+
+    budget = Budget(timeout)
     old, new = compile_side(old_spec), compile_side(new_spec)
     res = DiffResult({"name": old.ir.name, "version": old.ir.version, "sha256": old.ir.sha256, "file": old_spec},
                      {"name": new.ir.name, "version": new.ir.version, "sha256": new.ir.sha256, "file": new_spec},
                      structural(old.ir, new.ir))
     from rubricdsl.analysis.semantic import compare  # noqa: PLC0415
 
-    res.semantic = compare(old.ir, new.ir)
+    res.semantic = compare(old.ir, new.ir, budget)
     if data:
         res.data = True
         _records(old, new, data, res)

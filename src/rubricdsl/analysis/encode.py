@@ -15,7 +15,16 @@ values never reach a decision, rule or escalation). Per field:
   literal implies len >= its length).
 
 Atomic tests that read a missing field, or a number with no value (division by
-zero), are false, exactly as at run time. `let`s are inlined.
+zero), are false, exactly as at run time.
+
+Each node of the IR is translated once per encoder (a `let` read many times is one
+z3 term, shared), so the encoding is linear in the size of the rubric however its
+`let`s nest; the translation goes from the leaves up with an explicit stack, so no
+depth of nesting meets Python's recursion limit.
+
+The domain (`domain`) is kept per field as well: a question about a few fields needs
+only the constraints of the fields it is connected to (`domain_for`), so that the
+cost of a question does not grow with the number of fields in the rubric.
 """
 from __future__ import annotations
 
@@ -26,6 +35,7 @@ from typing import Any
 import z3
 
 from rubricdsl.language import ir
+from rubricdsl.language.walk import children
 from rubricdsl.core.interrupts import Interruptible, poll_interrupt
 
 
@@ -50,17 +60,6 @@ class Solver(z3.Solver):
         result = super().check(*assumptions)
         poll_interrupt()
         return result
-
-
-def check_assumptions(solver: Solver, count: int, array: Any) -> Any:
-    """`Z3_solver_check_assumptions` on the first `count` elements of a C array of
-    assumptions (no per-call conversion of thousands of terms); Ctrl-C as in Solver."""
-    from z3 import z3core  # noqa: PLC0415
-
-    poll_interrupt()
-    r = z3core.Z3_solver_check_assumptions(solver.ctx.ref(), solver.solver, count, array)
-    poll_interrupt()
-    return z3.CheckSatResult(r)
 
 
 @dataclass
@@ -90,13 +89,57 @@ class Encoder:
         self.space = space or {}
         self.vars: dict[str, FieldVars] = {}
         self.domain: list[Any] = []  # constraints every situation satisfies
-        self.text_atoms: dict[tuple, tuple[Any, str]] = {}  # a text test -> (its atom, the field)
+        # (field, text test) -> its atom; two fields with the same test have two atoms
+        self.text_atoms: dict[tuple[str, tuple], Any] = {}
         self._canon: dict[frozenset[str], tuple[str, ...]] = {}
+        # the domain per field, and the fields a domain constraint ties together
+        self._by_field: dict[str, list[Any]] = {}
+        self._links: dict[str, set[str]] = {}
+        # translations, by node (the node is kept with its result so that its id stays its own)
+        self._conds: dict[int, tuple[Any, Any]] = {}
+        self._nums: dict[int, tuple[Any, tuple[Any, Any]]] = {}
         for f in rubric.fields:
             self._declare(f)
         for f in rubric.fields:
             if f.required_when is not None:
-                self.domain.append(z3.Implies(self.cond(f.required_when), self.vars[f.name].present))
+                self._constrain(z3.Implies(self.cond(f.required_when), self.vars[f.name].present),
+                                f.name, *f.required_when.mentions)
+
+    # ---- the domain ------------------------------------------------------------------
+
+    def _constrain(self, c: Any, *fields: str) -> None:
+        """Add a domain constraint on the given fields."""
+        self.domain.append(c)
+        for f in fields:
+            self._by_field.setdefault(f, []).append(c)
+            self._links.setdefault(f, set()).update(fields)
+
+    def connected(self, names: Any) -> set[str]:
+        """The fields that the domain ties, directly or not, to any of `names`."""
+        seen: set[str] = set()
+        todo = [n for n in names if n in self.vars]
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            todo.extend(self._links.get(n, ()))
+        return seen
+
+    def domain_for(self, names: Any) -> list[Any]:
+        """The domain constraints a question about the fields `names` depends on: those
+        of the fields connected to them. The other constraints are satisfiable on their
+        own (any field can take a value of its type, and present always satisfies a
+        `required when`) over variables the question does not share, so leaving them
+        out changes no answer; a witness gives those fields a valid default."""
+        out: list[Any] = []
+        seen: set[int] = set()
+        for n in sorted(self.connected(names)):
+            for c in self._by_field.get(n, ()):
+                if c.get_id() not in seen:
+                    seen.add(c.get_id())
+                    out.append(c)
+        return out
 
     # ---- fields ---------------------------------------------------------------------
 
@@ -111,35 +154,37 @@ class Encoder:
         elif k in ("int", "scale"):
             fv.value = z3.Int(f"v:{name}")
             if t.lo is not None:
-                self.domain.append(fv.value >= int(t.lo))
+                self._constrain(fv.value >= int(t.lo), f.name)
             if t.hi is not None:
-                self.domain.append(fv.value <= int(t.hi))
+                self._constrain(fv.value <= int(t.hi), f.name)
         elif k == "number":
             fv.value = z3.Real(f"v:{name}")
             if t.lo is not None:
-                self.domain.append(fv.value >= _real(t.lo))
+                self._constrain(fv.value >= _real(t.lo), f.name)
             if t.hi is not None:
-                self.domain.append(fv.value <= _real(t.hi))
+                self._constrain(fv.value <= _real(t.hi), f.name)
         elif k == "enum":
             assert t.enum is not None
             fv.value = z3.Int(f"v:{name}")
             own = [self.index(t.enum, v) for v in t.enum.values]
             if own == list(range(len(own))):
-                self.domain += [fv.value >= 0, fv.value < len(own)]
+                self._constrain(fv.value >= 0, f.name)
+                self._constrain(fv.value < len(own), f.name)
             else:
-                self.domain.append(z3.Or([fv.value == i for i in own]))
+                self._constrain(z3.Or([fv.value == i for i in own]), f.name)
         elif k == "set":
             assert t.enum is not None
             fv.value = [z3.Bool(f"v:{name}:{v}") for v in t.enum.values]
             # members another version has and this one does not: a record valid here has none
             for v in self.space_of(t.enum):
                 if v not in t.enum.values:
-                    self.domain.append(z3.Not(z3.Bool(f"v:{name}:{v}")))
+                    self._constrain(z3.Not(z3.Bool(f"v:{name}:{v}")), f.name)
         elif k == "text":
             fv.length = z3.Int(f"len:{name}")
             fv.words = z3.Int(f"words:{name}")
-            self.domain += [fv.length >= 0, fv.words >= 0, fv.words <= fv.length,
-                            z3.Implies(fv.length == 0, fv.words == 0)]
+            for c in (fv.length >= 0, fv.words >= 0, fv.words <= fv.length,
+                      z3.Implies(fv.length == 0, fv.words == 0)):
+                self._constrain(c, f.name)
         self.vars[f.name] = fv
 
     def space_of(self, enum: ir.EnumType) -> tuple[str, ...]:
@@ -167,16 +212,65 @@ class Encoder:
             owner = ("new:" + fv.f.name) if fv.f.name in self.private else fv.f.name
             a = z3.Bool(f"text:{owner}:{key!r}")  # named by the test, so two encoders share it
             fv.atoms[key] = a
-            self.text_atoms[key] = (a, fv.f.name)
+            self.text_atoms[(fv.f.name, key)] = a
             if min_len:
-                self.domain.append(z3.Implies(a, fv.length >= min_len))
+                self._constrain(z3.Implies(a, fv.length >= min_len), fv.f.name)
             if exact_len is not None:
-                self.domain.append(z3.Implies(a, fv.length == exact_len))
+                self._constrain(z3.Implies(a, fv.length == exact_len), fv.f.name)
         return a
 
     # ---- expressions -----------------------------------------------------------------
 
     def cond(self, e: ir.Expr) -> Any:
+        """The z3 Bool of a condition: true in the situations where it holds."""
+        hit = self._conds.get(id(e))
+        if hit is None:
+            if type(e) is ir.Op or type(e) is ir.LetRef:
+                self._prepare(e)
+                hit = self._conds.get(id(e))
+            if hit is None:
+                hit = self._conds[id(e)] = (e, self._cond(e))
+        return hit[1]
+
+    def num(self, e: ir.Expr) -> tuple[Any, Any]:
+        """(z3 term, defined) of a number expression."""
+        hit = self._nums.get(id(e))
+        if hit is None:
+            if type(e) is ir.Op or type(e) is ir.LetRef:
+                self._prepare(e)
+                hit = self._nums.get(id(e))
+            if hit is None:
+                hit = self._nums[id(e)] = (e, self._num(e))
+        return hit[1]
+
+    def _prepare(self, root: ir.Expr) -> None:
+        """Translate the operators under `root` (through `let`s) from the leaves up, each
+        once: then translating a node finds its operands done, and recursion never goes
+        more than a level or two deep."""
+        conds, nums = self._conds, self._nums
+        entered: set[int] = set()
+        stack: list[tuple[Any, bool]] = [(root, False)]
+        while stack:
+            e, done = stack.pop()
+            t = type(e)
+            if done:
+                k = e.type.kind
+                if k == "bool" and id(e) not in conds:
+                    conds[id(e)] = (e, self._cond(e))
+                elif k == "num" and id(e) not in nums:
+                    nums[id(e)] = (e, self._num(e))
+                continue
+            if t is ir.LetRef:
+                e = e.let.expr
+                t = type(e)
+            if t is not ir.Op or id(e) in entered or id(e) in conds or id(e) in nums:
+                continue
+            entered.add(id(e))
+            stack.append((e, True))
+            for c in reversed(children(e)):
+                stack.append((c, False))
+
+    def _cond(self, e: ir.Expr) -> Any:
         if isinstance(e, ir.LetRef):
             return self.cond(e.let.expr)
         if isinstance(e, ir.Const):
@@ -298,7 +392,7 @@ class Encoder:
         atom = owner.atoms.get(key)
         if atom is None:
             atom = self._atom(owner, key)
-            self.domain.append(z3.Implies(atom, self.vars[x].length == self.vars[y].length))
+            self._constrain(z3.Implies(atom, self.vars[x].length == self.vars[y].length), x, y)
         return atom, z3.And(d, d2)
 
     def _in(self, e: ir.Op) -> Any:
@@ -339,7 +433,7 @@ class Encoder:
 
     # values: (z3 term, defined)
 
-    def num(self, e: ir.Expr) -> tuple[Any, Any]:
+    def _num(self, e: ir.Expr) -> tuple[Any, Any]:
         if isinstance(e, ir.LetRef):
             return self.num(e.let.expr)
         if isinstance(e, ir.Const):

@@ -32,11 +32,16 @@ class LintResult:
     suppressed: int = 0
 
 
-def lint_text(text: str, name: str, sha256: str | None = None, timeout_ms: int | None = None,
+def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | None = None,
               analysis: bool = True) -> LintResult:
+    """Lint one rubric's text. `timeout` is the time budget of the file's analysis, in
+    seconds (`budget.DEFAULT_SECONDS` when None), counted from here; what the analysis
+    cannot decide within it is reported as RB209."""
+    from rubricdsl.analysis.budget import Budget  # noqa: PLC0415
     from rubricdsl.language import resolve
     from rubricdsl.language import syntax  # noqa: PLC0415
 
+    budget = Budget(timeout)
     sha = sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
     norm = normalize_text(text)
     # Lint analyses what compiles: the parser recovers per top-level declaration, the
@@ -56,24 +61,25 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout_ms: int |
             rubric = checker.usable(rubric)
             extra = checker.dropped_reads
         diags += _unused(rubric, sink, extra)
-        if not sink.has_errors:
+        if not sink.has_errors and rubric.examples:
             diags += _examples(rubric, name)  # examples test the whole rubric
         if analysis:
-            from rubricdsl.analysis.checks import DEFAULT_TIMEOUT_MS, analyse  # noqa: PLC0415
+            from rubricdsl.analysis.checks import analyse  # noqa: PLC0415
 
-            diags += analyse(rubric, name, timeout_ms or DEFAULT_TIMEOUT_MS)
+            diags += analyse(rubric, name, budget)
     diags = sink.items + diags
     kept, suppressed = _suppress(diags, source, tree.comments if tree is not None else None)
     kept.sort(key=lambda d: (d.span.line, d.span.column, d.code))
     return LintResult(name, source, kept, info, suppressed)
 
 
-def lint_file(path: str, timeout_ms: int | None = None) -> LintResult:
+def lint_file(path: str, timeout: float | None = None) -> LintResult:
+    """Lint one rubric file; `timeout` as in `lint_text`."""
     try:
         text, sha = read_rubric_file(path)
     except RubricFileError as e:
         raise LintRunError(str(e)) from None
-    return lint_text(text, path, sha, timeout_ms)
+    return lint_text(text, path, sha, timeout)
 
 
 def _unused(rubric, sink: Sink, extra: set[str] | None = None) -> list[Diagnostic]:

@@ -17,6 +17,12 @@ in two (or two merged into one) compares as what it is.
 Two versions share a field's variables only when its type and presence are the same
 in both; a check that reads a field whose type changed is reported as `changed`
 with the reason, without a witness.
+
+The comparison runs within a time budget (`budget`, `rubric diff --timeout`): what
+the solver cannot decide, or what the budget leaves no time for, is `undecided`, with
+the reason (RB209). One solver serves every question, each pushing the domain of the
+fields it reads; a `first` decision's arms count through a running disjunction of
+the arms before them (a Bool per prefix), so the encoding is linear in the arms.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from typing import Any, Callable
 import z3
 
 from rubricdsl.language import ir
+from rubricdsl.analysis.budget import Budget, OutOfTime
 from rubricdsl.analysis.encode import Encoder, Solver, Unsupported, interruptible, model_value
 from rubricdsl.analysis.witness import synthesise_text
 
@@ -34,7 +41,7 @@ from rubricdsl.analysis.witness import synthesise_text
 class SemanticChange:
     what: str  # decide | rule | escalation | rules
     name: str
-    status: str  # equivalent | narrower | broader | changed
+    status: str  # equivalent | narrower | broader | changed | undecided
     witness: dict[str, Any] | None = None
     old_says: str | None = None
     new_says: str | None = None
@@ -87,8 +94,10 @@ def _scope(rubric: ir.RubricIR, enc: Encoder, crit: str | None) -> Any:
     return enc.cond(c.applies) if c is not None and c.applies is not None else z3.BoolVal(True)
 
 
-def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR) -> tuple[Any, Any, dict[Any, Any], Any]:
-    """(active, covered, allowed per value, ambiguous) of a decide in one version."""
+def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR, defs: list[Any], side: str
+                  ) -> tuple[Any, Any, dict[Any, Any], Any]:
+    """(active, covered, allowed per value, ambiguous) of a decide in one version; `defs`
+    receives the definitions of the Bools the terms use."""
     label = enc.vars[d.label.name]
     active = z3.And(_scope(rubric, enc, d.criterion), label.present)
     edges = [a for a in d.arms if a.kind == "edge"]
@@ -98,13 +107,16 @@ def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR) -> tuple[An
     any_edge = z3.Or([conds[a.number] for a in edges]) if edges else z3.BoolVal(False)
     any_plain = z3.Or([conds[a.number] for a in plain]) if plain else z3.BoolVal(False)
     counts: dict[int, Any] = {}
+    tag = f"{side}:{d.index}"
     if d.first:
-        before: list[Any] = []
+        before: Any = None  # one of the arms so far matches
         for a in edges + plain:
-            counts[a.number] = z3.And(conds[a.number], *[z3.Not(x) for x in before])
-            before.append(conds[a.number])
+            counts[a.number] = conds[a.number] if before is None else z3.And(conds[a.number], z3.Not(before))
+            x = z3.Bool(f"before:{tag}:{a.number}")
+            defs.append(x == (conds[a.number] if before is None else z3.Or(before, conds[a.number])))
+            before = x
         for a in other:
-            counts[a.number] = z3.And(*[z3.Not(x) for x in before]) if before else z3.BoolVal(True)
+            counts[a.number] = z3.Not(before) if before is not None else z3.BoolVal(True)
     else:
         for a in edges:
             counts[a.number] = conds[a.number]
@@ -116,57 +128,101 @@ def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR) -> tuple[An
         (True, False) if d.label.type.kind == "bool" else tuple(range(int(d.label.type.lo or 0), int(d.label.type.hi or 0) + 1)))
     allowed = {v: z3.Or([counts[a.number] for a in d.arms if v in a.values] or [z3.BoolVal(False)]) for v in values}
     covered = z3.Or(list(counts.values())) if counts else z3.BoolVal(False)
-    amb = []
+    ambiguous: Any = z3.BoolVal(False)
     if not d.first:
-        arms = list(d.arms)
-        for i, a in enumerate(arms):
-            for b in arms[i + 1:]:
-                if a.allowed != b.allowed:
-                    amb.append(z3.And(counts[a.number], counts[b.number]))
-    ambiguous = z3.Or(amb) if amb else z3.BoolVal(False)
+        # two counting arms that allow different values: two of the groups of arms (by
+        # the values they allow) have a counting arm
+        groups: dict[frozenset, list[Any]] = {}
+        for a in d.arms:
+            groups.setdefault(a.allowed, []).append(counts[a.number])
+        some = [z3.Or(g) for g in groups.values()]
+        if len(some) == 2:
+            ambiguous = z3.And(some)
+        elif len(some) > 2:
+            ambiguous = z3.AtLeast(*some, 2)
     return active, covered, allowed, ambiguous
 
 
-def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> list[SemanticChange]:
+def compare(old: ir.RubricIR, new: ir.RubricIR, budget: Budget | None = None) -> list[SemanticChange]:
+    """The semantic changes from OLD to NEW, within the budget (by default
+    `budget.DEFAULT_SECONDS` from now)."""
     with interruptible():
-        return Comparison(old, new, timeout_ms).run()
+        return Comparison(old, new, budget if budget is not None else Budget()).run()
 
 
 class Comparison:
     """One comparison of two versions: their encodings over shared variables, and the
     changes found, in the order rules, escalations, rules by severity, decisions."""
 
-    def __init__(self, old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int) -> None:
+    def __init__(self, old: ir.RubricIR, new: ir.RubricIR, budget: Budget) -> None:
         self.old, self.new = old, new
-        self.timeout_ms = timeout_ms
+        self.budget = budget
         self.same, space = _comparable(old, new)
         self.eo = Encoder(old, space=space)
         self.en = Encoder(new, frozenset(f.name for f in new.fields) - self.same, space=space)
-        self.domain = self.eo.domain + self.en.domain
+        self.s = Solver()
+        self.names: set[str] = set()  # the fields the comparison under way reads
         self.out: list[SemanticChange] = []
 
     def run(self) -> list[SemanticChange]:
-        self.checks("rule", self.old.rules, self.new.rules, _violation, lambda r: ("violation", "no violation"))
-        self.checks("escalation", self.old.escalations, self.new.escalations, _fires,
-                    lambda e: (f"escalated to {e.target}", "not escalated"))
+        todo: list[tuple[str, Callable[[], None]]] = []
+        before = {x.name: x for x in self.old.rules}
+        for x in self.new.rules:
+            if x.name in before:
+                todo.append(("rule " + x.name, lambda x=x: self.checks(
+                    "rule", before[x.name], x, _violation, lambda r: ("violation", "no violation"))))
+        before_e = {x.name: x for x in self.old.escalations}
+        for x in self.new.escalations:
+            if x.name in before_e:
+                todo.append(("escalation " + x.name, lambda x=x: self.checks(
+                    "escalation", before_e[x.name], x, _fires, lambda e: (f"escalated to {e.target}", "not escalated"))))
         for sev in ("error", "warning", "info"):
-            self.severity(sev)
+            todo.append(("rules " + sev, lambda sev=sev: self.severity(sev)))
         odec = {d.label.name: d for d in self.old.decides}
         for d in self.new.decides:
             o = odec.get(d.label.name)
             if o is not None:
-                self.decide(o, d)
+                todo.append(("decide " + d.label.name, lambda o=o, d=d: self.decide(o, d)))
+        for key, job in todo:
+            what, name = key.split(" ", 1)
+            if what == "rules":
+                what, name = "rules", f"all {name} rules"
+            n = len(self.out)
+            try:
+                job()
+            except OutOfTime:
+                del self.out[n:]
+                if what != "rules" or self._names_differ(name.split()[1]):
+                    self.out.append(SemanticChange(
+                        what, name, "undecided",
+                        reason=f"RB209: not compared, the time budget ({self.budget.describe()}) ran out"))
         return self.out
+
+    def _names_differ(self, sev: str) -> bool:
+        """Whether the rules of one severity are compared together (their names differ)."""
+        ro = {r.name for r in self.old.rules if r.severity == sev}
+        rn = {r.name for r in self.new.rules if r.severity == sev}
+        return bool(ro or rn) and ro != rn
 
     # ---- the solver and what it finds ------------------------------------------------------
 
     def solve(self, *cs: Any) -> Any:
-        s = Solver()
-        s.set("timeout", self.timeout_ms)
-        s.add(*self.domain)
-        s.add(*cs)
-        r = s.check()
-        return r, (s.model() if r == z3.sat else None)
+        """Whether the constraints can hold together (over the fields `self.names`), and a
+        model when they can."""
+        s = self.s
+        ms = self.budget.question_ms()
+        s.push()
+        try:
+            s.add(*self.eo.domain_for(self.names), *self.en.domain_for(self.names))
+            s.add(*cs)
+            s.set("timeout", ms)
+            r = s.check()
+            model = s.model() if r == z3.sat else None
+        finally:
+            s.pop()
+        if r == z3.unknown and self.budget.expired():
+            raise OutOfTime
+        return r, model
 
     def witness(self, model: Any, names: set[str]) -> dict[str, Any]:
         w: dict[str, Any] = {}
@@ -187,7 +243,7 @@ class Comparison:
         r1, m1 = self.solve(v_old, z3.Not(v_new))  # OLD flags, NEW does not
         r2, m2 = self.solve(v_new, z3.Not(v_old))  # NEW flags, OLD does not
         if z3.unknown in (r1, r2):
-            self.out.append(SemanticChange(what, name, "changed", reason="the solver could not decide (timeout)"))
+            self.out.append(SemanticChange(what, name, "undecided", reason=UNDECIDED))
             return
         if r1 == z3.unsat and r2 == z3.unsat:
             self.out.append(SemanticChange(what, name, "equivalent"))
@@ -200,24 +256,20 @@ class Comparison:
 
     # ---- rules and escalations -------------------------------------------------------------
 
-    def checks(self, what: str, olds: list, news: list, term: Callable, yes: Callable) -> None:
-        """Rules or escalations, by name: the situations where each flags a record."""
-        before = {x.name: x for x in olds}
-        for x in news:
-            o = before.get(x.name)
-            if o is None:
-                continue
-            bad = self.changed_types(o.mentions, x.mentions)
-            if bad:
-                self.out.append(SemanticChange(what, x.name, "changed",
-                                               reason="reads fields whose type changed: " + ", ".join(bad)))
-                continue
-            try:
-                f_old, f_new = term(o, self.eo, self.old), term(x, self.en, self.new)
-            except Unsupported as exc:
-                self.out.append(SemanticChange(what, x.name, "changed", reason=f"not comparable: {exc}"))
-                continue
-            self.flags(what, x.name, f_old, f_new, set(o.mentions | x.mentions), *yes(x))
+    def checks(self, what: str, o: Any, x: Any, term: Callable, yes: Callable) -> None:
+        """A rule or escalation in both versions: the situations where each flags a record."""
+        bad = self.changed_types(o.mentions, x.mentions)
+        if bad:
+            self.out.append(SemanticChange(what, x.name, "changed",
+                                           reason="reads fields whose type changed: " + ", ".join(bad)))
+            return
+        try:
+            f_old, f_new = term(o, self.eo, self.old), term(x, self.en, self.new)
+        except Unsupported as exc:
+            self.out.append(SemanticChange(what, x.name, "changed", reason=f"not comparable: {exc}"))
+            return
+        self.names = set(o.mentions | x.mentions)
+        self.flags(what, x.name, f_old, f_new, set(o.mentions | x.mentions), *yes(x))
 
     def severity(self, sev: str) -> None:
         """All rules of one severity together, so that a rule split in two (or two merged
@@ -234,6 +286,7 @@ class Comparison:
             v_new = z3.Or([_violation(r, self.en, self.new) for r in rn]) if rn else z3.BoolVal(False)
         except Unsupported:
             return
+        self.names = set(names)
         self.flags("rules", f"all {sev} rules", v_old, v_new, set(names), "a violation", "no violation")
 
     # ---- decisions -------------------------------------------------------------------------
@@ -246,13 +299,16 @@ class Comparison:
             self.out.append(SemanticChange("decide", name, "changed",
                                            reason="reads fields whose type changed: " + ", ".join(bad or [name])))
             return
+        defs: list[Any] = []
         try:
-            a_o, c_o, al_o, amb_o = _decide_terms(o, self.eo, self.old)
-            a_n, c_n, al_n, amb_n = _decide_terms(d, self.en, self.new)
+            a_o, c_o, al_o, amb_o = _decide_terms(o, self.eo, self.old, defs, "old")
+            a_n, c_n, al_n, amb_n = _decide_terms(d, self.en, self.new, defs, "new")
         except Unsupported as e:
             self.out.append(SemanticChange("decide", name, "changed", reason=f"not comparable: {e}"))
             return
         names = set(o.mentions | d.mentions)
+        self.names = names
+        self.s.add(*defs)  # definitions of fresh Bools: they hold in every situation
         on = z3.Or(a_o, a_n)
         # a situation where the outcome differs: coverage, ambiguity or an allowed value
         differ_cov = z3.Or(a_o != a_n, z3.And(a_o, c_o != c_n))
@@ -263,24 +319,27 @@ class Comparison:
         r_lost, m_lost = self.solve(lost)
         r_gain, m_gain = self.solve(gained)
         if z3.unknown in (r_cov, r_lost, r_gain):
-            self.out.append(SemanticChange("decide", name, "changed", reason="the solver could not decide (timeout)"))
+            self.out.append(SemanticChange("decide", name, "undecided", reason=UNDECIDED))
             return
         if r_cov == z3.unsat and r_lost == z3.unsat and r_gain == z3.unsat:
             r_amb, m_amb = self.solve(a_o, a_n, amb_o != amb_n)
             if r_amb == z3.unsat:
                 self.out.append(SemanticChange("decide", name, "equivalent"))
+            elif m_amb is None:
+                self.out.append(SemanticChange("decide", name, "undecided", reason=UNDECIDED))
             else:
                 self.out.append(SemanticChange(
-                    "decide", name, "changed", self.witness(m_amb, names) if m_amb else None,
-                    _says(m_amb, a_o, c_o, al_o, amb_o) if m_amb else None,
-                    _says(m_amb, a_n, c_n, al_n, amb_n) if m_amb else None,
-                    reason="" if m_amb else "the solver could not decide (timeout)"))
+                    "decide", name, "changed", self.witness(m_amb, names),
+                    _says(m_amb, a_o, c_o, al_o, amb_o), _says(m_amb, a_n, c_n, al_n, amb_n)))
             return
         status = ("changed" if r_cov == z3.sat or (r_lost == z3.sat and r_gain == z3.sat)
                   else "narrower" if r_lost == z3.sat else "broader")
         model = m_cov if r_cov == z3.sat else (m_lost if r_lost == z3.sat else m_gain)
         self.out.append(SemanticChange("decide", name, status, self.witness(model, names),
                                        _says(model, a_o, c_o, al_o, amb_o), _says(model, a_n, c_n, al_n, amb_n)))
+
+
+UNDECIDED = "RB209: the solver could not decide within its time limit"
 
 
 def _says(model: Any, active: Any, covered: Any, allowed: dict, amb: Any) -> str:

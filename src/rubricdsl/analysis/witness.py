@@ -153,7 +153,17 @@ def situation(enc: Encoder, model: Any, names: list[str] | None = None) -> tuple
     witness: dict[str, Any] = {}
     exact = True
     texts: dict[str, str] = {}
+    # the fields the question was asked about (with those the domain ties to them) take
+    # their values from the model; the solver saw no constraint on the others, which get
+    # a valid default
+    solved = enc.connected(names) if names is not None else None
     for f in enc.r.fields:
+        if solved is not None and f.name not in solved:
+            value = default_value(f)
+            put(record, f.path, value)
+            if f.name in names:  # type: ignore[operator]
+                witness[f.name] = value
+            continue
         present, value = model_value(enc, model, f.name)
         if f.type.kind == "text":
             if present:
@@ -168,8 +178,9 @@ def situation(enc: Encoder, model: Any, names: list[str] | None = None) -> tuple
         if names is None or f.name in names:
             witness[f.name] = value
     # text tests between fields (contains/eq another field) are not synthesised
-    for key, (atom, _owner) in enc.text_atoms.items():
-        if key[0] in ("contains_field", "eq_field") and z3.is_true(model.eval(atom, model_completion=True)):
+    for (owner, key), atom in enc.text_atoms.items():
+        if (key[0] in ("contains_field", "eq_field") and (solved is None or owner in solved)
+                and z3.is_true(model.eval(atom, model_completion=True))):
             exact = False
     return witness, record, exact
 

@@ -22,7 +22,12 @@ from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
 @click.option("--fail-on-change", type=click.Choice(["structure", "semantic", "records"]), default=None,
               help="Exit 1 when the rubric changed structurally, when a decision, rule or escalation "
                    "changed in meaning, or when a record's findings changed.")
-def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on_change: str | None) -> None:
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0, min_open=True), default=60.0, show_default=True,
+              metavar="SECONDS",
+              help="Time budget of the comparison of meanings; what it leaves undecided is reported as "
+                   "`undecided` (RB209).")
+def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on_change: str | None,
+         timeout_s: float) -> None:
     """What changed between two versions of a rubric, and which records it flips.
 
     OLD and NEW are paths or REV:PATH (read with `git show`). Reports structural
@@ -40,7 +45,7 @@ def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None
     refuse_inputs(output, [old, new, *data], "-o")
     check_data_files(data)
     try:
-        res = D.diff(old, new, list(data))
+        res = D.diff(old, new, list(data), timeout_s)
     except (D.DiffError, DataError) as e:
         fail(str(e))
     except RubricError as e:

@@ -16,8 +16,10 @@ from rubricdsl.cli.common import color_wanted, exit_status, fail, refuse_inputs,
               help="Exit 1 when a diagnostic of this severity or higher is reported.")
 @click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
               help="Write the report to FILE instead of standard output.")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(0.1), default=20.0, show_default=True,
-              help="Solver time limit per question, in seconds; a question that runs out is reported (RB209).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0, min_open=True), default=60.0, show_default=True,
+              metavar="SECONDS",
+              help="Time budget of the static analysis per rubric file; what it leaves undecided is "
+                   "reported (RB209).")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: on a terminal).")
 def lint(rubrics: tuple[str, ...], fmt: str, fail_level: str, output: str | None, timeout_s: float,
          color: bool | None) -> None:
@@ -37,7 +39,7 @@ def lint(rubrics: tuple[str, ...], fmt: str, fail_level: str, output: str | None
     results = []
     for path in rubrics:
         try:
-            results.append(lint_file(path, int(timeout_s * 1000)))
+            results.append(lint_file(path, timeout_s))
         except LintRunError as e:
             fail(str(e))
     if fmt == "text":
