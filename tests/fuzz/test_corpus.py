@@ -22,14 +22,6 @@ HEAD = 'rubric "r" version "1"\ninput a: bool from a\nlabel ok: bool from ok\n'
 BIG = "1" + "0" * 400
 RECORD = '{"a": true, "ok": true, "n": 1, "s": "x", "e": "v1", "p": "z"}\n'
 
-# codegen recurses along operand chains and `let`s, and compiles one Python function
-# per decision: the reproducers that reach it fail there until it is flat
-CODEGEN_CHAINS = "engine: codegen recurses along a long operand chain or nesting (RecursionError in codegen.cond)"
-CODEGEN_COMPILE = ("engine: the generated checker nests one pair of parentheses per operator, more than Python's "
-                   "compiler takes (SyntaxError, MemoryError or RecursionError in codegen)")
-CODEGEN_ARMS = "engine: codegen compiles 5,000 arms into one expression Python cannot compile (RecursionError)"
-
-
 def _gen_chain(n: int) -> str:
     return HEAD + 'rule r "m" {\n  require ' + " and ".join(["a"] * n) + "\n}\n"
 
@@ -56,26 +48,10 @@ GENERATED: dict[str, tuple[Callable[[], str], str | None]] = {
 }
 
 # (case, command) pairs that fail, or take minutes, outside the language layer
+# (case, command) pairs that take minutes, or tens of seconds (run by the slow pass)
 KNOWN = {
-    **{(name, command): pytest.mark.xfail(strict=True, reason=CODEGEN_COMPILE)
-       for name in ("and_201", "and_490", "parens_200") for command in ("check", "lint")},
-    ("and_3000", "check"): pytest.mark.xfail(strict=True, reason=CODEGEN_CHAINS),
-    ("and_3000", "lint"): pytest.mark.xfail(strict=True, reason=CODEGEN_CHAINS),
-    ("lets_1000", "check"): pytest.mark.xfail(strict=True, reason=CODEGEN_CHAINS),
-    ("lets_1000", "lint"): pytest.mark.xfail(strict=True, reason=CODEGEN_CHAINS),
-    ("parens_1000", "check"): pytest.mark.xfail(strict=True, reason=CODEGEN_CHAINS),
-    ("parens_1000", "lint"): pytest.mark.xfail(strict=True, reason=CODEGEN_CHAINS),
-    ("decide_5000_arms", "check"): pytest.mark.xfail(strict=True, reason=CODEGEN_ARMS),
-    ("decide_5000_arms", "lint"): pytest.mark.xfail(strict=True, reason=CODEGEN_ARMS),
-    ("path_50000_segments", "check"): pytest.mark.skip(
-        reason="engine: reading a 50,000-segment path recurses and takes about 100 s before its RecursionError"),
-    ("path_50000_segments", "lint"): pytest.mark.skip(
-        reason="engine: reading a 50,000-segment path recurses and takes about 100 s before its RecursionError"),
     ("enum_100000_values", "lint"): pytest.mark.skip(reason="analysis: lint of a 100,000-value enum takes minutes"),
-    ("lets_exponential", "check"): pytest.mark.skip(
-        reason="engine: codegen inlines each `let` where it is read, 2**24 copies: memory runs out"),
-    ("lets_exponential", "lint"): pytest.mark.skip(
-        reason="engine: codegen inlines each `let` where it is read, 2**24 copies: memory runs out"),
+    ("path_50000_segments", "check"): pytest.mark.slow,
 }
 
 EXPECT = re.compile(r"^# corpus: (?:(compiles)|expect (RB\d{3}))$")
