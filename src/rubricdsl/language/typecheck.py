@@ -35,6 +35,14 @@ def suggest(name: str, candidates) -> str | None:
     return close[0] if close else None
 
 
+def values_list(values: tuple[str, ...], limit: int = 30) -> str:
+    """An enum's values for a help line: all of them, or the first `limit` and how many
+    more (an enum may have a hundred thousand)."""
+    if len(values) <= limit:
+        return ", ".join(values)
+    return ", ".join(values[:limit]) + f", ... ({len(values) - limit:,} more)"
+
+
 def fmt_value(v: Any) -> str:
     """A written value as a message shows it."""
     if isinstance(v, bool):
@@ -134,7 +142,7 @@ class ExprChecker:
                     return Const(e.value, Type("enum", want), e.span)
                 s = suggest(str(e.value), want.values)
                 self.sink.error("RB102", f"unknown value '{e.value}'" + (f"; did you mean '{s}'?" if s else ""), e.span,
-                                help="the values are: " + ", ".join(want.values))
+                                help="the values are: " + values_list(want.values))
                 return None
             return Const(e.value, TEXT, e.span)
         if isinstance(e, ast.SetLit):
@@ -279,7 +287,7 @@ class ExprChecker:
             s = suggest(e.name, list(want.values))
             what = f" for '{label}'" if label else ""
             self.sink.error("RB102", f"unknown value '{e.name}'{what}" + (f"; did you mean '{s}'?" if s else ""), e.span,
-                            help="the values are: " + ", ".join(want.values))
+                            help="the values are: " + values_list(want.values))
             return None
         if e.name in ITEM_NAMES:
             self.sink.error("RB111", f"`{e.name}` is an item aggregate, allowed only in `per item` rules and escalations",
@@ -453,7 +461,7 @@ class ExprChecker:
                     s = suggest(str(item.value), elem.enum.values)
                     what = f" for '{label}'" if label else ""
                     self.sink.error("RB102", f"unknown value '{fmt_value(item.value)}'{what}" + (f"; did you mean '{s}'?" if s else ""),
-                                    item.span, help="the values are: " + ", ".join(elem.enum.values))
+                                    item.span, help="the values are: " + values_list(elem.enum.values))
                     ok = False
             elif elem.kind == "num" and item.kind == "number":
                 vals.append(item.value)
