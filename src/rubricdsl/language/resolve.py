@@ -22,7 +22,7 @@ from rubricdsl.core.values import value_text
 from rubricdsl.language import ast
 from rubricdsl.language import ir
 from rubricdsl.language.limits import nesting_recursion
-from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest
+from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest, values_list
 from rubricdsl.language.walk import fields_read, names_read
 
 RECORD_KEYS = ("id", "item", "annotator")
@@ -428,10 +428,10 @@ class Checker:
                 s = suggest(str(v.value), ft.enum.values)
                 self.sink.error("RB102", f"unknown value '{v.value}' for {what.replace('`', chr(39))}"
                                 + (f"; did you mean '{s}'?" if s else ""),
-                                v.span, help="the values are: " + ", ".join(ft.enum.values))
+                                v.span, help="the values are: " + values_list(ft.enum.values))
             else:
                 self.sink.error("RB103", f"{what} takes enum values, not `{value_text(v.value)}`", v.span,
-                                help="the values are: " + ", ".join(ft.enum.values)
+                                help="the values are: " + values_list(ft.enum.values)
                                 + "; quote a value that looks like a number or keyword")
             return _BAD
         if k == "bool":

@@ -36,6 +36,23 @@ def suggest(name: str, candidates) -> str | None:
     return close[0] if close else None
 
 
+def values_list(values: tuple[str, ...], limit: int = 30) -> str:
+    """An enum's values for a help line: all of them, or the first `limit` and how many
+    more (an enum may have a hundred thousand)."""
+    if len(values) <= limit:
+        return ", ".join(values)
+    return ", ".join(values[:limit]) + f", ... ({len(values) - limit:,} more)"
+
+
+def value_text(v: Any) -> str:
+    """A written value as a message shows it."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Where an expression stands. `pos`: its offset in the file (a `let` is visible
@@ -126,7 +143,7 @@ class ExprChecker:
                     return Const(e.value, Type("enum", want), e.span)
                 s = suggest(str(e.value), want.values)
                 self.sink.error("RB102", f"unknown value '{e.value}'" + (f"; did you mean '{s}'?" if s else ""), e.span,
-                                help="the values are: " + ", ".join(want.values))
+                                help="the values are: " + values_list(want.values))
                 return None
             return Const(e.value, TEXT, e.span)
         if isinstance(e, ast.SetLit):
@@ -271,7 +288,7 @@ class ExprChecker:
             s = suggest(e.name, list(want.values))
             what = f" for '{label}'" if label else ""
             self.sink.error("RB102", f"unknown value '{e.name}'{what}" + (f"; did you mean '{s}'?" if s else ""), e.span,
-                            help="the values are: " + ", ".join(want.values))
+                            help="the values are: " + values_list(want.values))
             return None
         if e.name in ITEM_NAMES:
             self.sink.error("RB111", f"`{e.name}` is an item aggregate, allowed only in `per item` rules and escalations",
@@ -445,7 +462,7 @@ class ExprChecker:
                     s = suggest(str(item.value), elem.enum.values)
                     what = f" for '{label}'" if label else ""
                     self.sink.error("RB102", f"unknown value '{value_text(item.value)}'{what}" + (f"; did you mean '{s}'?" if s else ""),
-                                    item.span, help="the values are: " + ", ".join(elem.enum.values))
+                                    item.span, help="the values are: " + values_list(elem.enum.values))
                     ok = False
             elif elem.kind == "num" and item.kind == "number":
                 vals.append(item.value)
