@@ -61,6 +61,34 @@ class Solver(z3.Solver):
         poll_interrupt()
         return result
 
+    # An interrupt cancels the context: the calls after it (push, pop, assert, model)
+    # fail with "canceled" until it is reset. When Ctrl-C was pressed, that is the
+    # interrupt, not an error.
+
+    def push(self) -> None:
+        _guarded(super().push)
+
+    def pop(self, num: int = 1) -> None:
+        _guarded(super().pop, num)
+
+    def add(self, *args: Any) -> None:
+        _guarded(super().add, *args)
+
+    def model(self) -> Any:
+        return _guarded(super().model)
+
+    def unsat_core(self) -> Any:
+        return _guarded(super().unsat_core)
+
+
+def _guarded(fn: Any, *args: Any) -> Any:
+    poll_interrupt()
+    try:
+        return fn(*args)
+    except z3.Z3Exception:
+        poll_interrupt()
+        raise
+
 
 @dataclass
 class FieldVars:
