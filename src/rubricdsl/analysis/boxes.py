@@ -18,11 +18,12 @@ arithmetic, numbers...), `BoxEngine.build` returns None and the z3 path decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from rubricdsl.language import ir
+from rubricdsl.language.walk import operands
 from rubricdsl.core.interrupts import poll_interrupt
 
 MAX_VALUES = 64
@@ -118,111 +119,146 @@ class BoxEngine:
         return {}
 
     def _box(self, e: ir.Expr) -> dict[int, int]:
-        while isinstance(e, ir.LetRef):
-            e = e.let.expr
+        """The box of a condition as {dimension: mask of allowed values}; a dimension not
+        named allows every value. Raises NotABox."""
+        e = _unlet(e)
         if isinstance(e, ir.Const):
-            if e.value is True:
-                return {}
-            return {0: 0} if self.dims else {}
+            return {} if e.value is True else self._nothing()
         if isinstance(e, ir.FieldRef) and e.field.type.kind == "bool":
             dim, m = self._mask(e.field, lambda v: v is True)
             return {dim: m}
         if not isinstance(e, ir.Op):
             raise NotABox
-        op = e.op
-        if op == "and":
-            a, b = self._box(e.args[0]), self._box(e.args[1])
-            out = dict(a)
-            for k, v in b.items():
+        rule = self.OPS.get(e.op)
+        if rule is None:
+            raise NotABox
+        return rule(self, e)
+
+    def _nothing(self) -> dict[int, int]:
+        """The empty box (no value of the first dimension)."""
+        return {0: 0} if self.dims else {}
+
+    # one method per operator: the OPS table below
+
+    def _and(self, e: ir.Op) -> dict[int, int]:
+        """The intersection of the operands' boxes (a chain of any length, without recursion)."""
+        out: dict[int, int] = {}
+        for x in operands(e, "and"):
+            for k, v in self._box(x).items():
                 out[k] = out.get(k, self.dims[k].full) & v
-            return out
-        if op == "or":
-            a, b = self._box(e.args[0]), self._box(e.args[1])
-            if len(a) == 1 and len(b) == 1 and a.keys() == b.keys():
-                k = next(iter(a))
-                return {k: a[k] | b[k]}
+        return out
+
+    def _or(self, e: ir.Op) -> dict[int, int]:
+        """A box only when both sides restrict the same single dimension."""
+        a, b = self._box(e.args[0]), self._box(e.args[1])
+        if len(a) == 1 and len(b) == 1 and a.keys() == b.keys():
+            k = next(iter(a))
+            return {k: a[k] | b[k]}
+        raise NotABox
+
+    def _not(self, e: ir.Op) -> dict[int, int]:
+        """A box only when the operand restricts at most one dimension."""
+        a = self._box(e.args[0])
+        if len(a) == 1:
+            k, v = next(iter(a.items()))
+            return {k: self.dims[k].full & ~v}
+        if not a:
+            return self._nothing()
+        raise NotABox
+
+    def _truth(self, e: ir.Op) -> dict[int, int]:
+        return self._box(e.args[0])
+
+    def _presence(self, e: ir.Op) -> dict[int, int]:
+        """`is present` / `is missing`: the `missing` value of a value dimension, or a set's
+        presence dimension."""
+        op = e.op
+        f = e.args[0].field
+        if f.name in self.value_dim:
+            dim = self.value_dim[f.name]
+            miss = 1 << (len(self.dims[dim].values) - 1) if self.dims[dim].values[-1] is None else 0
+            return {dim: (self.dims[dim].full & ~miss) if op == "present" else miss}
+        if f.name in self.presence_dim:
+            return {self.presence_dim[f.name]: 0b10 if op == "present" else 0b01}
+        if not f.may_be_missing and f.type.kind == "set":
+            return {} if op == "present" else self._nothing()
+        raise NotABox
+
+    def _compare(self, e: ir.Op) -> dict[int, int]:
+        """A field compared with a constant (on either side); enums by rank."""
+        op = e.op
+        a, b = _unlet(e.args[0]), _unlet(e.args[1])
+        if isinstance(a, ir.Const) and isinstance(b, ir.FieldRef):
+            a, b = b, a
+            op = _MIRROR.get(op, op)
+        if not (isinstance(a, ir.FieldRef) and isinstance(b, ir.Const)):
             raise NotABox
-        if op == "not":
-            a = self._box(e.args[0])
-            if len(a) == 1:
-                k, v = next(iter(a.items()))
-                return {k: self.dims[k].full & ~v}
-            if not a:
-                return {0: 0} if self.dims else {}
+        f, c = a.field, b.value
+        if f.type.kind == "enum":
+            assert f.type.enum is not None
+            rank = {v: i for i, v in enumerate(f.type.enum.values)}
+            cr = rank[c]
+            dim, m = self._mask(f, lambda v: _cmp(op, rank[v], cr))
+        elif f.type.kind == "set":
             raise NotABox
-        if op == "truth":
-            return self._box(e.args[0])
-        if op in ("present", "missing"):
-            f = e.args[0].field
-            if f.name in self.value_dim:
-                dim = self.value_dim[f.name]
-                miss = 1 << (len(self.dims[dim].values) - 1) if self.dims[dim].values[-1] is None else 0
-                return {dim: (self.dims[dim].full & ~miss) if op == "present" else miss}
-            if f.name in self.presence_dim:
-                return {self.presence_dim[f.name]: 0b10 if op == "present" else 0b01}
-            if not f.may_be_missing and f.type.kind == "set":
-                return {} if op == "present" else ({0: 0} if self.dims else {})
-            raise NotABox
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            a, b = e.args
-            a, b = _unlet(a), _unlet(b)
-            if isinstance(a, ir.Const) and isinstance(b, ir.FieldRef):
-                a, b = b, a
-                op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
-            if not (isinstance(a, ir.FieldRef) and isinstance(b, ir.Const)):
-                raise NotABox
-            f, c = a.field, b.value
-            if f.type.kind == "enum":
-                assert f.type.enum is not None
-                rank = {v: i for i, v in enumerate(f.type.enum.values)}
-                cr = rank[c]
-                dim, m = self._mask(f, lambda v: _cmp(op, rank[v], cr))
-            elif f.type.kind == "set":
-                raise NotABox
+        else:
+            dim, m = self._mask(f, lambda v: _cmp(op, v, c))
+        return {dim: m}
+
+    def _member(self, e: ir.Op) -> dict[int, int]:
+        """`f in {..}` on a value dimension; `v in S` on a set member's dimension."""
+        op = e.op
+        a, b = _unlet(e.args[0]), _unlet(e.args[1])
+        if e.mode == "const" and isinstance(a, ir.FieldRef):
+            vals = b.value
+            if op == "in":
+                dim, m = self._mask(a.field, lambda v: v in vals)
             else:
-                dim, m = self._mask(f, lambda v: _cmp(op, v, c))
+                dim, m = self._mask(a.field, lambda v: v not in vals)
             return {dim: m}
-        if op in ("in", "not in"):
-            a, b = _unlet(e.args[0]), _unlet(e.args[1])
-            if e.mode == "const" and isinstance(a, ir.FieldRef):
-                vals = b.value
-                if op == "in":
-                    dim, m = self._mask(a.field, lambda v: v in vals)
-                else:
-                    dim, m = self._mask(a.field, lambda v: v not in vals)
-                return {dim: m}
-            if e.mode == "field" and isinstance(a, ir.Const) and isinstance(b, ir.FieldRef):
-                dim = self.member_dim.get((b.field.name, a.value))
-                if dim is None:
-                    raise NotABox
-                out = {dim: 0b10 if op == "in" else 0b01}
-                out.update(self._present(b.field))
-                return out
-            raise NotABox
-        if op in ("all", "none", "any", "empty", "not empty"):
-            s = _unlet(e.args[0])
-            if not isinstance(s, ir.FieldRef):
+        if e.mode == "field" and isinstance(a, ir.Const) and isinstance(b, ir.FieldRef):
+            dim = self.member_dim.get((b.field.name, a.value))
+            if dim is None:
                 raise NotABox
-            enum = s.field.type.enum
-            assert enum is not None
-            if op in ("empty", "not empty"):
-                members = list(enum.values)
-            else:
-                k = _unlet(e.args[1])
-                if not isinstance(k, ir.Const):
-                    raise NotABox
-                members = [v for v in enum.values if v in k.value]
-            if op == "any" or op == "not empty":
-                if len(members) != 1:
-                    raise NotABox
-                out = {self.member_dim[(s.field.name, members[0])]: 0b10}
-            elif op == "all":
-                out = {self.member_dim[(s.field.name, v)]: 0b10 for v in members}
-            else:  # none, empty
-                out = {self.member_dim[(s.field.name, v)]: 0b01 for v in members}
-            out.update(self._present(s.field))
+            out = {dim: 0b10 if op == "in" else 0b01}
+            out.update(self._present(b.field))
             return out
         raise NotABox
+
+    def _set_test(self, e: ir.Op) -> dict[int, int]:
+        """`all of`, `none of`, `is empty`; `any of` and `is not empty` over one member."""
+        op = e.op
+        s = _unlet(e.args[0])
+        if not isinstance(s, ir.FieldRef):
+            raise NotABox
+        enum = s.field.type.enum
+        assert enum is not None
+        if op in ("empty", "not empty"):
+            members = list(enum.values)
+        else:
+            k = _unlet(e.args[1])
+            if not isinstance(k, ir.Const):
+                raise NotABox
+            members = [v for v in enum.values if v in k.value]
+        if op == "any" or op == "not empty":
+            if len(members) != 1:
+                raise NotABox
+            out = {self.member_dim[(s.field.name, members[0])]: 0b10}
+        elif op == "all":
+            out = {self.member_dim[(s.field.name, v)]: 0b10 for v in members}
+        else:  # none, empty
+            out = {self.member_dim[(s.field.name, v)]: 0b01 for v in members}
+        out.update(self._present(s.field))
+        return out
+
+    OPS: dict[str, Callable[["BoxEngine", ir.Op], dict[int, int]]] = {
+        "and": _and, "or": _or, "not": _not, "truth": _truth,
+        "present": _presence, "missing": _presence,
+        "==": _compare, "!=": _compare, "<": _compare, "<=": _compare, ">": _compare, ">=": _compare,
+        "in": _member, "not in": _member,
+        "all": _set_test, "none": _set_test, "any": _set_test, "empty": _set_test, "not empty": _set_test,
+    }
+    """The operators a box can express, each with its rule; any other is not a box."""
 
     # ---- regions ------------------------------------------------------------------------
 
@@ -278,6 +314,9 @@ def _unlet(e: ir.Expr) -> ir.Expr:
     while isinstance(e, ir.LetRef):
         e = e.let.expr
     return e
+
+
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _cmp(op: str, a: Any, b: Any) -> bool:

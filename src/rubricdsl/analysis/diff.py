@@ -11,11 +11,12 @@ import hashlib
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from rubricdsl.language import ir
 from rubricdsl.engine.codegen import Compiled, compile_rubric
 from rubricdsl.language.load import compile_text
+from rubricdsl.language.walk import fold
 
 
 class DiffError(Exception):
@@ -74,6 +75,11 @@ class Change:
 
 def _expr(e: Any) -> str:
     """A stable text of an IR expression, for comparing conditions."""
+    return "true" if e is None else fold(e, _expr_text)
+
+
+def _expr_text(e: Any, args: list[str]) -> str:
+    """The text of one node, given the texts of its children."""
     if e is None:
         return "true"
     if isinstance(e, ir.FieldRef):
@@ -86,46 +92,52 @@ def _expr(e: Any) -> str:
             return "{" + ", ".join(sorted(map(str, v))) + "}"
         return repr(v)
     if isinstance(e, ir.Op):
-        inner = ", ".join(_expr(a) for a in e.args)
         rx = f" /{e.regex.source}/" if e.regex is not None else ""
-        return f"{e.op}({inner}){rx}"
+        return f"{e.op}({', '.join(args)}){rx}"
     if isinstance(e, ir.Agg):
-        arg = e.field.name if e.field is not None else _expr(e.expr) if e.expr is not None else ""
+        arg = e.field.name if e.field is not None else args[0] if args else ""
         return f"{e.kind}({arg})"
     return str(e)
 
 
+# ---- structural changes, one construct at a time ----------------------------------------------
+
+_ORDER = {"header": 0, "field": 1, "enum_value": 2, "criterion": 3, "decide": 4, "arm": 5, "consensus": 6,
+          "rule": 7, "escalation": 8, "example": 9}
+
+
 def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
-    out: list[Change] = []
+    """The changes between two versions, by construct and name."""
+    out = (_header(old, new) + _fields(old, new) + _criteria(old, new) + _decides(old, new)
+           + _consensus(old, new) + _rules(old, new) + _escalations(old, new) + _examples(old, new))
+    return sorted(out, key=lambda c: (_ORDER[c.what], c.name, c.change))
+
+
+def _header(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    out = []
     if old.name != new.name:
         out.append(Change("header", "name", "changed", f"{old.name} -> {new.name}"))
     if old.version != new.version:
         out.append(Change("header", "version", "changed", f"{old.version} -> {new.version}"))
+    return out
 
-    def by_name(items, key):
-        return {key(x): x for x in items}
 
-    def added_removed(what: str, old_items: dict, new_items: dict, detail=lambda x: "") -> None:
-        for n in old_items.keys() - new_items.keys():
-            out.append(Change(what, n, "removed", detail(old_items[n])))
-        for n in new_items.keys() - old_items.keys():
-            out.append(Change(what, n, "added", detail(new_items[n])))
+def _matched(what: str, olds: list, news: list, key: Callable[[Any], str],
+             detail: Callable[[Any], str] = lambda x: "") -> tuple[list[Change], list[tuple[str, Any, Any]]]:
+    """The constructs only one version has (removed, added), and the pairs (name, old,
+    new) of those both have, by name."""
+    o = {key(x): x for x in olds}
+    n = {key(x): x for x in news}
+    out = [Change(what, k, "removed", detail(o[k])) for k in o.keys() - n.keys()]
+    out += [Change(what, k, "added", detail(n[k])) for k in n.keys() - o.keys()]
+    return out, [(k, o[k], n[k]) for k in sorted(o.keys() & n.keys())]
 
-    of, nf = by_name(old.fields, lambda f: f.name), by_name(new.fields, lambda f: f.name)
-    added_removed("field", of, nf, lambda f: f"{f.kind} {f.type.describe()}")
-    for n in sorted(of.keys() & nf.keys()):
-        a, b = of[n], nf[n]
+
+def _fields(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    out, pairs = _matched("field", old.fields, new.fields, lambda f: f.name, lambda f: f"{f.kind} {f.type.describe()}")
+    for n, a, b in pairs:
         if a.type.enum is not None and b.type.enum is not None and a.type.kind == b.type.kind:
-            for v in a.type.enum.values:
-                if v not in b.type.enum.values:
-                    out.append(Change("enum_value", f"{n}.{v}", "removed"))
-            for v in b.type.enum.values:
-                if v not in a.type.enum.values:
-                    out.append(Change("enum_value", f"{n}.{v}", "added"))
-            if a.type.enum.ordered != b.type.enum.ordered or (
-                    a.type.enum.ordered and [v for v in a.type.enum.values if v in b.type.enum.values]
-                    != [v for v in b.type.enum.values if v in a.type.enum.values]):
-                out.append(Change("field", n, "changed", f"order: {a.type.describe()} -> {b.type.describe()}"))
+            out += _enum_values(n, a, b)
         elif a.type.describe() != b.type.describe():
             out.append(Change("field", n, "changed", f"type: {a.type.describe()} -> {b.type.describe()}"))
         if a.kind != b.kind:
@@ -134,62 +146,90 @@ def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
             out.append(Change("field", n, "changed", f"path: {a.path_text} -> {b.path_text}"))
         if (a.optional, _expr(a.required_when)) != (b.optional, _expr(b.required_when)):
             out.append(Change("field", n, "changed", "presence: " + _presence(a) + " -> " + _presence(b)))
+    return out
 
-    oc, nc = by_name(old.criteria, lambda c: c.name), by_name(new.criteria, lambda c: c.name)
-    added_removed("criterion", oc, nc)
-    for n in sorted(oc.keys() & nc.keys()):
-        if _expr(oc[n].applies) != _expr(nc[n].applies):
-            out.append(Change("criterion", n, "changed", "applies when: " + _expr(oc[n].applies) + " -> "
-                              + _expr(nc[n].applies)))
 
-    od, nd = by_name(old.decides, lambda d: d.label.name), by_name(new.decides, lambda d: d.label.name)
-    added_removed("decide", od, nd)
-    for n in sorted(od.keys() & nd.keys()):
-        a, b = od[n], nd[n]
+def _enum_values(n: str, a: ir.FieldIR, b: ir.FieldIR) -> list[Change]:
+    """Values removed and added, and a change of order where order counts."""
+    assert a.type.enum is not None and b.type.enum is not None
+    old, new = a.type.enum, b.type.enum
+    out = [Change("enum_value", f"{n}.{v}", "removed") for v in old.values if v not in new.values]
+    out += [Change("enum_value", f"{n}.{v}", "added") for v in new.values if v not in old.values]
+    if old.ordered != new.ordered or (
+            old.ordered and [v for v in old.values if v in new.values] != [v for v in new.values if v in old.values]):
+        out.append(Change("field", n, "changed", f"order: {a.type.describe()} -> {b.type.describe()}"))
+    return out
+
+
+def _criteria(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    out, pairs = _matched("criterion", old.criteria, new.criteria, lambda c: c.name)
+    for n, a, b in pairs:
+        if _expr(a.applies) != _expr(b.applies):
+            out.append(Change("criterion", n, "changed", "applies when: " + _expr(a.applies) + " -> "
+                              + _expr(b.applies)))
+    return out
+
+
+def _decides(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    out, pairs = _matched("decide", old.decides, new.decides, lambda d: d.label.name)
+    for n, a, b in pairs:
         if a.first != b.first:
             out.append(Change("decide", n, "changed", f"first: {a.first} -> {b.first}"))
         out += _arms(n, a, b)
+    return out
 
-    ocs, ncs = by_name(old.consensus, lambda c: c.label.name), by_name(new.consensus, lambda c: c.label.name)
-    added_removed("consensus", ocs, ncs)
-    for n in sorted(ocs.keys() & ncs.keys()):
-        a, b = ocs[n], ncs[n]
+
+def _consensus(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    out, pairs = _matched("consensus", old.consensus, new.consensus, lambda c: c.label.name)
+    for n, a, b in pairs:
         parts = [f"min {what} {x} -> {y}" for what, x, y in (("annotators", a.min_annotators, b.min_annotators),
                                                              ("agreement", a.min_agreement, b.min_agreement)) if x != y]
         if parts:
             out.append(Change("consensus", n, "changed", ", ".join(parts)))
+    return out
 
-    for what, olds, news in (("rule", old.rules + old.item_rules, new.rules + new.item_rules),
-                             ("escalation", old.escalations + old.item_escalations,
-                              new.escalations + new.item_escalations)):
-        o, nn = by_name(olds, lambda r: r.name), by_name(news, lambda r: r.name)
-        added_removed(what, o, nn)
-        for n in sorted(o.keys() & nn.keys()):
-            a, b = o[n], nn[n]
-            parts = []
-            if _expr(a.when) != _expr(b.when):
-                parts.append("when")
-            if what == "rule" and _expr(a.require) != _expr(b.require):
-                parts.append("require")
-            if what == "rule" and a.severity != b.severity:
-                parts.append(f"severity {a.severity} -> {b.severity}")
-            if what == "escalation" and a.target != b.target:
-                parts.append(f"target {a.target} -> {b.target}")
-            if a.criterion != b.criterion:
-                parts.append(f"criterion {a.criterion} -> {b.criterion}")
-            if a.per_item != b.per_item:
-                parts.append("per item" if b.per_item else "per record")
-            if parts:
-                out.append(Change(what, n, "changed", ", ".join(parts)))
 
-    oe, ne = by_name(old.examples, lambda e: e.title), by_name(new.examples, lambda e: e.title)
-    added_removed("example", oe, ne)
-    for n in sorted(oe.keys() & ne.keys()):
-        if oe[n].record != ne[n].record or oe[n].expect != ne[n].expect:
+def _rules(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    """Rules by name, per record and per item alike (a rule moved between them is changed)."""
+    def own(a: ir.RuleIR, b: ir.RuleIR) -> list[str]:
+        parts = ["require"] if _expr(a.require) != _expr(b.require) else []
+        if a.severity != b.severity:
+            parts.append(f"severity {a.severity} -> {b.severity}")
+        return parts
+
+    return _checks("rule", old.rules + old.item_rules, new.rules + new.item_rules, own)
+
+
+def _escalations(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    """Escalations by name, per record and per item alike."""
+    def own(a: ir.EscalateIR, b: ir.EscalateIR) -> list[str]:
+        return [f"target {a.target} -> {b.target}"] if a.target != b.target else []
+
+    return _checks("escalation", old.escalations + old.item_escalations, new.escalations + new.item_escalations, own)
+
+
+def _checks(what: str, olds: list, news: list, own: Callable[[Any, Any], list[str]]) -> list[Change]:
+    """Rules or escalations: what changed in each, its own parts (`own`) between its
+    `when` and where it stands (criterion, per item)."""
+    out, pairs = _matched(what, olds, news, lambda r: r.name)
+    for n, a, b in pairs:
+        parts = ["when"] if _expr(a.when) != _expr(b.when) else []
+        parts += own(a, b)
+        if a.criterion != b.criterion:
+            parts.append(f"criterion {a.criterion} -> {b.criterion}")
+        if a.per_item != b.per_item:
+            parts.append("per item" if b.per_item else "per record")
+        if parts:
+            out.append(Change(what, n, "changed", ", ".join(parts)))
+    return out
+
+
+def _examples(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    out, pairs = _matched("example", old.examples, new.examples, lambda e: e.title)
+    for n, a, b in pairs:
+        if a.record != b.record or a.expect != b.expect:
             out.append(Change("example", n, "changed"))
-    order = {"header": 0, "field": 1, "enum_value": 2, "criterion": 3, "decide": 4, "arm": 5, "consensus": 6,
-             "rule": 7, "escalation": 8, "example": 9}
-    return sorted(out, key=lambda c: (order[c.what], c.name, c.change))
+    return out
 
 
 def _presence(f: ir.FieldIR) -> str:

@@ -90,8 +90,7 @@ class Encoder:
         self.space = space or {}
         self.vars: dict[str, FieldVars] = {}
         self.domain: list[Any] = []  # constraints every situation satisfies
-        self.text_atoms: dict[tuple, tuple[Any, str, dict]] = {}  # z3 name -> description
-        self._n = 0
+        self.text_atoms: dict[tuple, tuple[Any, str]] = {}  # a text test -> (its atom, the field)
         self._canon: dict[frozenset[str], tuple[str, ...]] = {}
         for f in rubric.fields:
             self._declare(f)
@@ -165,11 +164,10 @@ class Encoder:
     def _atom(self, fv: FieldVars, key: tuple, min_len: int | None = None, exact_len: int | None = None) -> Any:
         a = fv.atoms.get(key)
         if a is None:
-            self._n += 1
             owner = ("new:" + fv.f.name) if fv.f.name in self.private else fv.f.name
             a = z3.Bool(f"text:{owner}:{key!r}")  # named by the test, so two encoders share it
             fv.atoms[key] = a
-            self.text_atoms[key] = (a, fv.f.name, {"key": key})
+            self.text_atoms[key] = (a, fv.f.name)
             if min_len:
                 self.domain.append(z3.Implies(a, fv.length >= min_len))
             if exact_len is not None:

@@ -15,6 +15,7 @@ from rubricdsl.core.resources import diagnostic_page
 from rubricdsl.core.diagnostics import Diagnostic, Sink, render_diagnostic
 from rubricdsl.core.source import Source, normalize_text
 from rubricdsl.language import ir
+from rubricdsl.language.walk import Visitor, conditions
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 _IGNORE = re.compile(r"#\s*rubric:\s*ignore\[([^\]]*)\]")
@@ -89,43 +90,9 @@ def lint_file(path: str, timeout_ms: int | None = None) -> LintResult:
 def _unused(rubric, sink: Sink, extra: set[str] | None = None) -> list[Diagnostic]:
     """Inputs and lets that nothing reads (labels are always checked). `extra` names what
     the parts of the file dropped for an error read: never reported unused."""
-    read: set[str] = set(extra or ())
-    let_reads: set[str] = set(extra or ())
-
-    def walk(e) -> None:
-
-        if e is None:
-            return
-        if isinstance(e, ir.FieldRef):
-            read.add(e.field.name)
-        elif isinstance(e, ir.LetRef):
-            let_reads.add(e.let.name)
-            walk(e.let.expr)
-        elif isinstance(e, ir.Op):
-            for a in e.args:
-                walk(a)
-        elif isinstance(e, ir.Agg):
-            if e.field is not None:
-                read.add(e.field.name)
-            walk(e.expr)
-
-    for f in rubric.fields:
-        walk(f.required_when)
-    for c in rubric.criteria:
-        walk(c.applies)
-    for d in rubric.decides:
-        for a in d.arms:
-            walk(a.cond)
-    for r in rubric.rules:
-        walk(r.when)
-        walk(r.require)
-    for e in rubric.escalations:
-        walk(e.when)
-    for r in rubric.item_rules:
-        walk(r.when)
-        walk(r.require)
-    for e in rubric.item_escalations:
-        walk(e.when)
+    reads = _Reads(extra or ())
+    reads.visit(*conditions(rubric))
+    read, let_reads = reads.fields, reads.lets
     out = []
     for f in rubric.fields:
         if f.kind == "input" and f.name not in read:
@@ -136,6 +103,26 @@ def _unused(rubric, sink: Sink, extra: set[str] | None = None) -> list[Diagnosti
             out.append(Diagnostic("RB208", f"`let {let.name}` is never read", let.span, sink.source.name,
                                   help="use it in a condition, or remove it"))
     return out
+
+
+class _Reads(Visitor):
+    """The fields and lets the conditions read, through lets and aggregates."""
+
+    through_lets = True
+
+    def __init__(self, extra) -> None:
+        self.fields: set[str] = set(extra)
+        self.lets: set[str] = set(extra)
+
+    def visit_FieldRef(self, e: ir.FieldRef) -> None:
+        self.fields.add(e.field.name)
+
+    def visit_LetRef(self, e: ir.LetRef) -> None:
+        self.lets.add(e.let.name)
+
+    def visit_Agg(self, e: ir.Agg) -> None:
+        if e.field is not None:
+            self.fields.add(e.field.name)
 
 
 def _examples(rubric: ir.RubricIR, name: str) -> list[Diagnostic]:

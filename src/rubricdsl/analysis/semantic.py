@@ -21,7 +21,7 @@ with the reason, without a witness.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import z3
 
@@ -129,109 +129,129 @@ def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR) -> tuple[An
 
 def compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int = 20_000) -> list[SemanticChange]:
     with interruptible():
-        return _compare(old, new, timeout_ms)
+        return Comparison(old, new, timeout_ms).run()
 
 
-def _compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int) -> list[SemanticChange]:
-    same, space = _comparable(old, new)
-    eo = Encoder(old, space=space)
-    en = Encoder(new, frozenset(f.name for f in new.fields) - same, space=space)
-    domain = eo.domain + en.domain
-    out: list[SemanticChange] = []
+class Comparison:
+    """One comparison of two versions: their encodings over shared variables, and the
+    changes found, in the order rules, escalations, rules by severity, decisions."""
 
-    def solve(*cs: Any) -> Any:
+    def __init__(self, old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int) -> None:
+        self.old, self.new = old, new
+        self.timeout_ms = timeout_ms
+        self.same, space = _comparable(old, new)
+        self.eo = Encoder(old, space=space)
+        self.en = Encoder(new, frozenset(f.name for f in new.fields) - self.same, space=space)
+        self.domain = self.eo.domain + self.en.domain
+        self.out: list[SemanticChange] = []
+
+    def run(self) -> list[SemanticChange]:
+        self.checks("rule", self.old.rules, self.new.rules, _violation, lambda r: ("violation", "no violation"))
+        self.checks("escalation", self.old.escalations, self.new.escalations, _fires,
+                    lambda e: (f"escalated to {e.target}", "not escalated"))
+        for sev in ("error", "warning", "info"):
+            self.severity(sev)
+        odec = {d.label.name: d for d in self.old.decides}
+        for d in self.new.decides:
+            o = odec.get(d.label.name)
+            if o is not None:
+                self.decide(o, d)
+        return self.out
+
+    # ---- the solver and what it finds ------------------------------------------------------
+
+    def solve(self, *cs: Any) -> Any:
         s = Solver()
-        s.set("timeout", timeout_ms)
-        s.add(*domain)
+        s.set("timeout", self.timeout_ms)
+        s.add(*self.domain)
         s.add(*cs)
         r = s.check()
         return r, (s.model() if r == z3.sat else None)
 
-    def witness(model: Any, names: set[str]) -> dict[str, Any]:
+    def witness(self, model: Any, names: set[str]) -> dict[str, Any]:
         w: dict[str, Any] = {}
         for name in sorted(names):
-            enc = en if name in en.vars else eo
+            enc = self.en if name in self.en.vars else self.eo
             present, value = model_value(enc, model, name)
             if enc.vars[name].f.type.kind == "text" and present:
                 value, _ = synthesise_text(enc, model, name)  # the same text a lint witness shows
             w[name] = value if present else None
         return w
 
-    def flags(what: str, name: str, v_old: Any, v_new: Any, names: set[str], yes: str, no: str) -> None:
-        r1, m1 = solve(v_old, z3.Not(v_new))  # OLD flags, NEW does not
-        r2, m2 = solve(v_new, z3.Not(v_old))  # NEW flags, OLD does not
+    def changed_types(self, *sets: frozenset[str]) -> list[str]:
+        """The fields among `sets` whose type changed (no shared variables)."""
+        return sorted({n for s in sets for n in s} - self.same)
+
+    def flags(self, what: str, name: str, v_old: Any, v_new: Any, names: set[str], yes: str, no: str) -> None:
+        """Compare where each version flags a record (a violation, an escalation)."""
+        r1, m1 = self.solve(v_old, z3.Not(v_new))  # OLD flags, NEW does not
+        r2, m2 = self.solve(v_new, z3.Not(v_old))  # NEW flags, OLD does not
         if z3.unknown in (r1, r2):
-            out.append(SemanticChange(what, name, "changed", reason="the solver could not decide (timeout)"))
+            self.out.append(SemanticChange(what, name, "changed", reason="the solver could not decide (timeout)"))
             return
         if r1 == z3.unsat and r2 == z3.unsat:
-            out.append(SemanticChange(what, name, "equivalent"))
+            self.out.append(SemanticChange(what, name, "equivalent"))
         elif r1 == z3.sat and r2 == z3.sat:
-            out.append(SemanticChange(what, name, "changed", witness(m2, names), no, yes))
+            self.out.append(SemanticChange(what, name, "changed", self.witness(m2, names), no, yes))
         elif r1 == z3.sat:
-            out.append(SemanticChange(what, name, "narrower", witness(m1, names), yes, no))
+            self.out.append(SemanticChange(what, name, "narrower", self.witness(m1, names), yes, no))
         else:
-            out.append(SemanticChange(what, name, "broader", witness(m2, names), no, yes))
+            self.out.append(SemanticChange(what, name, "broader", self.witness(m2, names), no, yes))
 
-    def mentions_changed(*sets: frozenset[str]) -> list[str]:
-        return sorted({n for s in sets for n in s} - same)
+    # ---- rules and escalations -------------------------------------------------------------
 
-    # rules and escalations, by name: the situations where each flags a record
-    def by_name(what: str, olds: list, news: list, term, yes) -> None:
+    def checks(self, what: str, olds: list, news: list, term: Callable, yes: Callable) -> None:
+        """Rules or escalations, by name: the situations where each flags a record."""
         before = {x.name: x for x in olds}
         for x in news:
             o = before.get(x.name)
             if o is None:
                 continue
-            bad = mentions_changed(o.mentions, x.mentions)
+            bad = self.changed_types(o.mentions, x.mentions)
             if bad:
-                out.append(SemanticChange(what, x.name, "changed",
-                                          reason="reads fields whose type changed: " + ", ".join(bad)))
+                self.out.append(SemanticChange(what, x.name, "changed",
+                                               reason="reads fields whose type changed: " + ", ".join(bad)))
                 continue
             try:
-                f_old, f_new = term(o, eo, old), term(x, en, new)
+                f_old, f_new = term(o, self.eo, self.old), term(x, self.en, self.new)
             except Unsupported as exc:
-                out.append(SemanticChange(what, x.name, "changed", reason=f"not comparable: {exc}"))
+                self.out.append(SemanticChange(what, x.name, "changed", reason=f"not comparable: {exc}"))
                 continue
-            flags(what, x.name, f_old, f_new, set(o.mentions | x.mentions), *yes(x))
+            self.flags(what, x.name, f_old, f_new, set(o.mentions | x.mentions), *yes(x))
 
-    by_name("rule", old.rules, new.rules, _violation, lambda r: ("violation", "no violation"))
-    by_name("escalation", old.escalations, new.escalations,
-            lambda e, enc, rubric: z3.And(_scope(rubric, enc, e.criterion), enc.cond(e.when)),
-            lambda e: (f"escalated to {e.target}", "not escalated"))
-
-    # all rules of one severity together (a split or merged rule compares as what it is)
-    for sev in ("error", "warning", "info"):
-        ro = [r for r in old.rules if r.severity == sev]
-        rn = [r for r in new.rules if r.severity == sev]
+    def severity(self, sev: str) -> None:
+        """All rules of one severity together, so that a rule split in two (or two merged
+        into one) compares as what it is; only when the names differ."""
+        ro = [r for r in self.old.rules if r.severity == sev]
+        rn = [r for r in self.new.rules if r.severity == sev]
         if not ro and not rn or {r.name for r in ro} == {r.name for r in rn}:
-            continue
-        names = set().union(*(r.mentions for r in ro + rn)) if ro or rn else set()
-        if mentions_changed(frozenset(names)):
-            continue
+            return
+        names = set().union(*(r.mentions for r in ro + rn))
+        if self.changed_types(frozenset(names)):
+            return
         try:
-            v_old = z3.Or([_violation(r, eo, old) for r in ro]) if ro else z3.BoolVal(False)
-            v_new = z3.Or([_violation(r, en, new) for r in rn]) if rn else z3.BoolVal(False)
+            v_old = z3.Or([_violation(r, self.eo, self.old) for r in ro]) if ro else z3.BoolVal(False)
+            v_new = z3.Or([_violation(r, self.en, self.new) for r in rn]) if rn else z3.BoolVal(False)
         except Unsupported:
-            continue
-        flags("rules", f"all {sev} rules", v_old, v_new, set(names), "a violation", "no violation")
+            return
+        self.flags("rules", f"all {sev} rules", v_old, v_new, set(names), "a violation", "no violation")
 
-    # decisions, by label
-    odec = {d.label.name: d for d in old.decides}
-    for d in new.decides:
-        o = odec.get(d.label.name)
-        if o is None:
-            continue
-        bad = mentions_changed(o.mentions, d.mentions)
+    # ---- decisions -------------------------------------------------------------------------
+
+    def decide(self, o: ir.DecideIR, d: ir.DecideIR) -> None:
+        """A decision in both versions: where coverage, an allowed value or ambiguity differs."""
+        name = d.label.name
+        bad = self.changed_types(o.mentions, d.mentions)
         if bad or o.label.type.kind != d.label.type.kind:
-            out.append(SemanticChange("decide", d.label.name, "changed",
-                                      reason="reads fields whose type changed: " + ", ".join(bad or [d.label.name])))
-            continue
+            self.out.append(SemanticChange("decide", name, "changed",
+                                           reason="reads fields whose type changed: " + ", ".join(bad or [name])))
+            return
         try:
-            a_o, c_o, al_o, amb_o = _decide_terms(o, eo, old)
-            a_n, c_n, al_n, amb_n = _decide_terms(d, en, new)
+            a_o, c_o, al_o, amb_o = _decide_terms(o, self.eo, self.old)
+            a_n, c_n, al_n, amb_n = _decide_terms(d, self.en, self.new)
         except Unsupported as e:
-            out.append(SemanticChange("decide", d.label.name, "changed", reason=f"not comparable: {e}"))
-            continue
+            self.out.append(SemanticChange("decide", name, "changed", reason=f"not comparable: {e}"))
+            return
         names = set(o.mentions | d.mentions)
         on = z3.Or(a_o, a_n)
         # a situation where the outcome differs: coverage, ambiguity or an allowed value
@@ -239,38 +259,45 @@ def _compare(old: ir.RubricIR, new: ir.RubricIR, timeout_ms: int) -> list[Semant
         false = z3.BoolVal(False)
         lost = z3.Or([z3.And(a_o, a_n, c_o, c_n, al_o[v], z3.Not(al_n.get(v, false))) for v in al_o])
         gained = z3.Or([z3.And(a_o, a_n, c_o, c_n, al_n[v], z3.Not(al_o.get(v, false))) for v in al_n])
-        r_cov, m_cov = solve(on, differ_cov)
-        r_lost, m_lost = solve(lost)
-        r_gain, m_gain = solve(gained)
+        r_cov, m_cov = self.solve(on, differ_cov)
+        r_lost, m_lost = self.solve(lost)
+        r_gain, m_gain = self.solve(gained)
         if z3.unknown in (r_cov, r_lost, r_gain):
-            out.append(SemanticChange("decide", d.label.name, "changed", reason="the solver could not decide (timeout)"))
-            continue
-
-        def says(model: Any, active: Any, covered: Any, allowed: dict, amb: Any) -> str:
-            ev = lambda x: z3.is_true(model.eval(x, model_completion=True))  # noqa: E731
-            if not ev(active):
-                return "not decided here"
-            if not ev(covered):
-                return "uncovered"
-            vals = [_fmt(v) for v, x in allowed.items() if ev(x)]
-            return ("ambiguous: " if ev(amb) else "") + ", ".join(vals)
-
+            self.out.append(SemanticChange("decide", name, "changed", reason="the solver could not decide (timeout)"))
+            return
         if r_cov == z3.unsat and r_lost == z3.unsat and r_gain == z3.unsat:
-            r_amb, m_amb = solve(a_o, a_n, amb_o != amb_n)
+            r_amb, m_amb = self.solve(a_o, a_n, amb_o != amb_n)
             if r_amb == z3.unsat:
-                out.append(SemanticChange("decide", d.label.name, "equivalent"))
+                self.out.append(SemanticChange("decide", name, "equivalent"))
             else:
-                out.append(SemanticChange("decide", d.label.name, "changed", witness(m_amb, names) if m_amb else None,
-                                          says(m_amb, a_o, c_o, al_o, amb_o) if m_amb else None,
-                                          says(m_amb, a_n, c_n, al_n, amb_n) if m_amb else None,
-                                          reason="" if m_amb else "the solver could not decide (timeout)"))
-            continue
+                self.out.append(SemanticChange(
+                    "decide", name, "changed", self.witness(m_amb, names) if m_amb else None,
+                    _says(m_amb, a_o, c_o, al_o, amb_o) if m_amb else None,
+                    _says(m_amb, a_n, c_n, al_n, amb_n) if m_amb else None,
+                    reason="" if m_amb else "the solver could not decide (timeout)"))
+            return
         status = ("changed" if r_cov == z3.sat or (r_lost == z3.sat and r_gain == z3.sat)
                   else "narrower" if r_lost == z3.sat else "broader")
         model = m_cov if r_cov == z3.sat else (m_lost if r_lost == z3.sat else m_gain)
-        out.append(SemanticChange("decide", d.label.name, status, witness(model, names),
-                                  says(model, a_o, c_o, al_o, amb_o), says(model, a_n, c_n, al_n, amb_n)))
-    return out
+        self.out.append(SemanticChange("decide", name, status, self.witness(model, names),
+                                       _says(model, a_o, c_o, al_o, amb_o), _says(model, a_n, c_n, al_n, amb_n)))
+
+
+def _says(model: Any, active: Any, covered: Any, allowed: dict, amb: Any) -> str:
+    """What a decision says in a model's situation."""
+    def ev(x: Any) -> bool:
+        return z3.is_true(model.eval(x, model_completion=True))
+
+    if not ev(active):
+        return "not decided here"
+    if not ev(covered):
+        return "uncovered"
+    vals = [_fmt(v) for v, x in allowed.items() if ev(x)]
+    return ("ambiguous: " if ev(amb) else "") + ", ".join(vals)
+
+
+def _fires(e: ir.EscalateIR, enc: Encoder, rubric: ir.RubricIR) -> Any:
+    return z3.And(_scope(rubric, enc, e.criterion), enc.cond(e.when))
 
 
 def _violation(r: ir.RuleIR, enc: Encoder, rubric: ir.RubricIR) -> Any:

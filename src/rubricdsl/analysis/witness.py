@@ -13,10 +13,8 @@ from rubricdsl.core.regex import compile_regex
 
 def _sample_for_regex(source: str) -> str | None:
     """A short string that the regex (RE2 syntax, mostly shared with Python's) matches."""
-    try:
-        import re._parser as sre_parse  # type: ignore[import-not-found]  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - Python < 3.11
-        import sre_parse  # type: ignore[no-redef]  # noqa: PLC0415
+    import re._parser as sre_parse  # type: ignore[import-not-found]  # noqa: PLC0415
+
     try:
         tree = sre_parse.parse(source)
     except Exception:  # noqa: BLE001 - not Python syntax: no sample
@@ -170,7 +168,7 @@ def situation(enc: Encoder, model: Any, names: list[str] | None = None) -> tuple
         if names is None or f.name in names:
             witness[f.name] = value
     # text tests between fields (contains/eq another field) are not synthesised
-    for key, (atom, owner, _) in enc.text_atoms.items():
+    for key, (atom, _owner) in enc.text_atoms.items():
         if key[0] in ("contains_field", "eq_field") and z3.is_true(model.eval(atom, model_completion=True)):
             exact = False
     return witness, record, exact

@@ -48,6 +48,7 @@ from rubricdsl.core.regex import regex_matcher
 from rubricdsl.core.values import MISSING
 from rubricdsl.engine.findings import Code
 from rubricdsl.language import ir
+from rubricdsl.language.walk import aggregates
 
 # the finding kinds as the generated code carries them: plain ints, named after `Code`
 INVALID = int(Code.INVALID)
@@ -930,11 +931,7 @@ class _Gen:
 
 
 def _aggregates(e: Any, out: list[ir.Agg]) -> None:
-    if isinstance(e, ir.Agg):
-        out.append(e)
-    elif isinstance(e, ir.Op):
-        for a in e.args:
-            _aggregates(a, out)
+    out.extend(aggregates(e))
 
 
 def _record_roots(rubric: ir.RubricIR, plan: RowPlan | None) -> list[Any]:
@@ -1024,14 +1021,11 @@ def item_plan(rubric: ir.RubricIR) -> RowPlan:
     shares: list[ir.Agg] = []
 
     def walk(e) -> None:
-        if isinstance(e, ir.Agg):
-            if e.field is not None:
-                fields.setdefault(e.field.name, e.field)
-            if e.kind == "share":
-                shares.append(e)
-        elif isinstance(e, ir.Op):
-            for a in e.args:
-                walk(a)
+        for a in aggregates(e):
+            if a.field is not None:
+                fields.setdefault(a.field.name, a.field)
+            if a.kind == "share":
+                shares.append(a)
 
     for c in rubric.consensus:
         fields.setdefault(c.label.name, c.label)

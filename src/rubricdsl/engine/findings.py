@@ -159,7 +159,6 @@ class Expander:
         self.rules = rubric.rules
         self.escalations = rubric.escalations
         self.id_path = rubric.record_id
-        by_name = {f.name: f for f in rubric.fields}
         self._reads = {
             ("r", r.index): [(f.name, getter(f.path)) for f in rubric.fields if f.name in r.mentions]
             for r in rubric.rules
@@ -170,7 +169,6 @@ class Expander:
         })
         self._id = getter(rubric.record_id) if rubric.record_id is not None else None
         self._label_get = [getter(d.label.path) for d in rubric.decides]
-        del by_name
         self._messages: dict[tuple, str] = {}
 
     def record_id(self, rec: dict, line: int) -> str:

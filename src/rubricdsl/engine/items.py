@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator
 
 from rubricdsl.language import ir
+from rubricdsl.language.walk import aggregates
 from rubricdsl.engine.codegen import RowPlan
 from rubricdsl.engine.findings import DECIDE_VIOLATION, RULE_VIOLATION, UNCOVERED, getter, id_text
 
@@ -365,17 +366,10 @@ def _aggs(*exprs: Any) -> list[ir.Agg]:
     out: list[ir.Agg] = []
     seen: set[str] = set()
 
-    def walk(e: Any) -> None:
-        if isinstance(e, ir.Agg):
-            if e.text not in seen:
-                seen.add(e.text)
-                out.append(e)
-        elif isinstance(e, ir.Op):
-            for a in e.args:
-                walk(a)
-
-    for e in exprs:
-        walk(e)
+    for a in aggregates(*exprs):
+        if a.text not in seen:
+            seen.add(a.text)
+            out.append(a)
     return out
 
 

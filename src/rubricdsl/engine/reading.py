@@ -6,13 +6,17 @@ a double), and `DataError` is a file that cannot be read at all.
 """
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
 import os
 import sys
 import zlib
-from typing import Any, BinaryIO, Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, BinaryIO
+
+import orjson
 
 from rubricdsl.core.values import HugeNumber, json_type
 
@@ -149,8 +153,15 @@ def read_line(line: bytes) -> tuple[Any, str | None]:
         return None, f"unexpected text after the {what} at column {at + 1}"
     lone = _lone_surrogate(value)
     if lone is not None:
-        return None, f"a string holds a lone surrogate \\u{ord(lone):04x} (half of a pair)"
+        return None, _lone_why(lone)
     return value, None
+
+
+_LONE = "a string holds a lone surrogate"
+
+
+def _lone_why(lone: str) -> str:
+    return f"{_LONE} \\u{ord(lone):04x} (half of a pair)"
 
 
 def _why_at(text: str, pos: int) -> str:
@@ -226,3 +237,310 @@ def _lone_surrogate(v: Any) -> str | None:
 def not_an_object(v: Any) -> str:
     """Why a JSON value that is no object is unreadable: `a JSON array, not an object`."""
     return f"a JSON {json_type(v).split(' ', 1)[1]}, not an object"
+
+
+# ---- JSON array files ---------------------------------------------------------------------------
+#
+# A data file whose first non-blank character (after a byte-order mark) is `[` is one JSON
+# array of records, read as a stream: a window of text is decoded element by element with
+# the standard library's C scanner (which says where each element ends), the consumed text
+# is dropped, and the line of each element's first character is counted as it goes. The
+# memory held is one window plus the element being read, whatever the file's size.
+
+ARRAY_WINDOW = 1 << 22  # bytes read at a time
+_SHORT_TAIL = 24  # an error this close to the end of the window may be a token cut in two
+_BLANK_BYTES = b" \t\r\n"
+
+
+def is_json_array(stream: BinaryIO) -> bool:
+    """Whether an open data file is a JSON array: its first non-blank byte (after a
+    byte-order mark) is `[`. Looks ahead without consuming (the stream must `peek`)."""
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        return False
+    want = 64
+    while True:
+        head = peek(want)
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        body = head.lstrip(b" \t\r\n")
+        if body:
+            return body[:1] == b"["
+        if len(head) < want - 3:  # the stream ends before any non-blank byte
+            return False
+        if want >= 1 << 20:  # a megabyte of blanks: not worth looking further
+            return False
+        want *= 4
+
+
+class ArrayReader:
+    """The elements of a JSON array file, each as (line, value, why): `why` is None for
+    a readable element; otherwise the element is unreadable (`value` None) and `why` says
+    so in the project's words. A syntax error ends the file with one such triple at the
+    line where it occurred. `line` is the line the reader has reached (for read errors).
+    Numbers and strings are read as in JSONL files (numbers beyond a double are readable
+    and invalid for any field; NaN is not JSON; a lone surrogate makes the element
+    unreadable); a duplicate key keeps its last value."""
+
+    def __init__(self, stream: BinaryIO, name: str, window: int = ARRAY_WINDOW) -> None:
+        self.stream = stream
+        self.name = name
+        self.window = window
+        self._decoder = _codecs_utf8()
+        self._buf = ""
+        self._pos = 0  # where reading resumes in _buf
+        self._eof = False
+        self._ref = 0  # a position of _buf ...
+        self._ref_line = 1  # ... and its line
+
+    @property
+    def line(self) -> int:
+        return self._ref_line
+
+    # -- the text window
+    def _more(self) -> bool:
+        """Append the next window of text (dropping what was consumed); False at the end."""
+        if self._eof:
+            return False
+        try:
+            chunk = self.stream.read(self.window)
+        except _READ_ERRORS as e:
+            raise read_error(self.name, e, self._ref_line) from None
+        final = not chunk
+        text = self._text(chunk, final)
+        keep = min(self._pos, self._ref)
+        if keep > (len(self._buf) >> 1):
+            self._buf = self._buf[keep:]
+            self._pos -= keep
+            self._ref -= keep
+        self._buf += text
+        if final:
+            self._eof = True
+        return bool(text) or not final
+
+    def _text(self, chunk: bytes, final: bool) -> str:
+        try:
+            return self._decoder.decode(chunk, final)
+        except UnicodeDecodeError as e:
+            line = self._line_at(len(self._buf)) + chunk.count(b"\n", 0, max(e.start, 0))
+            raise _ArrayEnd(line, "invalid UTF-8") from None
+
+    def _line_at(self, pos: int) -> int:
+        """The line of position `pos` of the window, counted on from the last one asked."""
+        if pos >= self._ref:
+            self._ref_line += self._buf.count("\n", self._ref, pos)
+        else:
+            self._ref_line -= self._buf.count("\n", pos, self._ref)
+        self._ref = pos
+        return self._ref_line
+
+    def _skip_blank(self) -> str:
+        """Skip whitespace; the next character, or "" at the end of the file."""
+        while True:
+            buf, pos = self._buf, self._pos
+            n = len(buf)
+            while pos < n and buf[pos] in _JSON_SPACE:
+                pos += 1
+            self._pos = pos
+            if pos < n:
+                return buf[pos]
+            if not self._more():
+                return ""
+
+    def __iter__(self) -> Iterator[tuple[int, Any, str | None]]:
+        try:
+            handoff = yield from self._pretty()
+            if handoff is None:
+                return
+            rest, line, after_element = handoff
+            self._ref_line = line
+            self._buf = self._text(rest, self._eof)
+            yield from self._elements(after_element)
+        except _ArrayEnd as end:
+            yield end.line, None, end.why
+
+    # -- the fast path: a pretty-printed array, over bytes
+    #
+    # In a pretty-printed array (`json.dump(tasks, f, indent=2)`, what annotation tools
+    # write), an element that opens with `{` at the start of its line closes with `}` at
+    # the start of a line with the same indentation, and strings hold no raw line breaks:
+    # the first such line after the opening is where the element may end, found with one
+    # search, and the element is read by orjson, as a JSONL line is. If the element does
+    # not read as one object there (another layout, or an error), reading goes on with
+    # the general path from that element, which finds where the element really ends.
+
+    def _read_raw(self) -> bytes:
+        if self._eof:
+            return b""
+        try:
+            chunk = self.stream.read(self.window)
+        except _READ_ERRORS as e:
+            raise read_error(self.name, e, self._ref_line) from None
+        if not chunk:
+            self._eof = True
+        return chunk
+
+    def _pretty(self) -> Generator[tuple[int, Any, str | None], None, tuple[bytes, int, bool] | None]:
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        raw = self._read_raw()
+        while len(raw) < 3 and not self._eof:
+            raw += self._read_raw()
+        lpos, line = 0, 1  # a position of `raw` and its line
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+
+        def blank_to(i: int) -> int:
+            nonlocal raw
+            while True:
+                n = len(raw)
+                while i < n and raw[i] in _BLANK_BYTES:
+                    i += 1
+                if i < n or self._eof:
+                    return i
+                more = self._read_raw()
+                raw += more
+
+        p = blank_to(0) + 1  # past the `[` (the caller checked it is there)
+        p = blank_to(p)
+        if raw[p:p + 1] == b"]":
+            if blank_to(p + 1) < len(raw):
+                return raw[p:], line + raw.count(b"\n", 0, p), True
+            return None
+        indent, width, close = b"", -1, b""
+        while True:
+            # p: the start of an element
+            if raw[p:p + 1] != b"{":
+                return raw[p:], line + raw.count(b"\n", lpos, p), False
+            sol = raw.rfind(b"\n", 0, p) + 1
+            if p - sol != width or raw[sol:p] != indent:  # not the indentation of the element before
+                indent = raw[sol:p]
+                if indent.strip(b" \t"):
+                    return raw[p:], line + raw.count(b"\n", lpos, p), False
+                width = len(indent)
+                close = b"\n" + indent + b"}"
+            e = raw.find(close, p)
+            while e < 0 and not self._eof:
+                # drop what was read, keep the line of this element's start known
+                line += raw.count(b"\n", lpos, sol)
+                raw, p, lpos, sol = raw[sol:], p - sol, 0, 0
+                searched = max(len(raw) - len(close), 0)
+                raw += self._read_raw()
+                e = raw.find(close, searched)
+            if e < 0:
+                return raw[p:], line + raw.count(b"\n", lpos, p), False
+            end = e + len(close)
+            line += raw.count(b"\n", lpos, p)
+            lpos = p
+            try:
+                value = loads(memoryview(raw)[p:end])
+            except decode_error:
+                value, why = read_line(raw[p:end])
+                if why is not None and not why.startswith(_LONE):
+                    return raw[p:], line, False  # the general path says where and why
+                if why is not None:
+                    yield line, None, why
+                    value = None
+            if value is not None:
+                if value.__class__ is dict:
+                    yield line, value, None
+                else:  # cannot be: it opens with `{`
+                    return raw[p:], line, False
+            q = blank_to(end)
+            c = raw[q:q + 1]
+            if c == b",":
+                p = blank_to(q + 1)
+                if raw[p:p + 1] == b"]":
+                    return raw[q:], line + raw.count(b"\n", lpos, q), True
+                if p >= len(raw):
+                    return raw[q:], line + raw.count(b"\n", lpos, q), True
+            elif c == b"]" and blank_to(q + 1) >= len(raw):
+                return None
+            else:
+                return raw[end:], line + raw.count(b"\n", lpos, end), True
+            if p > self.window:  # drop what was read, keeping the line where the next element starts
+                cut = raw.rfind(b"\n", 0, p) + 1
+                line += raw.count(b"\n", lpos, cut)
+                raw, p, lpos = raw[cut:], p - cut, 0
+
+    def _decode(self) -> tuple[Any, int]:
+        """Decode the element at _pos, growing the window while it may be cut in two."""
+        decode = _DECODER.raw_decode
+        while True:
+            buf, start = self._buf, self._pos
+            try:
+                value, end = decode(buf, start)
+            except _NotJson as e:
+                raise _ArrayEnd(self._line_at(start), f"{e.literal} is not JSON") from None
+            except json.JSONDecodeError as e:
+                if not self._eof and (len(buf) - e.pos < _SHORT_TAIL or e.msg.startswith("Unterminated string")):
+                    self._more()
+                    continue
+                at = min(e.pos, len(buf))
+                raise _ArrayEnd(self._line_at(at), _why_in_line(buf, at)) from None
+            except RecursionError:
+                raise _ArrayEnd(self._line_at(start), "the JSON is nested too deeply") from None
+            if len(buf) - end < _SHORT_TAIL and not self._eof and value.__class__ not in (dict, list):
+                self._more()  # a number near the window's end may go on in the next one
+                continue
+            return value, end
+
+    def _elements(self, after_element: bool) -> Iterator[tuple[int, Any, str | None]]:
+        """Elements from _pos: the start of an element, or just after one."""
+        ch = self._skip_blank()
+        while True:
+            if after_element:
+                after_element = False
+                if ch == ",":
+                    self._pos += 1
+                    ch = self._skip_blank()
+                    if ch == "]":
+                        raise _ArrayEnd(self._line_at(self._pos), "a comma before `]`")
+                    continue
+                if ch == "]":
+                    self._pos += 1
+                    self._after_end()
+                    return
+                if ch != "":
+                    raise _ArrayEnd(self._line_at(self._pos),
+                                    f"expected `,` or `]` after an element of the JSON array, found `{_shown(ch)}`")
+            if ch == "":
+                raise _ArrayEnd(self._line_at(self._pos), "the JSON array ends early: no closing `]`")
+            value, end = self._decode()
+            start = self._pos
+            line = self._line_at(start)
+            self._pos = end
+            if value.__class__ is dict:
+                lone = _lone_surrogate(value) if self._buf.find("\\u", start, end) != -1 else None
+                if lone is not None:
+                    yield line, None, _lone_why(lone)
+                else:
+                    yield line, value, None
+            else:
+                yield line, None, not_an_object(value)
+            ch = self._skip_blank()
+            after_element = True
+
+    def _after_end(self) -> None:
+        ch = self._skip_blank()
+        if ch:
+            raise _ArrayEnd(self._line_at(self._pos),
+                            "text after the end of the JSON array (a file that starts with `[` is read as one JSON array)")
+
+
+def _why_in_line(buf: str, pos: int) -> str:
+    """Why strict JSON stops at `pos` of `buf`, columns counted in its line."""
+    start = buf.rfind("\n", 0, pos) + 1
+    end = buf.find("\n", pos)
+    end = len(buf) if end == -1 else end + 1
+    return _why_at(buf[start:end], pos - start)
+
+
+class _ArrayEnd(Exception):
+    def __init__(self, line: int, why: str) -> None:
+        self.line = line
+        self.why = why
+
+
+def _codecs_utf8() -> Any:
+    return codecs.getincrementaldecoder("utf-8")("strict")

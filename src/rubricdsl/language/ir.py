@@ -101,11 +101,8 @@ def _num(v: Any) -> str:
 
 
 # ---- expressions -----------------------------------------------------------------
-
-
-@dataclass(eq=False, slots=True)
-class E:
-    """Base of IR expressions: `type`, `mentions` (field names read) and `span`."""
+# Every expression has a `type`, a `span` and `mentions`: the fields it reads, through
+# lets (`language/walk.py` walks them).
 
 
 @dataclass(eq=False, slots=True)
@@ -173,8 +170,6 @@ class Agg:
     reads: frozenset[str] = frozenset()
     text: str = ""  # as written, for reports: `agreement(safety)`
 
-
-AGGREGATES = ("annotators", "judgments", "agreement", "majority", "distinct", "spread", "share")
 
 Expr = Union[FieldRef, LetRef, Const, Op, Agg]
 

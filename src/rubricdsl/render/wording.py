@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from rubricdsl.language import ir
+from rubricdsl.language.walk import operands
 
 # ---- anchors ---------------------------------------------------------------------------------
 
@@ -334,7 +335,7 @@ class Wording:
 
     def _junction(self, e: ir.Op, neg: bool) -> Words:
         op = e.op
-        parts = _flatten(e, op)
+        parts = operands(e, op)
         if neg and op == "or":  # neither ... nor: exactly not (A or B or ...)
             inner = [self._wrap(p, op) for p in parts]
             if len(inner) == 2:
@@ -499,16 +500,6 @@ def _strip_subject(w: Words, who: Words) -> Words:
             return (T(rest[0].text[1:]),) + rest[1:]
         return rest
     return w
-
-
-def _flatten(e: ir.Op, op: str) -> list[Any]:
-    out: list[Any] = []
-    for a in e.args:
-        if isinstance(a, ir.Op) and a.op == op:
-            out += _flatten(a, op)
-        else:
-            out.append(a)
-    return out
 
 
 def _is_agg(e: Any) -> bool:
