@@ -36,6 +36,14 @@ class Analyzer:
         self.timeout_ms = timeout_ms
         self.out: list[Diagnostic] = []
         self.enc = Encoder(rubric)
+        # the judgments `skip when` leaves out are never checked: the analysis looks only
+        # at the others (a condition beyond the encoding narrows nothing)
+        self.not_skipped: list[Any] = []
+        if rubric.record_skip is not None:
+            try:
+                self.not_skipped = [z3.Not(self.enc.cond(rubric.record_skip))]
+            except Unsupported:
+                pass
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -43,6 +51,7 @@ class Analyzer:
         s = Solver()
         s.set("timeout", self.timeout_ms)
         s.add(*self.enc.domain)
+        s.add(*self.not_skipped)
         for c in constraints:
             s.add(c)
         return s
@@ -68,7 +77,7 @@ class Analyzer:
                 from rubricdsl.core.paths import put  # noqa: PLC0415
 
                 f, value = label
-                put(record, f.path, value)
+                put(record, f.path, value, self.r.record_each)
                 witness[f.name] = value
             d.witness = witness
             d.record = record
@@ -180,7 +189,7 @@ class Analyzer:
     # ---- decisions ---------------------------------------------------------------------
 
     def _decide(self, d: ir.DecideIR) -> None:
-        if d.first and self._first_by_boxes(d):
+        if d.first and not self.not_skipped and self._first_by_boxes(d):  # boxes know no `skip when`
             return
         sc = self._scope(d.criterion)
         assert sc is not None

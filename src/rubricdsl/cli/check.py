@@ -136,7 +136,8 @@ def _check_report(fmt: str, run: Any, compiled: Any, data: tuple[str, ...], prog
         if buf:
             write(b"\n".join(buf) + b"\n")
         write(dumps({"kind": "summary", "rubric": info, "files": stats.files,
-                     "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items)}) + b"\n")
+                     "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items,
+                                            stats.judgments, stats.skipped)}) + b"\n")
         return stats
     if fmt == "json":
         import orjson  # noqa: PLC0415
@@ -144,7 +145,8 @@ def _check_report(fmt: str, run: Any, compiled: Any, data: tuple[str, ...], prog
         encoded: list[bytes] = []
         stats = run(compiled, data, encoded.append, progress_cb, jobs, encode=orjson.dumps)
         # one finding per line inside the document: readable, and streamable from encoded pieces
-        head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items),
+        head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items,
+                                            stats.judgments, stats.skipped),
                 "files": stats.files}
         w = out_stream.write
         w(orjson.dumps(head, option=orjson.OPT_INDENT_2)[:-2] + b',\n  "findings": [')

@@ -44,6 +44,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from rubricdsl.core.paths import Several, select
 from rubricdsl.core.regex import regex_matcher
 from rubricdsl.core.values import MISSING
 from rubricdsl.engine.findings import Code
@@ -60,6 +61,18 @@ ESCALATION = int(Code.ESCALATION)
 
 
 _EMPTY: dict = {}
+
+
+class _Skip:
+    """What a judgment's checker returns for a judgment `skip when` leaves out."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SKIP"
+
+
+SKIP = _Skip()
 
 
 def _toset(v: list, allowed: frozenset) -> frozenset | None:
@@ -137,7 +150,7 @@ def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: li
 # What every generated module finds in its namespace, besides its own constants.
 _HELPERS: dict[str, Any] = {
     "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
-    "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi, "_o": _o,
+    "_wordsx": words, "_select": select, "Several": Several, "SKIP": SKIP, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi, "_o": _o,
     **{c.name: int(c) for c in Code},
 }
 
@@ -419,15 +432,24 @@ class _Gen:
 
     def fields_code(self) -> None:
         mod = self.mod
-        # shared prefixes: one variable per distinct path prefix
-        prefix_var: dict[tuple, str] = {(): "rec"}
-        names = _Names(["rec"])
+        # shared prefixes: one variable per distinct path prefix; a path led by `@` starts
+        # at the judgment (`jud`, always an object)
+        prefix_var: dict[tuple, str] = {(): "rec", (ir.AT,): "jud"}
+        names = _Names(["rec", "jud"])
         children_kind: dict[tuple, set[str]] = {}
         for f in self.r.fields:
             for i in range(len(f.path)):
                 pre = f.path[:i]
-                children_kind.setdefault(pre, set()).add("index" if isinstance(f.path[i], int) else "key")
-        normalized: set[tuple] = {()}
+                step = f.path[i]
+                children_kind.setdefault(pre, set()).add(
+                    "index" if isinstance(step, int) else "select" if isinstance(step, ir.Select) else "key")
+        normalized: set[tuple] = {(), (ir.AT,)}
+
+        def hint(pre: tuple) -> str:
+            return "_".join(str(s) for s in pre if isinstance(s, (str, int)))
+        # a selector's pick, before it is narrowed to an object: one scan of its list per
+        # record (or judgment), whatever number of fields read through it
+        sel_var: dict[tuple, str] = {}
 
         def value_of(parent: tuple, step) -> str:
             pv = prefix_var[parent]
@@ -437,11 +459,31 @@ class _Gen:
                 return f"{pv}.get({step!r})"
             return f"({pv}.get({step!r}) if {pv}.__class__ is dict else None)"
 
+        def select(pre: tuple) -> str:
+            """The variable holding what the selector ending `pre` picks."""
+            if pre in sel_var:
+                return sel_var[pre]
+            ensure(pre[:-1])
+            step = pre[-1]
+            list_var = prefix_var[pre[:-1]]
+            const = mod.const(step, "SEL_", step.name, ("select", step), step.name + step.text())
+            var = sel_var[pre] = names.new("s_", f"{step.name}_{step.value}", str(len(sel_var)))
+            self.emit(1, f"{var} = _select({list_var}, {step.key!r}, {step.value!r}, {const})"
+                         f"  # one element, None, or Several")
+            return var
+
         def ensure(pre: tuple) -> None:
             if pre in prefix_var:
                 return
+            if isinstance(pre[-1], ir.Select):
+                sel = select(pre)
+                var = names.new("p_", hint(pre), str(len(prefix_var)))
+                self.emit(1, f"{var} = {sel} if {sel}.__class__ is dict else EMPTY")
+                normalized.add(pre)
+                prefix_var[pre] = var
+                return
             ensure(pre[:-1])
-            var = names.new("p_", "_".join(str(s) for s in pre), str(len(prefix_var)))
+            var = names.new("p_", hint(pre), str(len(prefix_var)))
             self.emit(1, f"{var} = {value_of(pre[:-1], pre[-1])}")
             kinds = children_kind.get(pre, set())
             if kinds == {"key"}:
@@ -451,9 +493,17 @@ class _Gen:
 
         for f in self.r.fields:
             mod.comment(1, f.span, f"{f.kind} {f.name}")
-            ensure(f.path[:-1])
             v = self.fv(f)
-            self.emit(1, f"{v} = {value_of(f.path[:-1], f.path[-1])}")
+            if isinstance(f.path[-1], ir.Select):
+                self.emit(1, f"{v} = {select(f.path)}")
+            else:
+                ensure(f.path[:-1])
+                self.emit(1, f"{v} = {value_of(f.path[:-1], f.path[-1])}")
+            # several elements picked on the way: the field is invalid (said by `Several`)
+            for i, step in enumerate(f.path[:-1]):
+                if isinstance(step, ir.Select):
+                    sel = sel_var[f.path[:i + 1]]
+                    self.emit(1, f"if {sel}.__class__ is Several: {v} = {sel}")
             self.validate(f, v)
 
     def validate(self, f: ir.FieldIR, v: str) -> None:
@@ -706,7 +756,10 @@ class _Gen:
         self.track = {d.index for d in plan.decides} if plan else set()
         self.count = count
         mod.place = None
-        self.emit(0, f"def {name}(rec):")
+        each = self.r.record_each is not None
+        self.emit(0, f"def {name}(rec, jud):" if each else f"def {name}(rec):")
+        if each:
+            self.emit(1, '"""One judgment `jud` (an object of the list `each` names) of the record `rec`."""')
         self.emit(1, "out = None  # a list once there is a finding: no allocation for a clean record")
         self.emit(1, "bad = 0  # bit N: field N is invalid (or missing where required)")
         names = _Names()
@@ -733,6 +786,13 @@ class _Gen:
             self.hoist(1, pre, [f.required_when])
             self.emit(1, f"if {' and '.join(pre)} and {self.cond(f.required_when)}:")
             self.emit(2, f"bad |= {1 << f.index}; out = _o(out, (INVALID, {f.index}, MISSING))")
+        skip = self.r.record_skip
+        if skip is not None:
+            mod.comment(1, skip.span, "skip when")
+            m = self.mask(skip.mentions)
+            pre = [f"not bad & {m}"] if m else []
+            self.hoist(1, pre, [skip])
+            self.emit(1, f"if {' and '.join(pre + [self.cond(skip)])}: return SKIP  # left out: no finding")
         checks = self.checks()
         if checks:
             # Most records have no invalid field: their checks skip the invalid-field masks.
@@ -940,6 +1000,7 @@ def _record_roots(rubric: ir.RubricIR, plan: RowPlan | None) -> list[Any]:
     roots += [a.cond for d in rubric.decides for a in d.arms]
     roots += [x for r in rubric.rules for x in (r.when, r.require)]
     roots += [e.when for e in rubric.escalations]
+    roots.append(rubric.record_skip)
     if plan is not None:
         roots += [a.expr for a in plan.shares]
     return roots

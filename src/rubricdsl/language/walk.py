@@ -140,8 +140,9 @@ def fold(e: Any, combine: Callable[[Any, list[R]], R]) -> R:
 def conditions(rubric: ir.RubricIR) -> Iterator[Any]:
     """Every condition of a rubric that stands in its checks: `required when`, `applies
     when`, the arms' conditions, and the `when` and `require` of rules and escalations,
-    per record and per item (absent ones are None). `let`s are not among them: they
-    count where they are read."""
+    per record and per item, and the `record` block's `skip when` (absent ones are None).
+    `let`s are not among them: they count where they are read."""
+    yield rubric.record_skip
     for f in rubric.fields:
         yield f.required_when
     for c in rubric.criteria:
