@@ -291,3 +291,35 @@ def test_findings_equal_those_of_the_export_flattened(rubric, tmp_path) -> None:
 
     assert sorted(map(str, map(own, got))) == sorted(map(str, map(as_export, want)))
     assert len(got) >= 6
+
+
+# ---- the compiled checker agrees with the reference interpreter ---------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from rubricdsl.engine import codegen  # noqa: E402
+from rubricdsl.engine.evaluate import SKIP, evaluate  # noqa: E402
+
+_values = st.one_of(st.none(), st.booleans(), st.integers(-1, 2), st.sampled_from(["positive", "negative", "meh"]))
+_results = st.lists(st.one_of(
+    st.fixed_dictionaries({"from_name": st.sampled_from(["sentiment", "sarcasm", "other", 1]),
+                           "value": st.fixed_dictionaries({}, optional={"choices": st.lists(_values, max_size=2),
+                                                                        "checked": _values})}),
+    _values), max_size=4)
+_judgments = st.fixed_dictionaries({}, optional={"result": st.one_of(_results, _values),
+                                                 "was_cancelled": _values, "id": _values})
+_texts = st.sampled_from(["I love it", "I hate it", "love and hate", "meh", 3])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_texts, jud=_judgments)
+def test_compiled_judgments_match_the_reference(text, jud) -> None:
+    r = rubricdsl.loads(RUBRIC, "export.rubric")
+    rec = {"id": 1, "data": {"text": text}, "annotations": [jud]}
+    got = r.compiled.check(rec, jud)
+    want = evaluate(r.ir, rec, jud)
+    if want == SKIP:
+        assert got is codegen.SKIP
+    else:
+        assert list(got or []) == want
