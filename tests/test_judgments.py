@@ -323,3 +323,27 @@ def test_compiled_judgments_match_the_reference(text, jud) -> None:
         assert got is codegen.SKIP
     else:
         assert list(got or []) == want
+
+
+# ---- lint ---------------------------------------------------------------------------------------
+
+
+def test_lint_reads_skip_when_and_analyses_only_judgments_it_keeps() -> None:
+    from rubricdsl.analysis.lint import lint_text
+
+    text = '''rubric "lint" version "1"
+record { id = id  each = annotations  skip when cancelled }
+input cancelled: bool from @was_cancelled optional
+input lang: enum {en, fr} from @meta[key = "lang"].value
+label toxic: enum {yes, no} from @result[from_name = "toxic"].value
+decide toxic {
+  when cancelled -> yes
+  when lang == en -> no
+  when lang == fr -> yes
+}
+'''
+    diags = [(d.code, d.span.line) for d in lint_text(text, "lint.rubric").diagnostics]
+    # `cancelled` is read by `skip when`; a judgment where it holds is never checked
+    assert diags == [("RB201", 7)]
+    without = text.replace("  skip when cancelled }", " }")
+    assert ("RB201", 7) not in [(d.code, d.span.line) for d in lint_text(without, "lint.rubric").diagnostics]
