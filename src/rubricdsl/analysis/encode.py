@@ -61,6 +61,22 @@ class Solver(z3.Solver):
         poll_interrupt()
         return result
 
+    # Ctrl-C cancels z3's context, and a push or pop under way (or the next one) fails:
+    # that is the interrupt, not an error of the analysis.
+    def push(self) -> None:
+        try:
+            super().push()
+        except z3.Z3Exception:
+            poll_interrupt()
+            raise
+
+    def pop(self, num: int = 1) -> None:
+        try:
+            super().pop(num)
+        except z3.Z3Exception:
+            poll_interrupt()
+            raise
+
 
 @dataclass
 class FieldVars:
