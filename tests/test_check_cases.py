@@ -25,7 +25,7 @@ import rubricdsl
 CASES = Path(__file__).resolve().parent / "cases" / "check"
 KINDS = {"violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation"}
 EXACT_KEYS = ("kind", "rule", "label", "target")
-OPTIONAL_KEYS = ("arms", "severity", "record", "criterion", "line", "message", "value")
+OPTIONAL_KEYS = ("arms", "severity", "record", "criterion", "line", "message", "value", "judgment")
 TEST_KEYS = {"description", "record", "expect", "line", "xfail"}
 
 

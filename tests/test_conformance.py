@@ -18,9 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = Path(os.environ.get("RUBRIC_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 # A case of a feature still being built: run, and expected to fail until the feature
 # lands; once it passes, this test fails so that the entry is removed.
-PENDING: dict[str, str] = {
-    "15-export-judgments": "judgments inside a record (`each`, `@` paths, selectors) are not built yet",
-}
+PENDING: dict[str, str] = {}
 
 cases = sorted(p.parent.name for p in CONFORMANCE.glob("*/expected.json")) if CONFORMANCE.is_dir() else []
 

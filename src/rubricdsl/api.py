@@ -83,7 +83,8 @@ class Rubric:
             checker.close()  # the items' temporary file goes on every way out
         stats = checker.stats
         findings = [utf8_data(f) for f in findings]  # a record's strings may hold lone surrogates
-        return build_report(self.info(), stats.records, stats.counts, findings, [file], stats.items)
+        return build_report(self.info(), stats.records, stats.counts, findings, [file], stats.items,
+                            stats.judgments, stats.skipped)
 
     def check_files(self, *paths: str | Path) -> "Report":
         """A report over JSONL files (`.gz` too; `-` for stdin)."""
@@ -92,7 +93,8 @@ class Rubric:
 
         findings: list[dict] = []
         stats = run(self.compiled, [str(p) for p in paths], findings.append)
-        return build_report(self.info(), stats.records, stats.counts, findings, stats.files, stats.items)
+        return build_report(self.info(), stats.records, stats.counts, findings, stats.files, stats.items,
+                            stats.judgments, stats.skipped)
 
     check_file = check_files
 

@@ -28,6 +28,7 @@ from rubricdsl.core.interrupts import poll_interrupt
 from rubricdsl.core.source import Span
 from rubricdsl.core.values import value_text
 from rubricdsl.analysis.witness import record_from_values, situation
+from rubricdsl.language.walk import fields_read
 
 # past this many declarations left unfinished by the budget, one RB209 names the rest
 MAX_UNFINISHED = 20
@@ -54,6 +55,15 @@ class Analyzer:
         self.s = Solver()
         # the checks of the declaration under way not done yet: (check, what it decides)
         self._pending: list[tuple[str, str]] = []
+        # the judgments `skip when` leaves out are never checked: every question is asked
+        # about the others (a condition beyond the encoding narrows nothing)
+        if rubric.record_skip is not None:
+            try:
+                not_skipped = z3.Not(self.enc.cond(rubric.record_skip))
+            except Unsupported:
+                pass
+            else:
+                self.s.add(*self.enc.domain_for(fields_read(rubric.record_skip)), not_skipped)
 
     # ---- the solver ------------------------------------------------------------------
 
@@ -103,7 +113,7 @@ class Analyzer:
                 from rubricdsl.core.paths import put  # noqa: PLC0415
 
                 f, value = label
-                put(record, f.path, value)
+                put(record, f.path, value, self.r.record_each)
                 witness[f.name] = value
             d.witness = witness
             d.record = record
@@ -260,7 +270,7 @@ class Analyzer:
     # ---- decisions ---------------------------------------------------------------------
 
     def _decide(self, d: ir.DecideIR) -> None:
-        if d.first and self._first_by_boxes(d):
+        if d.first and self.r.record_skip is None and self._first_by_boxes(d):  # boxes know no `skip when`
             return
         sc = self._scope(d.criterion)
         assert sc is not None

@@ -174,7 +174,7 @@ def situation(enc: Encoder, model: Any, names: list[str] | None = None) -> tuple
             if names is None or f.name in names:
                 witness[f.name] = None
             continue
-        put(record, f.path, value)
+        put(record, f.path, value, enc.r.record_each)
         if names is None or f.name in names:
             witness[f.name] = value
     # text tests between fields (contains/eq another field) are not synthesised
@@ -214,5 +214,5 @@ def record_from_values(rubric: ir.RubricIR, values: dict[str, Any], names: list[
         if names is None or f.name in names:
             witness[f.name] = v
         if v is not None:
-            put(record, f.path, v)
+            put(record, f.path, v, rubric.record_each)
     return witness, record

@@ -55,6 +55,7 @@ class Interruptible:
             if not data:
                 return
             if signal.SIGINT in data:  # the interpreter writes one byte per signal: its number
+                self.requested = True  # before the main thread's handler runs: what on_signal stops sees it
                 self.on_signal()
 
     def __exit__(self, *exc: object) -> None:

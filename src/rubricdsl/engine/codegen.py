@@ -4,6 +4,9 @@ The module defines `check(rec)`, which takes a parsed record (a dict) and return
 list of compact finding tuples (None when there is none); `runtime` turns them into
 findings. With item checks it also defines `check_row(rec)` (the findings and the
 record's row, see `RowPlan`) and `item_check(view)`; with arm counts, `check_count(rec)`.
+With `each` (judgments inside a record) the record's functions take the judgment too,
+`check(rec, jud)`, read `@` paths from it, and return `SKIP` for a judgment `skip when`
+leaves out.
 Generating source keeps the per-record path as close to a hand-written loop as Python
 allows.
 
@@ -44,6 +47,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from rubricdsl.core.paths import Several, select
 from rubricdsl.core.regex import regex_matcher
 from rubricdsl.core.values import MISSING
 from rubricdsl.engine.findings import Code
@@ -63,6 +67,18 @@ _EMPTY: dict = {}
 _BIG = 1 << 64  # bitmasks from here on are not written as literals
 _CHUNK = 50  # arms per `elif` chain or `|` expression; steps of a path followed one by one
 _DEPTH = 30  # levels of an expression in one line of code; deeper parts go to temporaries first
+
+
+class _Skip:
+    """What a judgment's checker returns for a judgment `skip when` leaves out."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SKIP"
+
+
+SKIP = _Skip()
 
 
 def _toset(v: list, allowed: frozenset) -> frozenset | None:
@@ -153,7 +169,7 @@ def _multi(d: int, bits: int, value: Any, allowed: dict[int, frozenset], out: li
 _HELPERS: dict[str, Any] = {
     "MISSING": MISSING, "EMPTY": _EMPTY, "EMPTYSET": frozenset(), "_toset": _toset, "_len": _len, "_words": _words,
     "_wordsx": words, "_add": _add, "_sub": _sub, "_mul": _mul, "_div": _div, "_neg": _neg, "_multi": _multi, "_o": _o,
-    "_path": _path,
+    "_path": _path, "_select": select, "Several": Several, "SKIP": SKIP,
     **{c.name: int(c) for c in Code},
 }
 
@@ -465,28 +481,53 @@ class _Gen:
         mod = self.mod
         # shared prefixes: one variable per distinct path prefix. A prefix is a node of
         # the paths' trie, keyed by (its parent's node, its last step), so that a path
-        # of N steps costs N, not N * N.
+        # of N steps costs N, not N * N. A path led by `@` starts at the judgment (`jud`,
+        # always an object); a selector step is a node of its own.
         root = 0
         node_of: dict[tuple[int, Any], int] = {}
         steps: list[tuple[int, Any]] = [(-1, None)]  # node -> (parent node, step)
         children_kind: dict[int, set[str]] = {}
-        field_nodes: list[int] = []  # each field's parent node
+
+        def kind(step: Any) -> str:
+            return "index" if isinstance(step, int) else "select" if isinstance(step, ir.Select) else "key"
+
+        def child(node: int, step: Any) -> int:
+            children_kind.setdefault(node, set()).add(kind(step))
+            key = (node, step)
+            nxt = node_of.get(key)
+            if nxt is None:
+                nxt = node_of[key] = len(steps)
+                steps.append(key)
+            return nxt
+
+        field_nodes: list[int] = []  # each field's parent node (its own, when a selector ends its path)
+        field_sels: list[list[int]] = []  # the selector nodes on each field's way
         for f in self.r.fields:
             node = root
+            sels = []
             for step in f.path[:-1]:
-                children_kind.setdefault(node, set()).add("index" if isinstance(step, int) else "key")
-                key = (node, step)
-                nxt = node_of.get(key)
-                if nxt is None:
-                    nxt = node_of[key] = len(steps)
-                    steps.append(key)
-                node = nxt
-            children_kind.setdefault(node, set()).add("index" if isinstance(f.path[-1], int) else "key")
+                node = child(node, step)
+                if isinstance(step, ir.Select):
+                    sels.append(node)
+            last = f.path[-1]
+            if isinstance(last, ir.Select):
+                node = child(node, last)
+            else:
+                children_kind.setdefault(node, set()).add(kind(last))
             field_nodes.append(node)
+            field_sels.append(sels)
         prefix_var: dict[int, str] = {root: "rec"}
         hints: dict[int, str] = {root: ""}
-        names = _Names(["rec"])
+        names = _Names(["rec", "jud"])
         normalized: set[int] = {root}
+        at = node_of.get((root, ir.AT))
+        if at is not None:
+            prefix_var[at] = "jud"
+            hints[at] = ""
+            normalized.add(at)
+        # a selector's pick, before it is narrowed to an object: one scan of its list per
+        # record (or judgment), whatever number of fields read through it
+        sel_var: dict[int, str] = {}
 
         def value_of(parent: int, step) -> str:
             pv = prefix_var[parent]
@@ -496,11 +537,31 @@ class _Gen:
                 return f"{pv}.get({step!r})"
             return f"({pv}.get({step!r}) if {pv}.__class__ is dict else None)"
 
+        def select(node: int) -> str:
+            """The variable holding what the selector ending at `node` picks."""
+            got = sel_var.get(node)
+            if got is not None:
+                return got
+            parent, step = steps[node]
+            ensure(parent)
+            const = mod.const(step, "SEL_", step.name, ("select", step), step.name + step.text())
+            var = sel_var[node] = names.new("s_", f"{step.name}_{step.value}", str(len(sel_var)))
+            self.emit(1, f"{var} = _select({prefix_var[parent]}, {step.key!r}, {step.value!r}, {const})"
+                         f"  # one element, None, or Several")
+            return var
+
         def ensure(node: int) -> None:
             todo = []
-            while node not in prefix_var:
+            while node not in prefix_var and not isinstance(steps[node][1], ir.Select):
                 todo.append(node)
                 node = steps[node][0]
+            if node not in prefix_var:  # a selector: its pick, narrowed to an object
+                sel = select(node)
+                var = names.new("p_", hints[steps[node][0]], str(len(prefix_var)))
+                self.emit(1, f"{var} = {sel} if {sel}.__class__ is dict else EMPTY")
+                normalized.add(node)
+                prefix_var[node] = var
+                hints[node] = hints[steps[node][0]]
             if len(todo) > _CHUNK:
                 # a long path: one call follows its steps, not a statement and a local per
                 # step (CPython compiles a function of that many locals slowly)
@@ -519,7 +580,7 @@ class _Gen:
             for node in reversed(todo):
                 parent, step = steps[node]
                 # the name says the path while it is short enough to be one
-                hint = hints[node] = (f"{hints[parent]}_{step}" if parent != root else str(step)) \
+                hint = hints[node] = (f"{hints[parent]}_{step}" if hints[parent] else str(step)) \
                     if len(hints[parent]) <= 80 else hints[parent]
                 var = names.new("p_", hint, str(len(prefix_var)))
                 self.emit(1, f"{var} = {value_of(parent, step)}")
@@ -528,11 +589,18 @@ class _Gen:
                     normalized.add(node)
                 prefix_var[node] = var
 
-        for f, node in zip(self.r.fields, field_nodes):
+        for f, node, sels in zip(self.r.fields, field_nodes, field_sels):
             mod.comment(1, f.span, f"{f.kind} {f.name}")
-            ensure(node)
             v = self.fv(f)
-            self.emit(1, f"{v} = {value_of(node, f.path[-1])}")
+            if isinstance(f.path[-1], ir.Select):
+                self.emit(1, f"{v} = {select(node)}")
+            else:
+                ensure(node)
+                self.emit(1, f"{v} = {value_of(node, f.path[-1])}")
+            # several elements picked on the way: the field is invalid (said by `Several`)
+            for s in sels:
+                sel = sel_var[s]
+                self.emit(1, f"if {sel}.__class__ is Several: {v} = {sel}")
             self.validate(f, v)
 
     def validate(self, f: ir.FieldIR, v: str) -> None:
@@ -838,7 +906,10 @@ class _Gen:
         self.track = {d.index for d in plan.decides} if plan else set()
         self.count = count
         mod.place = None
-        self.emit(0, f"def {name}(rec):")
+        each = self.r.record_each is not None
+        self.emit(0, f"def {name}(rec, jud):" if each else f"def {name}(rec):")
+        if each:
+            self.emit(1, '"""One judgment `jud` (an object of the list `each` names) of the record `rec`."""')
         self.emit(1, "out = None  # a list once there is a finding: no allocation for a clean record")
         self.emit(1, "bad = 0  # bit N: field N is invalid (or missing where required)")
         names = _Names()
@@ -865,6 +936,13 @@ class _Gen:
             self.hoist(1, pre, [f.required_when])
             self.emit(1, f"if {' and '.join(pre)} and {self.cond(f.required_when)}:")
             self.emit(2, f"bad |= {self.bits(1 << f.index)}; out = _o(out, (INVALID, {f.index}, MISSING))")
+        skip = self.r.record_skip
+        if skip is not None:
+            mod.comment(1, skip.span, "skip when")
+            m = self.mask(skip.mentions)
+            pre = [f"not bad & {self.bits(m)}"] if m else []
+            self.hoist(1, pre, [skip])
+            self.emit(1, f"if {' and '.join(pre + [self.cond(skip)])}: return SKIP  # left out: no finding")
         checks = self.checks()
         if checks:
             # Most records have no invalid field: their checks skip the invalid-field masks.
@@ -1088,6 +1166,7 @@ def _record_roots(rubric: ir.RubricIR, plan: RowPlan | None) -> list[Any]:
     roots += [a.cond for d in rubric.decides for a in d.arms]
     roots += [x for r in rubric.rules for x in (r.when, r.require)]
     roots += [e.when for e in rubric.escalations]
+    roots.append(rubric.record_skip)
     if plan is not None:
         roots += [a.expr for a in plan.shares]
     return roots

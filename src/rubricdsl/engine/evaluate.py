@@ -3,13 +3,15 @@ brief rather than from the compiler. Tests run it against the compiled checker o
 random records; any difference is a bug in one of them.
 
 `evaluate(rubric, record)` returns the same compact finding tuples as the compiled
-function (see `findings.Code`), in the same order.
+function (see `findings.Code`), in the same order. With `each`, `evaluate(rubric,
+record, judgment)` checks one judgment of the record, as the compiled `check(rec,
+jud)` does, and returns `SKIP` for a judgment `skip when` leaves out.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from rubricdsl.core.paths import follow
+from rubricdsl.core.paths import Several, follow
 from rubricdsl.core.regex import compile_regex
 from rubricdsl.core.values import MISSING
 from rubricdsl.engine.findings import Code
@@ -70,14 +72,19 @@ class Env:
     """The values of one record as the reference interpreter reads them: each field's
     value, the invalid fields, and the lets, computed on demand."""
 
-    def __init__(self, rubric: ir.RubricIR, record: dict) -> None:
+    def __init__(self, rubric: ir.RubricIR, record: dict, judgment: Any = None) -> None:
         self.values: dict[str, Any] = {}
         self.invalid: set[str] = set()
         self.out: list[tuple] = []
         raw: dict[str, Any] = {}
         for f in rubric.fields:
-            v = follow(record, f.path)
+            v = follow(record, f.path, judgment)
             raw[f.name] = v
+            if isinstance(v, Several):  # a selector picked several elements
+                self.values[f.name] = None
+                self.invalid.add(f.name)
+                self.out.append((Code.INVALID, f.index, v))
+                continue
             if v is None:
                 self.values[f.name] = None
                 if not f.optional and f.required_when is None:
@@ -229,8 +236,14 @@ def _test(e: ir.Op, vals: list[Any]) -> bool:
     raise AssertionError(op)
 
 
-def evaluate(rubric: ir.RubricIR, record: dict) -> list[tuple]:
-    env = Env(rubric, record)
+SKIP = "SKIP"  # what `evaluate` returns for a judgment `skip when` leaves out
+
+
+def evaluate(rubric: ir.RubricIR, record: dict, judgment: Any = None) -> Any:
+    env = Env(rubric, record, judgment)
+    skip = rubric.record_skip
+    if skip is not None and not (skip.mentions & env.invalid) and cond(skip, env):
+        return SKIP
     applies: dict[str | None, bool] = {None: True}
     for c in rubric.criteria:
         applies[c.name] = c.applies is None or (not (c.applies.mentions & env.invalid) and cond(c.applies, env))

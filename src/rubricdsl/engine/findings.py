@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import orjson
 
-from rubricdsl.core.paths import follow
+from rubricdsl.core.paths import AT, Several, follow
 from rubricdsl.core.values import MISSING, HugeNumber, json_type, number_text, report_value, show, value_text
 from rubricdsl.language import ir
 
@@ -50,6 +50,8 @@ DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = int(Code.DECIDE_VIOLATION), int(C
 def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
     t = f.type
     where = f"`{f.name}`" if f.path_text == f.name else f"`{f.name}` (at {f.path_text})"
+    if raw.__class__ is Several:
+        return f"{where}: {raw.message()}"
     if raw is MISSING:
         if f.required_when is not None:
             return f"{where} is missing, and it is required here"
@@ -128,7 +130,21 @@ def getter(path: tuple[str | int, ...]) -> Callable[[Any], Any]:
                 return x.get(k2) if x.__class__ is dict else None
 
             return get2
-    return lambda rec: follow(rec, path)
+    return lambda rec: _one(follow(rec, path))
+
+
+def judgment_getter(path: tuple) -> Callable[[Any, Any], Any]:
+    """A function of (record, judgment) that follows `path`, from the judgment when it
+    is led by `@`; None where a selector picks several elements."""
+    if path and path[0] is AT:
+        get = getter(path[1:])
+        return lambda rec, jud: get(jud)
+    get = getter(path)
+    return lambda rec, jud: get(rec)
+
+
+def _one(v: Any) -> Any:
+    return None if v.__class__ is Several else v
 
 
 def id_text(v: Any) -> str | None:
@@ -159,15 +175,15 @@ class Expander:
         self.escalations = rubric.escalations
         self.id_path = rubric.record_id
         self._reads = {
-            ("r", r.index): [(f.name, getter(f.path)) for f in rubric.fields if f.name in r.mentions]
+            ("r", r.index): [(f.name, judgment_getter(f.path)) for f in rubric.fields if f.name in r.mentions]
             for r in rubric.rules
         }
         self._reads.update({
-            ("e", e.index): [(f.name, getter(f.path)) for f in rubric.fields if f.name in e.mentions]
+            ("e", e.index): [(f.name, judgment_getter(f.path)) for f in rubric.fields if f.name in e.mentions]
             for e in rubric.escalations
         })
         self._id = getter(rubric.record_id) if rubric.record_id is not None else None
-        self._label_get = [getter(d.label.path) for d in rubric.decides]
+        self._label_get = [judgment_getter(d.label.path) for d in rubric.decides]
         self._messages: dict[tuple, str] = {}
 
     def record_id(self, rec: dict, line: int) -> str:
@@ -180,19 +196,31 @@ class Expander:
                 return v
         return str(line)
 
-    def expand(self, tuples: list, rec: dict, file: str, line: int) -> list[dict]:
+    def expand(self, tuples: list, rec: dict, file: str, line: int, jud: Any = None,
+               judgment: str | None = None) -> list[dict]:
+        """Findings from one record's tuples; with `each`, from one judgment's (`jud`),
+        each finding naming it (`judgment`)."""
+        out = self._expand(tuples, rec, file, line, jud)
+        if judgment is not None:
+            for f in out:
+                f["judgment"] = judgment
+        return out
+
+    def _expand(self, tuples: list, rec: dict, file: str, line: int, jud: Any) -> list[dict]:
         rid = self.record_id(rec, line)
         out = []
         for t in tuples:
             code = t[0]
             if code == INVALID:
                 f = self.fields[t[1]]
+                raw = t[2]
                 out.append(_finding("invalid", line, rid, file, f.criterion, None, f.name, None, None, "error",
-                                    invalid_reason(f, t[2]), value=None if t[2] is MISSING else report_value(t[2])))
+                                    invalid_reason(f, raw),
+                                    value=None if raw is MISSING or raw.__class__ is Several else report_value(raw)))
             elif code == UNCOVERED or code == AMBIGUOUS or code == DECIDE_VIOLATION:
                 d = self.decides[t[1]]
                 label = d.label.name
-                value = self._label_get[t[1]](rec)
+                value = self._label_get[t[1]](rec, jud)
                 if code == DECIDE_VIOLATION and value.__class__ in (str, int, bool):
                     cached = self._messages.get((t, value))
                     if cached is not None:
@@ -229,18 +257,18 @@ class Expander:
                 r = self.rules[t[1]]
                 out.append({"kind": "violation", "line": line, "record": rid, "file": file, "criterion": r.criterion,
                             "rule": r.name, "label": None, "arms": None, "target": None, "severity": r.severity,
-                            "message": r.message, "fields": self._values(rec, ("r", r.index))})
+                            "message": r.message, "fields": self._values(rec, jud, ("r", r.index))})
             else:  # ESCALATION
                 e = self.escalations[t[1]]
                 out.append({"kind": "escalation", "line": line, "record": rid, "file": file, "criterion": e.criterion,
                             "rule": e.name, "label": None, "arms": None, "target": e.target, "severity": "info",
-                            "message": e.reason, "fields": self._values(rec, ("e", e.index))})
+                            "message": e.reason, "fields": self._values(rec, jud, ("e", e.index))})
         return out
 
-    def _values(self, rec: dict, key: tuple) -> dict[str, Any]:
+    def _values(self, rec: dict, jud: Any, key: tuple) -> dict[str, Any]:
         out = {}
         for name, get in self._reads[key]:
-            v = get(rec)
+            v = get(rec, jud)
             if v.__class__ is str and len(v) > 200:
                 v = v[:197] + "..."
             out[name] = v
@@ -259,11 +287,25 @@ def unreadable_finding(file: str, line: int, why: str) -> dict:
                     f"line {line} is not a JSON object: {why}")
 
 
+def each_finding(file: str, line: int, record: str, each: str, message: str, judgment: str | None,
+                 value: Any = None) -> dict:
+    """An invalid finding about a record's list of judgments (`each`) or one of its
+    elements: `label` null; `judgment` the element's position, when about one."""
+    f = _finding("invalid", line, record, file, None, None, None, None, None, "error", message,
+                 value=report_value(value))
+    if judgment is not None:
+        f["judgment"] = judgment
+    return f
+
+
 def summary_dict(records: int, counts: dict[str, int], by_severity: dict[str, int] | None = None,
-                 items: int | None = None) -> dict:
+                 items: int | None = None, judgments: int | None = None, skipped: int | None = None) -> dict:
     """The report's `summary`: records, unreadable, one count per finding kind, and per severity
-    (and `items` when the rubric has item checks)."""
+    (and `items` when the rubric has item checks; `judgments` and `skipped` with `each`)."""
     s: dict[str, Any] = {"records": records}
+    if judgments is not None:
+        s["judgments"] = judgments
+        s["skipped"] = skipped or 0
     if items is not None:
         s["items"] = items
     for k in ("unreadable", "violation", "uncovered", "ambiguous", "invalid", "escalation"):

@@ -26,7 +26,8 @@ from rubricdsl.core.values import value_text
 from rubricdsl.language import ir
 from rubricdsl.language.walk import aggregates
 from rubricdsl.engine.codegen import RowPlan
-from rubricdsl.engine.findings import DECIDE_VIOLATION, RULE_VIOLATION, UNCOVERED, getter, id_text
+from rubricdsl.engine.findings import (DECIDE_VIOLATION, RULE_VIOLATION, UNCOVERED, Expander, getter, id_text,
+                                       judgment_getter)
 
 FLAG_VIOLATION = 1
 FLAG_UNCOVERED = 2
@@ -57,21 +58,28 @@ class RowMaker:
     """Turns (record, check_row result) into (item key, row); None for a record without an item."""
 
     def __init__(self, rubric: ir.RubricIR) -> None:
-        assert rubric.record_item is not None
-        self._item = getter(rubric.record_item)
-        self._ann = getter(rubric.record_annotator) if rubric.record_annotator is not None else None
+        if rubric.record_item is not None:
+            get = getter(rubric.record_item)
+            self._item: Callable[[dict, int], Any] = lambda rec, line: get(rec)
+        else:
+            # judgments inside a record (`each`) and no `item` line: the record is the item,
+            # named by its id
+            assert rubric.record_each is not None
+            self._item = Expander(rubric).record_id
+        self._ann = judgment_getter(rubric.record_annotator) if rubric.record_annotator is not None else None
 
-    def feeder(self, add: Callable[[str, tuple], None]) -> Callable[[dict, Any, tuple, str, int], None]:
-        """A function that hands each record with an item to `add(key, row)` (the hot path)."""
+    def feeder(self, add: Callable[[str, tuple], None]) -> Callable[..., None]:
+        """A function that hands each record (or judgment, `jud`) with an item to
+        `add(key, row)` (the hot path)."""
         item, ann_of = self._item, self._ann
 
-        def feed(rec: dict, findings: Any, values: tuple, file: str, line: int) -> None:
-            key = item(rec)
+        def feed(rec: dict, findings: Any, values: tuple, file: str, line: int, jud: Any = None) -> None:
+            key = item(rec, line)
             if key is None:
                 return
             if key.__class__ is not str:
                 key = id_text(key)
-            ann = ann_of(rec) if ann_of is not None else None
+            ann = ann_of(rec, jud) if ann_of is not None else None
             if ann is not None and ann.__class__ is not str:
                 ann = id_text(ann)
             flags = 0
@@ -439,7 +447,8 @@ class Judge:
         f = {"kind": kind, "line": rows[0][2], "record": key, "file": rows[0][1], "criterion": None, "rule": rule,
              "label": label, "arms": arms, "target": target, "severity": severity, "message": message}
         f.update(extra)
-        f["lines"] = [{"file": r[1], "line": r[2]} for r in rows]
+        # every record of the item once (with `each`, a record holds several judgments)
+        f["lines"] = [{"file": fl, "line": ln} for fl, ln in dict.fromkeys((r[1], r[2]) for r in rows)]
         return f
 
     def _disagreement(self, key: str, rows: list[Row], view: ItemView, c: ir.ConsensusIR, vals: list[Any],

@@ -273,6 +273,14 @@ def is_json_array(stream: BinaryIO) -> bool:
         want *= 4
 
 
+def array_file(stream: BinaryIO, name: str) -> bool:
+    """`is_json_array`, a read error (a corrupt .gz) being a DataError that names the file."""
+    try:
+        return is_json_array(stream)
+    except _READ_ERRORS as e:
+        raise read_error(name, e) from None
+
+
 class ArrayReader:
     """The elements of a JSON array file, each as (line, value, why): `why` is None for
     a readable element; otherwise the element is unreadable (`value` None) and `why` says

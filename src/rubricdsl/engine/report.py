@@ -41,6 +41,10 @@ class Finding(BaseModel):
     aggregates: dict[str, Any] | None = Field(
         default=None, description="per item rules and escalations: the value of each aggregate they read, "
                                   "by its text (`agreement(safety)`); null when it has no value")
+    judgment: str | None = Field(
+        default=None, description="rubrics with `each`: the judgment the finding is about (the value at the "
+                                  "`judgment` path as text, or its position in the list from 1); absent for a "
+                                  "finding about the record's list itself and for item findings")
     lines: list[dict[str, Any]] | None = Field(
         default=None, description="item findings: {file, line} of every record of the item; `record` is then "
                                   "the item value and `file`/`line` its first record")
@@ -60,8 +64,11 @@ class Summary(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    records: int = Field(description="every non-blank line read, unreadable ones included")
+    records: int = Field(description="every non-blank line (or element of a JSON array file) read, unreadable "
+                                     "ones included")
     items: int | None = Field(default=None, description="items judged (rubrics with item checks only)")
+    judgments: int | None = Field(default=None, description="rubrics with `each`: the judgments checked")
+    skipped: int | None = Field(default=None, description="rubrics with `each`: the judgments `skip when` left out")
     unreadable: int
     violation: int
     uncovered: int
@@ -83,11 +90,11 @@ class Report(BaseModel):
 
 
 def build_report(info: dict, records: int, counts: dict[str, int], findings: list[dict], files: list[str],
-                 items: int | None = None) -> Report:
+                 items: int | None = None, judgments: int | None = None, skipped: int | None = None) -> Report:
     sev = {"error": 0, "warning": 0, "info": 0}
     for f in findings:
         sev[f["severity"]] += 1
-    return Report.model_validate({"rubric": info, "summary": summary_dict(records, counts, sev, items),
+    return Report.model_validate({"rubric": info, "summary": summary_dict(records, counts, sev, items, judgments, skipped),
                                   "files": files, "findings": findings})
 
 

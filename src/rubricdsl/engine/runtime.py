@@ -11,9 +11,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from rubricdsl.engine.codegen import Compiled, annotate
-from rubricdsl.engine.findings import KINDS, Expander, unreadable_finding
-from rubricdsl.engine.reading import not_an_object, open_data, read_batches, read_line
+from rubricdsl.core.values import show
+from rubricdsl.engine.codegen import SKIP, Compiled, annotate
+from rubricdsl.engine.findings import KINDS, Expander, each_finding, getter, id_text, judgment_getter, unreadable_finding
+from rubricdsl.engine.reading import ArrayReader, array_file, is_json_array, not_an_object, open_data, read_batches, read_line
 
 
 class Interrupted(KeyboardInterrupt):
@@ -32,6 +33,9 @@ class Stats:
     with_findings: int = 0
     files: list[str] = field(default_factory=list)
     items: int | None = None  # items judged, when the rubric has item checks
+    # with `each`: judgments checked and judgments `skip when` left out
+    judgments: int | None = None
+    skipped: int | None = None
     # with arm counts: per decide, records counted per arm bitmask (0 = uncovered)
     masks: list[dict[int, int]] | None = None
 
@@ -101,6 +105,14 @@ class RecordChecker:
             _reset(compiled.counters)
             stats.masks = compiled.counters
         self.expander = Expander(rubric)
+        # judgments inside a record (`each`): the list, and what names each judgment
+        self.each = rubric.record_each
+        if self.each is not None:
+            self._each_get = getter(self.each)
+            self._each_text = ".".join(str(s) for s in self.each if isinstance(s, (str, int)))
+            self._judgment_name = judgment_getter(rubric.record_judgment) if rubric.record_judgment else None
+            stats.judgments = stats.judgments or 0
+            stats.skipped = stats.skipped or 0
 
     def _unreadable(self, name: str, lineno: int, why: str) -> None:
         stats = self.stats
@@ -114,7 +126,7 @@ class RecordChecker:
         number, blank lines). Every line that is not blank is a record: one that is not
         a JSON object is an `unreadable` finding."""
         try:
-            return self._loop(batch, name, lineno, orjson.loads)
+            return (self._loop if self.each is None else self._loop_each)(batch, name, lineno, orjson.loads)
         except Exception as e:
             annotate(e)
             raise
@@ -124,7 +136,7 @@ class RecordChecker:
         anything else is an `unreadable` finding. Counts them in `stats.records`;
         returns the last line number."""
         try:
-            last, _ = self._loop(records, name, lineno, _as_record)
+            last, _ = (self._loop if self.each is None else self._loop_each)(records, name, lineno, _as_record)
         except Exception as e:
             annotate(e)
             raise
@@ -170,6 +182,99 @@ class RecordChecker:
                 continue
             self._unreadable(name, lineno, not_an_object(rec))
         return lineno, blank
+
+    def elements(self, elements: Iterable[tuple[int, Any, str | None]], name: str) -> int:
+        """Check the elements of a JSON array file, each (line, value, why) as
+        `ArrayReader` gives them: `why` says why an element is unreadable. Counts them in
+        `stats.records`; returns how many there were."""
+        loop = self._loop if self.each is None else self._loop_each
+        n = 0
+        try:
+            for line, value, why in elements:
+                n += 1
+                self.stats.records += 1
+                if why is not None:
+                    self._unreadable(name, line, why)
+                else:
+                    loop((value,), name, line - 1, _as_record)
+        except Exception as e:
+            annotate(e)
+            raise
+        return n
+
+    def _loop_each(self, batch: Iterable[Any], name: str, lineno: int, loads: Callable[[Any], Any]) -> tuple[int, int]:
+        """`_loop` for a rubric with `each`: every record is a list of judgments."""
+        decode_error = orjson.JSONDecodeError
+        blank = 0
+        judge = self._judge
+        for line in batch:
+            lineno += 1
+            try:
+                rec = loads(line)
+            except decode_error:
+                if not line.strip():
+                    blank += 1
+                    continue
+                rec, why = read_line(line)
+                if why is not None:
+                    self._unreadable(name, lineno, why)
+                    continue
+            if rec.__class__ is dict:
+                judge(rec, name, lineno)
+                continue
+            self._unreadable(name, lineno, not_an_object(rec))
+        return lineno, blank
+
+    def _judge(self, rec: dict, name: str, lineno: int) -> None:
+        """Check every judgment of one record, each as a record of its own."""
+        stats = self.stats
+        found: list[dict] = []
+        lst = self._each_get(rec)
+        if lst.__class__ is not list:
+            what = "missing" if lst is None else f"not a list: got {show(lst)}"
+            found.append(each_finding(name, lineno, self.expander.record_id(rec, lineno), self._each_text,
+                                      f"`{self._each_text}` (the list of judgments) is {what}", None, lst))
+        else:
+            check, check_row, on_row = self.check, self.check_row, self.on_row
+            rid = None
+            for pos, jud in enumerate(lst, 1):
+                if jud.__class__ is not dict:
+                    rid = rid or self.expander.record_id(rec, lineno)
+                    found.append(each_finding(name, lineno, rid, self._each_text,
+                                              f"element {pos} of `{self._each_text}` is not an object: {show(jud)}",
+                                              str(pos), jud))
+                    continue
+                if on_row is None:
+                    res = check(rec, jud)
+                    if res is SKIP:
+                        stats.skipped += 1
+                        continue
+                else:
+                    got = check_row(rec, jud)
+                    if got is SKIP:
+                        stats.skipped += 1
+                        continue
+                    res, row = got
+                    on_row(rec, res, row, name, lineno, jud)
+                stats.judgments += 1
+                if res:
+                    found += self.expander.expand(res, rec, name, lineno, jud, self._name(jud, pos))
+        if found:
+            stats.with_findings += 1
+            counts, sev, emit = stats.counts, stats.by_severity, self.emit
+            for f in found:
+                counts[f["kind"]] += 1
+                sev[f["severity"]] += 1
+                emit(f)
+
+    def _name(self, jud: dict, pos: int) -> str:
+        """A judgment's name in findings: the value at the `judgment` path, as text, or
+        else its position in the list, from 1."""
+        if self._judgment_name is not None:
+            v = id_text(self._judgment_name(None, jud))
+            if v is not None:
+                return v
+        return str(pos)
 
     def finish(self, emit: Callable[[dict], None] | None = None) -> None:
         """The end of the input: keep this run's arm counts, and judge the items; their
@@ -247,13 +352,13 @@ def row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[str, tupl
     for i, d in enumerate(compiled.plan.decides):
         cols.append((base + i, stats.masks[d.index]))
 
-    def on_row(rec: dict, res: Any, row: tuple, file: str, line: int) -> None:
+    def on_row(rec: dict, res: Any, row: tuple, file: str, line: int, jud: Any = None) -> None:
         for col, per in cols:
             m = row[col]
             if m is not None:
                 per[m] = per.get(m, 0) + 1
         if feed is not None:
-            feed(rec, res, row, file, line)
+            feed(rec, res, row, file, line, jud)
 
     return on_row
 
@@ -303,6 +408,22 @@ def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: 
             continue
         stream, name, tell, size = open_data(path)
         stats.files.append(name)
+        try:
+            array = array_file(stream, name)
+        except BaseException:
+            if path != "-":
+                stream.close()
+            raise
+        if array:
+            # one JSON array of records, read as a stream (never split between processes)
+            try:
+                checker.elements(ArrayReader(stream, name), name)
+                if progress is not None:
+                    progress(tell() if tell else 0, size, name)
+            finally:
+                if path != "-":
+                    stream.close()
+            continue
         lineno = 0
         blank = 0
         try:
@@ -322,7 +443,7 @@ def _splittable(path: str) -> bool:
         if not os.path.isfile(path) or os.path.getsize(path) < PARALLEL_MIN_BYTES:
             return False
         with open(path, "rb") as f:
-            return f.read(2) != b"\x1f\x8b" and not path.endswith(".gz")
+            return f.peek(2)[:2] != b"\x1f\x8b" and not path.endswith(".gz") and not is_json_array(f)
     except OSError:
         return False
 
@@ -452,6 +573,9 @@ def _run_parallel(checker: RecordChecker, path: str, encode: Callable[[dict], An
                     for k, v in st.by_severity.items():
                         stats.by_severity[k] += v
                     stats.with_findings += st.with_findings
+                    if st.judgments is not None and stats.judgments is not None:
+                        stats.judgments += st.judgments
+                        stats.skipped = (stats.skipped or 0) + (st.skipped or 0)
                     stats.records += n - blank
                     if progress is not None:
                         progress(e, size, path)
@@ -465,6 +589,10 @@ def check_record(compiled: Compiled, rec: Any, file: str = "<record>", line: int
     """Findings for one record (a dict; anything else is unreadable)."""
     if not isinstance(rec, dict):
         return [unreadable_finding(file, line, not_an_object(rec))]
+    if compiled.rubric.record_each is not None:
+        out: list[dict] = []
+        RecordChecker(compiled, out.append, items=_WorkerRows() if compiled.rubric.has_items else None).records([rec], file, line - 1)
+        return out
     try:
         found = compiled.check(rec)
     except Exception as e:

@@ -5,8 +5,9 @@ rubric laid out differently compare equal: the formatter's round-trip property.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 from rubricdsl.core.source import NO_SPAN, Span
 
@@ -40,25 +41,43 @@ SetLit = SetValue  # `{a, b}` in an expression is the same node
 
 
 @dataclass(slots=True)
+class Selector:
+    """`[KEY = "VALUE"]` after a path segment."""
+
+    key: str
+    value: str
+    quoted: bool = False  # KEY was written as a string
+    span: Span = _span()
+
+    def text(self) -> str:
+        key = _quote(self.key) if self.quoted or not self.key.isidentifier() else self.key
+        return f"[{key} = {_quote(self.value)}]"
+
+
+@dataclass(slots=True)
 class Segment:
     key: str
     indexes: list[int]
     quoted: bool = False
+    selector: Selector | None = None
+
+    def text(self) -> str:
+        key = _quote(self.key) if self.quoted or not self.key.isidentifier() else self.key
+        return key + "".join(f"[{i}]" for i in self.indexes) + (self.selector.text() if self.selector else "")
 
 
 @dataclass(slots=True)
 class Path:
     segments: list[Segment]
     span: Span = _span()
+    at: bool = False  # led by `@`: starts at the judgment
 
     def dotted(self) -> str:
-        out = []
-        for s in self.segments:
-            key = s.key
-            if s.quoted or not key.isidentifier():
-                key = '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            out.append(key + "".join(f"[{i}]" for i in s.indexes))
-        return ".".join(out)
+        return ("@" if self.at else "") + ".".join(s.text() for s in self.segments)
+
+
+def _quote(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
 
 
 # ---- expressions ---------------------------------------------------------------
@@ -173,8 +192,18 @@ class RecordEntry:
 
 
 @dataclass(slots=True)
+class RecordWhen:
+    """`skip when EXPR` in the `record` block (`key` is the word written before `when`)."""
+
+    key: str
+    expr: Any
+    span: Span = _span()
+    key_span: Span = _span()
+
+
+@dataclass(slots=True)
 class RecordBlock:
-    entries: list[RecordEntry]
+    entries: list[Any]  # RecordEntry | RecordWhen
     doc: str | None = None
     span: Span = _span()
 

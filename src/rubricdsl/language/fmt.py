@@ -193,8 +193,12 @@ def path(p: ast.Path) -> str:
     out = []
     for seg in p.segments:
         key = quote(seg.key) if seg.quoted else seg.key
-        out.append(key + "".join(f"[{i}]" for i in seg.indexes))
-    return ".".join(out)
+        text = key + "".join(f"[{i}]" for i in seg.indexes)
+        sel = seg.selector
+        if sel is not None:
+            text += f"[{quote(sel.key) if sel.quoted else sel.key} = {quote(sel.value)}]"
+        out.append(text)
+    return ("@" if p.at else "") + ".".join(out)
 
 
 def type_text(t: ast.TypeNode) -> str:
@@ -597,8 +601,11 @@ class _Formatter:
         return _Item(elems)
 
     def _record(self, r: ast.RecordBlock, depth: int) -> _Item:
-        width = max((len(e.key) for e in r.entries), default=0)
-        items = [_Item([_Line([f"{e.key.ljust(width)} = {path(e.path)}"], depth + 1, [(e.span.start, e.span.end)])])
+        width = max((len(e.key) for e in r.entries if isinstance(e, ast.RecordEntry)), default=0)
+        items = [_Item([_Line([f"{e.key.ljust(width)} = {path(e.path)}" if isinstance(e, ast.RecordEntry)
+                               else f"{e.key} when {expr(e.expr)}"], depth + 1,
+                               [(e.span.start, e.span.end if isinstance(e, ast.RecordEntry)
+                                 else self._paren_end(e.span.end))])])
                  for e in r.entries]
         lb, rb = self._brace_after(r.span.start)
         item = self._block(r, "record", depth, _Body(items), lb, rb)

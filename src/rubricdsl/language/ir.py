@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from rubricdsl.core.paths import AT, Select, at_judgment  # noqa: F401 - path steps, as the IR's paths hold them
 from rubricdsl.core.source import Span
 from rubricdsl.core.values import number_text
 
@@ -202,6 +203,11 @@ class FieldIR:
     def may_be_missing(self) -> bool:
         return self.optional or self.required_when is not None
 
+    @property
+    def at_judgment(self) -> bool:
+        """Whether the field's path starts at the judgment (`@`, with `each`)."""
+        return at_judgment(self.path)
+
 
 @dataclass(eq=False, slots=True)
 class LetIR:
@@ -317,6 +323,11 @@ class RubricIR:
     record_id: tuple[str | int, ...] | None = None
     record_item: tuple[str | int, ...] | None = None
     record_annotator: tuple[str | int, ...] | None = None
+    # judgments inside a record: `each` (a root path to the list of judgments), the
+    # path that names a judgment in findings, and the `skip when` condition
+    record_each: tuple[str | int, ...] | None = None
+    record_judgment: tuple[str | int, ...] | None = None
+    record_skip: Expr | None = None
     # several annotators on one item: `consensus` blocks and `per item` checks,
     # kept apart from the per-record lists (their own indexes)
     consensus: list[ConsensusIR] = field(default_factory=list)

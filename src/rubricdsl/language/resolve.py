@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from rubricdsl.core.diagnostics import Sink
-from rubricdsl.core.paths import put
+from rubricdsl.core.paths import judgment_of, put
 from rubricdsl.core.severity import SEVERITIES
 from rubricdsl.core.source import Span
 from rubricdsl.core.values import value_text
@@ -25,7 +25,8 @@ from rubricdsl.language.limits import nesting_recursion
 from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest, values_list
 from rubricdsl.language.walk import fields_read, names_read
 
-RECORD_KEYS = ("id", "item", "annotator")
+RECORD_KEYS = ("id", "item", "annotator", "each", "judgment")
+ROOT_KEYS = ("id", "item", "each")  # paths from the record's root: no `@`
 
 
 @dataclasses.dataclass
@@ -90,8 +91,9 @@ class Checker:
         self._required_when()
         crit_ir, applies = self._criteria(criteria)
         checks = self._checks(items, applies)
-        rid, item, ann = self._record(records)
-        if checks.first_item_span is not None and item is None and not self.skipped_record:
+        rec = self._record(records)
+        rid, item, ann = rec.get("id"), rec.get("item"), rec.get("annotator")
+        if checks.first_item_span is not None and item is None and "each" not in rec and not self.skipped_record:
             self.sink.error("RB111", "item checks need to know which records belong to one item",
                             checks.first_item_span,
                             help="name the item in the `record` block: `record { item = PATH  annotator = PATH }`")
@@ -102,6 +104,7 @@ class Checker:
             fields=sorted(self.fields.values(), key=lambda f: f.index), lets=list(self.lets.values()),
             criteria=crit_ir, decides=checks.decides, rules=checks.rules, escalations=checks.escalations,
             examples=[], record_id=rid, record_item=item, record_annotator=ann, consensus=checks.consensus,
+            record_each=rec.get("each"), record_judgment=rec.get("judgment"), record_skip=rec.get("skip"),
             item_rules=checks.item_rules, item_escalations=checks.item_escalations,
         )
         rubric.examples = [ex for ex in (self._example(n, rubric) for n in checks.examples) if ex is not None]
@@ -259,32 +262,85 @@ class Checker:
                 out.examples.append(node)
         return out
 
-    def _record(self, records: list[ast.RecordBlock]) -> tuple[Any, Any, Any]:
-        """The paths of the record's id, item and annotator (None where not given)."""
-        rid = item = ann = None
+    def _record(self, records: list[ast.RecordBlock]) -> dict[str, Any]:
+        """The paths of the record's id, item, annotator, each and judgment, and the `skip
+        when` condition (absent where not given). `@` paths need `each`; `id`, `item` and
+        `each` are paths from the root."""
+        out: dict[str, Any] = {}
         if len(records) > 1:
             self.sink.error("RB104", "a rubric has at most one `record` block", records[1].span,
                             help='merge the entries into the first `record` block')
-        if records:
-            seen: set[str] = set()
-            for e in records[0].entries:
-                if e.key not in RECORD_KEYS:
-                    s = suggest(e.key, RECORD_KEYS)
-                    self.sink.error("RB101", f"unknown `record` entry `{e.key}`", e.span,
-                                    help=(f"did you mean `{s}`? " if s else "") + "a `record` block names `id`, `item` and `annotator`")
+        if not records:
+            self._judgment_paths(None)
+            return out
+        seen: set[str] = set()
+        entries = records[0].entries
+        each = next((e for e in entries if isinstance(e, ast.RecordEntry) and e.key == "each"), None)
+        for e in entries:
+            if isinstance(e, ast.RecordWhen):
+                if e.key != "skip":
+                    s = suggest(e.key, ("skip",))
+                    self.sink.error("RB101", f"unknown `record` entry `{e.key} when`", e.key_span,
+                                    help=(f"did you mean `{s} when`? " if s else "")
+                                    + "the one condition a `record` block takes is `skip when CONDITION`")
                     continue
-                if e.key in seen:
-                    self.sink.error("RB104", f"`{e.key}` is given twice in the `record` block", e.span,
-                            help='keep one line per entry')
-                seen.add(e.key)
-                p = self._path(e.path)
-                if e.key == "id":
-                    rid = p
-                elif e.key == "item":
-                    item = p
+                if "skip" in seen:
+                    self.sink.error("RB104", "`skip when` is given twice in the `record` block", e.span,
+                                    help="join the conditions with `or`")
+                    continue
+                seen.add("skip")
+                if each is None:
+                    self.sink.error("RB112", "`skip when` leaves judgments out, but the `record` block has no `each`",
+                                    e.span, help="name the list of judgments: `each = PATH`, or remove `skip when`")
+                cond = self.exprs.cond(e.expr, Scope(e.span.start))
+                if cond is None:
+                    self._dropped(e.span)
+                elif not fields_read(cond):
+                    self.sink.error("RB113", "`skip when` reads no field, so it leaves out every judgment or none",
+                                    e.span, help="write a condition over the judgment's fields, e.g. "
+                                                 "`skip when cancelled` with `input cancelled: bool from @was_cancelled optional`")
                 else:
-                    ann = p
-        return rid, item, ann
+                    out["skip"] = cond
+                continue
+            if e.key not in RECORD_KEYS:
+                s = suggest(e.key, RECORD_KEYS)
+                self.sink.error("RB101", f"unknown `record` entry `{e.key}`", e.span,
+                                help=(f"did you mean `{s}`? " if s else "")
+                                + "a `record` block names `id`, `item`, `annotator`, `each` and `judgment`")
+                continue
+            if e.key in seen:
+                self.sink.error("RB104", f"`{e.key}` is given twice in the `record` block", e.span,
+                        help='keep one line per entry')
+            seen.add(e.key)
+            if e.path.at and e.key in ROOT_KEYS:
+                self.sink.error("RB112", f"`{e.key}` is a path from the record's root: it cannot start with `@`",
+                                e.path.span, help=f"`@` starts at one judgment, but `{e.key}` "
+                                + {"id": "names the whole record", "item": "is shared by the record's judgments",
+                                   "each": "names the list of judgments itself"}[e.key] + ": remove the `@`")
+                continue
+            if e.path.at and each is None:
+                self.sink.error("RB112", f"`{e.key}` reads `{e.path.dotted()}`, a path from the judgment, but the "
+                                "`record` block has no `each`", e.path.span,
+                                help="name the list of judgments (`each = PATH`), or remove the `@`")
+                continue
+            if e.key == "judgment" and each is None:
+                self.sink.error("RB112", "`judgment` names a judgment, but the `record` block has no `each`",
+                                e.span, help="name the list of judgments: `each = PATH`, or remove `judgment`")
+                continue
+            out[e.key] = self._path(e.path)
+        self._judgment_paths(each)
+        return out
+
+    def _judgment_paths(self, each: Any) -> None:
+        """Report every `@` path of a field in a rubric without `each`."""
+        if each is not None:
+            return
+        for node in self.field_nodes.values():
+            if node.path is not None and node.path.at:
+                self.sink.error("RB112", f"`{node.name}` reads `{node.path.dotted()}`, a path from the judgment, "
+                                "but the `record` block has no `each`", node.path.span,
+                                help="`@` starts at one judgment of a list: name that list in the `record` block "
+                                     "(`record { each = PATH }`), or remove the `@`")
 
     # ---- error recovery -------------------------------------------------------------
 
@@ -373,11 +429,14 @@ class Checker:
         self.names[name] = span
         return True
 
-    def _path(self, path: ast.Path) -> tuple[str | int, ...]:
-        out: list[str | int] = []
+    def _path(self, path: ast.Path) -> tuple[Any, ...]:
+        """A path as the IR holds it: keys, indexes, selectors, led by `ir.AT` for `@`."""
+        out: list[Any] = [ir.AT] if path.at else []
         for seg in path.segments:
             out.append(seg.key)
             out.extend(seg.indexes)
+            if seg.selector is not None:
+                out.append(ir.Select(seg.selector.key, seg.selector.value, seg.key))
         return tuple(out)
 
     def _field_type(self, t: ast.TypeNode, name: str) -> ir.FieldType:
@@ -607,13 +666,15 @@ class Checker:
             if raw is _BAD:
                 ok = False
                 continue
-            if not put(record, f.path, raw):
+            if not put(record, f.path, raw, rubric.record_each):
                 other = next((n for n in given if _clash(self.fields[n].path, f.path)), "another field")
                 self.sink.error("RB103", f"`{g.field}` and `{other}` cannot both be given: their paths overlap",
                                 g.span, help="a record cannot hold both values; give one of them, or fix a `from` path")
                 ok = False
                 continue
             given[g.field] = raw
+        if rubric.record_each is not None:
+            judgment_of(record, rubric.record_each)  # an example is one judgment: the list holds it
         expect: set[tuple[str, str]] = set()
         decided = {d.label.name for d in rubric.decides}
         rule_names = {r.name for r in rubric.rules}

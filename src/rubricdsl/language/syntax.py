@@ -552,15 +552,33 @@ class _Builder:
         key, path = children
         return ast.RecordEntry(str(key), path, self._span(meta))
 
+    def record_when(self, meta, children):
+        key, expr = children
+        return ast.RecordWhen(str(key), expr, self._span(meta), self._tspan(key))
+
     # ---- paths
     def path(self, meta, children):
-        return ast.Path(list(children), self._span(meta))
+        at = bool(children) and isinstance(children[0], Token) and children[0].type == "AT"
+        return ast.Path([c for c in children if isinstance(c, ast.Segment)], self._span(meta), at)
 
     def segment(self, meta, children):
         tok = children[0]
         quoted = tok.type == "STRING"
         key = self._str(tok) if quoted else str(tok)
-        return ast.Segment(key, [c for c in children[1:]], quoted)
+        indexes = [c for c in children[1:] if isinstance(c, int)]
+        selectors = [c for c in children[1:] if isinstance(c, ast.Selector)]
+        if selectors and (indexes or len(selectors) > 1):
+            where = selectors[1] if len(selectors) > 1 else selectors[0]
+            self.sink.error("RB011", f"the segment `{key}` has {'two selectors' if len(selectors) > 1 else 'a selector and an index'}",
+                            where.span,
+                            help="a selector `[KEY = \"VALUE\"]` picks one element, so nothing indexes it: a "
+                                 "segment carries `[N]` indexes or one selector; follow the element with `.KEY`")
+        return ast.Segment(key, indexes, quoted, selectors[0] if selectors else None)
+
+    def selector(self, meta, children):
+        key, value = children
+        quoted = key.type == "STRING"
+        return ast.Selector(self._str(key) if quoted else str(key), self._str(value), quoted, self._span(meta))
 
     def index(self, children):
         return self._num(children[0])

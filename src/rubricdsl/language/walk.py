@@ -140,8 +140,8 @@ def fold(e: Any, combine: Callable[[Any, list[R]], R]) -> R:
 def conditions(rubric: ir.RubricIR) -> Iterator[Any]:
     """Every condition of a rubric that stands in its checks: `required when`, `applies
     when`, the arms' conditions, and the `when` and `require` of rules and escalations,
-    per record and per item (absent ones are None). `let`s are not among them: they
-    count where they are read."""
+    per record and per item (absent ones are None), and the `record` block's `skip when`
+    when there is one. `let`s are not among them: they count where they are read."""
     for f in rubric.fields:
         yield f.required_when
     for c in rubric.criteria:
@@ -154,6 +154,8 @@ def conditions(rubric: ir.RubricIR) -> Iterator[Any]:
         yield r.require
     for e in rubric.escalations + rubric.item_escalations:
         yield e.when
+    if rubric.record_skip is not None:
+        yield rubric.record_skip
 
 
 # ---- what an expression reads ------------------------------------------------------------
