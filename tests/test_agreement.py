@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import Ran, rubric
 
 import rubricdsl
 from rubricdsl.analysis import agreement as ag
@@ -16,15 +15,8 @@ from rubricdsl.analysis import agreement as ag
 DATA = Path(__file__).resolve().parent / "data" / "agreement"
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rubricdsl", "agreement", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"} | _pyenv())
-
-
-def _pyenv() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR",)}
+def cli(*args: str, cwd: Path | None = None) -> Ran:
+    return rubric("agreement", *args, cwd=cwd, text=True)
 
 
 def _write(tmp: Path, rubric: str, records: list[dict]) -> tuple[str, str]:

@@ -10,15 +10,15 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
+from helpers import Ran, rubric
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rubricdsl", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, timeout=300)
+def run(*args: str, cwd: Path | None = None) -> Ran:
+    return rubric(*args, cwd=cwd or ROOT, text=True)
 
 
 def test_junit_report(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""The command line, run as a subprocess: `python -m rubricdsl ...`."""
+"""The command line: `rubric check`, `test` and `schema`, run in this process (click's
+CliRunner); the console scripts and a parallel run as real processes."""
 from __future__ import annotations
 
 import dataclasses
 import gzip
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -12,6 +14,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from helpers import rubric
+
+import rubricdsl
 
 from rubricdsl.engine import runtime
 
@@ -21,10 +26,12 @@ MIXED = DATA / "mixed.jsonl"
 KINDS = ("violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation")
 
 
-def run(*args: str, env: dict[str, str], input: bytes | None = None, cwd: Path | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricdsl", *args], input=input, capture_output=True,
-                          env=env, cwd=cwd, timeout=timeout)
+def run(*args: str, input: bytes | None = None, cwd: Path | None = None):  # noqa: ANN201
+    return rubric(*args, input=input, cwd=cwd)
+
+
+def run_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rubricdsl", *args], capture_output=True, env=env, timeout=120)
 
 
 def jsonl_lines(out: bytes) -> list[dict]:
@@ -37,7 +44,7 @@ def strip_file(findings: list[dict]) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def report_schema() -> dict:
-    proc = subprocess.run([sys.executable, "-m", "rubricdsl", "schema", "report"], capture_output=True, timeout=60)
+    proc = run("schema", "report")
     assert proc.returncode == 0, proc.stderr
     schema = json.loads(proc.stdout)
     jsonschema.validators.validator_for(schema).check_schema(schema)
@@ -64,27 +71,27 @@ def report_schema() -> dict:
         ("mixed.jsonl", "never", 0),
     ],
 )
-def test_exit_status_and_fail_on(data: str, fail_on: str | None, code: int, cli_env) -> None:
+def test_exit_status_and_fail_on(data: str, fail_on: str | None, code: int) -> None:
     args = ["check", str(RUBRIC), str(DATA / data), "--format", "jsonl"]
     if fail_on:
         args += ["--fail-on", fail_on]
-    proc = run(*args, env=cli_env)
+    proc = run(*args)
     assert proc.returncode == code, proc.stderr
     assert b"Traceback" not in proc.stderr
 
 
-def test_usage_error_exits_2(cli_env) -> None:
-    proc = run("check", str(RUBRIC), str(MIXED), "--format", "xml", env=cli_env)
+def test_usage_error_exits_2() -> None:
+    proc = run("check", str(RUBRIC), str(MIXED), "--format", "xml")
     assert proc.returncode == 2
-    proc = run("check", str(RUBRIC), env=cli_env)  # no data file
+    proc = run("check", str(RUBRIC))  # no data file
     assert proc.returncode == 2
 
 
 # ---- report formats ------------------------------------------------------------------------
 
 
-def test_json_report_validates_and_counts(report_schema: dict, cli_env) -> None:
-    proc = run("check", str(RUBRIC), str(MIXED), "--format", "json", env=cli_env)
+def test_json_report_validates_and_counts(report_schema: dict) -> None:
+    proc = run("check", str(RUBRIC), str(MIXED), "--format", "json")
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
     jsonschema.validate(doc, report_schema)
@@ -111,9 +118,9 @@ def test_json_report_validates_and_counts(report_schema: dict, cli_env) -> None:
     assert sorted(f["label"] for f in findings if f["kind"] == "invalid") == ["confidence", "safety"]
 
 
-def test_jsonl_report_ends_with_a_summary(cli_env) -> None:
-    jl = run("check", str(RUBRIC), str(MIXED), "--format", "jsonl", env=cli_env)
-    js = run("check", str(RUBRIC), str(MIXED), "--format", "json", env=cli_env)
+def test_jsonl_report_ends_with_a_summary() -> None:
+    jl = run("check", str(RUBRIC), str(MIXED), "--format", "jsonl")
+    js = run("check", str(RUBRIC), str(MIXED), "--format", "json")
     lines = jsonl_lines(jl.stdout)
     summary = lines[-1]
     assert summary["kind"] == "summary"
@@ -124,37 +131,37 @@ def test_jsonl_report_ends_with_a_summary(cli_env) -> None:
     assert summary["summary"]["records"] == 9
 
 
-def test_stdin(cli_env) -> None:
-    from_file = jsonl_lines(run("check", str(RUBRIC), str(MIXED), "--format", "jsonl", env=cli_env).stdout)
-    proc = run("check", str(RUBRIC), "-", "--format", "jsonl", env=cli_env, input=MIXED.read_bytes())
+def test_stdin() -> None:
+    from_file = jsonl_lines(run("check", str(RUBRIC), str(MIXED), "--format", "jsonl").stdout)
+    proc = run("check", str(RUBRIC), "-", "--format", "jsonl", input=MIXED.read_bytes())
     assert proc.returncode == 1
     from_stdin = jsonl_lines(proc.stdout)
     assert strip_file(from_stdin[:-1]) == strip_file(from_file[:-1])
     assert from_stdin[-1]["summary"] == from_file[-1]["summary"]
 
 
-def test_gzip(tmp_path: Path, cli_env) -> None:
+def test_gzip(tmp_path: Path) -> None:
     gz = tmp_path / "mixed.jsonl.gz"
     gz.write_bytes(gzip.compress(MIXED.read_bytes()))
-    plain = jsonl_lines(run("check", str(RUBRIC), str(MIXED), "--format", "jsonl", env=cli_env).stdout)
-    proc = run("check", str(RUBRIC), str(gz), "--format", "jsonl", env=cli_env)
+    plain = jsonl_lines(run("check", str(RUBRIC), str(MIXED), "--format", "jsonl").stdout)
+    proc = run("check", str(RUBRIC), str(gz), "--format", "jsonl")
     assert proc.returncode == 1, proc.stderr
     zipped = jsonl_lines(proc.stdout)
     assert strip_file(zipped[:-1]) == strip_file(plain[:-1])
     assert zipped[-1]["summary"] == plain[-1]["summary"]
 
 
-def test_bom_and_crlf(tmp_path: Path, cli_env) -> None:
+def test_bom_and_crlf(tmp_path: Path) -> None:
     crlf = tmp_path / "crlf.jsonl"
     crlf.write_bytes(b"\xef\xbb\xbf" + MIXED.read_bytes().replace(b"\n", b"\r\n"))
-    plain = jsonl_lines(run("check", str(RUBRIC), str(MIXED), "--format", "jsonl", env=cli_env).stdout)
-    proc = run("check", str(RUBRIC), str(crlf), "--format", "jsonl", env=cli_env)
+    plain = jsonl_lines(run("check", str(RUBRIC), str(MIXED), "--format", "jsonl").stdout)
+    proc = run("check", str(RUBRIC), str(crlf), "--format", "jsonl")
     got = jsonl_lines(proc.stdout)
     assert strip_file(got[:-1]) == strip_file(plain[:-1])  # r1 on the BOM line is clean, not unreadable
     assert got[-1]["summary"] == plain[-1]["summary"]
 
 
-def test_unreadable_lines_and_the_run_goes_on(tmp_path: Path, cli_env) -> None:
+def test_unreadable_lines_and_the_run_goes_on(tmp_path: Path) -> None:
     good = b'{"id": "g%d", "data": {"domain": "general"}, "labels": {"safety": "safe", "harm": [], "confidence": 4}}'
     bad_conf = b'{"id": "late", "data": {"domain": "general"}, "labels": {"safety": "safe", "harm": [], "confidence": 7}}'
     lines = [
@@ -170,7 +177,7 @@ def test_unreadable_lines_and_the_run_goes_on(tmp_path: Path, cli_env) -> None:
     ]
     data = tmp_path / "bad.jsonl"
     data.write_bytes(b"\n".join(lines) + b"\n")
-    proc = run("check", str(RUBRIC), str(data), "--format", "json", env=cli_env)
+    proc = run("check", str(RUBRIC), str(data), "--format", "json")
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
     unreadable = [(f["line"], f["record"]) for f in doc["findings"] if f["kind"] == "unreadable"]
@@ -181,9 +188,9 @@ def test_unreadable_lines_and_the_run_goes_on(tmp_path: Path, cli_env) -> None:
     assert doc["summary"]["unreadable"] == 5
 
 
-def test_a_null_line_is_unreadable(cli_env) -> None:
+def test_a_null_line_is_unreadable() -> None:
     data = (DATA / "clean.jsonl").read_bytes()
-    proc = run("check", str(RUBRIC), "-", "--format", "jsonl", env=cli_env, input=b"null\n" + data)
+    proc = run("check", str(RUBRIC), "-", "--format", "jsonl", input=b"null\n" + data)
     assert proc.returncode == 1, proc.stderr
     lines = jsonl_lines(proc.stdout)
     assert [(f["kind"], f["line"]) for f in lines[:-1]] == [("unreadable", 1)]
@@ -191,9 +198,9 @@ def test_a_null_line_is_unreadable(cli_env) -> None:
 
 
 @pytest.mark.parametrize("what", ["missing", "directory"])
-def test_unusable_data_file(what: str, tmp_path: Path, cli_env) -> None:
+def test_unusable_data_file(what: str, tmp_path: Path) -> None:
     path = tmp_path / "nope.jsonl" if what == "missing" else tmp_path
-    proc = run("check", str(RUBRIC), str(MIXED), str(path), env=cli_env)
+    proc = run("check", str(RUBRIC), str(MIXED), str(path))
     assert proc.returncode == 2
     err = proc.stderr.decode("utf-8")
     assert len(err.strip().splitlines()) == 1, err
@@ -201,21 +208,51 @@ def test_unusable_data_file(what: str, tmp_path: Path, cli_env) -> None:
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("what", ["missing", "directory", "not-utf8"])
-def test_unusable_rubric_file(what: str, tmp_path: Path, cli_env) -> None:
+UNUSABLE = ["missing", "directory", "not-utf8", "unreadable"]
+
+
+def _unusable(what: str, tmp_path: Path) -> tuple[Path, str]:
+    """A rubric file that cannot be read, and the line every command prints for it."""
+    if what == "unreadable":
+        if not os.path.exists("/proc/self/mem"):
+            pytest.skip("needs /proc/self/mem, which exists and cannot be read")
+        return Path("/proc/self/mem"), "/proc/self/mem: cannot read: Input/output error"
     path = {"missing": tmp_path / "none.rubric", "directory": tmp_path, "not-utf8": tmp_path / "latin1.rubric"}[what]
     if what == "not-utf8":
         path.write_bytes('rubric "caf\u00e9" version "1"\n'.encode("latin-1"))
-    proc = run("check", str(path), str(MIXED), env=cli_env)
+    why = {"missing": "no such file", "directory": "is a directory, not a rubric file",
+           "not-utf8": "not UTF-8 text (byte 11)"}[what]
+    return path, f"{path}: {why}"
+
+
+@pytest.mark.parametrize("what", UNUSABLE)
+def test_unusable_rubric_file(what: str, tmp_path: Path) -> None:
+    path, line = _unusable(what, tmp_path)
+    proc = run("check", str(path), str(MIXED))
     assert proc.returncode == 2
-    err = proc.stderr.decode("utf-8")
-    assert len(err.strip().splitlines()) == 1, err
-    assert str(path) in err
-    assert "Traceback" not in err
+    assert proc.err == f"rubric: error: {line}\n"
+    assert proc.stdout == b""
 
 
-def test_malformed_rubric(cli_env) -> None:
-    proc = run("check", "broken.rubric", "mixed.jsonl", env=cli_env, cwd=DATA)
+@pytest.mark.parametrize("what", UNUSABLE)
+def test_every_command_reads_a_rubric_file_alike(what: str, tmp_path: Path) -> None:
+    """One reader of rubric files: the same line for the same problem, whichever command
+    reads the file (and the same message from the Python API)."""
+    path, line = _unusable(what, tmp_path)
+    p = str(path)
+    for args in (["test", p], ["lint", p], ["doc", p], ["diff", p, str(RUBRIC)], ["diff", str(RUBRIC), p],
+                 ["agreement", p, str(MIXED)], ["fmt", p], ["fmt", "--check", p]):
+        proc = run(*args)
+        assert proc.returncode == 2, args
+        assert proc.err == f"rubric: error: {line}\n", args
+        assert proc.out == ("1 file could not be formatted.\n" if args[0] == "fmt" else ""), args
+    with pytest.raises(UnicodeDecodeError if what == "not-utf8" else OSError) as e:
+        rubricdsl.load(path)
+    assert str(e.value) == line
+
+
+def test_malformed_rubric() -> None:
+    proc = run("check", "broken.rubric", "mixed.jsonl", cwd=DATA)
     assert proc.returncode == 2
     assert proc.stdout == b""
     err = proc.stderr.decode("utf-8")
@@ -224,30 +261,30 @@ def test_malformed_rubric(cli_env) -> None:
     assert "Traceback" not in err
 
 
-def test_output_option(tmp_path: Path, cli_env) -> None:
+def test_output_option(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    proc = run("check", str(RUBRIC), str(MIXED), "--format", "json", "--output", str(out), env=cli_env)
+    proc = run("check", str(RUBRIC), str(MIXED), "--format", "json", "--output", str(out))
     assert proc.returncode == 1
     assert proc.stdout == b""
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["summary"]["records"] == 9
     text_out = tmp_path / "report.txt"
-    proc = run("check", str(RUBRIC), str(MIXED), "-o", str(text_out), env=cli_env)
+    proc = run("check", str(RUBRIC), str(MIXED), "-o", str(text_out))
     assert proc.returncode == 1 and proc.stdout == b""
     assert "\x1b[" not in text_out.read_text(encoding="utf-8")
     assert "checked 9 records" in text_out.read_text(encoding="utf-8")
 
 
-def test_text_report_golden(golden, cli_env) -> None:
-    proc = run("check", "cli.rubric", "mixed.jsonl", "--no-color", env=cli_env, cwd=DATA)
+def test_text_report_golden(golden) -> None:
+    proc = run("check", "cli.rubric", "mixed.jsonl", "--no-color", cwd=DATA)
     assert proc.returncode == 1
     text = proc.stdout.decode("utf-8")
     assert "\x1b[" not in text
     golden.check("cli_text_report.txt", text)
 
 
-def test_text_report_samples_option(cli_env) -> None:
-    proc = run("check", "cli.rubric", "mixed.jsonl", "--no-color", "--samples", "1", env=cli_env, cwd=DATA)
+def test_text_report_samples_option() -> None:
+    proc = run("check", "cli.rubric", "mixed.jsonl", "--no-color", "--samples", "1", cwd=DATA)
     text = proc.stdout.decode("utf-8")
     assert "violation safety  2 records" in text
     assert "… and 1 more" in text
@@ -255,6 +292,7 @@ def test_text_report_samples_option(cli_env) -> None:
 
 @pytest.mark.slow
 def test_parallel_output_is_identical(tmp_path: Path, cli_env) -> None:
+    """Worker processes: run as a real process."""
     block = MIXED.read_bytes()
     clean = (DATA / "clean.jsonl").read_bytes()
     unit = block + clean * 40
@@ -265,7 +303,8 @@ def test_parallel_output_is_identical(tmp_path: Path, cli_env) -> None:
     outs = {}
     for jobs in ("1", "2"):
         out = tmp_path / f"out{jobs}.jsonl"
-        proc = run("check", str(RUBRIC), str(big), "--format", "jsonl", "-j", jobs, "-o", str(out), env=cli_env)
+        proc = run_process("check", str(RUBRIC), str(big), "--format", "jsonl", "-j", jobs, "-o", str(out),
+                           env=cli_env)
         assert proc.returncode == 1, proc.stderr
         outs[jobs] = out.read_bytes()
     assert outs["1"] == outs["2"]
@@ -279,14 +318,14 @@ def test_parallel_output_is_identical(tmp_path: Path, cli_env) -> None:
 # ---- rubric test, schema, entry points ------------------------------------------------------------
 
 
-def test_rubric_test_passes(cli_env) -> None:
-    proc = run("test", str(RUBRIC), env=cli_env)
+def test_rubric_test_passes() -> None:
+    proc = run("test", str(RUBRIC))
     assert proc.returncode == 0, proc.stdout
     assert b"2 examples passed, 0 failed" in proc.stdout
 
 
-def test_rubric_test_fails_with_expected_and_got(cli_env) -> None:
-    proc = run("test", "cli.rubric", "cli_failing_example.rubric", "--no-color", env=cli_env, cwd=DATA)
+def test_rubric_test_fails_with_expected_and_got() -> None:
+    proc = run("test", "cli.rubric", "cli_failing_example.rubric", "--no-color", cwd=DATA)
     assert proc.returncode == 1
     out = proc.stdout.decode("utf-8")
     assert "FAIL" in out and "expects the wrong outcome" in out
@@ -296,8 +335,8 @@ def test_rubric_test_fails_with_expected_and_got(cli_env) -> None:
     assert "3 examples passed, 1 failed" in out
 
 
-def test_rubric_test_on_a_malformed_rubric(cli_env) -> None:
-    proc = run("test", "broken.rubric", env=cli_env, cwd=DATA)
+def test_rubric_test_on_a_malformed_rubric() -> None:
+    proc = run("test", "broken.rubric", cwd=DATA)
     assert proc.returncode == 2
     assert b"broken.rubric:3:50" in proc.stderr and b"Traceback" not in proc.stderr
 
@@ -322,8 +361,8 @@ def test_console_scripts() -> None:
     assert proc.returncode == 0 and b"0.1.0" in proc.stdout
 
 
-def test_rubric_diff_exists(cli_env) -> None:
-    proc = run("diff", "--help", env=cli_env)
+def test_rubric_diff_exists() -> None:
+    proc = run("diff", "--help")
     assert proc.returncode == 0
 
 

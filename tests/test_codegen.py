@@ -349,3 +349,40 @@ def test_two_different_sources_do_not_share_a_file_name() -> None:
     assert ca.filename != cb.filename
     assert "".join(linecache.getlines(ca.filename)) == ca.source
     assert "".join(linecache.getlines(cb.filename)) == cb.source
+
+
+# ---- rubric compile --emit python --------------------------------------------------------------
+
+
+def _compile_cli(*args: str):
+    from helpers import cli_runner
+
+    from rubricdsl.cli import main
+
+    return cli_runner().invoke(main, ["compile", *args])
+
+
+def test_rubric_compile_prints_the_checker_module(tmp_path: Path) -> None:
+    path = tmp_path / "lets.rubric"
+    path.write_text(LETS, encoding="utf-8")
+    result = _compile_cli(str(path), "--emit", "python")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    compiled = rubricdsl.load(path).compiled
+    assert result.stdout == compiled.source
+    assert "def check(rec):" in result.stdout and "def check_row(rec):" in result.stdout
+    assert "def item_check(view):" in result.stdout
+    compile(result.stdout, "printed", "exec")  # it is Python
+    assert _compile_cli(str(path)).stdout == result.stdout  # python is the default
+
+
+def test_rubric_compile_of_a_bad_rubric_is_its_diagnostics(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.rubric"
+    bad.write_text('rubric "bad" version "1"\nlabel x: bool\nrule r "R" { require y }\n', encoding="utf-8")
+    result = _compile_cli(str(bad), "--no-color")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "bad.rubric:3" in result.stderr and "RB" in result.stderr
+    missing = _compile_cli(str(tmp_path / "nothere.rubric"))
+    assert missing.exit_code == 2 and missing.stdout == "" and "no such file" in missing.stderr
+    other = _compile_cli(str(bad), "--emit", "c")
+    assert other.exit_code == 2 and other.stdout == ""

@@ -9,14 +9,14 @@ code.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import Ran, rubric
 
 from rubricdsl.core.codes import CODES
-from rubricdsl.analysis.lint import explain, lint_text, render_text
+from rubricdsl.analysis.lint import explain, lint_text
+from rubricdsl.render.lint_text import render_text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "diagnostics"
 ALL_CODES = sorted(CODES)
@@ -142,9 +142,8 @@ def test_errors_are_documented_as_not_suppressible(code: str) -> None:
 # ---- rubric explain -----------------------------------------------------------------------------
 
 
-def _explain(arg: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rubricdsl", "explain", arg],
-                          capture_output=True, text=True, timeout=120)
+def _explain(arg: str) -> Ran:
+    return rubric("explain", arg, text=True)
 
 
 @pytest.mark.parametrize("arg", ["RB201", "dead-condition", "rb201"])

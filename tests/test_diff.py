@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import Ran, rubric
 
 import rubricdsl
 from rubricdsl.analysis import diff as D
@@ -120,9 +119,8 @@ def test_cli_formats_git_revisions_and_gate(tmp_path: Path) -> None:
     new.write_text(edits(path.read_text(encoding="utf-8"))["add a rule"], encoding="utf-8")
     sample = path.parent / "sample.jsonl"
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "rubricdsl", "diff", *args], capture_output=True, text=True,
-                              cwd=ROOT, timeout=300)
+    def run(*args: str) -> Ran:
+        return rubric("diff", *args, cwd=ROOT, text=True)
 
     proc = run(str(path), str(new), "--data", str(sample), "--format", "json")
     assert proc.returncode == 0, proc.stderr

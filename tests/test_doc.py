@@ -6,8 +6,6 @@ Wording cases are data: tests/cases/doc/wording.yaml.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import Ran, rubric
 
 import rubricdsl
 from rubricdsl.language import ir
@@ -27,9 +26,9 @@ RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
 WORDING = yaml.safe_load(CASES.read_text(encoding="utf-8"))
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricdsl", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+def cli(*args: str, cwd: Path = ROOT) -> Ran:
+    """`rubric ARGS`, in this process."""
+    return rubric(*args, cwd=cwd, text=True)
 
 
 # ---- an HTML page, parsed ----------------------------------------------------------------------

@@ -3,7 +3,8 @@
 The sessions are read from README.md and docs/*.md by `doc_sessions` (see its
 docstring for the conventions). Each runs with bash in a fresh copy of the repository's
 `rubrics/` and `docs/`, with `rubric` on PATH being this environment's, no colour, and
-the sandbox's own HOME and cache directory. Only hashes and timings are normalised;
+the sandbox's own HOME and cache directory (the parser's analysis of its grammar, which
+no session shows, is made once for all of them). Only hashes and timings are normalised;
 `--help` output is compared word for word, ignoring click's line wrapping.
 """
 from __future__ import annotations
@@ -37,8 +38,14 @@ def test_a_file_the_docs_show_is_the_file_shipped(shown: D.ShownFile) -> None:
     assert path.read_text(encoding="utf-8") == shown.text, f"{shown.doc}:{shown.line} differs from {shown.path}"
 
 
+@pytest.fixture(scope="module")
+def grammar_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """XDG_STATE_HOME for every session: the parser analyses its grammar once."""
+    return tmp_path_factory.mktemp("state")
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+def sandbox(tmp_path: Path, grammar_state: Path) -> tuple[Path, dict[str, str]]:
     root = tmp_path / "repo"
     for part in ("rubrics", "docs"):
         shutil.copytree(ROOT / part, root / part)
@@ -52,7 +59,8 @@ def sandbox(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("COLUMNS", "LINES", "FORCE_COLOR", "RUBRIC_DEBUG", "CLICOLOR_FORCE")}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", NO_COLOR="1", PYTHONIOENCODING="utf-8",
-               HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"), LC_ALL="C.UTF-8")
+               HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_STATE_HOME=str(grammar_state),
+               LC_ALL="C.UTF-8")
     return root, env
 
 

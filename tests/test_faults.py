@@ -2,7 +2,9 @@
 outputs and outputs that are inputs.
 
 For each: the exit status, one line on standard error, no traceback, no temporary file
-left behind, and every file that was there before byte-identical (see `rubricdsl.outputs`).
+left behind, and every file that was there before byte-identical (see
+`rubricdsl.core.outputs`). What happens around the process — a closed or full standard
+output, Ctrl-C — runs `python -m rubricdsl`; the rest runs in this process.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import cli_runner
+from helpers import cli_runner, rubric
 
 from rubricdsl.core import outputs
 from rubricdsl.engine import runtime
@@ -50,8 +52,11 @@ def rubric_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "rubricdsl", *args]
 
 
-def run(*args: str, cwd: Path, env: dict[str, str], stdin: bytes | None = None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(rubric_cmd(*args), cwd=cwd, env=env, input=stdin, capture_output=True, timeout=300, **kw)
+def run(*args: str, cwd: Path, **env: str):  # noqa: ANN201
+    """`rubric ARGS` in this process, from `cwd`, with its own TMPDIR and cache directory
+    (those `env_for` gives a process)."""
+    (cwd / "tmp").mkdir(exist_ok=True)
+    return rubric(*args, cwd=cwd, env={"TMPDIR": str(cwd / "tmp"), "RUBRIC_CACHE_DIR": str(cwd / "cache"), **env})
 
 
 def snapshot(d: Path) -> dict[str, bytes]:
@@ -123,7 +128,7 @@ def _args(args: list[str], out: str) -> list[str]:
 @pytest.mark.parametrize(("name", "args"), WRITERS, ids=WRITER_IDS)
 def test_an_output_in_a_missing_directory_is_one_line(work: Path, name: str, args: list[str]) -> None:
     before = snapshot(work)
-    proc = run(*_args(args, "no/such/dir/out.txt"), cwd=work, env=env_for(work))
+    proc = run(*_args(args, "no/such/dir/out.txt"), cwd=work)
     assert proc.returncode == 2
     assert_one_line_error(proc.stderr, "no/such/dir/out.txt", "No such file or directory")
     assert snapshot(work) == before
@@ -135,7 +140,7 @@ def test_an_output_under_a_file_or_a_directory_is_one_line(work: Path, name: str
     (work / "adir").mkdir()
     before = snapshot(work)
     for out, cause in (("old.txt/x", "Not a directory"), ("adir", "directory")):
-        proc = run(*_args(args, out), cwd=work, env=env_for(work))
+        proc = run(*_args(args, out), cwd=work)
         assert proc.returncode == 2, proc.stderr
         assert_one_line_error(proc.stderr, out, cause)
     assert snapshot(work) == before
@@ -145,7 +150,7 @@ def test_an_output_under_a_file_or_a_directory_is_one_line(work: Path, name: str
 @pytest.mark.parametrize(("name", "args"), WRITERS, ids=WRITER_IDS)
 def test_dev_full_is_a_full_disk_in_one_line(work: Path, name: str, args: list[str]) -> None:
     before = snapshot(work)
-    proc = run(*_args(args, "/dev/full"), cwd=work, env=env_for(work))
+    proc = run(*_args(args, "/dev/full"), cwd=work)
     assert proc.returncode == 2
     assert_one_line_error(proc.stderr, "/dev/full", "No space left on device")
     assert snapshot(work) == before
@@ -322,16 +327,17 @@ def test_a_real_full_disk(work: Path, tiny_disk: Path) -> None:
     (tiny_disk / "report.json").write_bytes(b'{"earlier": true}\n')
     _fill(tiny_disk)
     before = snapshot(tiny_disk)
-    env = env_for(work)
-    proc = run("fmt", "ugly.rubric", cwd=tiny_disk, env=env)
+    (work / "tmp").mkdir(exist_ok=True)
+    env = {"TMPDIR": str(work / "tmp"), "RUBRIC_CACHE_DIR": str(work / "cache")}
+    proc = rubric("fmt", "ugly.rubric", cwd=tiny_disk, env=env)
     assert proc.returncode == 2
     assert "ugly.rubric: cannot write: No space left on device" in proc.stderr.decode()
     assert "Traceback" not in proc.stderr.decode()
-    proc = run("check", "r.rubric", str(work / "d.jsonl"), "--format", "json", "-o", "report.json", cwd=tiny_disk,
-               env=env)
+    proc = rubric("check", "r.rubric", str(work / "d.jsonl"), "--format", "json", "-o", "report.json", cwd=tiny_disk,
+                  env=env)
     assert proc.returncode == 2
     assert_one_line_error(proc.stderr, "report.json", "No space left on device")
-    proc = run("doc", "r.rubric", "-o", "GUIDE.md", cwd=tiny_disk, env=env)
+    proc = rubric("doc", "r.rubric", "-o", "GUIDE.md", cwd=tiny_disk, env=env)
     assert proc.returncode == 2
     assert_one_line_error(proc.stderr, "GUIDE.md", "No space left on device")
     assert snapshot(tiny_disk) == before
@@ -351,8 +357,8 @@ def test_grouping_items_on_a_full_temporary_disk(work: Path, tiny_disk: Path) ->
     temporary database is gone (it used to stay and keep the disk full)."""
     (work / "i.rubric").write_text(ITEMS_RUBRIC, encoding="utf-8")
     _items_data(work / "i.jsonl", 20_000)
-    env = env_for(work, TMPDIR=str(tiny_disk), RUBRIC_ITEM_MEMORY_ROWS="100")
-    proc = run("check", "i.rubric", "i.jsonl", "--format", "jsonl", "-o", "old.txt", cwd=work, env=env)
+    proc = run("check", "i.rubric", "i.jsonl", "--format", "jsonl", "-o", "old.txt", cwd=work, TMPDIR=str(tiny_disk),
+               RUBRIC_ITEM_MEMORY_ROWS="100")
     assert proc.returncode == 2
     assert_one_line_error(proc.stderr, "cannot group items")
     assert list(tiny_disk.iterdir()) == []
@@ -416,12 +422,12 @@ SAME = [
 @pytest.mark.parametrize(("name", "args", "victim", "why"), [s if len(s) == 4 else (*s, "is also an input")
                                                          for s in SAME], ids=[s[0] for s in SAME])
 def test_an_output_that_is_an_input_is_refused(work: Path, name: str, args: list[str], victim: str, why: str) -> None:
-    proc = run("check", "r.rubric", "d.jsonl", "--format", "json", "-o", "base.json", cwd=work, env=env_for(work))
+    proc = run("check", "r.rubric", "d.jsonl", "--format", "json", "-o", "base.json", cwd=work)
     assert proc.returncode == 1, proc.stderr
     os.link(work / "d.jsonl", work / "hard.jsonl")
     os.symlink("d.jsonl", work / "link.jsonl")
     before = snapshot(work)
-    proc = run(*args, cwd=work, env=env_for(work))
+    proc = run(*args, cwd=work)
     assert proc.returncode == 2
     assert_one_line_error(proc.stderr, victim, why)
     assert snapshot(work) == before

@@ -21,12 +21,11 @@ import copy
 import dataclasses
 import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from helpers import Ran, rubric
 import yaml
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -295,10 +294,8 @@ def test_numbers_print_as_python_repr() -> None:
 # ---- the command -------------------------------------------------------------------------------------
 
 
-def _run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NO_COLOR="1", PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-c", "from rubricdsl.cli.fmt import fmt; fmt()", *args], cwd=cwd,
-                          input=stdin, capture_output=True, text=True, env=env, timeout=60)
+def _run(args: list[str], cwd: Path, stdin: str | None = None) -> Ran:
+    return rubric("fmt", *args, cwd=cwd, input=stdin, text=True)
 
 
 def test_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

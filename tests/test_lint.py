@@ -15,23 +15,22 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import jsonschema
 import pytest
+from helpers import Ran, rubric
 
 import rubricdsl
 from rubricdsl.analysis import checks
 from rubricdsl.core.codes import CODES
 from rubricdsl.core.diagnostics import RubricError
-from rubricdsl.analysis.lint import lint_text, render_text
+from rubricdsl.analysis.lint import lint_text
+from rubricdsl.render.lint_text import render_text
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -113,14 +112,9 @@ def lint_with(text: str, name: str, engine: str):
         checks.Analyzer._first_by_boxes = orig
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.pop("FORCE_COLOR", None)
-    env.pop("RUBRIC_DEBUG", None)
-    env["NO_COLOR"] = "1"
-    env["PYTHONIOENCODING"] = "utf-8"
-    return subprocess.run([sys.executable, "-m", "rubricdsl", "lint", *args], capture_output=True, text=True,
-                          encoding="utf-8", env=env, cwd=cwd or REPO, timeout=120)
+def run_cli(*args: str, cwd: Path | None = None, command: str = "lint") -> Ran:
+    """`rubric lint ARGS` (or another command), in this process."""
+    return rubric(command, *args, cwd=cwd or REPO, text=True)
 
 
 _MISSING = object()
@@ -347,10 +341,8 @@ def test_errors_do_not_hide_the_analysis(name: str, tmp_path: Path) -> None:
     assert checks & ERROR_CHECKS and {"dead", "gap", "overlap"} <= checks, checks
     data = tmp_path / "d.jsonl"
     data.write_text('{"labels": {"n": 1}}\n', encoding="utf-8")
-    env = dict(os.environ, NO_COLOR="1", PYTHONIOENCODING="utf-8")
     for args in (["check", str(path), str(data)], ["test", str(path)]):
-        done = subprocess.run([sys.executable, "-m", "rubricdsl", *args], capture_output=True, text=True,
-                              encoding="utf-8", env=env, timeout=120)
+        done = run_cli(*args[1:], command=args[0])
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert "error[RB" in done.stderr and "Traceback" not in done.stderr
         assert "RB201" not in done.stderr  # they report errors, not the analysis

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any, Callable
 
 import orjson
 import pytest
+from helpers import Ran, rubric
 
 import rubricdsl
 from rubricdsl.engine import evaluate
@@ -28,9 +27,8 @@ RUN_NAMES = [n for n, _, _ in RUNS]
 KINDS = ("violation", "invalid", "unreadable", "ambiguous", "uncovered", "escalation")
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricdsl", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+def cli(*args: str, cwd: Path = ROOT) -> Ran:
+    return rubric(*args, cwd=cwd, text=True)
 
 
 # ---- a small DOM over html.parser -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import rubric
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -26,13 +27,19 @@ def env_for(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: bytes | None = None,
-        **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rubricdsl", *args], cwd=cwd, env=env or env_for(cwd), input=stdin,
-                          capture_output=True, timeout=300, **kw)
+def run(*args: str, cwd: Path, stdin: bytes | None = None):  # noqa: ANN201
+    """`rubric ARGS` in this process, from `cwd`, with its own TMPDIR and cache directory."""
+    (cwd / "tmp").mkdir(exist_ok=True)
+    return rubric(*args, cwd=cwd, input=stdin, env={"TMPDIR": str(cwd / "tmp"), "RUBRIC_CACHE_DIR": str(cwd / "cache")})
 
 
-def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+def run_process(*args: str, cwd: Path, **kw) -> subprocess.CompletedProcess:
+    """`python -m rubricdsl ARGS`: for what the process around the command does."""
+    return subprocess.run([sys.executable, "-m", "rubricdsl", *args], cwd=cwd, env=env_for(cwd), capture_output=True,
+                          timeout=300, **kw)
+
+
+def one_line_error(proc, *needles: str) -> str:  # noqa: ANN001
     err = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 2, err
     assert "Traceback" not in err and "internal error" not in err and "this is a bug" not in err, err
@@ -63,13 +70,13 @@ def test_check_output_over_its_own_input_is_refused(work: Path) -> None:
 
 
 def test_lint_and_doc_output_over_the_rubric_is_refused(work: Path) -> None:
-    rubric = (work / "r.rubric").read_bytes()
+    text = (work / "r.rubric").read_bytes()
     one_line_error(run("lint", "r.rubric", "-o", "r.rubric", cwd=work), "r.rubric", "is also an input")
     one_line_error(run("doc", "r.rubric", "--format", "md", "-o", "r.rubric", cwd=work), "r.rubric", "is also an input")
     # by device and inode, not by name
     os.link(work / "r.rubric", work / "same.md")
     one_line_error(run("doc", "r.rubric", "-o", "same.md", cwd=work), "same.md", "is also an input")
-    assert (work / "r.rubric").read_bytes() == rubric
+    assert (work / "r.rubric").read_bytes() == text
 
 
 # ---- 2. outputs are atomic ------------------------------------------------------------------------------
@@ -291,11 +298,10 @@ def test_data_that_cannot_be_read_is_one_line(work: Path) -> None:
     one_line_error(run("check", "r.rubric", "corrupt.jsonl.gz", cwd=work), "corrupt.jsonl.gz", "gzip")
     if os.path.exists("/proc/self/mem"):
         one_line_error(run("check", "r.rubric", "/proc/self/mem", cwd=work), "/proc/self/mem")
-    closed = subprocess.run([sys.executable, "-m", "rubricdsl", "check", "r.rubric", "-"], cwd=work, env=env_for(work),
-                            stdin=None, capture_output=True, timeout=120, preexec_fn=lambda: os.close(0))
+    # a closed standard input is a matter of the process
+    closed = run_process("check", "r.rubric", "-", cwd=work, preexec_fn=lambda: os.close(0))
     one_line_error(closed, "<stdin>", "closed")
-    closed = subprocess.run([sys.executable, "-m", "rubricdsl", "fmt", "-"], cwd=work, env=env_for(work),
-                            capture_output=True, timeout=120, preexec_fn=lambda: os.close(0))
+    closed = run_process("fmt", "-", cwd=work, preexec_fn=lambda: os.close(0))
     err = closed.stderr.decode()  # fmt's own summary follows, as for any file it could not format
     assert closed.returncode == 2 and "Traceback" not in err and "internal error" not in err
     assert err.splitlines() == ["rubric: error: <stdin>: cannot read: standard input is closed",
@@ -347,9 +353,11 @@ def _limit_memory() -> None:
 
 
 def test_doc_to_dev_zero_does_not_read_it(work: Path) -> None:
-    proc = run("doc", "r.rubric", "-o", "/dev/zero", "--format", "md", cwd=work, preexec_fn=_limit_memory)
+    # a process of its own, with little memory: reading /dev/zero would end it, not the tests
+    proc = run_process("doc", "r.rubric", "-o", "/dev/zero", "--format", "md", cwd=work, preexec_fn=_limit_memory)
     assert proc.returncode == 0, proc.stderr[-500:]
-    proc = run("doc", "r.rubric", "-o", "/dev/zero", "--format", "md", "--check", cwd=work, preexec_fn=_limit_memory)
+    proc = run_process("doc", "r.rubric", "-o", "/dev/zero", "--format", "md", "--check", cwd=work,
+                       preexec_fn=_limit_memory)
     assert proc.returncode == 1 and b"/dev/zero is not a regular file" in proc.stdout, proc.stderr[-500:]
 
 
@@ -367,15 +375,14 @@ def test_a_planted_cache_entry_runs_no_code(work: Path) -> None:
 
     from rubricdsl.language import cache
 
-    env = env_for(work)
-    proc = run("check", "r.rubric", "d.jsonl", cwd=work, env=env)
+    proc = run("check", "r.rubric", "d.jsonl", cwd=work)
     assert proc.returncode == 1
     entries = list((work / "cache").iterdir())
     assert len(entries) == 1
     # replace the entry with a pickle that runs a command when loaded
     entries[0].write_bytes(pickle.dumps(_Boom()))
     os.chmod(entries[0], 0o600)
-    proc = run("check", "r.rubric", "d.jsonl", cwd=work, env=env)
+    proc = run("check", "r.rubric", "d.jsonl", cwd=work)
     assert proc.returncode == 1, proc.stderr
     assert not (work / "PWNED").exists()
     # and at the name this version reads
@@ -392,7 +399,7 @@ def test_a_planted_cache_entry_runs_no_code(work: Path) -> None:
     assert path is not None
     path.write_bytes(pickle.dumps(_Boom()))
     path.chmod(0o600)
-    proc = run("check", "r.rubric", "d.jsonl", cwd=work, env=env)
+    proc = run("check", "r.rubric", "d.jsonl", cwd=work)
     assert proc.returncode == 1, proc.stderr
     assert not (work / "PWNED").exists()
 
@@ -435,8 +442,7 @@ def test_cache_entries_round_trip_and_reject_what_is_not_theirs(tmp_path: Path, 
 
 
 def test_a_cache_entry_others_may_write_is_ignored(work: Path) -> None:
-    env = env_for(work)
-    assert run("check", "r.rubric", "d.jsonl", cwd=work, env=env).returncode == 1
+    assert run("check", "r.rubric", "d.jsonl", cwd=work).returncode == 1
     (entry,) = list((work / "cache").iterdir())
     text = entry.read_text(encoding="utf-8")
     # an entry that says a different rubric: what it says is not used when others may write it
@@ -444,7 +450,7 @@ def test_a_cache_entry_others_may_write_is_ignored(work: Path) -> None:
     assert tampered != text
     entry.write_text(tampered, encoding="utf-8")
     entry.chmod(0o666)
-    proc = run("check", "r.rubric", "d.jsonl", "--format", "json", cwd=work, env=env)
+    proc = run("check", "r.rubric", "d.jsonl", "--format", "json", cwd=work)
     assert json.loads(proc.stdout)["rubric"]["name"] == "cli-sample"
 
 

@@ -3,11 +3,10 @@ warnings suppressed with a reason), they are in canonical layout, and each sampl
 exercises every kind of finding with at least 60 records."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import rubric
 
 import rubricdsl
 from rubricdsl.language.fmt import format_text
@@ -59,10 +58,8 @@ def test_sample_exercises_every_finding_kind(path: Path) -> None:
 
 
 def test_readme_first_command_runs_on_the_shipped_example() -> None:
-    proc = subprocess.run([sys.executable, "-m", "rubricdsl", "check",
-                           "rubrics/response-safety/response-safety.rubric",
-                           "rubrics/response-safety/sample.jsonl", "--no-color"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = rubric("check", "rubrics/response-safety/response-safety.rubric", "rubrics/response-safety/sample.jsonl",
+                  "--no-color", cwd=ROOT, text=True)
     assert proc.returncode == 1, proc.stderr
     assert "checked 68 records in 1 file" in proc.stdout
 

@@ -90,7 +90,8 @@ def test_the_conditions_of_a_rubric() -> None:
                      .replace('rule r1 "one"', 'criterion c "C" {\n applies when src != chat\n decide safety {\n'
                               '  when tags is empty -> safe\n  otherwise -> unsafe\n }\n}\nrule r1 "one"')
                      + "input flag: bool\nescalate lead hot_one \"hot\" { when hot }\n")
-    got = list(conditions(r))
+    skip, *got = list(conditions(r))
+    assert skip is r.record_skip is None  # no `skip when` line
     score, crit, decide = r.fields[2], r.criteria[0], r.decides[0]
     assert got[:len(r.fields)] == [f.required_when for f in r.fields] and score.required_when is not None
     rest = got[len(r.fields):]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from rubricdsl.core.safetext import utf8_data
 from rubricdsl.core.source import normalize_text
 from rubricdsl.engine.codegen import Compiled, compile_rubric
 from rubricdsl.language import ir
@@ -60,13 +61,13 @@ class Rubric:
         from rubricdsl.engine.report import Finding  # noqa: PLC0415
         from rubricdsl.engine.runtime import check_record  # noqa: PLC0415
 
-        return [Finding.model_validate(f) for f in check_record(self.compiled, record, file, line)]
+        return [Finding.model_validate(utf8_data(f)) for f in check_record(self.compiled, record, file, line)]
 
     def check_dicts(self, record: Any, *, file: str = "<record>", line: int = 1) -> list[dict]:
         """Like `check`, as plain dicts (the JSON report's shape), without pydantic."""
         from rubricdsl.engine.runtime import check_record  # noqa: PLC0415
 
-        return check_record(self.compiled, record, file, line)
+        return [utf8_data(f) for f in check_record(self.compiled, record, file, line)]
 
     def check_records(self, records: Iterable[Any], *, file: str = "<records>") -> "Report":
         """A report over an iterable of dicts; the n-th record counts as line n."""
@@ -81,6 +82,7 @@ class Rubric:
         finally:
             checker.close()  # the items' temporary file goes on every way out
         stats = checker.stats
+        findings = [utf8_data(f) for f in findings]  # a record's strings may hold lone surrogates
         return build_report(self.info(), stats.records, stats.counts, findings, [file], stats.items,
                             stats.judgments, stats.skipped)
 

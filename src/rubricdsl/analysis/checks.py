@@ -18,6 +18,7 @@ from rubricdsl.core.diagnostics import Diagnostic
 from rubricdsl.analysis.encode import Encoder, Solver, Unsupported, check_assumptions, interruptible
 from rubricdsl.core.interrupts import poll_interrupt
 from rubricdsl.core.source import Span
+from rubricdsl.core.values import value_text
 from rubricdsl.analysis.witness import record_from_values, situation
 
 DEFAULT_TIMEOUT_MS = 20_000
@@ -461,7 +462,7 @@ def _arm(a: ir.ArmIR) -> str:
 
 
 def _values(a: ir.ArmIR) -> str:
-    return ", ".join("true" if v is True else "false" if v is False else str(v) for v in a.values)
+    return ", ".join(value_text(v) for v in a.values)
 
 
 def analyse(rubric: ir.RubricIR, file: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list[Diagnostic]:

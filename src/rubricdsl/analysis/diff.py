@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from rubricdsl.language import ir
 from rubricdsl.engine.codegen import Compiled, compile_rubric
-from rubricdsl.language.load import compile_text
+from rubricdsl.language.load import RubricFileError, compile_text, decode_rubric, read_rubric_file
 from rubricdsl.language.walk import fold
 
 
@@ -32,14 +32,12 @@ def read_side(spec: str) -> tuple[str, str, str]:
     import os  # noqa: PLC0415
 
     if os.path.exists(spec):
-        if os.path.isdir(spec):
-            raise DiffError(f"{spec}: is a directory, not a rubric file")
         try:
-            with open(spec, "rb") as fh:
-                data = fh.read()
-        except OSError as e:
-            raise DiffError(f"{spec}: cannot read: {e.strerror}") from None
-    elif ":" in spec:
+            text, sha = read_rubric_file(spec)
+        except RubricFileError as e:
+            raise DiffError(str(e)) from None
+        return spec, text, sha
+    if ":" in spec:
         rev, path = spec.split(":", 1)
         if not rev or rev.startswith("-") or "\0" in spec:
             raise DiffError(f"{spec}: no such file, and not REV:PATH (a git revision does not start with `-`)")
@@ -55,9 +53,9 @@ def read_side(spec: str) -> tuple[str, str, str]:
     else:
         raise DiffError(f"{spec}: no such file")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DiffError(f"{spec}: not UTF-8 text (byte {e.start})") from None
+        text = decode_rubric(data, spec)
+    except RubricFileError as e:
+        raise DiffError(str(e)) from None
     return spec, text, hashlib.sha256(data).hexdigest()
 
 

@@ -1,23 +1,21 @@
 """`rubric lint`: every problem of a rubric file as a diagnostic — syntax and compile
 errors, unused fields, failing examples and the static analysis — with suppression
-comments and the output formats (text, json, sarif, github)."""
+comments. The output formats are in `render/` (`lint_text`, `lint_json`, `sarif`,
+`github`)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
-from rubricdsl.core.version import __version__
-from rubricdsl.core.codes import CODES, lookup
+from rubricdsl.core.codes import lookup
+from rubricdsl.core.diagnostics import Diagnostic, Sink
 from rubricdsl.core.resources import diagnostic_page
-from rubricdsl.core.diagnostics import Diagnostic, Sink, render_diagnostic
 from rubricdsl.core.source import Source, normalize_text
 from rubricdsl.language import ir
+from rubricdsl.language.load import RubricFileError, read_rubric_file
 from rubricdsl.language.walk import Visitor, conditions
 
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 _IGNORE = re.compile(r"#\s*rubric:\s*ignore\[([^\]]*)\]")
 
 
@@ -71,20 +69,11 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout_ms: int |
 
 
 def lint_file(path: str, timeout_ms: int | None = None) -> LintResult:
-    import os  # noqa: PLC0415
-
-    if not os.path.exists(path):
-        raise LintRunError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise LintRunError(f"{path}: is a directory, not a rubric file")
     try:
-        data = open(path, "rb").read()
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise LintRunError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise LintRunError(f"{path}: cannot read: {e.strerror}") from None
-    return lint_text(text, path, hashlib.sha256(data).hexdigest(), timeout_ms)
+        text, sha = read_rubric_file(path)
+    except RubricFileError as e:
+        raise LintRunError(str(e)) from None
+    return lint_text(text, path, sha, timeout_ms)
 
 
 def _unused(rubric, sink: Sink, extra: set[str] | None = None) -> list[Diagnostic]:
@@ -163,124 +152,6 @@ def _suppress(diags: list[Diagnostic], source: Source, comments) -> tuple[list[D
             continue
         kept.append(d)
     return kept, n
-
-
-# ---- output formats --------------------------------------------------------------------------
-
-
-def render_text(results: list[LintResult], color: bool = False) -> str:
-    from rubricdsl.core.safetext import visible  # noqa: PLC0415 - names and strings from the rubric are shown as data
-
-    parts = []
-    n = {"error": 0, "warning": 0, "info": 0}
-    for res in results:
-        for d in res.diagnostics:
-            n[d.severity or "error"] += 1
-            text = render_diagnostic(d, res.source, color)
-            if d.witness is not None:
-                text += "\n" + " " * len(str(d.span.line)) + " = witness: " + visible(
-                    json.dumps(d.witness, ensure_ascii=False))
-            if d.record is not None:
-                text += "\n" + " " * len(str(d.span.line)) + " = as a record: " + visible(
-                    json.dumps(d.record, ensure_ascii=False))
-            parts.append(text)
-    files = len(results)
-    provenance = "".join(visible(
-        f"{r.file}: rubric {r.rubric['name'] or '?'} version {r.rubric['version'] or '?'} "
-        f"(sha256 {r.rubric['sha256'][:12]})") + "\n" for r in results)
-    summary = (f"{files} file{'s' if files != 1 else ''} linted: {n['error']} error{'s' if n['error'] != 1 else ''}, "
-               f"{n['warning']} warning{'s' if n['warning'] != 1 else ''}, {n['info']} info")
-    suppressed = sum(r.suppressed for r in results)
-    if suppressed:
-        summary += f" ({suppressed} suppressed)"
-    return ("\n\n".join(parts) + "\n\n" if parts else "") + provenance + summary + "\n"
-
-
-def to_json(results: list[LintResult]) -> dict[str, Any]:
-    return {
-        "rubrics": [r.rubric for r in results],
-        "diagnostics": [d.to_dict() for r in results for d in r.diagnostics],
-    }
-
-
-def to_sarif(results: list[LintResult]) -> dict[str, Any]:
-    used = sorted({d.code for r in results for d in r.diagnostics} | set(CODES))
-    rules = []
-    index = {}
-    for i, code in enumerate(used):
-        c = CODES[code]
-        index[code] = i
-        rules.append({
-            "id": c.code, "name": c.name,
-            "shortDescription": {"text": c.summary},
-            "fullDescription": {"text": f"{c.summary} (check `{c.check}`)."},
-            "defaultConfiguration": {"level": _sarif_level(c.severity)},
-            "properties": {"check": c.check},
-        })
-    out_results = []
-    for r in results:
-        for d in r.diagnostics:
-            res: dict[str, Any] = {
-                "ruleId": d.code, "ruleIndex": index[d.code], "level": _sarif_level(d.severity or "error"),
-                "message": {"text": d.message + (f" — {d.help}" if d.help else "")},
-                "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": _uri(d.file)},
-                    "region": {"startLine": d.span.line, "startColumn": d.span.column,
-                               "endLine": d.span.end_line, "endColumn": max(d.span.end_column, d.span.column)},
-                }}],
-                "properties": {"check": d.check},
-            }
-            if d.witness is not None:
-                res["properties"]["witness"] = d.witness
-            if d.record is not None:
-                res["properties"]["record"] = d.record
-            out_results.append(res)
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "rubric", "semanticVersion": __version__, "version": __version__,
-                                "rules": rules}},
-            "columnKind": "unicodeCodePoints",
-            "results": out_results,
-            "properties": {"rubrics": [r.rubric for r in results]},
-        }],
-    }
-
-
-def _uri(path: str) -> str:
-    from urllib.parse import quote  # noqa: PLC0415
-
-    return quote(path.replace("\\", "/"))
-
-
-def _sarif_level(sev: str) -> str:
-    return {"error": "error", "warning": "warning", "info": "note"}[sev]
-
-
-def to_github(results: list[LintResult]) -> str:
-    lines = []
-    for r in results:
-        for d in r.diagnostics:
-            kind = {"error": "error", "warning": "warning", "info": "notice"}[d.severity or "error"]
-            msg = d.message + (f" — {d.help}" if d.help else "")
-            if d.witness is not None:
-                msg += " — witness: " + json.dumps(d.witness, ensure_ascii=False)
-            lines.append(f"::{kind} file={_gh(d.file, True)},line={d.span.line},col={d.span.column},"
-                         f"endLine={d.span.end_line},endColumn={d.span.end_column},"
-                         f"title={_gh(d.code + ' ' + d.name, True)}::{_gh(msg)}")
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def _gh(s: str, prop: bool = False) -> str:
-    s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        s = s.replace(":", "%3A").replace(",", "%2C")
-    return s
-
-
-def worst(results: list[LintResult]) -> int:
-    return max((SEVERITY_RANK[d.severity or "error"] for r in results for d in r.diagnostics), default=-1)
 
 
 def explain(code: str) -> str | None:

@@ -7,6 +7,7 @@ import click
 from rubricdsl.cli.agreement import agreement
 from rubricdsl.cli.check import check
 from rubricdsl.cli.common import Group
+from rubricdsl.cli.compile import compile_rubric
 from rubricdsl.cli.diff import diff
 from rubricdsl.cli.doc import doc
 from rubricdsl.cli.fmt import fmt
@@ -33,7 +34,7 @@ def main() -> None:
     """
 
 
-for _command in (check, test, lint, explain, fmt, doc, diff, agreement, schema):
+for _command in (check, test, lint, explain, fmt, doc, diff, agreement, schema, compile_rubric):
     main.add_command(_command)
 
 __all__ = ["main"]

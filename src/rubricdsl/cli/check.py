@@ -1,13 +1,19 @@
 """`rubric check`: annotation records against a rubric."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, Iterator, NoReturn
 
 import click
 
-from rubricdsl.cli.common import EXIT_FINDINGS, EXIT_OK, FAIL_LEVELS, SEV, fail, load_rubric, progress_bar, say, color_wanted
+from rubricdsl.cli.common import (check_data_files, color_wanted, exit_status, fail, jobs_wanted, load_rubric,
+                                  progress_bar, refuse_inputs, say)
+from rubricdsl.core.exits import EXIT_INTERRUPTED
+from rubricdsl.core.values import plural
+
 
 @click.command()
 @click.argument("rubric", metavar="RUBRIC")
@@ -45,40 +51,22 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
     checks, records with the same item are then judged together (items may be
     spread anywhere in DATA).
     """
+    from rubricdsl.core.outputs import is_stdout, output as open_output, same_file  # noqa: PLC0415
     from rubricdsl.engine import runtime  # noqa: PLC0415
     from rubricdsl.engine.reading import DataError  # noqa: PLC0415
-    from rubricdsl.core.outputs import OutputError, is_stdout, output as open_output, refuse_inputs, same_file  # noqa: PLC0415
 
-    err_color = color_wanted(color, sys.stderr)
     out_file = None if is_stdout(output) else output
     inputs = [rubric, *data, baseline]
-    try:
-        refuse_inputs(out_file, inputs, "-o")
-        refuse_inputs(report, inputs, "--report")
-    except OutputError as e:
-        fail(str(e))
+    refuse_inputs(out_file, inputs, "-o")
+    refuse_inputs(report, inputs, "--report")
     if out_file and report and (same_file(out_file, report) or os.path.abspath(out_file) == os.path.abspath(report)):
         fail(f"-o and --report name the same file ({report})")
-    r = load_rubric(rubric, err_color)
-    for p in data:
-        if p == "-":
-            continue
-        if not os.path.exists(p):
-            fail(f"{p}: no such file")
-        if os.path.isdir(p):
-            fail(f"{p}: is a directory, not a JSONL file")
-    if data.count("-") > 1:
-        fail("standard input (-) can be read once")
-    compiled = r.compiled
+    r = load_rubric(rubric, color_wanted(color, sys.stderr))
+    check_data_files(data)
     info = r.info()
     if baseline:
         _check_baseline(baseline, info)
-    if jobs == 0:
-        try:
-            jobs = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            jobs = os.cpu_count() or 1
-        jobs = max(1, min(jobs, 8))
+    jobs = jobs_wanted(jobs)
     run = runtime.run
     if report:
         from rubricdsl.render.report_html import ReportCollector, check_guide_url, default_guide_url  # noqa: PLC0415
@@ -92,8 +80,9 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
     stats: runtime.Stats | None = None
     try:
         with open_output(out_file, binary=True) as out_stream:
-            stats = _check_report(fmt, run, compiled, data, progress_cb, jobs, info, out_stream, color, r, samples,
-                                  to_file=out_file is not None)
+            with _writer(fmt, out_stream, out_file is not None, info, r.ir, samples, color) as writer:
+                stats = run(r.compiled, data, writer.emit, progress_cb, jobs, encode=writer.encode)
+                writer.finish(stats)
             if report:
                 with open_output(report) as fh:
                     fh.write(html.render(info, stats, guide_url))
@@ -109,70 +98,37 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
         if progress_cb is not None:
             progress_cb.close()
     assert stats is not None
-    threshold = FAIL_LEVELS[fail_on]
-    worst = max((SEV[s] for s, n in stats.by_severity.items() if n), default=-1)
-    sys.exit(EXIT_FINDINGS if worst >= threshold else EXIT_OK)
+    exit_status((s for s, n in stats.by_severity.items() if n), fail_on)
 
 
-def _check_report(fmt: str, run: Any, compiled: Any, data: tuple[str, ...], progress_cb: Any, jobs: int, info: dict,
-                  out_stream: Any, color: bool | None, r: Any, samples: int, to_file: bool) -> Any:
-    """Run the check, writing the report in `fmt` to `out_stream` (binary); returns the Stats."""
-    from rubricdsl.engine.findings import summary_dict  # noqa: PLC0415
-
-    if fmt == "jsonl":
-        import orjson  # noqa: PLC0415
-
-        dumps = orjson.dumps
-        write = out_stream.write
-        buf: list[bytes] = []
-
-        def emit(b: bytes) -> None:
-            buf.append(b)
-            if len(buf) >= 4096:
-                write(b"\n".join(buf) + b"\n")
-                buf.clear()
-
-        stats = run(compiled, data, emit, progress_cb, jobs, encode=dumps)
-        if buf:
-            write(b"\n".join(buf) + b"\n")
-        write(dumps({"kind": "summary", "rubric": info, "files": stats.files,
-                     "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items,
-                                            stats.judgments, stats.skipped)}) + b"\n")
-        return stats
+@contextlib.contextmanager
+def _writer(fmt: str, out_stream: BinaryIO, to_file: bool, info: dict, rubric: Any, samples: int,
+            color: bool | None) -> Iterator[Any]:
+    """The writer of the report in `fmt` (see `render.check_json`), on `out_stream` (binary);
+    the text report goes to standard output itself when there is no file, coloured for a
+    terminal."""
     if fmt == "json":
-        import orjson  # noqa: PLC0415
+        from rubricdsl.render.check_json import JsonWriter  # noqa: PLC0415
 
-        encoded: list[bytes] = []
-        stats = run(compiled, data, encoded.append, progress_cb, jobs, encode=orjson.dumps)
-        # one finding per line inside the document: readable, and streamable from encoded pieces
-        head = {"rubric": info, "summary": summary_dict(stats.records, stats.counts, stats.by_severity, stats.items,
-                                            stats.judgments, stats.skipped),
-                "files": stats.files}
-        w = out_stream.write
-        w(orjson.dumps(head, option=orjson.OPT_INDENT_2)[:-2] + b',\n  "findings": [')
-        for i in range(0, len(encoded), 4096):
-            part = encoded[i:i + 4096]
-            w((b"\n    " if i == 0 else b",\n    ") + b",\n    ".join(part))
-        w(b"\n  ]\n}\n" if encoded else b"]\n}\n")
-        return stats
-    import io  # noqa: PLC0415
+        yield JsonWriter(out_stream, info)
+        return
+    if fmt == "jsonl":
+        from rubricdsl.render.check_json import JsonlWriter  # noqa: PLC0415
 
-    from rubricdsl.render.check_text import TextCollector, render  # noqa: PLC0415
+        yield JsonlWriter(out_stream, info)
+        return
     from rubricdsl.core.safetext import console as make_console  # noqa: PLC0415
+    from rubricdsl.render.check_text import TextWriter  # noqa: PLC0415
 
-    collector = TextCollector(samples)
-    stats = run(compiled, data, collector, progress_cb, jobs)
     text_out = io.TextIOWrapper(out_stream, encoding="utf-8", newline="\n", write_through=True) if to_file \
         else sys.stdout
     use_color = bool(color) if to_file else color_wanted(color, text_out)
     console = make_console(text_out, force_terminal=use_color, no_color=not use_color, soft_wrap=True,
                            width=200 if not use_color else None)
-    render(console, info, stats, collector.groups, [c.name for c in r.ir.criteria],
-           {c.name: c.title for c in r.ir.criteria})
+    yield TextWriter(console, info, rubric, samples)
     text_out.flush()
     if to_file:
         text_out.detach()  # the binary stream is the caller's to close
-    return stats
 
 
 def _interrupted(stats: Any, files: list[str], fmt: str) -> NoReturn:
@@ -181,9 +137,8 @@ def _interrupted(stats: Any, files: list[str], fmt: str) -> NoReturn:
         line = "rubric: interrupted"
     else:
         sev = stats.by_severity
-        line = (f"rubric: interrupted after {stats.records} record{'s' if stats.records != 1 else ''}: "
-                f"{sev['error']} error{'s' if sev['error'] != 1 else ''}, "
-                f"{sev['warning']} warning{'s' if sev['warning'] != 1 else ''}, {sev['info']} info so far")
+        line = (f"rubric: interrupted after {plural(stats.records, 'record')}: "
+                f"{plural(sev['error'], 'error')}, {plural(sev['warning'], 'warning')}, {sev['info']} info so far")
     if files:
         line += f"; {' and '.join(files)} left as {'they were' if len(files) > 1 else 'it was'}"
     elif fmt == "jsonl":
@@ -191,7 +146,7 @@ def _interrupted(stats: Any, files: list[str], fmt: str) -> NoReturn:
     else:
         line += "; no report written"
     say(line)
-    sys.exit(130)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _check_baseline(path: str, info: dict) -> None:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, NoReturn
+from typing import Any, Iterable, NoReturn
 
 import click
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-FAIL_LEVELS = {"error": 2, "warning": 1, "info": 0, "never": 99}
-SEV = {"error": 2, "warning": 1, "info": 0}
+from rubricdsl.core.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK
+from rubricdsl.core.severity import reaches
 
 
 def fail(message: str) -> NoReturn:
     """The one line of a command that cannot run (names and causes shown as data), exit 2."""
     say(f"rubric: error: {message}")
     sys.exit(EXIT_ERROR)
+
+
+def exit_status(severities: Iterable[str | None], threshold: str) -> NoReturn:
+    """Exit 1 when one of `severities` is at or above `threshold` (`never`: none is), else 0."""
+    sys.exit(EXIT_FINDINGS if reaches(severities, threshold) else EXIT_OK)
 
 
 def color_wanted(opt: bool | None, stream) -> bool:
@@ -29,28 +33,74 @@ def color_wanted(opt: bool | None, stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+def refuse_inputs(output: str | None, inputs: Iterable[str | None], option: str = "-o") -> None:
+    """Exit 2 when `output` is one of `inputs` (see `core.outputs.refuse_inputs`)."""
+    from rubricdsl.core.outputs import OutputError, refuse_inputs as refuse  # noqa: PLC0415
+
+    try:
+        refuse(output, inputs, option)
+    except OutputError as e:
+        fail(str(e))
+
+
+def check_data_files(data: Iterable[str]) -> None:
+    """Exit 2 unless each DATA argument can be opened as data: `-` (once) or a file that
+    exists and is not a directory."""
+    data = list(data)
+    for p in data:
+        if p == "-":
+            continue
+        if not os.path.exists(p):
+            fail(f"{p}: no such file")
+        if os.path.isdir(p):
+            fail(f"{p}: is a directory, not a JSONL file")
+    if data.count("-") > 1:
+        fail("standard input (-) can be read once")
+
+
+def jobs_wanted(jobs: int) -> int:
+    """`-j N`: N processes; 0 is one per CPU this process may use, at most 8."""
+    if jobs:
+        return jobs
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def write_result(output: str | None, text: str) -> None:
+    """A command's whole result, to standard output or (atomically) to the file `output`."""
+    from rubricdsl.core.outputs import is_stdout, write_text  # noqa: PLC0415
+
+    if is_stdout(output):
+        click.echo(text, nl=False)
+    else:
+        write_text(output, text)
+
+
 def load_rubric(path: str, color: bool):
     """Compile a rubric file, or exit 2 with its diagnostics."""
-    from rubricdsl.api import Rubric, compile_text, read_rubric_file  # noqa: PLC0415
+    from rubricdsl.api import Rubric, compile_text  # noqa: PLC0415
     from rubricdsl.core.diagnostics import RubricError  # noqa: PLC0415
     from rubricdsl.core.source import normalize_text  # noqa: PLC0415
+    from rubricdsl.language.load import RubricFileError, read_rubric_file  # noqa: PLC0415
 
-    if not os.path.exists(path):
-        fail(f"{path}: no such file")
-    if os.path.isdir(path):
-        fail(f"{path}: is a directory, not a rubric file")
     try:
         text, sha = read_rubric_file(path)
-    except UnicodeDecodeError as e:
-        fail(f"{path}: not UTF-8 text (byte {e.start})")
-    except OSError as e:
-        fail(f"{path}: cannot read: {e.strerror}")
+    except RubricFileError as e:
+        fail(str(e))
     try:
         rubric = compile_text(text, path, sha, use_cache=True)
     except RubricError as e:
-        click.echo(e.render(color=color), err=True, nl=False)
-        sys.exit(EXIT_ERROR)
+        show_diagnostics(e, color)
     return Rubric(rubric, normalize_text(text))
+
+
+def show_diagnostics(error: Any, color: bool) -> NoReturn:
+    """A rubric's errors (a `RubricError`) on standard error, exit 2."""
+    click.echo(error.render(color=color), err=True, nl=False)
+    sys.exit(EXIT_ERROR)
 
 
 class Group(click.Group):
@@ -101,7 +151,7 @@ class Group(click.Group):
             sys.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             say("rubric: interrupted")
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except Exception as e:  # noqa: BLE001 - never a traceback for users
             import traceback  # noqa: PLC0415
 

@@ -1,12 +1,12 @@
 """`rubric diff`: what changed between two versions of a rubric."""
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
-from rubricdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, fail, color_wanted
+from rubricdsl.cli.common import check_data_files, color_wanted, fail, refuse_inputs, show_diagnostics, write_result
+from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
 
 
 @click.command()
@@ -34,38 +34,24 @@ def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None
     import json  # noqa: PLC0415
 
     from rubricdsl.analysis import diff as D  # noqa: PLC0415
-    from rubricdsl.render.diff_report import render_markdown, render_text  # noqa: PLC0415
     from rubricdsl.core.diagnostics import RubricError  # noqa: PLC0415
     from rubricdsl.engine.reading import DataError  # noqa: PLC0415
 
-    from rubricdsl.core.outputs import OutputError, is_stdout, refuse_inputs, write_text  # noqa: PLC0415
-
-    try:
-        refuse_inputs(output, [old, new, *data], "-o")
-    except OutputError as e:
-        fail(str(e))
-    for p in data:
-        if p != "-" and not os.path.isfile(p):
-            fail(f"{p}: no such file" if not os.path.exists(p) else f"{p}: is a directory, not a JSONL file")
+    refuse_inputs(output, [old, new, *data], "-o")
+    check_data_files(data)
     try:
         res = D.diff(old, new, list(data))
-    except D.DiffError as e:
+    except (D.DiffError, DataError) as e:
         fail(str(e))
     except RubricError as e:
-        click.echo(e.render(color=color_wanted(None, sys.stderr)), err=True, nl=False)
-        sys.exit(EXIT_ERROR)
-    except DataError as e:
-        fail(str(e))
+        show_diagnostics(e, color_wanted(None, sys.stderr))
     if fmt == "json":
         text = json.dumps(res.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    elif fmt == "markdown":
-        text = render_markdown(res)
     else:
-        text = render_text(res)
-    if is_stdout(output):
-        click.echo(text, nl=False)
-    else:
-        write_text(output, text)
+        from rubricdsl.render.diff_report import render_markdown, render_text  # noqa: PLC0415
+
+        text = render_markdown(res) if fmt == "markdown" else render_text(res)
+    write_result(output, text)
     changed = (fail_on_change == "structure" and bool(res.changes)) or (
         fail_on_change == "records" and bool(res.records)) or (
         fail_on_change == "semantic" and any(c.status != "equivalent" for c in res.semantic))

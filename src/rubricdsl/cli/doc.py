@@ -13,7 +13,7 @@
   reads FILE, and only when it is a regular file.
 
 Each FILE is written through a temporary file in its directory that is renamed over it
-(`rubricdsl.outputs`); `-o -` is standard output. A FILE that is one of the rubrics is
+(`rubricdsl.core.outputs`); `-o -` is standard output. A FILE that is one of the rubrics is
 refused.
 
 Exit status: 0 done (or everything up to date), 1 `--check` found a file out of date,
@@ -27,18 +27,11 @@ import sys
 
 import click
 
-EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
+from rubricdsl.cli.common import color_wanted, fail, load_rubric, refuse_inputs
+from rubricdsl.core.exits import EXIT_CHANGED, EXIT_OK
+from rubricdsl.core.values import plural
+
 _EXT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-
-
-def _error(message: str) -> None:
-    from rubricdsl.cli.common import fail  # noqa: PLC0415
-
-    fail(message)
-
-
-def _plural(n: int, word: str = "file") -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def output_path(pattern: str, rubric: str) -> str:
@@ -77,42 +70,37 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
     condition in plain words. Every clause has a stable anchor (rule-NAME,
     decide-LABEL, ...) that `rubric check --report` links to.
     """
-    from rubricdsl.cli.common import color_wanted, load_rubric  # noqa: PLC0415
-    from rubricdsl.render.wording import build_guide  # noqa: PLC0415
+    from rubricdsl.core.outputs import OutputError, atomic  # noqa: PLC0415
     from rubricdsl.render.guide import render_guide  # noqa: PLC0415
+    from rubricdsl.render.wording import build_guide  # noqa: PLC0415
 
     if not outputs:
         if check:
-            _error("--check needs -o FILE: the file to compare with")
+            fail("--check needs -o FILE: the file to compare with")
         if len(rubrics) > 1:
-            _error("several rubrics need -o FILE, with {dir} or {name} in FILE")
+            fail("several rubrics need -o FILE, with {dir} or {name} in FILE")
     elif len(rubrics) > 1:
         for pattern in outputs:
             if "{dir}" not in pattern and "{name}" not in pattern:
-                _error(f"-o {pattern}: with several rubrics, FILE needs {{dir}} or {{name}} so that each rubric "
+                fail(f"-o {pattern}: with several rubrics, FILE needs {{dir}} or {{name}} so that each rubric "
                        "gets its own file")
-    from rubricdsl.core.outputs import OutputError, atomic, refuse_inputs  # noqa: PLC0415
-
     plan: list[tuple[str, str, str]] = []  # (rubric, output, format)
     for rubric in rubrics:
         for pattern in outputs:
             out = output_path(pattern, rubric)
             f = fmt or ("md" if out == "-" else _EXT.get(os.path.splitext(out)[1].lower()))
             if f is None:
-                _error(f"-o {out}: cannot tell the format from the extension; give --format md or --format html")
+                fail(f"-o {out}: cannot tell the format from the extension; give --format md or --format html")
             plan.append((rubric, out, f))
     seen: set[str] = set()
     for _, out, _f in plan:
         key = out if out == "-" else os.path.abspath(out)
         if key in seen:
-            _error(f"-o {out}: written twice in one run")
+            fail(f"-o {out}: written twice in one run")
         seen.add(key)
         if out == "-" and check:
-            _error("--check compares with a file; -o - is standard output")
-        try:
-            refuse_inputs(out, rubrics, "-o")
-        except OutputError as e:
-            _error(str(e))
+            fail("--check compares with a file; -o - is standard output")
+        refuse_inputs(out, rubrics, "-o")
 
     color = color_wanted(None, sys.stderr)
     if not outputs:
@@ -145,16 +133,16 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
             with atomic(out) as fh:
                 fh.write(text)
         except OutputError as e:
-            _error(str(e))
+            fail(str(e))
         written += 1
         click.echo(f"wrote {out}", err=to_stderr)
     if check:
-        parts = [f"{_plural(stale)} out of date"] if stale else []
-        parts.append(f"{_plural(unchanged)} up to date")
+        parts = [f"{plural(stale, 'file')} out of date"] if stale else []
+        parts.append(f"{plural(unchanged, 'file')} up to date")
         click.echo(", ".join(parts) + "." + (" Regenerate with the same command without --check." if stale else ""))
         sys.exit(EXIT_CHANGED if stale else EXIT_OK)
     if written:
-        click.echo(f"{_plural(written)} written.", err=to_stderr)
+        click.echo(f"{plural(written, 'file')} written.", err=to_stderr)
     sys.exit(EXIT_OK)
 
 

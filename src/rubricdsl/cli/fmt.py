@@ -21,47 +21,35 @@ diagnostics on standard error). Other files are still processed.
 from __future__ import annotations
 
 import difflib
-import os
 import sys
 
 import click
 
-EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
+from rubricdsl.cli.common import color_wanted, fail, say
+from rubricdsl.core.exits import EXIT_CHANGED, EXIT_ERROR, EXIT_OK
+from rubricdsl.core.values import plural
 
 
-def _use_color(opt: bool | None) -> bool:
-    from rubricdsl.cli.common import color_wanted  # noqa: PLC0415
+def _read(path: str) -> str | None:
+    """The text of a rubric file (or of standard input for `-`); None, once the line that
+    says why is printed, when it cannot be read."""
+    from rubricdsl.language.load import RubricFileError, decode_rubric, read_rubric_file  # noqa: PLC0415
 
-    return color_wanted(opt, sys.stderr)
-
-
-def _plural(n: int, word: str = "file") -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _read(path: str) -> str:
-    """The text of a rubric file (or of stdin for `-`); raises OSError/ValueError with a message."""
-    if path == "-":
+    try:
+        if path != "-":
+            return read_rubric_file(path)[0]
         if sys.stdin is None:
-            raise OSError("<stdin>: cannot read: standard input is closed")
+            say("rubric: error: <stdin>: cannot read: standard input is closed")
+            return None
         try:
             data = sys.stdin.buffer.read()
         except OSError as e:
-            raise OSError(f"<stdin>: cannot read: {e.strerror}") from None
-    else:
-        if not os.path.exists(path):
-            raise OSError(f"{path}: no such file")
-        if os.path.isdir(path):
-            raise OSError(f"{path}: is a directory, not a rubric file")
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise OSError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text (byte {e.start})") from None
+            say(f"rubric: error: <stdin>: cannot read: {e.strerror}")
+            return None
+        return decode_rubric(data, path)
+    except RubricFileError as e:
+        say(f"rubric: error: {e}")
+        return None
 
 
 @click.command("fmt")
@@ -76,28 +64,24 @@ def fmt(rubrics: tuple[str, ...], check: bool, show_diff: bool, color: bool | No
     output. Files with syntax errors are left alone (exit 2).
     """
     from rubricdsl.core.diagnostics import RubricError  # noqa: PLC0415
-    from rubricdsl.language.fmt import format_text  # noqa: PLC0415
     from rubricdsl.core.outputs import OutputError, atomic  # noqa: PLC0415
-    from rubricdsl.core.safetext import visible  # noqa: PLC0415
+    from rubricdsl.language.fmt import format_text  # noqa: PLC0415
 
     if rubrics.count("-") > 1:
-        click.echo("rubric: error: standard input (-) can be read once", err=True)
-        sys.exit(EXIT_ERROR)
+        fail("standard input (-) can be read once")
     write_mode = not check and not show_diff
     msg_err = write_mode and "-" in rubrics  # stdout carries the formatted rubric
     changed = unchanged = errors = 0
     for path in rubrics:
-        try:
-            text = _read(path)
-        except (OSError, ValueError) as e:
-            click.echo(visible(f"rubric: error: {e}"), err=True)
+        text = _read(path)
+        if text is None:
             errors += 1
             continue
         name = "<stdin>" if path == "-" else path
         try:
             out = format_text(text, name)
         except RubricError as e:
-            click.echo(e.render(color=_use_color(color)), err=True, nl=False)
+            click.echo(e.render(color=color_wanted(color, sys.stderr)), err=True, nl=False)
             errors += 1
             continue
         if out == text:
@@ -122,19 +106,19 @@ def fmt(rubrics: tuple[str, ...], check: bool, show_diff: bool, color: bool | No
                 with atomic(path) as f:  # a temporary file renamed over it: never half a rubric
                     f.write(out)
             except OutputError as e:
-                click.echo(visible(f"rubric: error: {e}"), err=True)
+                say(f"rubric: error: {e}")
                 errors += 1
                 changed -= 1
                 continue
             click.echo(f"reformatted {name}", err=msg_err)
     if check or show_diff:
-        parts = [f"{_plural(changed)} would be reformatted"] if changed else []
-        parts += [f"{_plural(unchanged)} would be left unchanged"] if unchanged else []
+        parts = [f"{plural(changed, 'file')} would be reformatted"] if changed else []
+        parts += [f"{plural(unchanged, 'file')} would be left unchanged"] if unchanged else []
     else:
-        parts = [f"{_plural(changed)} reformatted"] if changed else []
-        parts += [f"{_plural(unchanged)} left unchanged"] if unchanged else []
+        parts = [f"{plural(changed, 'file')} reformatted"] if changed else []
+        parts += [f"{plural(unchanged, 'file')} left unchanged"] if unchanged else []
     if errors:
-        parts.append(f"{_plural(errors)} could not be formatted")
+        parts.append(f"{plural(errors, 'file')} could not be formatted")
     click.echo(", ".join(parts) + ".", err=msg_err or show_diff)
     if errors:
         sys.exit(EXIT_ERROR)

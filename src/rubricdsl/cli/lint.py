@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from rubricdsl.cli.common import EXIT_FINDINGS, EXIT_OK, fail, color_wanted
+from rubricdsl.cli.common import color_wanted, exit_status, fail, refuse_inputs, write_result
 
 
 @click.command()
@@ -30,37 +30,26 @@ def lint(rubrics: tuple[str, ...], fmt: str, fail_level: str, output: str | None
     `# rubric: ignore[CODE]`. Exit 1 when a diagnostic at or above --fail-level
     is reported, 2 when a file cannot be read.
     """
-    import json  # noqa: PLC0415
+    from rubricdsl.analysis.lint import LintRunError, lint_file  # noqa: PLC0415
+    from rubricdsl.core.outputs import is_stdout  # noqa: PLC0415
 
-    from rubricdsl.analysis import lint as L  # noqa: PLC0415
-
-    from rubricdsl.core.outputs import OutputError, is_stdout, refuse_inputs, write_text  # noqa: PLC0415
-
-    try:
-        refuse_inputs(output, rubrics, "-o")
-    except OutputError as e:
-        fail(str(e))
+    refuse_inputs(output, rubrics, "-o")
     results = []
     for path in rubrics:
         try:
-            results.append(L.lint_file(path, int(timeout_s * 1000)))
-        except L.LintRunError as e:
+            results.append(lint_file(path, int(timeout_s * 1000)))
+        except LintRunError as e:
             fail(str(e))
-    if fmt == "json":
-        text = json.dumps(L.to_json(results), indent=2, ensure_ascii=False) + "\n"
-    elif fmt == "sarif":
-        text = json.dumps(L.to_sarif(results), indent=2, ensure_ascii=False) + "\n"
-    elif fmt == "github":
-        text = L.to_github(results)
-    else:
-        text = L.render_text(results, color=color_wanted(color, sys.stdout) if is_stdout(output) else bool(color))
-    if is_stdout(output):
-        click.echo(text, nl=False)
-    else:
-        write_text(output, text)
-    threshold = {"error": 2, "warning": 1, "info": 0}[fail_level]
-    sys.exit(EXIT_FINDINGS if L.worst(results) >= threshold else EXIT_OK)
+    if fmt == "text":
+        from rubricdsl.render.lint_text import render_text  # noqa: PLC0415
 
+        text = render_text(results, color=color_wanted(color, sys.stdout) if is_stdout(output) else bool(color))
+    else:
+        from rubricdsl.render import github, lint_json, sarif  # noqa: PLC0415
+
+        text = {"json": lint_json.lint_json, "sarif": sarif.sarif, "github": github.github}[fmt](results)
+    write_result(output, text)
+    exit_status((d.severity for r in results for d in r.diagnostics), fail_level)
 
 
 @click.command()

@@ -1,9 +1,7 @@
 """`rubric schema`: the JSON Schema of the report."""
 from __future__ import annotations
 
-
 import click
-
 
 
 @click.command()

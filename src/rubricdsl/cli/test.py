@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from rubricdsl.cli.common import EXIT_FINDINGS, EXIT_OK, fail, load_rubric, color_wanted
+from rubricdsl.cli.common import color_wanted, load_rubric, refuse_inputs
+from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
 
 
 @click.command()
@@ -21,14 +22,11 @@ def test(rubrics: tuple[str, ...], color: bool | None, verbose: bool, junit: str
     An example passes when its findings, as a set of (kind, name), equal its
     `expect` (`pass` means no finding at all).
     """
-    from rubricdsl.engine.examples import describe, run_examples  # noqa: PLC0415
-    from rubricdsl.core.outputs import OutputError, refuse_inputs, write_text  # noqa: PLC0415
+    from rubricdsl.core.outputs import write_text  # noqa: PLC0415
     from rubricdsl.core.safetext import visible  # noqa: PLC0415
+    from rubricdsl.engine.examples import describe, run_examples  # noqa: PLC0415
 
-    try:
-        refuse_inputs(junit, rubrics, "--junit")
-    except OutputError as e:
-        fail(str(e))
+    refuse_inputs(junit, rubrics, "--junit")
     use_color = color_wanted(color, sys.stdout)
     passed = failed = 0
     suites: list[tuple[Any, list]] = []

@@ -14,11 +14,10 @@ from typing import Any, Callable
 import orjson
 
 from rubricdsl.core.paths import AT, Several, follow
-from rubricdsl.core.values import MISSING, HugeNumber, json_type, number_text, report_value, show
+from rubricdsl.core.values import MISSING, HugeNumber, json_type, number_text, report_value, show, value_text
 from rubricdsl.language import ir
 
 KINDS = ("violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation")
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
 class Code(IntEnum):
@@ -238,7 +237,7 @@ class Expander:
                 elif code == AMBIGUOUS:
                     msg = self._messages.get(t[:3])
                     if msg is None:
-                        parts = "; ".join(f"{a.name} allows {', '.join(_val(x) for x in a.values)}" for a in arms)
+                        parts = "; ".join(f"{a.name} allows {', '.join(value_text(x) for x in a.values)}" for a in arms)
                         msg = self._messages[t[:3]] = f"the guideline gives more than one answer for `{label}`: {parts}"
                     out.append(_finding("ambiguous", line, rid, file, d.criterion, label, label, names, None, "warning",
                                         msg, value=value))
@@ -249,7 +248,7 @@ class Expander:
                     which = " and ".join(a.name for a in arms)
                     verb = "allows" if len(arms) == 1 else "allow"
                     msg = (f"`{label}` is {show(value)}, but {which} of `decide {label}` {verb} "
-                           f"{'only ' if len(allowed) == 1 else ''}{', '.join(_val(x) for x in allowed)}")
+                           f"{'only ' if len(allowed) == 1 else ''}{', '.join(value_text(x) for x in allowed)}")
                     if value.__class__ in (str, int, bool) and len(self._messages) < 10_000:
                         self._messages[(t, value)] = (msg, tuple(names))
                     out.append(_finding("violation", line, rid, file, d.criterion, label, label, names, None, "error",
@@ -274,12 +273,6 @@ class Expander:
                 v = v[:197] + "..."
             out[name] = v
         return out
-
-
-def _val(x: Any) -> str:
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    return str(x)
 
 
 def _finding(kind, line, record, file, criterion, rule, label, arms, target, severity, message, **extra) -> dict:

@@ -22,6 +22,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator
 
+from rubricdsl.core.values import value_text
 from rubricdsl.language import ir
 from rubricdsl.language.walk import aggregates
 from rubricdsl.engine.codegen import RowPlan
@@ -305,17 +306,6 @@ def majority(vals: list[Any]) -> Any:
 # ---- judging an item ---------------------------------------------------------------------------
 
 
-def _show(v: Any) -> str:
-    """A label value in a message, and as a key of a disagreement's `values`."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, frozenset):
-        return "{" + ", ".join(sorted(v)) + "}"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
 def _share(n: int, d: int) -> str:
     return f"{n}/{d} ({round(100 * n / d)}%)"
 
@@ -363,10 +353,10 @@ def disagreement_cause(rubric: ir.RubricIR, view: ItemView, label: ir.FieldIR) -
     which = " and ".join(names)
     if len(allowed) > 1:
         return "open", names, (
-            f"every judgment counted {which}, which allows {', '.join(_show(v) for v in allowed)}: "
+            f"every judgment counted {which}, which allows {', '.join(value_text(v) for v in allowed)}: "
             "the guideline leaves the choice open there")
     return "deviation", names, (
-        f"every judgment counted {which}, which allows only {_show(allowed[0])}; "
+        f"every judgment counted {which}, which allows only {value_text(allowed[0])}; "
         "the annotators who chose otherwise departed from the guideline")
 
 
@@ -466,12 +456,12 @@ class Judge:
         label = c.label.name
         counts = Counter(vals)
         cause, arms, why = disagreement_cause(self.rubric, view, c.label)
-        values = {_show(v): k for v, k in sorted(counts.items(), key=lambda p: (-p[1], _show(p[0])))}
+        values = {value_text(v): k for v, k in sorted(counts.items(), key=lambda p: (-p[1], value_text(p[0])))}
         shown = ", ".join(f"{v} {k}" for v, k in values.items())
         return self._finding(
             key, rows, "ambiguous", "consensus", label, arms, None, "warning",
             f"annotators agree on `{label}` at {_share(top, len(vals))}, below the "
-            f"{_show(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
+            f"{value_text(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
             cause=cause, values=values)
 
 

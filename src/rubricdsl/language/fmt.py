@@ -91,6 +91,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rubricdsl.language import ast
+from rubricdsl.language.limits import nesting_recursion
 from rubricdsl.core.diagnostics import RubricError
 from rubricdsl.core.source import Span, normalize_text
 
@@ -121,7 +122,8 @@ def format_text(text: str, name: str = "<string>") -> str:
 def format_rubric(rubric: ast.Rubric, text: str) -> str:
     """Print a parsed rubric; `text` is the (normalized) source it was parsed from,
     used to place comments and keep the author's blank lines."""
-    return _Formatter(rubric, text).run()
+    with nesting_recursion():  # expressions are printed recursively along their nesting (bounded by the parser)
+        return _Formatter(rubric, text).run()
 
 
 # ---- literals ---------------------------------------------------------------------------------
@@ -245,14 +247,9 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
         return "-" + expr(e.operand, _NEG), _NEG
     if isinstance(e, ast.Binary):
         op = e.op
-        if op == "or":
-            return f"{expr(e.left, _OR)} or {expr(e.right, _AND)}", _OR
-        if op == "and":
-            return f"{expr(e.left, _AND)} and {expr(e.right, _NOT)}", _AND
-        if op in ("+", "-"):
-            return f"{expr(e.left, _SUM)} {op} {expr(e.right, _PROD)}", _SUM
-        if op in ("*", "/"):
-            return f"{expr(e.left, _PROD)} {op} {expr(e.right, _NEG)}", _PROD
+        chain = _CHAINS.get(op)
+        if chain is not None:
+            return _chain(e, *chain)
         if op in _SET_OPS:
             return f"{expr(e.left, _SUM)} {op} of {expr(e.right, _SUM)}", _PRED
         if op in _PREDICATES:
@@ -265,18 +262,41 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
     raise TypeError(f"not an expression: {e!r}")
 
 
+# a chain of operators of one precedence: (the operators, its strength, what a right operand needs)
+_CHAINS = {
+    "or": (("or",), _OR, _AND), "and": (("and",), _AND, _NOT),
+    "+": (("+", "-"), _SUM, _PROD), "-": (("+", "-"), _SUM, _PROD),
+    "*": (("*", "/"), _PROD, _NEG), "/": (("*", "/"), _PROD, _NEG),
+}
+
+
+def _chain(e: ast.Binary, ops: tuple[str, ...], strength: int, right: int) -> tuple[str, int]:
+    """A chain (`a and b and c`, `x + y - z`) printed with a loop: the parser builds it as
+    a tree as deep as the chain is long."""
+    spine: list[ast.Binary] = []
+    x: ast.Expr = e
+    while isinstance(x, ast.Binary) and x.op in ops:
+        spine.append(x)
+        x = x.left
+    parts = [expr(x, strength)]
+    for node in reversed(spine):
+        parts.append(f" {node.op} {expr(node.right, right)}")
+    return "".join(parts), strength
+
+
 def _walk_exprs(e: ast.Expr | None):
-    if e is None:
-        return
-    yield e
-    if isinstance(e, ast.Call):
-        for a in e.args:
-            yield from _walk_exprs(a)
-    elif isinstance(e, (ast.Unary, ast.Test, ast.Matches)):
-        yield from _walk_exprs(e.operand)
-    elif isinstance(e, ast.Binary):
-        yield from _walk_exprs(e.left)
-        yield from _walk_exprs(e.right)
+    """Every node of an expression, each before its children, with a stack."""
+    stack = [e] if e is not None else []
+    while stack:
+        x = stack.pop()
+        yield x
+        if isinstance(x, ast.Call):
+            stack.extend(reversed(x.args))
+        elif isinstance(x, (ast.Unary, ast.Test, ast.Matches)):
+            stack.append(x.operand)
+        elif isinstance(x, ast.Binary):
+            stack.append(x.right)
+            stack.append(x.left)
 
 
 def _item_exprs(node) -> list:

@@ -11,6 +11,7 @@ from typing import Any, Union
 
 from rubricdsl.core.paths import AT, Select, at_judgment  # noqa: F401 - path steps, as the IR's paths hold them
 from rubricdsl.core.source import Span
+from rubricdsl.core.values import number_text
 
 # ---- types ---------------------------------------------------------------------
 
@@ -86,19 +87,13 @@ class FieldType:
 
     def describe(self) -> str:
         if self.kind in ("int", "number") and self.lo is not None:
-            return f"{self.kind} {_num(self.lo)}..{_num(self.hi)}"
+            return f"{self.kind} {number_text(self.lo)}..{number_text(self.hi)}"
         if self.kind == "scale":
-            return f"scale {_num(self.lo)}..{_num(self.hi)}"
+            return f"scale {number_text(self.lo)}..{number_text(self.hi)}"
         if self.kind in ("enum", "set"):
             assert self.enum is not None
             return ("set {" + ", ".join(self.enum.values) + "}") if self.kind == "set" else self.enum.describe()
         return self.kind
-
-
-def _num(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 # ---- expressions -----------------------------------------------------------------

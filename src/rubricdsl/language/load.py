@@ -3,7 +3,9 @@ resolved IR, through the cache of compiled rubrics when asked. Every command and
 Python API read rubric files here."""
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 from pathlib import Path
 
 from rubricdsl.core.diagnostics import RubricError
@@ -37,7 +39,62 @@ def compile_text(text: str, name: str = "<string>", sha256: str | None = None, u
     return rubric
 
 
+class RubricFileError(Exception):
+    """A rubric file that cannot be read. `str()` is the one line every command prints:
+    `PATH: no such file`, `PATH: is a directory, not a rubric file`, `PATH: not UTF-8
+    text (byte N)`, `PATH: cannot read: CAUSE`. Each is also the error Python raises for
+    it (`FileNotFoundError`, `IsADirectoryError`, `UnicodeDecodeError`, `OSError`), so
+    callers of `rubricdsl.load` may catch either."""
+
+    message = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _NoFile(RubricFileError, FileNotFoundError):
+    pass
+
+
+class _Directory(RubricFileError, IsADirectoryError):
+    pass
+
+
+class _CannotRead(RubricFileError, OSError):
+    pass
+
+
+class _NotUTF8(RubricFileError, UnicodeDecodeError):
+    pass
+
+
+def decode_rubric(data: bytes, name: str) -> str:
+    """The text of a rubric's bytes; raises RubricFileError when they are not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        err = _NotUTF8(e.encoding, e.object, e.start, e.end, e.reason)
+        err.message = f"{name}: not UTF-8 text (byte {e.start})"
+        raise err from None
+
+
 def read_rubric_file(path: str | Path) -> tuple[str, str]:
-    """(text, sha256 of the file's bytes). Raises OSError / UnicodeDecodeError."""
-    data = Path(path).read_bytes()
-    return data.decode("utf-8"), hashlib.sha256(data).hexdigest()
+    """(text, sha256 of the file's bytes) of a rubric file: the one reader of rubric files
+    for every command and the Python API. Raises RubricFileError."""
+    name = str(path)
+    err: RubricFileError
+    if not os.path.exists(path):
+        err = _NoFile(errno.ENOENT, os.strerror(errno.ENOENT), name)
+        err.message = f"{name}: no such file"
+        raise err
+    if os.path.isdir(path):
+        err = _Directory(errno.EISDIR, os.strerror(errno.EISDIR), name)
+        err.message = f"{name}: is a directory, not a rubric file"
+        raise err
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        err = _CannotRead(e.errno, e.strerror, name)
+        err.message = f"{name}: cannot read: {e.strerror}"
+        raise err from None
+    return decode_rubric(data, name), hashlib.sha256(data).hexdigest()

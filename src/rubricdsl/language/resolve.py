@@ -16,15 +16,17 @@ from typing import Any
 
 from rubricdsl.core.diagnostics import Sink
 from rubricdsl.core.paths import judgment_of, put
+from rubricdsl.core.severity import SEVERITIES
 from rubricdsl.core.source import Span
+from rubricdsl.core.values import value_text
 from rubricdsl.language import ast
 from rubricdsl.language import ir
-from rubricdsl.language.typecheck import ExprChecker, Names, Scope, fmt_value, suggest
+from rubricdsl.language.limits import nesting_recursion
+from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest
 from rubricdsl.language.walk import fields_read, names_read
 
 RECORD_KEYS = ("id", "item", "annotator", "each", "judgment")
 ROOT_KEYS = ("id", "item", "each")  # paths from the record's root: no `@`
-SEVERITIES = ("error", "warning", "info")
 
 
 @dataclasses.dataclass
@@ -78,6 +80,10 @@ class Checker:
 
     def run(self) -> ir.RubricIR:
         """The IR of the whole rubric; its problems go to the sink."""
+        with nesting_recursion():  # the expression checker recurses along nesting (at most MAX_NESTING levels)
+            return self._run()
+
+    def _run(self) -> ir.RubricIR:
         items, criteria, records = self._collect()
         self._declare_all(items)  # fields (visible everywhere) and the shared namespace
         self._levels()
@@ -436,13 +442,15 @@ class Checker:
     def _field_type(self, t: ast.TypeNode, name: str) -> ir.FieldType:
         if t.kind in ("enum", "set"):
             vals: list[str] = []
+            seen: set[str] = set()
             for v in t.values:
                 sv = str(v.value)
-                if sv in vals:
+                if sv in seen:
                     self.sink.error("RB104", f"enum value `{sv}` is listed twice", v.span,
                             help='remove the repeated value')
                     continue
                 vals.append(sv)
+                seen.add(sv)
             if not vals:
                 self.bad_fields.add(name)
                 self.sink.error("RB103", f"`{name}` has an empty {t.kind}", t.span, help="list at least one value")
@@ -463,7 +471,7 @@ class Checker:
         if t.kind == "number":
             if t.lo is not None and t.hi is not None and t.lo > t.hi:
                 self.bad_fields.add(name)
-                self.sink.error("RB106", f"range {fmt_value(t.lo)}..{fmt_value(t.hi)} is empty", t.span,
+                self.sink.error("RB106", f"range {value_text(t.lo)}..{value_text(t.hi)} is empty", t.span,
                             help='write the low bound first')
             return ir.FieldType("number", t.lo, t.hi)
         return ir.FieldType(t.kind)
@@ -473,7 +481,7 @@ class Checker:
         k = ft.kind
         if k in ("enum", "set"):
             assert ft.enum is not None
-            if v.kind in ("name", "string") and str(v.value) in ft.enum.values:
+            if v.kind in ("name", "string") and self.exprs.is_member(str(v.value), ft.enum):
                 return str(v.value)
             if v.kind in ("name", "string"):
                 s = suggest(str(v.value), ft.enum.values)
@@ -481,7 +489,7 @@ class Checker:
                                 + (f"; did you mean '{s}'?" if s else ""),
                                 v.span, help="the values are: " + ", ".join(ft.enum.values))
             else:
-                self.sink.error("RB103", f"{what} takes enum values, not `{fmt_value(v.value)}`", v.span,
+                self.sink.error("RB103", f"{what} takes enum values, not `{value_text(v.value)}`", v.span,
                                 help="the values are: " + ", ".join(ft.enum.values)
                                 + "; quote a value that looks like a number or keyword")
             return _BAD
@@ -499,13 +507,13 @@ class Checker:
                             help='use a value inside the declared range')
                     return _BAD
                 return iv
-            self.sink.error("RB103", f"{what} takes integers, not `{fmt_value(v.value)}`", v.span,
+            self.sink.error("RB103", f"{what} takes integers, not `{value_text(v.value)}`", v.span,
                             help='write a whole number such as `3`')
             return _BAD
         if k == "number":
             if v.kind == "number":
                 return v.value
-            self.sink.error("RB103", f"{what} takes numbers, not `{fmt_value(v.value)}`", v.span,
+            self.sink.error("RB103", f"{what} takes numbers, not `{value_text(v.value)}`", v.span,
                             help='write a number such as `0.5`')
             return _BAD
         if k == "text":
@@ -620,12 +628,12 @@ class Checker:
             seen[node.label] = node.label_span
         n = node.min_annotators
         if n is not None and (not float(n).is_integer() or n < 1):
-            self.sink.error("RB103", f"`min annotators` is a whole number of at least 1, not {fmt_value(n)}",
+            self.sink.error("RB103", f"`min annotators` is a whole number of at least 1, not {value_text(n)}",
                             node.annotators_span, help="write e.g. `min annotators 3`")
             ok = False
         x = node.min_agreement
         if x is not None and not 0 <= x <= 1:
-            self.sink.error("RB103", f"`min agreement` is a share between 0 and 1, not {fmt_value(x)}",
+            self.sink.error("RB103", f"`min agreement` is a share between 0 and 1, not {value_text(x)}",
                             node.agreement_span, help="write e.g. `min agreement 0.67` (two thirds agree)")
             ok = False
         if not ok or f is None:

@@ -2,17 +2,27 @@
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
+from typing import Any, Callable
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from rubricdsl.language import ast
+from rubricdsl.language.limits import MAX_NESTING
 from rubricdsl.core.diagnostics import Sink
 from rubricdsl.core.resources import grammar_path
 from rubricdsl.core.source import Source, Span, normalize_text
 
 RESERVED = frozenset({"and", "or", "not", "in", "is", "true", "false"})
+
+# the tree nodes that open a level of nesting (see `limits`)
+_NESTING = {"paren": "`(`", "not_": "`not`", "neg": "unary `-`", "call": "a call"}
+
+# numbers are IEEE doubles: a literal beyond the largest finite double is an error
+_MAX_INT = int(sys.float_info.max)
+_MAX_DIGITS = len(str(_MAX_INT))
 
 _TOP_KEYWORDS = ("rubric", "record", "input", "label", "let", "level", "criterion", "decide",
                  "rule", "escalate", "consensus", "example")
@@ -108,13 +118,18 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
     work = text
     errors = 0
     skipped: list[tuple[int, int]] = []
+    for at in _surrogates(text):
+        errors += 1
+        sink.error("RB002", f"`\\u{ord(text[at]):04x}` is half of a surrogate pair, not a character: the text is not "
+                   "valid Unicode", source.span(at, at + 1),
+                   help="a character beyond U+FFFF is one code point: write it as itself, or as both halves "
+                        "of its pair, as in `\\ud83d\\ude00`")
     while True:
         try:
             _COMMENTS.clear()
             tree = _parser().parse(work)
             comments = [ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in _COMMENTS]
             _COMMENTS.clear()
-            break
         except UnexpectedInput as e:
             errors += 1
             start, end = _report_syntax_error(e, work, source, sink)
@@ -125,27 +140,79 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
             skipped.append((start, end))
             # blank out the broken top-level declaration and parse again
             work = work[:start] + "".join(ch if ch == "\n" else " " for ch in work[start:end]) + work[end:]
+            continue
+        deep = _too_deep(tree) if _may_nest_deep(work) else None
+        if deep is None:
+            break
+        # an expression nested beyond the limit: an error like a syntax error, so that
+        # no later pass meets it (and `rubric lint` analyses the other declarations)
+        errors += 1
+        at, end_at, what = deep
+        sink.error("RB009", f"this expression nests more than {MAX_NESTING:,} levels deep ({what} at level "
+                   f"{MAX_NESTING + 1:,})", source.span(at, end_at),
+                   help="give an inner part a name with `let`, or write a chain of one operator without "
+                        "parentheses (`a and b and c`): a chain is one level, however long")
+        start, end = _line_bounds(work, at)
+        if errors >= 25 or not work[start:end].strip():
+            return None, sink
+        skipped.append((start, end))
+        work = work[:start] + "".join(ch if ch == "\n" else " " for ch in work[start:end]) + work[end:]
     if errors:
         # the declarations that did parse may hold errors of their own (escapes, clauses,
         # reserved words): report them too; give their tree only when recovering
         try:
-            rubric = _Builder(source, sink).transform(tree)
-        except VisitError:
+            rubric = _Builder(source, sink).build(tree)
+        except Exception:  # noqa: BLE001 - a tree with errors the builder cannot take: the errors are reported
             return None, sink
         if not recover:
             return None, sink
         rubric.comments = comments
         rubric.skipped = sorted(skipped)
         return rubric, sink
-    try:
-        rubric = _Builder(source, sink).transform(tree)
-    except VisitError as e:  # a bug in the builder, not in the rubric
-        raise e.orig_exc from None
+    rubric = _Builder(source, sink).build(tree)
     rubric.comments = comments
     if rubric.header is None:
         sink.error("RB004", "the file does not start with a `rubric` header", source.span(0, 0),
                    help='start the file with `rubric "NAME" version "1"`')
     return rubric, sink
+
+
+def _surrogates(text: str) -> list[int]:
+    """The offsets of the lone surrogates in `text` (a Python string can hold them, a
+    UTF-8 file cannot), at most 25."""
+    if not _SURROGATE.search(text):
+        return []
+    return [m.start() for _, m in zip(range(25), _SURROGATE.finditer(text))]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _may_nest_deep(text: str) -> bool:
+    """Whether `text` holds enough of what opens a level of nesting (`(`, `-`, `not`)
+    to nest beyond the limit; most rubrics do not, and skip the walk of `_too_deep`."""
+    return text.count("(") + text.count("-") + text.count("not") > MAX_NESTING
+
+
+def _too_deep(tree: Tree) -> tuple[int, int, str] | None:
+    """Where an expression of the parse tree first nests beyond `MAX_NESTING` levels:
+    the start and end of the token that opens the level too many, and what it is.
+    Iterative: the tree may be as deep as the input is long."""
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        t, depth = stack.pop()
+        what = _NESTING.get(t.data)  # type: ignore[arg-type]
+        if what is not None:
+            depth += 1
+            if depth > MAX_NESTING:
+                start = t.meta.start_pos
+                first = t.children[0] if t.data == "call" else None
+                end = first.end_pos if isinstance(first, Token) else start + (3 if t.data == "not_" else 1)
+                return start, end, what
+        for c in t.children:
+            if isinstance(c, Tree):
+                stack.append((c, depth))
+    return None
 
 
 def _rest_of_file(text: str) -> tuple[int, int]:
@@ -349,19 +416,50 @@ def _docstring(tok: Token) -> str:
 # ---- tree -> AST ------------------------------------------------------------------------
 
 
-def _num(tok: Token, negative: bool = False) -> int | float:
-    s = str(tok)
-    v: int | float = int(s) if tok.type == "INT" else float(s)
-    return -v if negative else v
+class _Builder:
+    """Turns the Lark tree into `ast` nodes. Never raises for user errors: they go to the sink.
 
-
-class _Builder(Transformer):
-    """Turns the Lark tree into `ast` nodes. Never raises for user errors: they go to the sink."""
+    Each grammar rule (or alias) has a method of its name, called with the rule's
+    children already built: `(meta, children)` when it takes the node's position,
+    `(children)` otherwise."""
 
     def __init__(self, source: Source, sink: Sink) -> None:
-        super().__init__(visit_tokens=False)
         self.source = source
         self.sink = sink
+
+    def build(self, tree: Tree) -> Any:
+        """The AST of a parse tree, built bottom-up without recursion: a chain of
+        thousands of operands is a tree as deep."""
+        order: list[Any] = []  # every node, each before its children (reversed below)
+        todo: list[Any] = [tree]
+        while todo:
+            t = todo.pop()
+            order.append(t)
+            if isinstance(t, Tree):
+                todo.extend(t.children)
+        calls: dict[str, Callable[[Tree, list[Any]], Any]] = {}
+        done: list[Any] = []
+        for x in reversed(order):
+            if not isinstance(x, Tree):
+                done.append(x)
+                continue
+            n = len(x.children)
+            args = done[len(done) - n:] if n else []
+            if n:
+                del done[len(done) - n:]
+            call = calls.get(x.data)
+            if call is None:
+                call = calls[x.data] = self._method(str(x.data))
+            done.append(call(x, args))
+        return done[0]
+
+    def _method(self, data: str) -> Callable[[Tree, list[Any]], Any]:
+        m = getattr(self, data, None)
+        if m is None or data.startswith("_"):
+            raise AssertionError(f"no builder for grammar rule {data!r}")
+        if m.__func__.__code__.co_argcount == 3:  # (self, meta, children)
+            return lambda t, args: m(t.meta, args)
+        return lambda t, args: m(args)
 
     # helpers
     def _span(self, meta) -> Span:
@@ -375,13 +473,32 @@ class _Builder(Transformer):
     def _str(self, tok: Token) -> str:
         return _unquote(tok, self.source, self.sink)
 
+    def _num(self, tok: Token, negative: bool = False) -> int | float:
+        """A number literal: an integer stays exact, a decimal is the nearest double. One
+        beyond the range of a double is an error (reported; 0 stands in for it)."""
+        s = str(tok)
+        v: int | float
+        if tok.type == "INT":
+            digits = s.lstrip("0") or "0"
+            v = int(digits) if len(digits) <= _MAX_DIGITS else _MAX_INT + 1  # no conversion of a huge text
+        else:
+            v = float(s)
+        if v > _MAX_INT:
+            text = ("-" if negative else "") + s
+            shown = f"`{text}`" if len(text) <= 24 else f"`{text[:12]}...{text[-6:]}` ({len(s)} {'digits' if tok.type == 'INT' else 'characters'})"
+            self.sink.error("RB010", f"the number {shown} is beyond the range of a double",
+                            self._tspan(tok),
+                            help="numbers are IEEE doubles: a literal lies between -1.7976931348623157e308 and "
+                                 "1.7976931348623157e308 (about 309 digits)")
+            v = 0
+        return -v if negative else v
+
     def _check_name(self, tok: Token, what: str) -> None:
         if str(tok) in RESERVED:
             self.sink.error("RB008", f"`{tok}` is a reserved word and cannot name {what}", self._tspan(tok),
                             help="reserved words: and, or, not, in, is, true, false")
 
     # ---- top level
-    @v_args(meta=True)
     def start(self, meta, children):
         header = None
         items: list = []
@@ -421,36 +538,29 @@ class _Builder(Transformer):
             self.sink.error("RB006", "a `level` must follow the `label` it describes", level.span,
                             help="move the `level` lines right after their `label`")
 
-    @v_args(meta=True)
     def header(self, meta, children):
         name, version = children
         return ast.Header(self._str(name), self._str(version), self._span(meta))
 
-    @v_args(meta=True)
     def doc(self, meta, children):
         return _Doc(_docstring(children[0]), self._span(meta))
 
-    @v_args(meta=True)
     def record_block(self, meta, children):
         return ast.RecordBlock(list(children), None, self._span(meta))
 
-    @v_args(meta=True)
     def record_entry(self, meta, children):
         key, path = children
         return ast.RecordEntry(str(key), path, self._span(meta))
 
-    @v_args(meta=True)
     def record_when(self, meta, children):
         key, expr = children
         return ast.RecordWhen(str(key), expr, self._span(meta), self._tspan(key))
 
     # ---- paths
-    @v_args(meta=True)
     def path(self, meta, children):
         at = bool(children) and isinstance(children[0], Token) and children[0].type == "AT"
         return ast.Path([c for c in children if isinstance(c, ast.Segment)], self._span(meta), at)
 
-    @v_args(meta=True)
     def segment(self, meta, children):
         tok = children[0]
         quoted = tok.type == "STRING"
@@ -459,20 +569,19 @@ class _Builder(Transformer):
         selectors = [c for c in children[1:] if isinstance(c, ast.Selector)]
         if selectors and (indexes or len(selectors) > 1):
             where = selectors[1] if len(selectors) > 1 else selectors[0]
-            self.sink.error("RB009", f"the segment `{key}` has {'two selectors' if len(selectors) > 1 else 'a selector and an index'}",
+            self.sink.error("RB011", f"the segment `{key}` has {'two selectors' if len(selectors) > 1 else 'a selector and an index'}",
                             where.span,
                             help="a selector `[KEY = \"VALUE\"]` picks one element, so nothing indexes it: a "
                                  "segment carries `[N]` indexes or one selector; follow the element with `.KEY`")
         return ast.Segment(key, indexes, quoted, selectors[0] if selectors else None)
 
-    @v_args(meta=True)
     def selector(self, meta, children):
         key, value = children
         quoted = key.type == "STRING"
         return ast.Selector(self._str(key) if quoted else str(key), self._str(value), quoted, self._span(meta))
 
     def index(self, children):
-        return int(children[0])
+        return self._num(children[0])
 
     def from_clause(self, children):
         return children[0]
@@ -493,11 +602,9 @@ class _Builder(Transformer):
         return ast.Field(kind, str(name), type_, path, optional, required_when, None, [], self._span(meta),
                          self._tspan(name))
 
-    @v_args(meta=True)
     def input_decl(self, meta, children):
         return self._field("input", meta, children)
 
-    @v_args(meta=True)
     def label_decl(self, meta, children):
         return self._field("label", meta, children)
 
@@ -507,48 +614,39 @@ class _Builder(Transformer):
     def required_when(self, children):
         return _Presence(False, children[0])
 
-    @v_args(meta=True)
     def let_decl(self, meta, children):
         name, expr = children
         self._check_name(name, "a `let`")
         return ast.Let(str(name), expr, None, self._span(meta), self._tspan(name))
 
-    @v_args(meta=True)
     def level_decl(self, meta, children):
         value, text = children
         return ast.Level(value, self._str(text), self._span(meta))
 
     # ---- types
-    @v_args(meta=True)
     def t_bool(self, meta, children):
         return ast.TypeNode("bool", span=self._span(meta))
 
-    @v_args(meta=True)
     def t_text(self, meta, children):
         return ast.TypeNode("text", span=self._span(meta))
 
-    @v_args(meta=True)
     def t_int(self, meta, children):
         lo, hi = children[0] if children and children[0] is not None else (None, None)
         return ast.TypeNode("int", lo, hi, span=self._span(meta))
 
-    @v_args(meta=True)
     def t_number(self, meta, children):
         lo, hi = children[0] if children and children[0] is not None else (None, None)
         return ast.TypeNode("number", lo, hi, span=self._span(meta))
 
-    @v_args(meta=True)
     def t_scale(self, meta, children):
         lo, hi = children[0]
         return ast.TypeNode("scale", lo, hi, span=self._span(meta))
 
-    @v_args(meta=True)
     def t_enum(self, meta, children):
         ordered = any(isinstance(c, Token) and c.type == "ORDERED" for c in children)
         values = [c for c in children if isinstance(c, list)][0]
         return ast.TypeNode("enum", values=values, ordered=ordered, span=self._span(meta))
 
-    @v_args(meta=True)
     def t_set(self, meta, children):
         return ast.TypeNode("set", values=children[0], span=self._span(meta))
 
@@ -558,7 +656,6 @@ class _Builder(Transformer):
     def enum_values(self, children):
         return [c for c in children if c is not None]
 
-    @v_args(meta=True)
     def enum_value(self, meta, children):
         tok = children[0]
         if tok.type == "STRING":
@@ -566,12 +663,10 @@ class _Builder(Transformer):
         self._check_name(tok, "an enum value (quote it)")
         return ast.Value("name", str(tok), self._span(meta))
 
-    @v_args(meta=True)
     def signed_number(self, meta, children):
         neg = len(children) == 2
-        return ast.Value("number", _num(children[-1], neg), self._span(meta))
+        return ast.Value("number", self._num(children[-1], neg), self._span(meta))
 
-    @v_args(meta=True)
     def value(self, meta, children):
         ch = children[0]
         if isinstance(ch, ast.Value):
@@ -585,7 +680,6 @@ class _Builder(Transformer):
         return ast.Value("name", str(ch), self._span(meta))
 
     # ---- criteria
-    @v_args(meta=True)
     def criterion(self, meta, children):
         name = children[0]
         self._check_name(name, "a criterion")
@@ -615,12 +709,10 @@ class _Builder(Transformer):
             prev = ch
         return crit
 
-    @v_args(meta=True)
     def applies(self, meta, children):
         return ast.Applies(children[0], self._span(meta))
 
     # ---- decisions
-    @v_args(meta=True)
     def decide(self, meta, children):
         label = children[0]
         first = len(children) > 1 and isinstance(children[1], Token) and children[1].type == "FIRST"
@@ -639,12 +731,10 @@ class _Builder(Transformer):
             prev = ch
         return dec
 
-    @v_args(meta=True)
     def arm(self, meta, children):
         cond, values = children
         return ast.Arm("when", cond, values, None, None, None, self._span(meta))
 
-    @v_args(meta=True)
     def edge_arm(self, meta, children):
         name = children[0]
         self._check_name(name, "an edge case")
@@ -656,7 +746,6 @@ class _Builder(Transformer):
         cond, values = rest
         return ast.Arm("edge", cond, values, str(name), title, None, self._span(meta))
 
-    @v_args(meta=True)
     def otherwise_arm(self, meta, children):
         return ast.Arm("otherwise", None, children[0], None, None, None, self._span(meta))
 
@@ -664,7 +753,6 @@ class _Builder(Transformer):
         return list(children)
 
     # ---- rules, escalations
-    @v_args(meta=True)
     def rule(self, meta, children):
         name, message = children[0], children[1]
         self._check_name(name, "a rule")
@@ -704,19 +792,15 @@ class _Builder(Transformer):
     def per_item(self, children):
         return _PER_ITEM
 
-    @v_args(meta=True)
     def severity(self, meta, children):
         return _Severity(str(children[0]), self._tspan(children[0]))
 
-    @v_args(meta=True)
     def when_clause(self, meta, children):
         return _When(children[0], self._span(meta))
 
-    @v_args(meta=True)
     def require_clause(self, meta, children):
         return _Require(children[0], self._span(meta))
 
-    @v_args(meta=True)
     def escalate(self, meta, children):
         target, name, reason = children[0], children[1], children[2]
         self._check_name(target, "an escalation target")
@@ -743,7 +827,6 @@ class _Builder(Transformer):
                             per_item=per_item)
 
     # ---- consensus
-    @v_args(meta=True)
     def consensus(self, meta, children):
         label = children[0]
         node = ast.Consensus(str(label), None, None, None, self._span(meta), self._tspan(label))
@@ -762,16 +845,13 @@ class _Builder(Transformer):
         node.doc = doc
         return node
 
-    @v_args(meta=True)
     def min_annotators(self, meta, children):
         return ("min_annotators", children[0].value, self._span(meta))
 
-    @v_args(meta=True)
     def min_agreement(self, meta, children):
         return ("min_agreement", children[0].value, self._span(meta))
 
     # ---- examples
-    @v_args(meta=True)
     def example(self, meta, children):
         title = self._str(children[0])
         given: list[ast.GivenEntry] = []
@@ -795,23 +875,19 @@ class _Builder(Transformer):
                             help="add `expect pass` or the findings the example should produce")
         return ast.Example(title, given, expect, doc, span)
 
-    @v_args(meta=True)
     def given(self, meta, children):
         return _Given([c for c in children if c is not None], self._span(meta))
 
-    @v_args(meta=True)
     def given_entry(self, meta, children):
         name, value = children
         return ast.GivenEntry(str(name), value, self._span(meta))
 
-    @v_args(meta=True)
     def set_literal(self, meta, children):
         return ast.SetValue([c for c in children if c is not None], self._span(meta))
 
     def expect(self, children):
         return list(children)
 
-    @v_args(meta=True)
     def outcome(self, meta, children):
         if len(children) == 1:
             return ast.Outcome("pass", None, self._span(meta))
@@ -821,55 +897,42 @@ class _Builder(Transformer):
     def _bin(self, op, meta, children):
         return ast.Binary(op, children[0], children[-1], self._span(meta))
 
-    @v_args(meta=True)
     def or_(self, meta, ch):
         return self._bin("or", meta, ch)
 
-    @v_args(meta=True)
     def and_(self, meta, ch):
         return self._bin("and", meta, ch)
 
-    @v_args(meta=True)
     def not_(self, meta, ch):
         return ast.Unary("not", ch[0], self._span(meta))
 
-    @v_args(meta=True)
     def compare(self, meta, ch):
         return ast.Binary(str(ch[1]), ch[0], ch[2], self._span(meta))
 
-    @v_args(meta=True)
     def in_(self, meta, ch):
         return self._bin("in", meta, ch)
 
-    @v_args(meta=True)
     def not_in(self, meta, ch):
         return self._bin("not in", meta, ch)
 
-    @v_args(meta=True)
     def is_empty(self, meta, ch):
         return ast.Test("empty", ch[0], self._span(meta))
 
-    @v_args(meta=True)
     def is_not_empty(self, meta, ch):
         return ast.Test("not empty", ch[0], self._span(meta))
 
-    @v_args(meta=True)
     def is_present(self, meta, ch):
         return ast.Test("present", ch[0], self._span(meta))
 
-    @v_args(meta=True)
     def is_missing(self, meta, ch):
         return ast.Test("missing", ch[0], self._span(meta))
 
-    @v_args(meta=True)
     def set_test(self, meta, ch):
         return ast.Binary(str(ch[1]), ch[0], ch[2], self._span(meta))
 
-    @v_args(meta=True)
     def contains(self, meta, ch):
         return self._bin("contains", meta, ch)
 
-    @v_args(meta=True)
     def matches(self, meta, ch):
         operand, tok = ch
         raw = str(tok)
@@ -878,60 +941,48 @@ class _Builder(Transformer):
         flags = raw[end + 1 :]
         return ast.Matches(operand, pattern, flags, self._span(meta), self._tspan(tok))
 
-    @v_args(meta=True)
     def add(self, meta, ch):
         return self._bin("+", meta, ch)
 
-    @v_args(meta=True)
     def sub(self, meta, ch):
         return self._bin("-", meta, ch)
 
-    @v_args(meta=True)
     def mul(self, meta, ch):
         return self._bin("*", meta, ch)
 
-    @v_args(meta=True)
     def div(self, meta, ch):
         return self._bin("/", meta, ch)
 
-    @v_args(meta=True)
     def neg(self, meta, ch):
         operand = ch[-1]
         if isinstance(operand, ast.Literal) and operand.kind in ("int", "number"):
             return ast.Literal(operand.kind, -operand.value, self._span(meta))  # type: ignore[operator]
         return ast.Unary("-", operand, self._span(meta))
 
-    @v_args(meta=True)
+    def paren(self, ch):
+        return ch[0]
+
     def name(self, meta, ch):
         return ast.Name(str(ch[0]), self._span(meta))
 
-    @v_args(meta=True)
     def call(self, meta, ch):
         args = [a for a in ch[1:] if a is not None]
         return ast.Call(str(ch[0]), args, self._span(meta))
 
-    @v_args(meta=True)
     def int_lit(self, meta, ch):
-        return ast.Literal("int", int(ch[0]), self._span(meta))
+        return ast.Literal("int", self._num(ch[0]), self._span(meta))
 
-    @v_args(meta=True)
     def dec_lit(self, meta, ch):
-        return ast.Literal("number", float(ch[0]), self._span(meta))
+        return ast.Literal("number", self._num(ch[0]), self._span(meta))
 
-    @v_args(meta=True)
     def str_lit(self, meta, ch):
         return ast.Literal("string", self._str(ch[0]), self._span(meta))
 
-    @v_args(meta=True)
     def true_lit(self, meta, ch):
         return ast.Literal("bool", True, self._span(meta))
 
-    @v_args(meta=True)
     def false_lit(self, meta, ch):
         return ast.Literal("bool", False, self._span(meta))
-
-    def __default__(self, data, children, meta):  # pragma: no cover - every rule has a method
-        raise AssertionError(f"no builder for grammar rule {data!r}")
 
 
 _PER_ITEM = object()

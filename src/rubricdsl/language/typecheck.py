@@ -17,6 +17,7 @@ from typing import Any
 from rubricdsl.core.diagnostics import Sink
 from rubricdsl.core.regex import regex_error
 from rubricdsl.core.source import Span
+from rubricdsl.core.values import value_text
 from rubricdsl.language import ast
 from rubricdsl.language import ir
 from rubricdsl.language.ir import BOOL, NUM, TEXT, Const, FieldRef, LetRef, Op, Type
@@ -33,15 +34,6 @@ def suggest(name: str, candidates) -> str | None:
     """The candidate closest to a misspelt name, if one is close enough."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return close[0] if close else None
-
-
-def fmt_value(v: Any) -> str:
-    """A written value as a message shows it."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +73,15 @@ class ExprChecker:
         self.names = names
         self.sink = sink
         self.source_text = source_text
+        self._members: dict[int, tuple[ir.EnumType, frozenset[str]]] = {}
+
+    def is_member(self, value: object, enum: ir.EnumType) -> bool:
+        """Whether `value` is one of the enum's values, in constant time (an enum may
+        have a hundred thousand values, and a rubric as many references to them)."""
+        hit = self._members.get(id(enum))
+        if hit is None or hit[0] is not enum:
+            hit = self._members[id(enum)] = (enum, frozenset(enum.values))
+        return value in hit[1]
 
     def cond(self, e: ast.Expr, scope: Scope) -> ir.Expr | None:
         x = self.expr(e, scope)
@@ -121,7 +122,7 @@ class ExprChecker:
             if e.kind == "bool":
                 return Const(e.value, BOOL, e.span)
             if want is not None:
-                if e.value in want.values:
+                if self.is_member(e.value, want):
                     return Const(e.value, Type("enum", want), e.span)
                 s = suggest(str(e.value), want.values)
                 self.sink.error("RB102", f"unknown value '{e.value}'" + (f"; did you mean '{s}'?" if s else ""), e.span,
@@ -152,23 +153,8 @@ class ExprChecker:
             return self._matches(e, scope)
         assert isinstance(e, ast.Binary)
         op = e.op
-        if op in ("and", "or"):
-            a = self.cond(e.left, scope)
-            b = self.cond(e.right, scope)
-            if a is None or b is None:
-                return None
-            return Op(op, (a, b), BOOL, e.span, a.mentions | b.mentions)
-        if op in ("+", "-", "*", "/"):
-            a = self.expr(e.left, scope)
-            b = self.expr(e.right, scope)
-            if a is None or b is None:
-                return None
-            for x, side in ((a, e.left), (b, e.right)):
-                if x.type.kind != "num":
-                    self.sink.error("RB103", f"`{op}` needs numbers, but this is {x.type.describe()}", side.span,
-                            help='arithmetic works on int, number and scale values, `len`, `words` and `count`')
-                    return None
-            return Op(op, (a, b), NUM, e.span, a.mentions | b.mentions)
+        if op in _CHAINS:
+            return self._chain(e, scope)
         if op in ("==", "!=", "<", "<=", ">", ">="):
             return self._compare(e, scope)
         if op in ("in", "not in"):
@@ -191,12 +177,48 @@ class ExprChecker:
             return Op("contains", (a, b), BOOL, e.span, a.mentions | b.mentions)
         raise AssertionError(op)
 
+    def _chain(self, e: ast.Binary, scope: Scope) -> ir.Expr | None:
+        """A chain of one operator (`a and b and c`, `x + y - z`), left to right, without
+        recursion along it: the parser builds it as a tree as deep as it is long. The IR
+        keeps that shape (each operator with two arguments); the operands are checked
+        one by one, and each reports its own errors."""
+        group = _CHAINS[e.op]
+        spine: list[ast.Binary] = []  # the operators of the chain, outermost first
+        x: ast.Expr = e
+        while isinstance(x, ast.Binary) and x.op in group:
+            spine.append(x)
+            x = x.left
+        logical = e.op in ("and", "or")
+        acc = self._chain_operand(x, scope, logical, spine[-1].op)
+        ok = acc is not None
+        for node in reversed(spine):
+            b = self._chain_operand(node.right, scope, logical, node.op if ok else None)
+            if b is None or acc is None:
+                ok = False
+                continue
+            acc = Op(node.op, (acc, b), BOOL if logical else NUM, node.span, acc.mentions | b.mentions)
+        return acc if ok else None
+
+    def _chain_operand(self, e: ast.Expr, scope: Scope, logical: bool, op: str | None) -> ir.Expr | None:
+        """One operand of a chain: a condition, or a number for arithmetic (`op`, when
+        given, is the operator a type error names; without it, the chain has failed
+        already and only the operand's own errors are reported)."""
+        if logical:
+            return self.cond(e, scope)
+        x = self.expr(e, scope)
+        if x is None or x.type.kind == "num":
+            return x
+        if op is not None:
+            self.sink.error("RB103", f"`{op}` needs numbers, but this is {x.type.describe()}", e.span,
+                            help='arithmetic works on int, number and scale values, `len`, `words` and `count`')
+        return None
+
     def _contains_on_set(self, e: ast.Binary, a: ir.Expr) -> None:
         left = self._text(e.left.span)
         r = e.right
         value = r.name if isinstance(r, ast.Name) else r.value if isinstance(r, ast.Literal) and r.kind == "string" else None
         assert a.type.enum is not None
-        if isinstance(value, str) and value in a.type.enum.values:
+        if isinstance(value, str) and self.is_member(value, a.type.enum):
             shown = value if value.isidentifier() else '"' + value + '"'
             help_ = f"to test one value, write `{shown} in {left}`; for several, `{left} any of {{{shown}, ...}}`"
         else:
@@ -205,7 +227,7 @@ class ExprChecker:
                         help=help_)
 
     def _name(self, e: ast.Name, scope: Scope, want: ir.EnumType | None, label: str | None = None) -> ir.Expr | None:
-        if want is not None and e.name in want.values:
+        if want is not None and self.is_member(e.name, want):
             return Const(e.name, Type("enum", want), e.span)
         if scope.reads == "item":
             if e.name in ITEM_NAMES:
@@ -417,12 +439,12 @@ class ExprChecker:
         for item in e.items:
             if elem.kind in ("enum", "set"):
                 assert elem.enum is not None
-                if item.kind in ("name", "string") and str(item.value) in elem.enum.values:
+                if item.kind in ("name", "string") and self.is_member(str(item.value), elem.enum):
                     vals.append(str(item.value))
                 else:
                     s = suggest(str(item.value), elem.enum.values)
                     what = f" for '{label}'" if label else ""
-                    self.sink.error("RB102", f"unknown value '{fmt_value(item.value)}'{what}" + (f"; did you mean '{s}'?" if s else ""),
+                    self.sink.error("RB102", f"unknown value '{value_text(item.value)}'{what}" + (f"; did you mean '{s}'?" if s else ""),
                                     item.span, help="the values are: " + ", ".join(elem.enum.values))
                     ok = False
             elif elem.kind == "num" and item.kind == "number":
@@ -432,7 +454,7 @@ class ExprChecker:
             elif elem.kind == "bool" and item.kind == "bool":
                 vals.append(item.value)
             else:
-                self.sink.error("RB103", f"`{fmt_value(item.value)}` is not a {elem.describe()} value", item.span,
+                self.sink.error("RB103", f"`{value_text(item.value)}` is not a {elem.describe()} value", item.span,
                             help="the set's items must have the type of the value they are compared with")
                 ok = False
         if not ok:
@@ -493,7 +515,7 @@ class ExprChecker:
             if not (isinstance(side, ast.Name) and side.name in _NULL_WORDS and side.name not in self.names.declared):
                 continue
             o = self.expr(other, scope)
-            if o is not None and o.type.enum is not None and side.name in o.type.enum.values:
+            if o is not None and o.type.enum is not None and self.is_member(side.name, o.type.enum):
                 return False  # a value of that enum
             test = "is missing" if e.op == "==" else "is present"
             self.sink.error("RB101", f"unknown name `{side.name}`: the language has no null value", side.span,
@@ -550,6 +572,10 @@ class ExprChecker:
             return None
         return Op(e.op, (a, b), BOOL, e.span, a.mentions | b.mentions)
 
+
+
+_CHAINS: dict[str, tuple[str, ...]] = {"and": ("and",), "or": ("or",), "+": ("+", "-"), "-": ("+", "-"),
+                                       "*": ("*", "/"), "/": ("*", "/")}
 
 
 def _label_of(x: ir.Expr | None) -> str | None:

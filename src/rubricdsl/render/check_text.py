@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rubricdsl.engine.findings import KINDS
-
-from rubricdsl.engine.runtime import Stats
-
-from rubricdsl.core.values import show
 from rubricdsl.core.safetext import markup
+from rubricdsl.core.severity import rank
+from rubricdsl.core.values import plural, show
+from rubricdsl.engine.runtime import Stats
+from rubricdsl.language import ir
 
 _SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-_SEV_ORDER = {"error": 0, "warning": 1, "info": 2}
 _KIND_ORDER = {k: i for i, k in enumerate(("unreadable", "invalid", "violation", "ambiguous", "uncovered", "escalation"))}
 
 
@@ -41,17 +39,11 @@ _LINES = "\0lines"  # the section of lines that are not records
 _ITEMS = "\0items"  # the section of item findings (several annotators on one item)
 
 
-def _esc(s: str) -> str:
-    """Data (ids, values, file names, rubric strings) for Rich: never markup, never a
-    control character (see `safetext`)."""
-    return markup(s)
-
-
 def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteria_order: list[str],
            titles: dict[str, str]) -> None:
     c = console
-    c.print(f"[bold]rubric[/bold] {_esc(info['name'])} [bold]version[/bold] {_esc(info['version'])}  "
-            f"[dim]sha256 {info['sha256'][:12]}  {_esc(info['file'])}[/dim]")
+    c.print(f"[bold]rubric[/bold] {markup(info['name'])} [bold]version[/bold] {markup(info['version'])}  "
+            f"[dim]sha256 {info['sha256'][:12]}  {markup(info['file'])}[/dim]")
     n_files = len(stats.files)
     clean = stats.records - stats.with_findings
     c.print(f"checked [bold]{stats.records}[/bold] record{'s' if stats.records != 1 else ''} "
@@ -90,28 +82,28 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
             c.print("[bold underline]top level[/bold underline]")
         else:
             title = titles.get(crit, crit)
-            c.print(f"[bold underline]criterion {_esc(crit)}[/bold underline]" + (f" — {_esc(title)}" if title != crit else ""))
-        items = sorted(by_crit[crit], key=lambda kg: (_SEV_ORDER[kg[0][3]], _KIND_ORDER[kg[0][1]], -kg[1]["count"], kg[0][2]))
+            c.print(f"[bold underline]criterion {markup(crit)}[/bold underline]" + (f" — {markup(title)}" if title != crit else ""))
+        items = sorted(by_crit[crit], key=lambda kg: (-rank(kg[0][3]), _KIND_ORDER[kg[0][1]], -kg[1]["count"], kg[0][2]))
         for (crit_, kind, name, severity), g in items:
             style = _SEV_STYLE[severity]
             what = f"{kind} {name}".strip()
             if kind == "escalation" and g.get("target"):
                 what += f" → {g['target']}"
             n = g["count"]
-            c.print(f"  [{style}]{_esc(what)}[/{style}]  [bold]{n}[/bold] {unit}{'s' if n != 1 else ''} [dim]({severity})[/dim]")
+            c.print(f"  [{style}]{markup(what)}[/{style}]  [bold]{n}[/bold] {unit}{'s' if n != 1 else ''} [dim]({severity})[/dim]")
             if crit == _ITEMS and kind in ("violation", "escalation") and not name.startswith("consensus"):
-                c.print(f"    [dim]{_esc(g['message'])}[/dim]")
+                c.print(f"    [dim]{markup(g['message'])}[/dim]")
             elif kind in ("violation", "escalation") and g["samples"] and g["samples"][0].get("fields") is not None:
-                c.print(f"    [dim]{_esc(g['message'])}[/dim]")
+                c.print(f"    [dim]{markup(g['message'])}[/dim]")
             for f in g["samples"]:
                 loc = f"{f['file']}:{f['line']}"
                 if crit == _ITEMS:
                     k = len(f["lines"])
-                    rec = f" item {f['record']} ({k} record{'s' if k != 1 else ''})"
+                    rec = f" item {f['record']} ({plural(k, 'record')})"
                 else:
                     rec = f" record {f['record']}" if f["record"] != str(f["line"]) else ""
                 detail = _detail(f)
-                c.print(f"    [dim]{_esc(loc)}{_esc(rec)}[/dim]  {_esc(detail)}")
+                c.print(f"    [dim]{markup(loc)}{markup(rec)}[/dim]  {markup(detail)}")
             if n > len(g["samples"]):
                 c.print(f"    [dim]… and {n - len(g['samples'])} more[/dim]")
 
@@ -131,4 +123,19 @@ def _detail(f: dict) -> str:
     return f["message"]
 
 
-__all__ = ["TextCollector", "render", "KINDS"]
+class TextWriter:
+    """`--format text`, the writer `rubric check` hands findings to (see `check_json`):
+    counts and samples while the run goes, the report at its end."""
+
+    encode = None  # findings as dicts
+
+    def __init__(self, console: Any, info: dict, rubric: ir.RubricIR, samples: int) -> None:
+        self.console = console
+        self.info = info
+        self.rubric = rubric
+        self.emit = TextCollector(samples)
+
+    def finish(self, stats: Stats) -> None:
+        criteria = self.rubric.criteria
+        render(self.console, self.info, stats, self.emit.groups, [c.name for c in criteria],
+               {c.name: c.title for c in criteria})

@@ -2,10 +2,9 @@
 format is `DiffResult.to_dict`). Record ids and file names are data: shown visibly."""
 from __future__ import annotations
 
-import json
-
 from rubricdsl.analysis.diff import DiffResult
 from rubricdsl.core.safetext import visible
+from rubricdsl.core.values import data_text, plural
 from rubricdsl.render.guide import md_code, md_text
 
 
@@ -17,7 +16,7 @@ def render_text(res: DiffResult, samples: int = 20) -> str:
         lines.append("warning: the content changed but the version did not")
     lines.append("")
     if res.changes:
-        lines.append(f"{len(res.changes)} structural change{'s' if len(res.changes) != 1 else ''}:")
+        lines.append(f"{plural(len(res.changes), 'structural change')}:")
         for c in res.changes:
             lines.append(f"  {c.change:8} {c.what} {c.name}" + (f"  ({c.detail})" if c.detail else ""))
     else:
@@ -28,7 +27,7 @@ def render_text(res: DiffResult, samples: int = 20) -> str:
         for c in res.semantic:
             line = f"  {c.status:10} {c.what} {c.name}"
             if c.witness is not None:
-                line += f"  e.g. {json.dumps(c.witness, ensure_ascii=False)}: old {c.old_says}, new {c.new_says}"
+                line += f"  e.g. {data_text(c.witness, spaced=True)}: old {c.old_says}, new {c.new_says}"
             if c.reason:
                 line += f"  ({c.reason})"
             lines.append(line)
@@ -69,7 +68,7 @@ def render_markdown(res: DiffResult, samples: int = 50) -> str:
     if res.semantic:
         out += ["", "| meaning | what | name | for example | old | new |", "| --- | --- | --- | --- | --- | --- |"]
         for c in res.semantic:
-            ex = f"`{json.dumps(c.witness, ensure_ascii=False)}`" if c.witness is not None else (c.reason or "")
+            ex = f"`{data_text(c.witness, spaced=True)}`" if c.witness is not None else (c.reason or "")
             out.append(f"| {c.status} | {c.what} | `{c.name}` | {ex} | {c.old_says or ''} | {c.new_says or ''} |")
     if res.data:
         s = res.summary()

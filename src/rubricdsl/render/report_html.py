@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from rubricdsl.core.severity import SEVERITIES
+from rubricdsl.core.values import data_text, shorten
 from rubricdsl.language import ir
 from rubricdsl.render.wording import anchor, build_guide, field_anchor, finding_anchor, plain, severity_word
 
@@ -39,16 +41,11 @@ VALUE_CHARS = 200
 
 def clip(v: Any, limit: int = VALUE_CHARS) -> str:
     """A value as compact JSON, shortened: samples stay small whatever the record holds."""
-    try:
-        s = orjson.dumps(v).decode()
-    except TypeError:
-        s = repr(v)
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return shorten(data_text(v), limit, "…")
 
 
 def _short(s: Any, limit: int) -> str:
-    s = str(s)
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return shorten(str(s), limit, "…")
 
 
 @dataclass
@@ -423,7 +420,7 @@ def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -
     titles = {c.name: c.title or c.name for c in rubric.criteria}
     order = {c.name: i for i, c in enumerate(rubric.criteria)}
     counts = {k: int(stats.counts.get(k, 0)) for k in KIND_ORDER}
-    sev = {k: int(stats.by_severity.get(k, 0)) for k in ("error", "warning", "info")}
+    sev = {k: int(stats.by_severity.get(k, 0)) for k in SEVERITIES}
 
     def crit_order(c: Clause) -> tuple:
         return (-2 if c.kind == "lines" else -1 if c.criterion is None else order.get(c.criterion, 10**6),)
@@ -449,7 +446,7 @@ def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -
 
     # sections per clause, in guideline order
     def severity_of(c: Clause) -> str:
-        for s in ("error", "warning", "info"):
+        for s in SEVERITIES:
             if c.severities.get(s):
                 return s
         return "info"

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from rubricdsl.core.values import number_text, value_text
 from rubricdsl.language import ir
 from rubricdsl.language.walk import operands
 
@@ -100,7 +101,7 @@ def finding_anchor(rubric: ir.RubricIR, finding: dict) -> str | None:
             return anchor("decide", label)
         f = rubric.field(label)
         return field_anchor(f) if f is not None else None
-    if rule and any(r.name == rule for r in rubric.rules + list(getattr(rubric, "item_rules", []) or [])):
+    if rule and any(r.name == rule for r in rubric.rules + rubric.item_rules):
         return anchor("rule", rule)
     return None
 
@@ -152,19 +153,9 @@ def _join(parts: list[Words], last: str = " or ", sep: str = ", ") -> Words:
     return tuple(out)
 
 
-def number_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
 def value_frag(v: Any) -> Frag:
     """A literal value: enum values, numbers and booleans as values, strings quoted."""
-    if isinstance(v, (bool, int, float)):
-        return Frag("value", number_text(v))
-    return Frag("value", str(v))
+    return Frag("value", value_text(v))
 
 
 def _sorted_values(values: Iterable[Any], enum: ir.EnumType | None) -> list[Any]:
@@ -218,7 +209,7 @@ class Wording:
             if isinstance(e.value, frozenset):
                 return (T("{"),) + self.const(e, ", ") + (T("}"),)
             return self.const(e)
-        if _is_agg(e):
+        if isinstance(e, ir.Agg):
             return self.agg(e)
         if isinstance(e, ir.Op):
             op, args = e.op, e.args
@@ -242,10 +233,10 @@ class Wording:
             return (T("("),) + w + (T(")"),)
         return w
 
-    def agg(self, e: Any) -> Words:
+    def agg(self, e: ir.Agg) -> Words:
         """Aggregates over an item's judgments (`per item` rules and escalations)."""
-        kind = getattr(e, "kind", "")
-        arg = getattr(e, "field", None) or getattr(e, "expr", None) or getattr(e, "arg", None)
+        kind = e.kind
+        arg = e.field or e.expr
         a: Words = ()
         if arg is not None:
             if isinstance(arg, ir.FieldIR):
@@ -297,7 +288,7 @@ class Wording:
         if op in ("present", "missing"):
             given = (op == "present") != neg
             who = self.value_words(args[0])
-            if _is_agg(args[0]):  # an aggregate has no value over no judgments, or on a tie
+            if isinstance(args[0], ir.Agg):  # an aggregate has no value over no judgments, or on a tie
                 if who and who[0].kind == "text" and who[0].text.startswith("the "):
                     who = (T(who[0].text[4:]),) + who[1:]
                 return (T("there is a " if given else "there is no "),) + who
@@ -370,7 +361,7 @@ class Wording:
             else:
                 rhs = self.const(b, " and ") if isinstance(b, ir.Const) else self.value_words(b)
                 w = left + (T(" is exactly " if equal else " is not exactly "),) + rhs
-        elif (_is_agg(a) and getattr(a, "kind", "") in _COUNTED and isinstance(b, ir.Const)
+        elif (isinstance(a, ir.Agg) and a.kind in _COUNTED and isinstance(b, ir.Const)
               and isinstance(b.value, (int, float)) and not isinstance(b.value, bool)):
             op = _NEGATE[e.op] if neg else e.op
             n = number_text(b.value)
@@ -500,11 +491,6 @@ def _strip_subject(w: Words, who: Words) -> Words:
             return (T(rest[0].text[1:]),) + rest[1:]
         return rest
     return w
-
-
-def _is_agg(e: Any) -> bool:
-    agg = getattr(ir, "Agg", None)
-    return agg is not None and isinstance(e, agg)
 
 
 _GIVEN_AND = (" is given and ", " are given and ")
@@ -709,9 +695,9 @@ class _Builder:
             presence = (T("optional"),)
         else:
             presence = (T("required"),)
-        levels = {_key(v): d for v, d in f.levels}
+        levels = {value_text(v): d for v, d in f.levels}
         if f.type.kind in ("enum", "set") and f.type.enum is not None:
-            values = [ValueDoc(v, levels.get(_key(v))) for v in f.type.enum.values]
+            values = [ValueDoc(v, levels.get(value_text(v))) for v in f.type.enum.values]
             only = False
         else:
             values = [ValueDoc(number_text(v), d) for v, d in f.levels]
@@ -725,7 +711,7 @@ class _Builder:
         for arm in d.arms:
             ad = ArmDoc(self.mark(anchor("arm", arm.name, d.label.name)), arm.number, arm.kind, arm.name, arm.title,
                         self.w.say(arm.cond) if arm.cond is not None else None,
-                        [number_text(v) if not isinstance(v, str) else v for v in arm.values], arm.doc)
+                        [value_text(v) for v in arm.values], arm.doc)
             if arm.kind == "edge":
                 edges.append(ad)
             elif arm.kind == "otherwise":
@@ -766,7 +752,7 @@ class _Builder:
         for name, v in x.given.items():
             f = self.r.field(name)
             href = field_anchor(f) if f is not None else None
-            given.append((Frag("field", name, href), _given_text(v)))
+            given.append((Frag("field", name, href), value_text(v)))
         expect = [self.outcome(kind, name) for kind, name in sorted(x.expect, key=_outcome_order)]
         return ExampleDoc(self.mark(a), x.title, x.doc, given, expect)
 
@@ -794,10 +780,9 @@ class _Builder:
             sections.append(top)
         sections += [self.section(c) for c in r.criteria]
         consensus = []
-        for c in getattr(r, "consensus", []) or []:
+        for c in r.consensus:
             consensus.append(ConsensusDoc(self.mark(anchor("consensus", c.label.name)), c.label.name,
-                                          field_anchor(c.label), getattr(c, "min_annotators", None),
-                                          getattr(c, "min_agreement", None), getattr(c, "doc", None)))
+                                          field_anchor(c.label), c.min_annotators, c.min_agreement, c.doc))
         item_rules = [self.rule_doc(x) for x in r.item_rules]
         item_escalations = [self.escalation_doc(x) for x in r.item_escalations]
         lets = [LetDoc(self.mark(anchor("let", x.name)), x.name, x.doc,
@@ -807,24 +792,6 @@ class _Builder:
         examples = [self.example_doc(x) for x in r.examples]
         return Guide(r.name, r.version, r.sha256, os.path.basename(r.source_name), r.doc, sections, consensus,
                      item_rules, item_escalations, lets, examples, self.anchors)
-
-
-def _key(v: Any) -> str:
-    return number_text(v) if not isinstance(v, str) else v
-
-
-def _given_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return number_text(v)
-    if isinstance(v, (list, tuple, frozenset, set)):
-        return "{" + ", ".join(_given_text(x) for x in v) + "}"
-    if isinstance(v, str):
-        return v
-    if v is None:
-        return "null"
-    return str(v)
 
 
 _KIND_ORDER = {"violation": 0, "ambiguous": 1, "uncovered": 2, "invalid": 3, "escalation": 4}
