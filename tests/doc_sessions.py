@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "docs/cli.md", "docs/language.md", "docs/ci.md", "docs/security.md")
+DOCS = ("README.md", "docs/cli.md", "docs/language.md", "docs/ci.md", "docs/security.md", "docs/annotation-tools.md")
 
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 _DIRECTIVE = re.compile(r"<!--\s*(session|file):\s*(.*?)\s*-->\s*$")

@@ -14,7 +14,7 @@ from helpers import Ran, rubric
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
+RUBRICS = sorted(p for p in (ROOT / "rubrics").glob("*/*.rubric") if (p.parent / "sample.jsonl").is_file())
 
 
 def run(*args: str, cwd: Path | None = None) -> Ran:

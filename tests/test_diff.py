@@ -16,7 +16,9 @@ import rubricdsl
 from rubricdsl.analysis import diff as D
 
 ROOT = Path(__file__).resolve().parents[1]
-RUBRICS = sorted((ROOT / "rubrics").glob("*/*.rubric"))
+# the shipped rubrics with a JSONL sample; those reading a tool's export are below
+RUBRICS = sorted(p for p in (ROOT / "rubrics").glob("*/*.rubric") if (p.parent / "sample.jsonl").is_file())
+EXPORTS = sorted(p for p in (ROOT / "rubrics").glob("*/*.rubric") if (p.parent / "sample.json").is_file())
 
 
 def _key(f: dict) -> tuple:
@@ -294,3 +296,37 @@ def test_reordered_enum_and_set_values_are_no_change(tmp_path: Path) -> None:
     assert [c.to_dict()["change"] for c in D.structural(rubricdsl.loads(ranked).ir, rubricdsl.loads(flipped).ir)] \
         == ["changed"]
     assert _semantic(ranked, flipped)[("rule", "low_score_needs_harm")].status != "equivalent"
+
+
+def expected_judgment_flips(old_text: str, new_text: str, sample: Path) -> set[tuple[str, str]]:
+    """(record, judgment) of every judgment of an export whose findings differ, from
+    each task checked on its own through the API."""
+    old, new = rubricdsl.loads(old_text), rubricdsl.loads(new_text)
+    flips = set()
+    for task in json.loads(sample.read_text(encoding="utf-8")):
+        by: dict[tuple, list] = {}
+        for side, r in (("a", old), ("b", new)):
+            for f in r.check_dicts(task):
+                if f.get("judgment") is not None:
+                    by.setdefault((f["record"], f["judgment"]), {"a": [], "b": []})[side].append(_key(f))
+        flips |= {k for k, v in by.items() if sorted(v["a"]) != sorted(v["b"])}
+    return flips
+
+
+@pytest.mark.parametrize("path", EXPORTS, ids=lambda p: p.parent.name)
+def test_diff_data_on_an_export_lists_each_flipped_judgment(path: Path, tmp_path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    sample = path.parent / "sample.json"
+    old = tmp_path / "old.rubric"
+    old.write_text(text, encoding="utf-8")
+    flipped_some = False
+    for what, new_text in edits(text).items():
+        new = tmp_path / "new.rubric"
+        new.write_text(new_text, encoding="utf-8")
+        res = D.diff(str(old), str(new), [str(sample)])
+        got = {(r.record, r.judgment) for r in res.records if r.judgment is not None}
+        assert got == expected_judgment_flips(text, new_text, sample), what
+        flipped_some = flipped_some or bool(got)
+        assert res.summary()["records"] == len(json.loads(sample.read_text(encoding="utf-8")))
+        assert all(r.judgment is None for r in res.records if r.before + r.after and "lines" in (r.before + r.after)[0])
+    assert flipped_some

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
-from rubricdsl.core.paths import put
-from rubricdsl.engine.evaluate import evaluate
+from rubricdsl.core.paths import judgment_of, put
+from rubricdsl.engine import codegen
+from rubricdsl.engine.evaluate import SKIP, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,7 +104,7 @@ def _record(rubric) -> st.SearchStrategy[dict]:
             if draw(st.integers(0, 9)) == 0:
                 continue  # missing
             v = draw(_value_for(f))
-            put(rec, f.path, v)
+            put(rec, f.path, v, rubric.ir.record_each)  # `@` paths go into the record's one judgment
         return rec
 
     return build()
@@ -118,9 +119,19 @@ def test_compiled_checker_agrees_with_the_reference(name: str) -> None:
     rubric = rubricdsl.loads(RUBRICS[name], name)
     check = rubric.compiled.check
 
+    each = rubric.ir.record_each
+
     @settings(max_examples=300, deadline=None, derandomize=True)
     @given(_record(rubric))
     def agree(rec: dict) -> None:
-        assert (check(rec) or []) == evaluate(rubric.ir, rec), rec
+        if each is None:
+            assert (check(rec) or []) == evaluate(rubric.ir, rec), rec
+            return
+        # a rubric with `each`: the checker and the reference read one judgment
+        jud = judgment_of(rec, each)
+        got, want = check(rec, jud), evaluate(rubric.ir, rec, jud)
+        assert (got is codegen.SKIP) == (want is SKIP), rec
+        if want is not SKIP:
+            assert (got or []) == want, rec
 
     agree()

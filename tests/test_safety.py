@@ -424,7 +424,10 @@ def test_cache_entries_round_trip_and_reject_what_is_not_theirs(tmp_path: Path, 
             assert d.label is loaded.field(d.label.name)
         # the same findings on the rubric's sample data
         records = []
-        for line in (path.parent / "sample.jsonl").read_text(encoding="utf-8").splitlines():
+        export = path.parent / "sample.json"  # a tool's export: one JSON array
+        if export.is_file():
+            records = json.loads(export.read_text(encoding="utf-8"))
+        for line in ([] if records else (path.parent / "sample.jsonl").read_text(encoding="utf-8").splitlines()):
             try:
                 records.append(json.loads(line))
             except ValueError:

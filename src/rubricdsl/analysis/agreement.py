@@ -387,9 +387,10 @@ def agreement(rubric: ir.RubricIR, paths: list[str], levels: dict[str, str] | No
     """The agreement report (a JSON-ready dict)."""
     from rubricdsl.engine.runtime import run  # noqa: PLC0415
 
-    if rubric.record_item is None:
+    if rubric.record_item is None and rubric.record_each is None:
         raise AgreementError("agreement needs to know which records belong to one item: "
-                             "name it in the rubric's `record` block (`record { item = PATH  annotator = PATH }`)")
+                             "name it in the rubric's `record` block (`record { item = PATH  annotator = PATH }`), "
+                             "or read the judgments inside each record (`record { each = PATH  annotator = @PATH }`)")
     compiled = compile_for_agreement(rubric)
     assert compiled.plan is not None
     chosen = {f.name: default_level(f) for f in compiled.plan.fields}

@@ -304,10 +304,13 @@ class RecordDiff:
     record: str
     before: list[dict]
     after: list[dict]
+    judgment: str | None = None  # with `each`: the judgment whose findings differ
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "record": self.record, "before": self.before,
-                "after": self.after}
+        d = {"file": self.file, "line": self.line, "record": self.record, "before": self.before, "after": self.after}
+        if self.judgment is not None:
+            d["judgment"] = self.judgment
+        return d
 
 
 @dataclass
@@ -396,7 +399,7 @@ def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: f
 
 def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
     """Run both rubrics over the same lines and keep the records whose findings differ."""
-    from rubricdsl.engine.reading import open_data, read_batches  # noqa: PLC0415
+    from rubricdsl.engine.reading import ArrayReader, array_file, open_data, read_batches  # noqa: PLC0415
     from rubricdsl.engine.runtime import RecordChecker  # noqa: PLC0415
 
     shared = frozenset(r.name for r in old.ir.rules) & frozenset(r.name for r in new.ir.rules)
@@ -404,23 +407,34 @@ def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
     found_a: list[dict] = []
     before_c = RecordChecker(old.compiled, found_b.append)
     after_c = RecordChecker(new.compiled, found_a.append)
+    def compare(name: str) -> None:
+        before, after = _by_judgment(found_b), _by_judgment(found_a)
+        found_b.clear()
+        found_a.clear()
+        for ln, jud in sorted(before.keys() | after.keys(), key=_order):
+            b, a = before.get((ln, jud), []), after.get((ln, jud), [])
+            if {_key(f, shared) for f in b} != {_key(f, shared) for f in a}:
+                rec = (a or b)[0]["record"]
+                res.records.append(RecordDiff(name, ln, rec, b, a, jud))
+
     try:
         for path in paths:
             stream, name, _, _ = open_data(path)
-            lineno = 0
             try:
+                if array_file(stream, name):
+                    # a JSON array: one element at a time, so that a large export stays a stream
+                    for element in ArrayReader(stream, name):
+                        before_c.elements((element,), name)
+                        after_c.elements((element,), name)
+                        res.records_read += 1
+                        compare(name)
+                    continue
+                lineno = 0
                 for batch in read_batches(stream, name, lambda: lineno):
                     before_c.lines(batch, name, lineno)
                     last, blank = after_c.lines(batch, name, lineno)
                     res.records_read += last - lineno - blank
-                    before, after = _by_line(found_b), _by_line(found_a)
-                    found_b.clear()
-                    found_a.clear()
-                    for ln in sorted(before.keys() | after.keys()):
-                        b, a = before.get(ln, []), after.get(ln, [])
-                        if {_key(f, shared) for f in b} != {_key(f, shared) for f in a}:
-                            rec = (a or b)[0]["record"]
-                            res.records.append(RecordDiff(name, ln, rec, b, a))
+                    compare(name)
                     lineno = last
             finally:
                 if path != "-":
@@ -431,11 +445,21 @@ def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
         after_c.close()
 
 
-def _by_line(found: list[dict]) -> dict[int, list[dict]]:
-    out: dict[int, list[dict]] = {}
+def _by_judgment(found: list[dict]) -> dict[tuple[int, str | None], list[dict]]:
+    """Findings by (line, judgment): with `each`, each judgment of a record flips on its own."""
+    out: dict[tuple[int, str | None], list[dict]] = {}
     for f in found:
-        out.setdefault(f["line"], []).append(f)
+        out.setdefault((f["line"], f.get("judgment")), []).append(f)
     return out
+
+
+def _order(key: tuple[int, str | None]) -> tuple:
+    """Lines in order; within a line, the record's own findings first, then its
+    judgments (numbers by value, names as text)."""
+    ln, jud = key
+    if jud is None:
+        return (ln, 0, 0, "")
+    return (ln, 1, int(jud), "") if jud.isdigit() else (ln, 2, 0, jud)
 
 
 def _item_records(before_c: Any, after_c: Any, res: DiffResult) -> None:

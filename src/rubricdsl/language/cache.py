@@ -31,9 +31,10 @@ import orjson
 from rubricdsl.language import ir
 from rubricdsl.core.version import __version__
 from rubricdsl.core.resources import package_files
+from rubricdsl.core.paths import AT, Select
 from rubricdsl.core.source import Span
 
-FORMAT = 2
+FORMAT = 3  # 3: paths with `@` and selectors
 _MAX_BYTES = 64 << 20  # an entry larger than this is not one this package wrote
 
 
@@ -106,7 +107,7 @@ def grammar_cache() -> str | bool:
 def _classes() -> dict[str, tuple[type, tuple[str, ...]]]:
     """The classes an entry may name: the IR's dataclasses and Span, with their fields."""
     out: dict[str, tuple[type, tuple[str, ...]]] = {}
-    for obj in list(vars(ir).values()) + [Span]:
+    for obj in list(vars(ir).values()) + [Span, Select]:
         if isinstance(obj, type) and dataclasses.is_dataclass(obj):
             out[obj.__name__] = (obj, tuple(f.name for f in dataclasses.fields(obj)))
     return out
@@ -156,6 +157,8 @@ def encode(rubric: ir.RubricIR) -> bytes:
             return {"d": [[val(k), val(x)] for k, x in v.items()]}
         if t is Span:  # the most frequent object: six integers, inline
             return {"s": [v.start, v.end, v.line, v.column, v.end_line, v.end_column]}
+        if v is AT:  # a path that starts at the judgment (`@`)
+            return {"a": 1}
         if dataclasses.is_dataclass(v):
             return obj(v)
         raise _Unsupported(t.__name__)
@@ -205,6 +208,8 @@ def decode(data: bytes, sha256: str) -> ir.RubricIR:
                     return {val(k): val(y) for k, y in x}
             if tag == "n" and x in ("inf", "-inf", "nan"):
                 return float(x)
+            if tag == "a" and x == 1:
+                return AT
         raise ValueError("bad value")
 
     setattr_ = object.__setattr__

@@ -29,8 +29,11 @@ class TextCollector:
         key = (crit, f["kind"], name, f["severity"])
         g = self.groups.get(key)
         if g is None:
-            g = self.groups[key] = {"count": 0, "samples": [], "target": f.get("target"), "message": f["message"]}
+            g = self.groups[key] = {"count": 0, "judged": 0, "samples": [], "target": f.get("target"),
+                                    "message": f["message"]}
         g["count"] += 1
+        if "judgment" in f:
+            g["judged"] += 1
         if len(g["samples"]) < self.samples:
             g["samples"].append(f)
 
@@ -56,6 +59,10 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
         parts.append(f"[{style}]{k} {n}[/{style}]")
     c.print("  " + "  ".join(parts))
     sev = stats.by_severity
+    if stats.judgments is not None:
+        skipped = f", {stats.skipped} skipped (`skip when`)" if stats.skipped else ""
+        c.print(f"  [bold]{stats.judgments}[/bold] judgment{'s' if stats.judgments != 1 else ''} checked"
+                f" (one per element of each record's list){skipped}")
     if stats.items:
         c.print(f"  [bold]{stats.items}[/bold] item{'s' if stats.items != 1 else ''} judged "
                 "(records grouped by their item)")
@@ -90,13 +97,22 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
             if kind == "escalation" and g.get("target"):
                 what += f" → {g['target']}"
             n = g["count"]
-            c.print(f"  [{style}]{markup(what)}[/{style}]  [bold]{n}[/bold] {unit}{'s' if n != 1 else ''} [dim]({severity})[/dim]")
+            noun = unit if not g["judged"] else "judgment" if g["judged"] == n else "finding"
+            c.print(f"  [{style}]{markup(what)}[/{style}]  [bold]{n}[/bold] {noun}{'s' if n != 1 else ''} [dim]({severity})[/dim]")
             if crit == _ITEMS and kind in ("violation", "escalation") and not name.startswith("consensus"):
                 c.print(f"    [dim]{markup(g['message'])}[/dim]")
             elif kind in ("violation", "escalation") and g["samples"] and g["samples"][0].get("fields") is not None:
                 c.print(f"    [dim]{markup(g['message'])}[/dim]")
+            task = None  # the record whose judgments are listed under it
             for f in g["samples"]:
                 loc = f"{f['file']}:{f['line']}"
+                if "judgment" in f:
+                    if task != (f["file"], f["line"], f["record"]):
+                        task = (f["file"], f["line"], f["record"])
+                        c.print(f"    [dim]{markup(loc)} record {markup(f['record'])}[/dim]")
+                    c.print(f"      [dim]judgment {markup(f['judgment'])}[/dim]  {markup(_detail(f))}")
+                    continue
+                task = None
                 if crit == _ITEMS:
                     k = len(f["lines"])
                     rec = f" item {f['record']} ({plural(k, 'record')})"

@@ -34,7 +34,8 @@ def render_text(res: DiffResult, samples: int = 20) -> str:
     if res.data:
         s = res.summary()
         lines.append("")
-        lines.append(f"{s['records']} records read, {s['records_changed']} with different findings")
+        per = " (each judgment of a record on its own)" if any(r.judgment is not None for r in res.records) else ""
+        lines.append(f"{s['records']} records read, {s['records_changed']} with different findings{per}")
         for k in ("newly_violating", "no_longer_violating", "newly_uncovered", "newly_ambiguous",
                   "escalation_added", "escalation_removed", "newly_invalid"):
             if s[k]:
@@ -42,7 +43,8 @@ def render_text(res: DiffResult, samples: int = 20) -> str:
         for r in res.records[:samples]:
             b = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.before})) or "none"
             a = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.after})) or "none"
-            lines.append(f"  {r.file}:{r.line} record {r.record}: {b} -> {a}")
+            jud = f" judgment {r.judgment}" if r.judgment is not None else ""
+            lines.append(f"  {r.file}:{r.line} record {r.record}{jud}: {b} -> {a}")
         if len(res.records) > samples:
             lines.append(f"  … and {len(res.records) - samples} more")
     return "\n".join(visible(line) for line in lines) + "\n"
@@ -84,6 +86,9 @@ def render_markdown(res: DiffResult, samples: int = 50) -> str:
             for r in res.records[:samples]:
                 b = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.before})) or "—"
                 a = ", ".join(sorted({f"{f['kind']} {f['rule'] or f['label'] or ''}".strip() for f in r.after})) or "—"
-                out.append(f"| {_md_cell(f'{r.file}:{r.line}')} | {md_code(visible(r.record))} | {b} | {a} |")
+                rec = md_code(visible(r.record))
+                if r.judgment is not None:
+                    rec = f"{rec} judgment {md_code(visible(r.judgment))}"
+                out.append(f"| {_md_cell(f'{r.file}:{r.line}')} | {rec} | {b} | {a} |")
             out += ["", "</details>"]
     return "\n".join(out) + "\n"

@@ -56,6 +56,7 @@ class Sample:
     message: str
     arms: list[str]
     values: list[tuple[str, str]]  # (name, value as text)
+    judgment: str | None = None  # with `each`: which judgment of the record
 
 
 @dataclass
@@ -247,7 +248,8 @@ class ReportCollector:
         if "cause" in f:
             values.append(("cause", _short(f["cause"], 80)))
         return Sample(str(f["file"]), int(f["line"]), _short(f["record"], 80), _short(f["message"], 300),
-                      [_short(a, 80) for a in (f.get("arms") or [])][:20], values[:30])
+                      [_short(a, 80) for a in (f.get("arms") or [])][:20], values[:30],
+                      _short(f["judgment"], 80) if "judgment" in f else None)
 
     def run_with(self, run: Callable[..., Any]) -> Callable[..., Any]:
         """`run` (with `runtime.run`'s signature) that also feeds every finding to this

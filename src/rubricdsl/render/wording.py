@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from rubricdsl.core.paths import AT, Select
 from rubricdsl.core.values import number_text, value_text
 from rubricdsl.language import ir
 from rubricdsl.language.walk import operands
@@ -524,6 +525,7 @@ class FieldDoc:
     doc: str | None
     values: list[ValueDoc]  # enum and set values (every one), or the `level`s of other types
     levels_only: bool  # values holds only the levels written (scales, bools), not every value
+    where: Words | None = None  # where the path reads, in words (paths with selectors or `@`)
 
 
 @dataclass
@@ -703,7 +705,7 @@ class _Builder:
             values = [ValueDoc(number_text(v), d) for v, d in f.levels]
             only = True
         return FieldDoc(self.mark(field_anchor(f)), f.name, f.kind, type_words(f.type), presence, f.path_text,
-                        f.doc, values, only)
+                        f.doc, values, only, path_words(f.path, self.r.record_each))
 
     def decide_doc(self, d: ir.DecideIR) -> DecideDoc:
         a = self.mark(anchor("decide", d.label.name))
@@ -804,3 +806,98 @@ def _outcome_order(o: tuple[str, str]) -> tuple[int, str]:
 def build_guide(rubric: ir.RubricIR) -> Guide:
     """The guideline of a compiled rubric."""
     return _Builder(rubric).build()
+
+
+# ---- where a field is read, in words ---------------------------------------------------------
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def _ordinal(i: int) -> str:
+    return _ORDINALS[i] if 0 <= i < len(_ORDINALS) else f"element {i + 1}"
+
+
+def singular(word: str) -> str:
+    """A plural noun made singular, simply: `annotations` -> `annotation`, `entries` ->
+    `entry`; a word that does not end in a plural `s` is kept."""
+    if len(word) > 3 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 1 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _segments(steps: tuple) -> list[tuple[str, list[int], Select | None]]:
+    """A path's steps as segments: (key, indexes, selector)."""
+    out: list[tuple[str, list[int], Select | None]] = []
+    for step in steps:
+        if isinstance(step, str):
+            out.append((step, [], None))
+        elif isinstance(step, Select):
+            key, idx, _ = out[-1]
+            out[-1] = (key, idx, step)
+        elif isinstance(step, int) and out:
+            out[-1][1].append(step)
+    return out
+
+
+def _segment_words(key: str, indexes: list[int], sel: Select | None) -> Words:
+    if sel is not None:
+        return (T("the element of "), Frag("key", key), T(" whose "), Frag("key", sel.key), T(" is "),
+                Frag("string", sel.value))
+    words: Words = (Frag("key", key),)
+    for i in indexes:
+        words = (T(f"the {_ordinal(i)} of "),) + words
+    return words
+
+
+def path_words(path: tuple, each: tuple | None) -> Words | None:
+    """Where a path reads, in words, for paths that are not a plain key chain: a selector
+    reads as "the element of `result` whose `from_name` is “toxic”" (a Label Studio
+    control, selected by `from_name`, as "the `toxic` control"), and a path from the
+    judgment (`@`) ends with ", in each annotation" (the `each` path's last key, made
+    singular). None for a plain path in a rubric without `each`."""
+    at = bool(path) and path[0] is AT
+    steps = path[1:] if at else path
+    segs = _segments(steps)
+    if each is None and not any(sel for _, _, sel in segs):
+        return None
+    parts: list[Words] = []
+    k = 0
+    while k < len(segs):
+        key, idx, sel = segs[k]
+        if sel is not None and sel.key == "from_name" and not idx:
+            # a Label Studio control: its answer is in `value`, e.g. `value.choices[0]`
+            owner: Words = (T("the "), Frag("key", sel.value), T(" control"))
+            rest = segs[k + 1:]
+            if rest and rest[0][0] == "value" and not rest[0][1] and rest[0][2] is None:
+                rest = rest[1:]
+            if len(rest) == 1 and rest[0][2] is None:
+                rkey, ridx = rest[0][0], rest[0][1]
+                if len(ridx) == 1:
+                    tail: Words = (T(f"{_ordinal(ridx[0])} {singular(rkey)}"),)
+                elif not ridx:
+                    tail = (Frag("key", rkey),)
+                else:
+                    tail = _segment_words(rkey, ridx, None)
+                parts.append(owner + (T("'s "),) + tail)
+                k = len(segs)
+                break
+            parts.append(owner)
+            k += 1
+            continue
+        parts.append(_segment_words(key, idx, sel))
+        k += 1
+    words: Words = ()
+    for p in reversed(parts):  # the innermost first: "`x` of `y`"
+        words = words + ((T(" of "),) if words else ()) + p
+    if each is not None:
+        if at:
+            last = next((s for s in reversed(each) if isinstance(s, str)), "")
+            one = singular(last)
+            words += (T(f", in each {one}") if one != last else T(", in each element of "),)
+            if one == last:
+                words += (Frag("key", last),)
+        else:
+            words += (T(", in the record (shared by its judgments)"),)
+    return words
