@@ -18,7 +18,8 @@ then runs, as subprocesses, best of N rounds each:
                  (the same rubric with `annotation.` paths instead of `@` ones).
 
 and prints judgments per second of both, their ratio (target: export >= 0.7x flat) and
-the peak RSS of the export run (target: under 300 MB, whatever the file's size).
+the peak RSS of the export run, summed over its processes (target: under 300 MB, whatever
+the file's size). `--jobs N` passes `-j N` to both runs (default: the CLI's, one per CPU).
 
 Sanity: both runs must give the same findings, counted per (kind, rule or label, task,
 judgment): a benchmark comparing unequal work is worthless, so a mismatch exits 1.
@@ -163,18 +164,47 @@ def rubric_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "rubricdsl"]
 
 
-def run(rubric: Path, data: Path, out: Path) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MB, exit status) of one `rubric check`."""
+def tree_rss_mb(pid: int) -> float:
+    """The resident memory of a process and all its descendants now, in MB (Linux /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(d)] = int(fields[1])
+        rss[int(d)] = int(fields[21])
+    tree, grew = {pid}, True
+    while grew:
+        more = {p for p, pp in parents.items() if pp in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def run(rubric: Path, data: Path, out: Path, jobs: int | None) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MB of the whole process tree, sampled, exit status) of one
+    `rubric check`: with -j the workers' memory counts too."""
     start = time.perf_counter()
-    proc = subprocess.Popen([*rubric_cmd(), "check", str(rubric), str(data), "--format", "jsonl", "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    extra = ["-j", str(jobs)] if jobs is not None else []
+    proc = subprocess.Popen([*rubric_cmd(), "check", str(rubric), str(data), "--format", "jsonl", "-o", str(out),
+                             *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, tree_rss_mb(proc.pid))
+        except OSError:
+            pass
+        time.sleep(0.05)
     took = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode not in (0, 1):
         sys.exit(f"rubric check {data.name} failed (exit {proc.returncode}): {err.strip()}")
-    return took, usage.ru_maxrss / 1024, proc.returncode
+    return took, peak, proc.returncode
 
 
 def findings(path: Path) -> Counter:
@@ -193,6 +223,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--judgments", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=None, help="pass -j N to both runs (default: the CLI's default)")
     ap.add_argument("--keep", action="store_true", help="keep and reuse the generated files in bench/out/")
     args = ap.parse_args()
     out = OUT_DIR if args.keep else Path(tempfile.mkdtemp(prefix="rubric-export-bench-"))
@@ -209,8 +240,8 @@ def main() -> int:
         best_e = best_f = float("inf")
         rss_e = rss_f = 0.0
         for _ in range(args.repeat):
-            te, me, _ = run(r_export, export, out / "export-findings.jsonl")
-            tf, mf, _ = run(r_flat, flat, out / "flat-findings.jsonl")
+            te, me, _ = run(r_export, export, out / "export-findings.jsonl", args.jobs)
+            tf, mf, _ = run(r_flat, flat, out / "flat-findings.jsonl", args.jobs)
             best_e, best_f = min(best_e, te), min(best_f, tf)
             rss_e, rss_f = max(rss_e, me), max(rss_f, mf)
         fe = findings(out / "export-findings.jsonl")

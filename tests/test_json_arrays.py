@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rubricdsl.core.values import HugeNumber
-from rubricdsl.engine.reading import ArrayReader, is_json_array, open_data
+from rubricdsl.engine.reading import ARRAY_STOPS, ArrayReader, is_json_array, open_data
 
 AFTER_END = "text after the end of the JSON array (a file that starts with `[` is read as one JSON array)"
 
@@ -84,15 +84,15 @@ def test_a_cut_file_reads_what_it_holds_then_one_unreadable_finding(items, inden
     (b'[{"a": 1}, 2, "x", [3], null]',
      [(1, {"a": 1}, None), (1, None, "a JSON integer, not an object"), (1, None, "a JSON string, not an object"),
       (1, None, "a JSON array, not an object"), (1, None, "a JSON null, not an object")]),
-    (b'[{"a": 1},\n{"a": 2}\n', [(1, {"a": 1}, None), (2, {"a": 2}, None), (3, None, "the JSON array ends early: no closing `]`")]),
-    (b'[{"a": 1},\n{"a": 2},\n]', [(1, {"a": 1}, None), (2, {"a": 2}, None), (3, None, "a comma before `]`")]),
-    (b'[{"a": 1}]\n[{"a": 2}]\n', [(1, {"a": 1}, None), (2, None, AFTER_END)]),
-    (b'[\n{"a": 1},\n{"a": NaN}\n]', [(2, {"a": 1}, None), (3, None, "NaN is not JSON")]),
-    (b'[\n{"a": 1}\n{"a": 2}]', [(2, {"a": 1}, None), (3, None, "expected `,` or `]` after an element of the JSON array, found `{`")]),
-    (b'[\n  {\n    "a": "x\xffy"\n  }\n]', [(3, None, "invalid UTF-8")]),
+    (b'[{"a": 1},\n{"a": 2}\n', [(1, {"a": 1}, None), (2, {"a": 2}, None), (3, None, "the JSON array ends early: no closing `]`; " + ARRAY_STOPS)]),
+    (b'[{"a": 1},\n{"a": 2},\n]', [(1, {"a": 1}, None), (2, {"a": 2}, None), (3, None, "a comma before `]`; " + ARRAY_STOPS)]),
+    (b'[{"a": 1}]\n[{"a": 2}]\n', [(1, {"a": 1}, None), (2, None, f"{AFTER_END}; {ARRAY_STOPS}")]),
+    (b'[\n{"a": 1},\n{"a": NaN}\n]', [(2, {"a": 1}, None), (3, None, "NaN is not JSON; " + ARRAY_STOPS)]),
+    (b'[\n{"a": 1}\n{"a": 2}]', [(2, {"a": 1}, None), (3, None, "expected `,` or `]` after an element of the JSON array, found `{`; " + ARRAY_STOPS)]),
+    (b'[\n  {\n    "a": "x\xffy"\n  }\n]', [(3, None, "invalid UTF-8; " + ARRAY_STOPS)]),
     (b'[\n  {\n    "a": "\\ud800"\n  },\n  {\n    "b": 1\n  }\n]',
      [(2, None, "a string holds a lone surrogate \\ud800 (half of a pair)"), (5, {"b": 1}, None)]),
-    (b'[\n  {\n    "a": tru\n  }\n]', [(3, None, "unexpected `t` at column 10")]),
+    (b'[\n  {\n    "a": tru\n  }\n]', [(3, None, "unexpected `t` at column 10; " + ARRAY_STOPS)]),
 ])
 def test_unreadable_elements_and_errors(text: bytes, expected: list, window: int) -> None:
     assert read(text, window) == expected

@@ -167,7 +167,7 @@ def test_jsonl_gzip_stdin_and_jobs_read_the_same_findings(rubric, tmp_path) -> N
     assert stats.records == 5 and stats.judgments == 8
     key = lambda f: (f["kind"], f["record"], f.get("judgment"), f["rule"], f["label"])  # noqa: E731
     assert sorted(map(key, by_line)) == sorted(map(key, base))
-    # several processes: an array file is read in one; the findings are the same
+    # several processes: an array file smaller than a part is read in one; the findings are the same
     old = runtime.PARALLEL_MIN_BYTES
     runtime.PARALLEL_MIN_BYTES = 1
     try:

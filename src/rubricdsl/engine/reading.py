@@ -288,10 +288,13 @@ class ArrayReader:
     line where it occurred. `line` is the line the reader has reached (for read errors).
     Numbers and strings are read as in JSONL files (numbers beyond a double are readable
     and invalid for any field; NaN is not JSON; a lone surrogate makes the element
-    unreadable); a duplicate key keeps its last value."""
+    unreadable); a duplicate key keeps its last value. `first_line` is the line the
+    stream's first byte is on (a part of a file is read from the line where it starts);
+    `stopped` tells, once read, whether a syntax error ended the reading."""
 
-    def __init__(self, stream: BinaryIO, name: str, window: int = ARRAY_WINDOW) -> None:
+    def __init__(self, stream: BinaryIO, name: str, window: int = ARRAY_WINDOW, first_line: int = 1) -> None:
         self.stream = stream
+        self.stopped = False
         self.name = name
         self.window = window
         self._decoder = _codecs_utf8()
@@ -299,7 +302,7 @@ class ArrayReader:
         self._pos = 0  # where reading resumes in _buf
         self._eof = False
         self._ref = 0  # a position of _buf ...
-        self._ref_line = 1  # ... and its line
+        self._ref_line = first_line  # ... and its line
 
     @property
     def line(self) -> int:
@@ -365,7 +368,8 @@ class ArrayReader:
             self._buf = self._text(rest, self._eof)
             yield from self._elements(after_element)
         except _ArrayEnd as end:
-            yield end.line, None, end.why
+            self.stopped = True
+            yield end.line, None, f"{end.why}; {ARRAY_STOPS}"
 
     # -- the fast path: a pretty-printed array, over bytes
     #
@@ -394,7 +398,7 @@ class ArrayReader:
         raw = self._read_raw()
         while len(raw) < 3 and not self._eof:
             raw += self._read_raw()
-        lpos, line = 0, 1  # a position of `raw` and its line
+        lpos, line = 0, self._ref_line  # a position of `raw` and its line
         if raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
 
@@ -544,6 +548,11 @@ def _why_in_line(buf: str, pos: int) -> str:
     return _why_at(buf[start:end], pos - start)
 
 
+# A syntax error ends an array file (where the next element starts is unknown): the
+# finding says so, so that nobody takes the elements after it for checked.
+ARRAY_STOPS = "the rest of the file is not read"
+
+
 class _ArrayEnd(Exception):
     def __init__(self, line: int, why: str) -> None:
         self.line = line
@@ -552,3 +561,94 @@ class _ArrayEnd(Exception):
 
 def _codecs_utf8() -> Any:
     return codecs.getincrementaldecoder("utf-8")("strict")
+
+
+# ---- a pretty-printed array file in parts (`check -j`)
+#
+# Annotation tools write their JSON exports pretty-printed (`json.dump(tasks, f,
+# indent=2)`): each element opens with `{` at the start of a line and closes with `}`
+# at the start of a line with the same indentation, followed by the comma. Such a file
+# splits into parts of whole elements where a line is that indentation and `},`; each
+# part is read as an array of its own (`array_part`), from the line where it starts.
+# The split is a guess made without parsing: a part whose reading stops on a syntax
+# error (the guess was wrong, or the file is) is read again by `array_rest`, from its
+# start, which is an element's start when every part before it read cleanly, to the
+# end of the file, exactly as a reading of the whole file would go on from there.
+
+
+def array_parts(path: str, step: int) -> list[tuple[int, int]] | None:
+    """Byte ranges of about `step` bytes of a pretty-printed JSON array file, each
+    ending just after an element's comma where the next line opens an element (the last
+    one at the end of the file), or None
+    when the file is not laid out so (its first element does not open a line)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+        p = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+        n = len(head)
+        while p < n and head[p] in _BLANK_BYTES:
+            p += 1
+        if head[p:p + 1] != b"[":
+            return None
+        p += 1
+        while p < n and head[p] in _BLANK_BYTES:
+            p += 1
+        if head[p:p + 1] != b"{":
+            return None
+        sol = head.rfind(b"\n", 0, p) + 1
+        indent = head[sol:p]
+        if sol == 0 or indent.strip(b" \t"):
+            return None
+        close = b"\n" + indent + b"},"  # an element's end, if the next line opens one
+        opens = (b"\n" + indent + b"{", b"\r\n" + indent + b"{")
+        out: list[tuple[int, int]] = []
+        start = 0
+        while start < size:
+            at = start + step
+            end = size
+            while at < size:
+                f.seek(at)
+                block = f.read(1 << 16)
+                i = block.find(close)
+                while i >= 0 and i + len(close) + len(opens[1]) <= len(block):
+                    if block.startswith(opens, i + len(close)):
+                        end = at + i + len(close)
+                        break
+                    i = block.find(close, i + 1)
+                if end < size or len(block) < (1 << 16):
+                    break
+                at += len(block) - len(close) - len(opens[1])
+            out.append((start, end))
+            start = end
+    return out
+
+
+class _Prefixed:
+    """A stream that reads `prefix`, then `stream`."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self.prefix = prefix
+        self.stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if self.prefix:
+            out, self.prefix = self.prefix, b""
+            return out
+        return self.stream.read(n)
+
+
+def array_part(data: bytes, name: str, first: bool, last: bool, first_line: int) -> ArrayReader:
+    """The elements of one part of `array_parts` (its bytes, read whole): a part after
+    the first is opened with `[`, and one before the last closed with `]` instead of its
+    final comma. `first_line` is the line the part starts on."""
+    if not first:
+        data = b"[" + data
+    if not last:
+        data = data[:-1] + b"]"
+    return ArrayReader(io.BytesIO(data), name, first_line=first_line)
+
+
+def array_rest(stream: BinaryIO, name: str, first_line: int) -> ArrayReader:
+    """The elements of an array file from an element's start (`stream` is positioned
+    there, after a comma) to its end, read as the whole file's reading would go on."""
+    return ArrayReader(_Prefixed(b"[", stream), name, first_line=first_line)  # type: ignore[arg-type]

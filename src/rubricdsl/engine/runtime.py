@@ -14,7 +14,10 @@ import orjson
 from rubricdsl.core.values import show
 from rubricdsl.engine.codegen import SKIP, Compiled, annotate
 from rubricdsl.engine.findings import KINDS, Expander, each_finding, getter, id_text, judgment_getter, unreadable_finding
-from rubricdsl.engine.reading import ArrayReader, array_file, is_json_array, not_an_object, open_data, read_batches, read_line
+from rubricdsl.engine.reading import (
+    ArrayReader, array_file, array_part, array_parts, array_rest, is_json_array, not_an_object, open_data, read_batches,
+    read_line,
+)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -403,9 +406,13 @@ def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: 
                progress: Callable[[int, int | None, str], None] | None, arm_counts: bool) -> None:
     stats = checker.stats
     for path in paths:
-        if jobs > 1 and path != "-" and _splittable(path):
-            _run_parallel(checker, path, encode, progress, jobs, arm_counts)
-            continue
+        if jobs > 1 and path != "-":
+            kind = _splittable(path)
+            parts = _boundaries(path, CHUNK_BYTES) if kind == "lines" else \
+                array_parts(path, CHUNK_BYTES) if kind == "array" else None
+            if parts is not None and len(parts) > 1:
+                _run_parallel(checker, path, parts, kind == "array", encode, progress, jobs, arm_counts)
+                continue
         stream, name, tell, size = open_data(path)
         stats.files.append(name)
         try:
@@ -415,7 +422,7 @@ def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: 
                 stream.close()
             raise
         if array:
-            # one JSON array of records, read as a stream (never split between processes)
+            # one JSON array of records, read as a stream (one that splits went to _run_parallel)
             try:
                 checker.elements(ArrayReader(stream, name), name)
                 if progress is not None:
@@ -438,14 +445,19 @@ def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: 
                 stream.close()
 
 
-def _splittable(path: str) -> bool:
+def _splittable(path: str) -> str | None:
+    """How a file splits between processes: "lines" (a large plain JSONL file), "array"
+    (a large plain JSON array file: split if pretty-printed) or None (gzip, small, not
+    a regular file)."""
     try:
         if not os.path.isfile(path) or os.path.getsize(path) < PARALLEL_MIN_BYTES:
-            return False
+            return None
         with open(path, "rb") as f:
-            return f.peek(2)[:2] != b"\x1f\x8b" and not path.endswith(".gz") and not is_json_array(f)
+            if f.peek(2)[:2] == b"\x1f\x8b" or path.endswith(".gz"):
+                return None
+            return "array" if is_json_array(f) else "lines"
     except OSError:
-        return False
+        return None
 
 
 _WORKER: tuple[Compiled, Callable[[dict], Any] | None, bool, bool, Any] | None = None
@@ -508,6 +520,32 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
     return found, checker.stats, last - first_line, blank, list(rows or ())
 
 
+def _work_array(args: tuple[str, int, int, int, bool]) -> tuple[list, Stats, int, int, list] | None:
+    """`_work` for a part of a pretty-printed JSON array file (`array_parts`); None when a
+    part before the last stops on a syntax error: the main process reads on from there."""
+    path, start, end, k, last = args
+    assert _WORKER is not None
+    compiled, encode, want_rows, arm_counts, offsets = _WORKER
+    found: list = []
+    rows = _WorkerRows() if want_rows else None
+    checker = RecordChecker(compiled, found.append, encode=encode, items=rows, arm_counts=arm_counts)
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    before = offsets[k]  # the lines before this part
+    while before < 0:
+        time.sleep(0.0002)
+        before = offsets[k]
+    offsets[k + 1] = before + data.count(b"\n")
+    reader = array_part(data, path, k == 0, last, before + 1)
+    del data
+    n = checker.elements(reader, path)
+    if reader.stopped and not last:
+        return None
+    checker.finish()
+    return found, checker.stats, n, 0, list(rows or ())
+
+
 def _ignore_sigint() -> None:
     import signal  # noqa: PLC0415
 
@@ -530,15 +568,15 @@ def _pool(ctx: Any, jobs: int) -> Any:
         signal.signal(signal.SIGINT, previous)
 
 
-def _run_parallel(checker: RecordChecker, path: str, encode: Callable[[dict], Any] | None, progress, jobs: int,
-                  arm_counts: bool) -> None:
+def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int]], array: bool,
+                  encode: Callable[[dict], Any] | None, progress, jobs: int, arm_counts: bool) -> None:
     import multiprocessing  # noqa: PLC0415
 
     global _WORKER
     compiled, stats, items, emit = checker.compiled, checker.stats, checker.items, checker.sink
     stats.files.append(path)
-    ranges = _boundaries(path, CHUNK_BYTES)
     size = os.path.getsize(path)
+    last = len(ranges) - 1
     ctx = multiprocessing.get_context("fork")
     # first line number of each chunk, -1 until known; shared with the workers
     offsets = ctx.Array("q", [0] + [-1] * len(ranges), lock=False)
@@ -553,13 +591,24 @@ def _run_parallel(checker: RecordChecker, path: str, encode: Callable[[dict], An
             while not slots.acquire(timeout=0.1):
                 if stop.is_set():
                     return
-            yield (path, s, e, k)
+            yield (path, s, e, k, k == last) if array else (path, s, e, k)
 
+    rest: tuple[int, int] | None = None  # (part, start) of an array part that stopped early
     try:
         with _pool(ctx, jobs) as pool:
             try:
-                for (found, st, n, blank, rows), (s, e) in zip(pool.imap(_work, tasks()), ranges):
+                for part, (result, (s, e)) in enumerate(zip(pool.imap(_work_array if array else _work, tasks()),
+                                                            ranges)):
                     slots.release()
+                    if rest is not None:
+                        continue  # a part after one that stopped: its reading is not the file's
+                    if result is None:
+                        # Read on from its start in this process once the pool is done: the
+                        # parts handed out finish (none more is), and the pool ends as usual.
+                        rest = (part, s)
+                        stop.set()
+                        continue
+                    found, st, n, blank, rows = result
                     for f in found:
                         emit(f)
                     if items is not None:
@@ -581,8 +630,20 @@ def _run_parallel(checker: RecordChecker, path: str, encode: Callable[[dict], An
                         progress(e, size, path)
             finally:
                 stop.set()  # the task feeder stops before the pool is torn down
+        if rest is not None:
+            part, start = rest
+            _read_rest(checker, path, start, part, offsets[part] + 1, progress, size)
     finally:
         _WORKER = None
+
+
+def _read_rest(checker: RecordChecker, path: str, start: int, k: int, first_line: int, progress, size: int) -> None:
+    with open(path, "rb") as f:
+        f.seek(start)
+        reader = ArrayReader(f, path) if k == 0 else array_rest(f, path, first_line)
+        checker.elements(reader, path)
+    if progress is not None:
+        progress(size, size, path)
 
 
 def check_record(compiled: Compiled, rec: Any, file: str = "<record>", line: int = 1) -> list[dict]:
