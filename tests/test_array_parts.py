@@ -108,7 +108,7 @@ def test_a_large_export_is_read_in_parts_with_the_same_findings(rubric, tmp_path
     parts: list = []
     rests: list = []
     monkeypatch.setattr(runtime, "array_parts", lambda *a: parts.append(array_parts(*a)) or parts[-1])
-    monkeypatch.setattr(runtime, "_read_rest", lambda *a: rests.append(a))
+    monkeypatch.setattr(runtime, "array_rest", lambda *a: rests.append(a))
     one = run(rubric, path, 1, 8192, monkeypatch)
     two = run(rubric, path, 2, 8192, monkeypatch)
     assert two == one
@@ -162,8 +162,8 @@ def test_a_syntax_error_in_a_middle_part_stops_the_file_there(rubric, tmp_path, 
     path = tmp_path / "export.json"
     path.write_text(text, encoding="utf-8")
     rests: list = []
-    real = runtime._read_rest
-    monkeypatch.setattr(runtime, "_read_rest", lambda *a: rests.append(a[2]) or real(*a))
+    real = runtime.array_rest
+    monkeypatch.setattr(runtime, "array_rest", lambda stream, *a: rests.append(stream.tell()) or real(stream, *a))
     found, counts = run(rubric, path, 2, 2048, monkeypatch)
     assert len(rests) == 1 and 0 < rests[0] < path.stat().st_size  # read on from the part that stopped
     assert (found, counts) == run(rubric, path, 1, 2048, monkeypatch)
