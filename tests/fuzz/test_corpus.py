@@ -85,7 +85,8 @@ def test_corpus(gen: Callable[[], str], code: str | None, command: str, tmp_path
     rubric.write_text(gen(), encoding="utf-8")
     data = tmp_path / "data.jsonl"
     data.write_text(RECORD, encoding="utf-8")
-    args = {"check": ["check", str(rubric), str(data)], "lint": ["lint", str(rubric)],
+    # lint within a budget of 10 s: what it cannot decide by then is RB209, never a hang
+    args = {"check": ["check", str(rubric), str(data)], "lint": ["lint", "--timeout", "10", str(rubric)],
             "fmt": ["fmt", "--check", str(rubric)]}[command]
     result = cli_runner().invoke(main, args, catch_exceptions=True)
     out = result.output + (result.stderr if result.stderr_bytes is not None else "")
