@@ -135,3 +135,39 @@ def test_a_gzipped_array_is_read_as_a_stream(tmp_path) -> None:
         assert is_json_array(stream)
         got = list(ArrayReader(stream, name, window=1000))
     assert [v for _, v, _ in got] == items
+
+
+class _Counting(io.RawIOBase):
+    """A stream that counts the bytes read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # noqa: ANN001
+        n = min(len(b), len(self.data) - self.pos)
+        b[:n] = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+
+@pytest.mark.parametrize("layout", ["one per line", "pretty", "one line"])
+def test_reading_stays_a_few_windows_ahead_of_the_elements_whatever_the_layout(layout: str) -> None:
+    items = [{"id": i, "text": "x" * 40, "labels": {"a": [1, 2]}} for i in range(4000)]
+    if layout == "one per line":  # the first element opens a line, but no line closes one
+        data = ("[\n" + ",\n".join(json.dumps(t) for t in items) + "\n]\n").encode()
+    elif layout == "pretty":
+        data = (json.dumps(items, indent=2) + "\n").encode()
+    else:
+        data = json.dumps(items).encode()
+    window = 1024
+    raw = _Counting(data)
+    ahead = []
+    got = []
+    for line, value, why in ArrayReader(raw, "export.json", window=window):
+        ahead.append(raw.pos - data.find(b'"id": %d,' % value["id"]))
+        got.append((value, why))
+    assert [v for v, _ in got] == items and all(w is None for _, w in got)
+    assert max(ahead) <= 6 * window  # never the whole file (about 300 KB) in memory

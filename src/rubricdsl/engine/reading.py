@@ -436,6 +436,11 @@ class ArrayReader:
                 # drop what was read, keep the line of this element's start known
                 line += raw.count(b"\n", lpos, sol)
                 raw, p, lpos, sol = raw[sol:], p - sol, 0, 0
+                if len(raw) > 4 * self.window:
+                    # no closing line in sight: another layout (one element per line,
+                    # say), whose end this search would only find at the end of the
+                    # file; the general path reads it in windows
+                    return raw[p:], line, False
                 searched = max(len(raw) - len(close), 0)
                 raw += self._read_raw()
                 e = raw.find(close, searched)
