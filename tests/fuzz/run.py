@@ -58,13 +58,16 @@ def main() -> int:
         outs = [p.communicate()[0] for p in procs]
         wall = time.perf_counter() - start
         per_test: dict[str, int] = {}
-        for f in Path(counts).glob("counts-*.json"):
+        reported = sorted(Path(counts).glob("counts-*.json"))
+        for f in reported:
             for name, n in json.loads(f.read_text(encoding="utf-8")).items():
                 per_test[name] = per_test.get(name, 0) + n
     returncode = max(p.returncode for p in procs)
+    if len(reported) != jobs:  # a part that ran nothing, or died before its end
+        returncode = returncode or 1
     out = "\n".join(outs)
     failed = re.findall(r"^FAILED (.*)$", out, re.M)
-    print(f"fuzzing: {jobs} parts, size {args.size}, {wall:.0f} s wall")
+    print(f"fuzzing: {jobs} parts ({len(reported)} reported their counts), size {args.size}, {wall:.0f} s wall")
     for name, n in sorted(per_test.items()):
         print(f"  {n:>7,} {name}")
     hangs = out.count("Hang: ")
