@@ -330,3 +330,30 @@ def test_diff_data_on_an_export_lists_each_flipped_judgment(path: Path, tmp_path
         assert res.summary()["records"] == len(json.loads(sample.read_text(encoding="utf-8")))
         assert all(r.judgment is None for r in res.records if r.before + r.after and "lines" in (r.before + r.after)[0])
     assert flipped_some
+
+
+def test_the_record_block_is_compared_line_by_line(tmp_path: Path) -> None:
+    base = ('rubric "r" version "1"\nrecord {\n  id = id\n  each = annotations\n  judgment = @id\n'
+            '  skip when cancelled\n}\ninput cancelled: bool from @was_cancelled optional\n'
+            'label toxic: enum {yes, no} from @result[from_name = "toxic"].value.choices[0]\n')
+    old = tmp_path / "old.rubric"
+    old.write_text(base, encoding="utf-8")
+    cases = {
+        "judgment = @unique_id": ("judgment", "changed", "@id -> @unique_id"),
+        "annotator = @completed_by": ("annotator", "added", "@completed_by"),
+        "skip when cancelled or toxic == no": ("skip when", "changed", None),
+        "each = items": ("each", "changed", "annotations -> items"),
+    }
+    for line, (name, change, detail) in cases.items():
+        key = line.split(" ")[0] + " " + line.split(" ")[1] if line.startswith("skip") else line.split(" ")[0]
+        lines = [ln for ln in base.split("\n") if not ln.strip().startswith(key)]
+        text = "\n".join(lines).replace("  id = id\n", f"  id = id\n  {line}\n")
+        new = tmp_path / "new.rubric"
+        new.write_text(text, encoding="utf-8")
+        got = [c for c in D.diff(str(old), str(new)).changes if c.what == "record"]
+        assert [(c.name, c.change) for c in got] == [(name, change)], (line, got)
+        if detail is not None:
+            assert got[0].detail == detail
+    # without the skip line: removed
+    new.write_text(base.replace("  skip when cancelled\n", ""), encoding="utf-8")
+    assert [(c.name, c.change) for c in D.diff(str(old), str(new)).changes] == [("skip when", "removed")]

@@ -17,6 +17,7 @@ from rubricdsl.language import ir
 from rubricdsl.engine.codegen import Compiled, compile_rubric
 from rubricdsl.language.load import RubricFileError, compile_text, decode_rubric, read_rubric_file
 from rubricdsl.language.walk import fold
+from rubricdsl.core.paths import path_text
 
 
 class DiffError(Exception):
@@ -100,13 +101,13 @@ def _expr_text(e: Any, args: list[str]) -> str:
 
 # ---- structural changes, one construct at a time ----------------------------------------------
 
-_ORDER = {"header": 0, "field": 1, "enum_value": 2, "criterion": 3, "decide": 4, "arm": 5, "consensus": 6,
+_ORDER = {"header": 0, "record": 0.5, "field": 1, "enum_value": 2, "criterion": 3, "decide": 4, "arm": 5, "consensus": 6,
           "rule": 7, "escalation": 8, "example": 9}
 
 
 def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
     """The changes between two versions, by construct and name."""
-    out = (_header(old, new) + _fields(old, new) + _criteria(old, new) + _decides(old, new)
+    out = (_header(old, new) + _record(old, new) + _fields(old, new) + _criteria(old, new) + _decides(old, new)
            + _consensus(old, new) + _rules(old, new) + _escalations(old, new) + _examples(old, new))
     return sorted(out, key=lambda c: (_ORDER[c.what], c.name, c.change))
 
@@ -117,6 +118,30 @@ def _header(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
         out.append(Change("header", "name", "changed", f"{old.name} -> {new.name}"))
     if old.version != new.version:
         out.append(Change("header", "version", "changed", f"{old.version} -> {new.version}"))
+    return out
+
+
+# the lines of the `record` block, as (name, what the IR holds)
+_RECORD_LINES = (("id", "record_id"), ("item", "record_item"), ("annotator", "record_annotator"),
+                 ("each", "record_each"), ("judgment", "record_judgment"))
+
+
+def _record(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+    """The `record` block's lines: where the id, item, annotator, list of judgments and
+    judgment name are read, and `skip when` (which judgments are checked at all)."""
+    out = []
+    for name, attr in _RECORD_LINES:
+        a, b = getattr(old, attr), getattr(new, attr)
+        if a != b:
+            change = "added" if a is None else "removed" if b is None else "changed"
+            shown = {"added": path_text(b or ()), "removed": path_text(a or ())}.get(
+                change, f"{path_text(a or ())} -> {path_text(b or ())}")
+            out.append(Change("record", name, change, shown))
+    a_skip, b_skip = old.record_skip, new.record_skip
+    if (a_skip is None) != (b_skip is None) or (a_skip is not None and _expr(a_skip) != _expr(b_skip)):
+        change = "added" if a_skip is None else "removed" if b_skip is None else "changed"
+        shown = {"added": _expr(b_skip), "removed": _expr(a_skip)}.get(change, f"{_expr(a_skip)} -> {_expr(b_skip)}")
+        out.append(Change("record", "skip when", change, shown))
     return out
 
 

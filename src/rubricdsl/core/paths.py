@@ -59,6 +59,21 @@ def _quoted_key(k: str) -> str:
     return k if k.isidentifier() and k.isascii() else _json_string(k)
 
 
+def path_text(path: tuple) -> str:
+    """A path as a rubric writes it: `@result[from_name = "toxic"].value.choices[0]`."""
+    out = ""
+    for step in path:
+        if step is AT:
+            out += "@"
+        elif isinstance(step, Select):
+            out += step.text()
+        elif isinstance(step, int):
+            out += f"[{step}]"
+        else:
+            out += ("" if out in ("", "@") else ".") + _quoted_key(step)
+    return out
+
+
 def select(lst: Any, key: str, value: str, sel: Select) -> Any:
     """The element of `lst` a selector picks: the one object whose `key` holds `value`;
     None when there is none (or `lst` is no list); `Several` when there are more."""
