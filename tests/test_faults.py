@@ -462,6 +462,13 @@ def _has_read(pid: int) -> bool:
         return False
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """In the child before it runs: Ctrl-C does what it does for a command typed at a
+    terminal. A shell that runs the tests in the background has it ignored, and an
+    ignored signal stays ignored in every process started from there."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_when(p: subprocess.Popen, ready) -> None:  # noqa: ANN001
     """Ctrl-C to the whole process group (as a terminal sends it) once `ready()` holds."""
     deadline = time.monotonic() + 120
@@ -491,7 +498,8 @@ def test_ctrl_c_in_a_parallel_run(work: Path, big_data: Path, fmt: str) -> None:
              "json-report": ["--format", "json", "--report", "old.txt"]}[fmt]
     before = snapshot(work)
     p = subprocess.Popen(rubric_cmd("check", "r.rubric", str(big_data), "-j", "2", *extra), cwd=work,
-                         env=env_for(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                         env=env_for(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=_sigint_as_in_a_terminal)
     try:
         _interrupt_when(p, lambda: sum(_has_read(c) for c in _children(p.pid)) >= 1)
         out, err = p.communicate(timeout=120)
@@ -523,7 +531,8 @@ def test_ctrl_c_while_items_are_on_disk_removes_the_database(work: Path) -> None
     _items_data(work / "i.jsonl", 150_000)
     env = env_for(work, RUBRIC_ITEM_MEMORY_ROWS="1000")
     p = subprocess.Popen(rubric_cmd("check", "i.rubric", "i.jsonl", "--format", "jsonl", "-o", "old.txt"), cwd=work,
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=_sigint_as_in_a_terminal)
     try:
         _interrupt_when(p, lambda: any((work / "tmp").iterdir()))
         out, err = p.communicate(timeout=120)
@@ -555,7 +564,8 @@ def test_ctrl_c_while_lint_is_solving(work: Path) -> None:
         'rubric "slow" version "1"\nlabel t: text\nlabel n: int 0..100000\nlabel m: int 0..100000\n'
         f'label k: number\nlabel out: enum {{a, b, c}}\ndecide out first {{\n{arms}\n}}\n', encoding="utf-8")
     p = subprocess.Popen(rubric_cmd("lint", "slow.rubric"), cwd=work, env=env_for(work), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, start_new_session=True)
+                         stderr=subprocess.PIPE, start_new_session=True,
+                         preexec_fn=_sigint_as_in_a_terminal)
     try:
         _interrupt_when(p, lambda: _cpu_seconds(p.pid) > 4.0)  # parsed, and well into the solver's questions
         out, err = p.communicate(timeout=60)
