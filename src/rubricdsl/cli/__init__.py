@@ -11,6 +11,7 @@ from rubricdsl.cli.compile import compile_rubric
 from rubricdsl.cli.diff import diff
 from rubricdsl.cli.doc import doc
 from rubricdsl.cli.fmt import fmt
+from rubricdsl.cli.init import init
 from rubricdsl.cli.lint import explain, lint
 from rubricdsl.cli.schema import schema
 from rubricdsl.cli.test import test
@@ -26,7 +27,8 @@ def main() -> None:
     escalations and worked examples, and how annotators of one item should agree.
     `rubric check` validates annotation records against it; `rubric test` runs its
     examples; `rubric agreement` measures how far annotators agree; `rubric doc`
-    renders it as the guideline annotators read.
+    renders it as the guideline annotators read; `rubric init` starts a rubric
+    from a labeling tool's configuration.
 
     Exit status: 0 nothing at or above the failure threshold, 1 findings at or
     above it, 2 the command could not run (usage, unreadable or invalid rubric,
@@ -34,7 +36,7 @@ def main() -> None:
     """
 
 
-for _command in (check, test, lint, explain, fmt, doc, diff, agreement, schema, compile_rubric):
+for _command in (check, test, lint, explain, fmt, doc, diff, agreement, schema, compile_rubric, init):
     main.add_command(_command)
 
 __all__ = ["main"]

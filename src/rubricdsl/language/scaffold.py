@@ -1,0 +1,524 @@
+"""A starting rubric from a labeling tool's own configuration (`rubric init`).
+
+- Label Studio: the labeling config (XML). Each control (a tag with `name` and
+  `toName`) becomes a typed `label` read from the JSON export
+  (`@result[from_name = "NAME"].value…`); the data fields its object tags show
+  (`value="$text"`) become `input`s read from `data.NAME`. Choices: `enum` (one
+  choice) or `set` (`choice="multiple"`); Rating: `int 1..maxRating`; Number:
+  `number` within its `min`/`max`; TextArea: `text`; Taxonomy: `set` of its values.
+  Another control is noted in a comment, not mapped.
+- Argilla: the dataset settings (JSON with `fields` and `questions`). Fields become
+  `input`s read from `fields.NAME`; one question is the judgment's answer
+  (`each = responses.QUESTION`, read from `@value`): label → `enum`, multi-label →
+  `set`, rating → `int` within its values, text → `text`. A span or ranking question is
+  noted, not mapped; terms, integer and float metadata become optional `input`s.
+
+The XML is parsed with expat, refusing any document type declaration: no entity is
+ever expanded, so an entity bomb is an error at its first line, never a hang. Every
+problem with the configuration is a `ScaffoldError` whose text is one line.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rubricdsl.language.fmt import format_text, is_name, number, quote
+
+TOOLS = ("label-studio", "argilla")
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_NAME_CHAR = re.compile(r"[^A-Za-z0-9_]+")
+
+
+class ScaffoldError(Exception):
+    """A configuration that cannot be read; the message is one line for the user."""
+
+
+@dataclass
+class Scaffold:
+    """The rubric's text, and the notes about what was not mapped (also in the text as
+    comments)."""
+
+    text: str
+    notes: list[str] = field(default_factory=list)
+
+
+# ---- names, strings, values -----------------------------------------------------------------
+
+
+def _clean(s: str) -> str:
+    """`s` with what no rubric string can hold (half a surrogate pair) replaced."""
+    return _LONE_SURROGATE.sub("\ufffd", s)
+
+
+def _lit(s: str) -> str:
+    return quote(_clean(s))
+
+
+def _shown(s: str) -> str:
+    """A name from the configuration, for a comment or a note: quoted, escaped, one line."""
+    return json.dumps(_clean(s), ensure_ascii=True)
+
+
+def _segment(key: str) -> str:
+    """A path segment: bare when it is a name, else quoted."""
+    return key if is_name(key) else _lit(key)
+
+
+def _enum_value(v: str) -> str:
+    return v if is_name(v) else _lit(v)
+
+
+class _Names:
+    """Identifiers for the rubric's fields, each used once."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, wanted: str) -> str:
+        base = _NOT_NAME_CHAR.sub("_", wanted).strip("_") or "field"
+        if base[0].isdigit():
+            base = "_" + base
+        if not is_name(base):  # a reserved word
+            base += "_"
+        name, n = base, 2
+        while name in self.used:
+            name, n = f"{base}_{n}", n + 1
+        self.used.add(name)
+        return name
+
+
+def _distinct(values: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for v in values:
+        seen.setdefault(_clean(v), None)
+    return list(seen)
+
+
+def _todo(name: str, what: str) -> str:
+    return f'"""TODO: {what} When is each answer of `{name}` right?"""'
+
+
+def _skeleton(label: str | None) -> list[str]:
+    lines = [
+        "",
+        "# TODO: the guideline's decisions and rules. For example:",
+    ]
+    if label:
+        lines += [
+            f"# decide {label} {{",
+            f"#   when CONDITION -> VALUE",
+            "# }",
+        ]
+    lines += [
+        '# rule NAME "What every judgment must satisfy" {',
+        "#   when CONDITION",
+        "#   require CONDITION",
+        "# }",
+    ]
+    return lines
+
+
+def _finish(lines: list[str], source: str) -> str:
+    text = "\n".join(lines) + "\n"
+    try:
+        return format_text(text, source)
+    except Exception as e:  # pragma: no cover - the text above is built to parse
+        raise ScaffoldError(f"{source}: the rubric written from it does not parse ({type(e).__name__})") from None
+
+
+def _header(name: str, source_desc: str, export: str, part: str) -> list[str]:
+    return [
+        f"rubric {_lit(name)} version \"0.1\"",
+        '"""',
+        "TODO: what is labeled, and why.",
+        "",
+        f"Written by `rubric init` from {source_desc}. It reads {export}:",
+        f"each label is one of the tool's {part}, typed as its answers are.",
+        '"""',
+        "",
+    ]
+
+
+# ---- Label Studio ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Element:
+    tag: str
+    attrs: dict[str, str]
+    line: int
+    children: list["_Element"] = field(default_factory=list)
+
+    def iter(self):
+        stack = [self]
+        while stack:
+            el = stack.pop()
+            yield el
+            stack.extend(reversed(el.children))
+
+
+class _Refused(Exception):
+    pass
+
+
+def parse_xml(data: bytes, source: str) -> _Element:
+    """The element tree of `data`, with any DTD refused (no entity is ever expanded)."""
+    from xml.parsers import expat  # noqa: PLC0415
+
+    parser = expat.ParserCreate()
+    root: list[_Element] = []
+    stack: list[_Element] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        el = _Element(tag, attrs, parser.CurrentLineNumber)
+        if stack:
+            stack[-1].children.append(el)
+        else:
+            root.append(el)
+        stack.append(el)
+
+    def end(tag: str) -> None:
+        stack.pop()
+
+    def refuse(*args: Any) -> None:
+        raise _Refused
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except _Refused:
+        raise ScaffoldError(f"{source}:{parser.CurrentLineNumber}: a document type declaration (<!DOCTYPE>) "
+                            "is not accepted in a labeling config") from None
+    except expat.ExpatError as e:
+        raise ScaffoldError(f"{source}:{e.lineno}: not well-formed XML: {expat.ErrorString(e.code)} "
+                            f"at column {e.offset + 1}") from None
+    return root[0]
+
+
+# object tags: what a control labels; a `value="$key"` names the task's data field
+_LAYOUT = {"View", "Header", "Style", "Collapse", "Filter", "Choice", "Label", "Relation", "Shortcut",
+           "Panel", "Block", "Legend", "Tooltip"}
+
+
+def _truthy(v: str | None) -> bool:
+    return (v or "").strip().lower() == "true"
+
+
+def _number_attr(el: _Element, name: str) -> float | int | None:
+    raw = el.attrs.get(name)
+    if raw is None:
+        return None
+    try:
+        f = float(raw)
+    except ValueError:
+        return None
+    if f != f or f in (float("inf"), float("-inf")):
+        return None
+    return int(f) if f.is_integer() else f
+
+
+def _choice_values(el: _Element, child_tag: str) -> list[str]:
+    out = []
+    for c in el.iter():
+        if c is not el and c.tag == child_tag:
+            v = c.attrs.get("alias") or c.attrs.get("value")
+            if v is not None:
+                out.append(v)
+    return _distinct(out)
+
+
+def from_label_studio(data: bytes, source: str, name: str) -> Scaffold:
+    root = parse_xml(data, source)
+    objects: dict[str, str] = {}  # object tag name -> data key
+    controls: list[_Element] = []
+    for el in root.iter():
+        nm = el.attrs.get("name")
+        if nm is None or el.tag in _LAYOUT:
+            continue
+        if "toName" in el.attrs:
+            controls.append(el)
+        else:
+            value = el.attrs.get("value", "")
+            if value.startswith("$") and len(value) > 1:
+                objects[nm] = value[1:]
+    names = _Names()
+    names.take("cancelled")
+    notes: list[str] = []
+    labels: list[list[str]] = []
+    first_label: str | None = None
+    wanted_data: list[str] = []
+    for el in controls:
+        ctl = el.attrs["name"]
+        for target in el.attrs["toName"].split(","):
+            key = objects.get(target.strip())
+            if key is not None and key not in wanted_data:
+                wanted_data.append(key)
+        at = f'@result[from_name = {_lit(ctl)}].value'
+        tag = el.tag
+        multiple = (el.attrs.get("choice") or "").strip().lower() == "multiple"
+        if tag == "Choices":
+            values = _choice_values(el, "Choice")
+            typ = "set" if multiple else "enum"
+            path = f"{at}.choices" if multiple else f"{at}.choices[0]"
+            what = "one choice of several." if not multiple else "every choice that applies."
+            if not values:
+                notes.append(f"line {el.line}: Choices {_shown(ctl)} lists no Choice: not mapped")
+                continue
+            decl_type = f"{typ} {{{', '.join(_enum_value(v) for v in values)}}}"
+        elif tag == "Taxonomy":
+            values = _choice_values(el, "Choice")
+            if not values:
+                notes.append(f"line {el.line}: Taxonomy {_shown(ctl)} lists no Choice: not mapped")
+                continue
+            decl_type = f"set {{{', '.join(_enum_value(v) for v in values)}}}"
+            path = f"{at}.taxonomy[0]"
+            what = "the first choice's path from the root of the taxonomy (Label Studio writes each as such a list)."
+        elif tag == "Rating":
+            top = _number_attr(el, "maxRating")
+            top = top if isinstance(top, int) and top >= 1 else 5
+            decl_type = f"int 1..{top}"
+            path = f"{at}.rating"
+            what = f"a rating from 1 to {top}."
+        elif tag == "Number":
+            lo, hi = _number_attr(el, "min"), _number_attr(el, "max")
+            if lo is not None and hi is not None and lo <= hi:
+                decl_type = f"number {number(lo)}..{number(hi)}"
+            else:
+                decl_type = "number"
+            path = f"{at}.number"
+            what = "a number."
+            if (lo is None) != (hi is None):
+                bound = f"at least {number(lo)}" if lo is not None else f"at most {number(hi)}"
+                what = f"a number, {bound} (a range needs both bounds: add a `rule`)."
+        elif tag == "TextArea":
+            decl_type = "text"
+            path = f"{at}.text[0]"
+            what = "free text."
+        else:
+            notes.append(f"line {el.line}: control <{tag}> {_shown(ctl)} is not mapped: add its label by hand")
+            continue
+        field_name = names.take(ctl)
+        first_label = first_label or field_name
+        presence = "" if _truthy(el.attrs.get("required")) else " optional"
+        labels.append([f"label {field_name}: {decl_type} from {path}{presence}", _todo(field_name, what), ""])
+    if not controls:
+        notes.append("the config has no control (a tag with name and toName): no label to write")
+    lines = _header(name, "a Label Studio labeling config", "the tool's Export → JSON", "controls")
+    lines += [
+        "record {",
+        "  id = id",
+        "  each = annotations",
+        "  annotator = @completed_by",
+        "  judgment = @id",
+        "  skip when cancelled",
+        "}",
+        "",
+    ]
+    for key in wanted_data:
+        lines.append(f"input {names.take(key)}: text from data.{_segment(key)}")
+    lines += [
+        "input cancelled: bool from @was_cancelled optional",
+        '"""An annotator who skips a task leaves a cancelled annotation: it is not a judgment."""',
+        "",
+    ]
+    for block in labels:
+        lines += block
+    lines += [f"# NOTE: {n}" for n in notes]
+    lines += _skeleton(first_label)
+    return Scaffold(_finish(lines, source), notes)
+
+
+# ---- Argilla --------------------------------------------------------------------------------
+
+
+def _kind(entry: dict[str, Any]) -> str:
+    settings = entry.get("settings")
+    kind = entry.get("type")
+    if not isinstance(kind, str) and isinstance(settings, dict):
+        kind = settings.get("type")
+    return kind if isinstance(kind, str) else ""
+
+
+def _options(entry: dict[str, Any], *keys: str) -> list[Any]:
+    """The option values of a question or a metadata property, in any of the shapes the
+    SDKs write (`labels` as a list or a dict, `values`, `settings.options[].value`)."""
+    settings = entry.get("settings") if isinstance(entry.get("settings"), dict) else {}
+    for where in (entry, settings):
+        for key in keys:
+            got = where.get(key)
+            if isinstance(got, dict):
+                return list(got)
+            if isinstance(got, list):
+                out = []
+                for o in got:
+                    if isinstance(o, dict):
+                        o = o.get("value")
+                    if o is not None:
+                        out.append(o)
+                return out
+    return []
+
+
+def _entries(settings: dict[str, Any], key: str, source: str) -> list[dict[str, Any]]:
+    got = settings.get(key, [])
+    if got is None:
+        return []
+    if not isinstance(got, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in got):
+        raise ScaffoldError(f"{source}: `{key}` must be a list of objects, each with a `name`")
+    return got
+
+
+def _question_type(q: dict[str, Any]) -> tuple[str, str] | str:
+    """(type, what) for a question the rubric can read, or the reason it cannot."""
+    kind = _kind(q)
+    if kind in ("label", "label_selection", "multi_label", "multi_label_selection"):
+        values = [str(v) for v in _options(q, "labels", "options", "values")]
+        values = _distinct(values)
+        if not values:
+            return "it lists no labels"
+        multi = kind.startswith("multi")
+        listed = ", ".join(_enum_value(v) for v in values)
+        return (f"set {{{listed}}}" if multi else f"enum {{{listed}}}",
+                "every label that applies." if multi else "one label of several.")
+    if kind == "rating":
+        values = [v for v in _options(q, "values", "options") if isinstance(v, int) and not isinstance(v, bool)]
+        if not values:
+            return "it lists no integer values"
+        return f"int {min(values)}..{max(values)}", f"a rating from {min(values)} to {max(values)}."
+    if kind == "text":
+        return "text", "free text."
+    if kind == "span":
+        return "a span question marks parts of a field; a rubric reads whole values"
+    if kind == "ranking":
+        return "a ranking question has no type in the language"
+    return f"its type {_shown(kind)} is not known"
+
+
+def _metadata_type(m: dict[str, Any]) -> str | None:
+    kind = _kind(m)
+    settings = m.get("settings") if isinstance(m.get("settings"), dict) else {}
+    if kind == "terms":
+        values = _distinct([str(v) for v in _options(m, "options", "values") if isinstance(v, str)])
+        return f"enum {{{', '.join(_enum_value(v) for v in values)}}}" if values else "text"
+    if kind in ("integer", "float"):
+        lo = m.get("min", settings.get("min"))
+        hi = m.get("max", settings.get("max"))
+        base = "int" if kind == "integer" else "number"
+        ok = all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in (lo, hi))
+        if ok and lo <= hi and (kind == "float" or all(float(b).is_integer() for b in (lo, hi))):
+            return f"{base} {number(lo)}..{number(hi)}"
+        return base
+    return None
+
+
+def from_argilla(data: bytes, source: str, name: str) -> Scaffold:
+    settings = _json(data, source)
+    if not isinstance(settings, dict):
+        raise ScaffoldError(f"{source}: Argilla settings are a JSON object with `fields` and `questions`")
+    fields = _entries(settings, "fields", source)
+    questions = _entries(settings, "questions", source)
+    metadata = _entries(settings, "metadata", source)
+    names = _Names()
+    names.take("status")
+    notes: list[str] = []
+    readable: list[tuple[dict[str, Any], str, str]] = []
+    for q in questions:
+        got = _question_type(q)
+        if isinstance(got, str):
+            notes.append(f"question {_shown(q['name'])} is not mapped: {got}")
+        else:
+            readable.append((q, *got))
+    if not readable:
+        raise ScaffoldError(f"{source}: no question a rubric can read (label, multi-label, rating or text): "
+                           "nothing to judge")
+    main_q = next((r for r in readable if r[0].get("required", True) is True), readable[0])
+    q, qtype, what = main_q
+    qname = q["name"]
+    lines = _header(name, "Argilla dataset settings", "`dataset.records.to_json(...)`", "questions")
+    lines += [
+        "record {",
+        "  id = id",
+        f"  each = responses.{_segment(qname)}",
+        "  annotator = @user_id",
+        "  judgment = @user_id",
+        "  skip when status in {discarded, draft}",
+        "}",
+        "",
+    ]
+    for f in fields:
+        if _kind(f) not in ("", "text"):
+            notes.append(f"field {_shown(f['name'])} of type {_shown(_kind(f))} is not mapped: not text")
+            continue
+        presence = "" if f.get("required", True) is True else " optional"
+        lines.append(f"input {names.take(f['name'])}: text from fields.{_segment(f['name'])}{presence}")
+    for m in metadata:
+        mtype = _metadata_type(m)
+        if mtype is None:
+            notes.append(f"metadata {_shown(m['name'])} of type {_shown(_kind(m))} is not mapped")
+            continue
+        lines.append(f"input {names.take(m['name'])}: {mtype} from metadata.{_segment(m['name'])} optional")
+    lines += [
+        "input status: enum {submitted, discarded, draft} from @status optional",
+        '"""A discarded response, or a draft not yet submitted, is not a judgment."""',
+        "",
+    ]
+    label = names.take(qname)
+    lines += [f"label {label}: {qtype} from @value", _todo(label, what), ""]
+    for other, otype, _ in readable:
+        if other is q:
+            continue
+        notes.append(f"question {_shown(other['name'])} ({otype}) is another list of responses: "
+                     f"read it with a rubric whose `each` is responses.{_segment(other['name'])}")
+    lines += [f"# NOTE: {n}" for n in notes]
+    lines += _skeleton(label)
+    return Scaffold(_finish(lines, source), notes)
+
+
+# ---- the front door -------------------------------------------------------------------------
+
+
+def _json(data: bytes, source: str) -> Any:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ScaffoldError(f"{source}: not UTF-8 (byte {e.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScaffoldError(f"{source}:{e.lineno}: not JSON: {e.msg} at column {e.colno}") from None
+    except RecursionError:
+        raise ScaffoldError(f"{source}: not JSON this tool reads: nested too deeply") from None
+
+
+def detect(data: bytes, source: str) -> str:
+    """Which tool's configuration `data` is: XML is Label Studio's, a JSON object with
+    `fields` or `questions` Argilla's."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        return "label-studio"
+    if head.startswith(b"{"):
+        got = _json(data, source)
+        if isinstance(got, dict) and ("fields" in got or "questions" in got):
+            return "argilla"
+    raise ScaffoldError(f"{source}: neither a Label Studio labeling config (XML) nor Argilla settings "
+                        "(a JSON object with `fields` and `questions`); say which with --from")
+
+
+def scaffold(data: bytes, source: str, name: str, tool: str | None = None) -> Scaffold:
+    """The starting rubric for the configuration `data` (read from `source`)."""
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ScaffoldError(f"{source}: larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB: not a configuration")
+    tool = tool or detect(data, source)
+    if tool == "label-studio":
+        return from_label_studio(data, source, name)
+    if tool == "argilla":
+        return from_argilla(data, source, name)
+    raise ValueError(tool)  # pragma: no cover - the command line offers TOOLS only
