@@ -136,8 +136,9 @@ def _header(name: str, source_desc: str, export: str, part: str) -> list[str]:
         '"""',
         "TODO: what is labeled, and why.",
         "",
-        f"Written by `rubric init` from {source_desc}. It reads {export}:",
-        f"each label is one of the tool's {part}, typed as its answers are.",
+        f"Written by `rubric init` from {source_desc}.",
+        f"It reads {export}: each label is one of the tool's {part},",
+        "typed as its answers are.",
         '"""',
         "",
     ]
