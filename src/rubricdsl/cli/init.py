@@ -52,6 +52,6 @@ def init(source: str, output: str | None, tool: str | None, force: bool) -> None
         result = scaffold(data, source, name, tool)
     except ScaffoldError as e:
         fail(str(e))
-    for note in result.notes:
-        say(f"rubric: note: {source}: {note}")
     write_result(output, result.text)
+    for note in result.notes:  # after the rubric: a rubric that could not be written needs no notes
+        say(f"rubric: note: {source}: {note}")
