@@ -1,5 +1,5 @@
 """Output files: the one policy of every command that writes one (`check -o` and
-`--report`, `lint -o`, `diff -o`, `agreement -o`, `test --junit`, `doc -o`, `fmt`).
+`--report`, `lint -o`, `diff -o`, `agreement -o`, `test --junit`, `doc -o`, `init -o`, `fmt`).
 
 - `-` (or no file) is standard output.
 - An output that is the same file as an input (same device and inode, whatever the
