@@ -276,3 +276,29 @@ def test_from_overrides_detection(tmp_path: Path) -> None:
     src.write_bytes(ls_config('<Choices name="ok" toName="text"><Choice value="y"/></Choices>'))
     assert str(src) in one_line_error(rubric("init", str(src), "--from", "argilla", text=True))
     assert rubric("init", str(src), "--from", "label-studio").returncode == 0
+
+
+def test_config_without_controls_gives_a_rubric_without_labels_and_a_note(tmp_path: Path) -> None:
+    src = tmp_path / "c.xml"
+    src.write_bytes(ls_config(""))
+    ran = rubric("init", str(src), text=True)
+    assert ran.returncode == 0
+    assert ran.err.startswith("rubric: note: ") and ran.err.count("\n") == 1
+    assert not any(d.startswith("label ") for d in declarations(ran.out))
+    rubricdsl.loads(ran.out)
+
+
+@pytest.mark.parametrize("settings", [
+    {"fields": {"review": {}}, "questions": []},
+    {"fields": [], "questions": [{"title": "no name"}]},
+], ids=["fields-not-a-list", "question-without-name"])
+def test_argilla_settings_of_the_wrong_shape_are_one_line_error(tmp_path: Path, settings: dict) -> None:
+    src = tmp_path / "settings.json"
+    src.write_text(json.dumps(settings))
+    assert str(src) in one_line_error(rubric("init", str(src), text=True))
+
+
+def test_output_in_a_missing_directory_is_one_line_error(tmp_path: Path) -> None:
+    err = one_line_error(rubric("init", str(LS_DIR / "labeling-config.xml"), "-o",
+                                str(tmp_path / "no" / "such.rubric"), text=True))
+    assert "such.rubric" in err
