@@ -302,3 +302,41 @@ def test_output_in_a_missing_directory_is_one_line_error(tmp_path: Path) -> None
     err = one_line_error(rubric("init", str(LS_DIR / "labeling-config.xml"), "-o",
                                 str(tmp_path / "no" / "such.rubric"), text=True))
     assert "such.rubric" in err
+
+
+def _body(shipped: str) -> str:
+    """The shipped rubric's guideline proper: from its first `let` to its first example."""
+    start = shipped.index("\nlet ")
+    return shipped[start:shipped.index("\nexample ")]
+
+
+def _findings(rubric_path: Path, sample: Path) -> list[tuple]:
+    ran = rubric("check", str(rubric_path), str(sample), "--format", "json", text=True)
+    assert ran.returncode in (0, 1), ran.err
+    return sorted((f["kind"], f["severity"], f["rule"] or "", f["label"] or "", f["target"] or "", f["record"],
+                   f.get("judgment") or "", f["line"]) for f in json.loads(ran.out)["findings"])
+
+
+@pytest.mark.parametrize(("config", "shipped", "extra", "renames"), [
+    (LS_DIR / "labeling-config.xml", LS_DIR / "label-studio-toxicity.rubric",
+     "input source: enum {forum, chat, review} from data.source\n", {}),
+    (AR_DIR / "settings.json", AR_DIR / "argilla-feedback.rubric",
+     "input suggested: enum {positive, negative, neutral, mixed} from suggestions.sentiment.value optional\n"
+     "input suggestion_score: number 0..1 from suggestions.sentiment.score optional\n",
+     {"text": "review", "product": "category"}),
+], ids=["label-studio", "argilla"])
+def test_the_started_rubric_with_the_shipped_guideline_finds_what_the_shipped_rubric_finds(
+        tmp_path: Path, config: Path, shipped: Path, extra: str, renames: dict[str, str]) -> None:
+    """What an author does after `rubric init`: add the inputs the config does not know
+    of and write the guideline's decisions and rules (here, the shipped ones, with the
+    started rubric's names for its fields)."""
+    import re  # noqa: PLC0415
+
+    started = tmp_path / "started.rubric"
+    assert rubric("init", str(config), "-o", str(started)).returncode == 0
+    body = _body(shipped.read_text(encoding="utf-8"))
+    for old, new in renames.items():
+        body = re.sub(rf"\b{old}\b(?= (?:matches|contains|in|is)\b| ==| !=)", new, body)
+    started.write_text(started.read_text(encoding="utf-8") + extra + body + "\n", encoding="utf-8")
+    sample = config.parent / "sample.json"
+    assert _findings(started, sample) == _findings(shipped, sample)
