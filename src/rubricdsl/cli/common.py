@@ -67,7 +67,7 @@ def input_format_option(f: Any) -> Any:
     """The `--input-format` option of the commands that read data files."""
     return click.option(
         "--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto", show_default=True,
-        help="How DATA files are read. auto: .csv and .tsv files (.gz too) as tables with a header row, "
+        help="How the data files are read. auto: .csv and .tsv files (.gz too) as tables with a header row, "
              "others as a JSON array when the first non-blank character is [, else as JSONL.")(f)
 
 
