@@ -155,6 +155,24 @@ def test_a_ragged_row_is_unreadable_at_its_line_and_the_run_goes_on(tmp_path: Pa
     assert report["findings"][2]["record"] == "r4"  # the run went on to the last row
 
 
+def test_broken_quoting_is_unreadable_and_never_swallows_rows_silently(tmp_path: Path) -> None:
+    # text after a closing quote: that row is unreadable, the next one is read
+    data = write(tmp_path / "d.csv", GOOD + row("r1", mood='"calm"x') + row("r2", mood="wild"))
+    _, report, _ = run_json(types_rubric(tmp_path), str(data))
+    assert report["summary"]["records"] == 2
+    assert [(f["kind"], f["line"]) for f in report["findings"]] == [("unreadable", 2), ("invalid", 3)]
+    # a quote never closed: the rows after it are inside its cell, and the finding says so
+    data = write(tmp_path / "e.csv", GOOD + row("r1") + row("r2", mood='"calm') + row("r3") + row("r4"))
+    _, report, _ = run_json(types_rubric(tmp_path), str(data))
+    assert report["summary"]["records"] == 2
+    assert [(f["kind"], f["line"]) for f in report["findings"]] == [("unreadable", 3)]
+    assert "not closed before the end of the file" in report["findings"][0]["message"]
+    # a quote inside an unquoted cell is text
+    data = write(tmp_path / "f.csv", GOOD.rstrip("\n") + ",labels.note\n" + row("r1").rstrip("\n") + ',5" long\n')
+    _, report, _ = run_json(types_rubric(tmp_path), str(data))
+    assert report["summary"] == {**report["summary"], "records": 1, "unreadable": 0}
+
+
 def test_a_cell_that_is_not_utf8_is_unreadable_at_its_line(tmp_path: Path) -> None:
     data = write(tmp_path / "d.csv", (GOOD + row("r1")).encode() + b"r2,1,0.5,true,a,ca\xfflm\n"
                  + row("r3", mood="wild").encode())

@@ -745,7 +745,8 @@ def _cells(n: int) -> str:
 class TableReader:
     """The rows of a CSV or TSV file, each as (line, record, why) like `ArrayReader`'s
     elements: `why` is None for a readable row, else it says why the row is unreadable
-    (a row with more or fewer cells than the header, a cell that is not UTF-8). Blank
+    (a row with more or fewer cells than the header, a cell that is not UTF-8, a
+    quoted cell not closed at the end of the file, text after a closing quote). Blank
     lines are skipped. A header that names a column twice, or a column inside another,
     is a DataError naming the file. `rows()` gives the cells before they become a
     record, for readers that build records by more than one rubric (`record`)."""
@@ -754,12 +755,14 @@ class TableReader:
                  types: dict[tuple[str, ...], str] | None = None) -> None:
         self.stream = stream
         self.name = name
+        self.kind = kind
         self.delimiter = "\t" if kind == "tsv" else ","
         self.what = f"a {kind.upper()} row"  # for the message of an unreadable row
         self.types = types or {}
         self.columns: list[tuple[str, ...]] = []
         self.header: list[str] = []
         self._read = 0  # physical lines read
+        self._eof = False
 
     def _lines(self) -> Iterator[str]:
         first = True
@@ -769,6 +772,7 @@ class TableReader:
             except _READ_ERRORS as e:
                 raise read_error(self.name, e, self._read) from None
             if not raw:
+                self._eof = True
                 return
             self._read += 1
             if first:
@@ -779,7 +783,9 @@ class TableReader:
 
     def rows(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
         """(line, cells, None) for each row after the header, or (line, None, why)."""
-        reader = csv.reader(self._lines(), delimiter=self.delimiter)
+        # strict: a quoted cell still open at the end of the file, or text after a closing
+        # quote, is an error (an unreadable row), not a cell that swallows the lines after it
+        reader = csv.reader(self._lines(), delimiter=self.delimiter, strict=True)
         header = True
         while True:
             line = self._read + 1
@@ -788,7 +794,11 @@ class TableReader:
             except StopIteration:
                 return
             except csv.Error as e:
-                yield line, None, f"the row cannot be read ({e})"
+                if self._eof:
+                    why = "a quoted cell is not closed before the end of the file"
+                else:
+                    why = f"the row is not valid {self.kind.upper()} ({e})"
+                yield line, None, why
                 continue
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # a blank line
