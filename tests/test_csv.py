@@ -173,6 +173,16 @@ def test_broken_quoting_is_unreadable_and_never_swallows_rows_silently(tmp_path:
     assert report["summary"] == {**report["summary"], "records": 1, "unreadable": 0}
 
 
+def test_a_long_cell_is_read_whole(tmp_path: Path) -> None:
+    long = "word " * 60_000  # longer than the csv module's default limit of a cell
+    data = write(tmp_path / "d.csv", GOOD.rstrip("\n") + ",labels.note\n"
+                 + row("r1").rstrip("\n") + f',"{long}"\n' + row("r2", mood="wild").rstrip("\n") + ",x\n")
+    r = loads(TYPES)
+    report = r.check_files(data)
+    assert report.summary.records == 2
+    assert [(f.kind, f.line, f.record) for f in report.findings] == [("invalid", 3, "r2")]
+
+
 def test_a_cell_that_is_not_utf8_is_unreadable_at_its_line(tmp_path: Path) -> None:
     data = write(tmp_path / "d.csv", (GOOD + row("r1")).encode() + b"r2,1,0.5,true,a,ca\xfflm\n"
                  + row("r3", mood="wild").encode())

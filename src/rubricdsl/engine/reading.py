@@ -731,6 +731,12 @@ def convert_cell(kind: str | None, cell: str) -> Any:
     return cell
 
 
+# A cell may be as long as a JSONL line may be: the csv module's default limit (131072
+# characters) would make a long response unreadable. The limit is the module's, for the
+# whole process.
+_CELL_LIMIT = (1 << 31) - 1
+
+
 def _column_path(name: str) -> tuple[str, ...]:
     parts = name.split(".")
     if all(p.isidentifier() and p.isascii() for p in parts):
@@ -763,6 +769,8 @@ class TableReader:
         self.header: list[str] = []
         self._read = 0  # physical lines read
         self._eof = False
+        if csv.field_size_limit() < _CELL_LIMIT:
+            csv.field_size_limit(_CELL_LIMIT)
 
     def _lines(self) -> Iterator[str]:
         first = True
