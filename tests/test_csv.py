@@ -316,6 +316,15 @@ def test_a_bad_header_is_a_one_line_error_naming_the_file(tmp_path: Path, header
     assert res.err.count("\n") == 1 and str(data) in res.err and "line 2" in res.err and why in res.err
 
 
+def test_a_rubric_with_each_reads_a_row_as_a_record_without_judgments(tmp_path: Path) -> None:
+    data = write(tmp_path / "d.csv", "id,annotations\nt1,x\nt2,\n")
+    code, report, _ = run_json(str(ROOT / "docs" / "examples" / "export.rubric"), str(data))
+    assert code == 1
+    assert report["summary"]["records"] == 2 and report["summary"]["judgments"] == 0
+    assert [(f["kind"], f["line"], f["value"]) for f in report["findings"]] == [("invalid", 2, "x"),
+                                                                                  ("invalid", 3, None)]
+
+
 # ---- the other readers of data files ---------------------------------------------------------------
 
 
