@@ -86,13 +86,18 @@ class Rubric:
         return build_report(self.info(), stats.records, stats.counts, findings, [file], stats.items,
                             stats.judgments, stats.skipped)
 
-    def check_files(self, *paths: str | Path) -> "Report":
-        """A report over JSONL files (`.gz` too; `-` for stdin)."""
+    def check_files(self, *paths: str | Path, input_format: str = "auto") -> "Report":
+        """A report over data files: JSONL, a JSON array, CSV or TSV (`.gz` too; `-` for
+        stdin), read as `rubric check --input-format` reads them (`auto`: by the
+        extension, `.csv` and `.tsv`, then by the first non-blank character)."""
+        from rubricdsl.engine.reading import INPUT_FORMATS  # noqa: PLC0415
         from rubricdsl.engine.report import build_report  # noqa: PLC0415
         from rubricdsl.engine.runtime import run  # noqa: PLC0415
 
+        if input_format not in INPUT_FORMATS:
+            raise ValueError(f"input_format must be one of {', '.join(INPUT_FORMATS)}, not {input_format!r}")
         findings: list[dict] = []
-        stats = run(self.compiled, [str(p) for p in paths], findings.append)
+        stats = run(self.compiled, [str(p) for p in paths], findings.append, input_format=input_format)
         return build_report(self.info(), stats.records, stats.counts, findings, stats.files, stats.items,
                             stats.judgments, stats.skipped)
 

@@ -383,8 +383,9 @@ def compile_for_agreement(rubric: ir.RubricIR) -> Compiled:
 
 
 def agreement(rubric: ir.RubricIR, paths: list[str], levels: dict[str, str] | None = None,
-              progress: Any = None, jobs: int = 1) -> dict[str, Any]:
-    """The agreement report (a JSON-ready dict)."""
+              progress: Any = None, jobs: int = 1, input_format: str = "auto") -> dict[str, Any]:
+    """The agreement report (a JSON-ready dict); `input_format` says how the files are
+    read (`reading.INPUT_FORMATS`)."""
     from rubricdsl.engine.runtime import run  # noqa: PLC0415
 
     if rubric.record_item is None and rubric.record_each is None:
@@ -403,7 +404,7 @@ def agreement(rubric: ir.RubricIR, paths: list[str], levels: dict[str, str] | No
             raise AgreementError(f"--level {name}={level}: `{name}` can be measured as {' or '.join(allowed)}")
         chosen[name] = level
     collector = AgreementCollector(rubric, compiled.plan, chosen)  # type: ignore[arg-type]
-    stats = run(compiled, paths, lambda f: None, progress, jobs, items=collector)
+    stats = run(compiled, paths, lambda f: None, progress, jobs, items=collector, input_format=input_format)
     labels: dict[str, Any] = {}
     for _, ls in collector.labels:
         a = alpha(ls)

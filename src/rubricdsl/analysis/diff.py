@@ -403,9 +403,11 @@ def compile_side(spec: str) -> Side:
     return Side(compile_text(text, name, sha))
 
 
-def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: float | None = None) -> DiffResult:
+def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: float | None = None,
+         input_format: str = "auto") -> DiffResult:
     """The diff of two versions; `timeout` is the time budget of the semantic comparison,
-    in seconds (`budget.DEFAULT_SECONDS` when None)."""
+    in seconds (`budget.DEFAULT_SECONDS` when None); `input_format` says how the `data`
+    files are read (`reading.INPUT_FORMATS`)."""
     from rubricdsl.analysis.budget import Budget  # noqa: PLC0415
 
     budget = Budget(timeout)
@@ -418,13 +420,13 @@ def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: f
     res.semantic = compare(old.ir, new.ir, budget)
     if data:
         res.data = True
-        _records(old, new, data, res)
+        _records(old, new, data, res, input_format)
     return res
 
 
-def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
+def _records(old: Side, new: Side, paths: list[str], res: DiffResult, input_format: str = "auto") -> None:
     """Run both rubrics over the same lines and keep the records whose findings differ."""
-    from rubricdsl.engine.reading import ArrayReader, array_file, open_data, read_batches  # noqa: PLC0415
+    from rubricdsl.engine.reading import TableReader, column_types, element_reader, open_data, read_batches  # noqa: PLC0415
     from rubricdsl.engine.runtime import RecordChecker  # noqa: PLC0415
 
     shared = frozenset(r.name for r in old.ir.rules) & frozenset(r.name for r in new.ir.rules)
@@ -432,6 +434,8 @@ def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
     found_a: list[dict] = []
     before_c = RecordChecker(old.compiled, found_b.append)
     after_c = RecordChecker(new.compiled, found_a.append)
+    # a table's cells are converted by the types each version declares
+    types_b, types_a = column_types(old.ir.fields), column_types(new.ir.fields)
     def compare(name: str) -> None:
         before, after = _by_judgment(found_b), _by_judgment(found_a)
         found_b.clear()
@@ -446,9 +450,18 @@ def _records(old: Side, new: Side, paths: list[str], res: DiffResult) -> None:
         for path in paths:
             stream, name, _, _ = open_data(path)
             try:
-                if array_file(stream, name):
+                reader = element_reader(path, stream, name, input_format)
+                if isinstance(reader, TableReader):
+                    for line, cells, why in reader.rows():
+                        for checker, types in ((before_c, types_b), (after_c, types_a)):
+                            value = None if cells is None else reader.record(cells, types)
+                            checker.elements(((line, value, why),), name, reader.what)
+                        res.records_read += 1
+                        compare(name)
+                    continue
+                if reader is not None:
                     # a JSON array: one element at a time, so that a large export stays a stream
-                    for element in ArrayReader(stream, name):
+                    for element in reader:
                         before_c.elements((element,), name)
                         after_c.elements((element,), name)
                         res.records_read += 1

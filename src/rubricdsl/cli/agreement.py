@@ -15,8 +15,8 @@ import sys
 
 import click
 
-from rubricdsl.cli.common import (check_data_files, color_wanted, fail, jobs_wanted, load_rubric, progress_bar,
-                                  refuse_inputs)
+from rubricdsl.cli.common import (check_data_files, color_wanted, fail, input_format_option, jobs_wanted, load_rubric,
+                                  progress_bar, refuse_inputs)
 
 
 @click.command()
@@ -31,10 +31,11 @@ from rubricdsl.cli.common import (check_data_files, color_wanted, fail, jobs_wan
 @click.option("--hotspots", type=click.IntRange(0), default=10, show_default=True,
               help="text format: arms shown in the hotspot table (0: all).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+@input_format_option
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
-              help="Processes for large plain files (0: one per CPU, at most 8).")
+              help="Processes for large plain JSONL and JSON files (0: one per CPU, at most 8).")
 def agreement(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, levels: tuple[str, ...],
-              hotspots: int, color: bool | None, jobs: int) -> None:
+              hotspots: int, color: bool | None, input_format: str, jobs: int) -> None:
     """Inter-annotator agreement of DATA under RUBRIC, whose `record` block names the item
     and the annotator.
 
@@ -63,7 +64,7 @@ def agreement(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, 
         chosen[name.strip()] = level.strip()
     progress_cb = progress_bar(None, data)
     try:
-        report = compute(r.ir, list(data), chosen, progress_cb, jobs_wanted(jobs))
+        report = compute(r.ir, list(data), chosen, progress_cb, jobs_wanted(jobs), input_format)
     except (AgreementError, DataError) as e:
         fail(str(e))
     finally:

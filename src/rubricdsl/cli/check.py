@@ -9,8 +9,8 @@ from typing import Any, BinaryIO, Iterator, NoReturn
 
 import click
 
-from rubricdsl.cli.common import (check_data_files, color_wanted, exit_status, fail, jobs_wanted, load_rubric,
-                                  progress_bar, refuse_inputs, say)
+from rubricdsl.cli.common import (check_data_files, color_wanted, exit_status, fail, input_format_option, jobs_wanted,
+                                  load_rubric, progress_bar, refuse_inputs, say)
 from rubricdsl.core.exits import EXIT_INTERRUPTED
 from rubricdsl.core.values import plural
 
@@ -32,8 +32,10 @@ from rubricdsl.core.values import plural
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A JSON (or JSONL) report of an earlier run: warn when the rubric keeps its name and "
                    "version but its content changed.")
+@input_format_option
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
-              help="Processes for large plain files (0: one per CPU, at most 8). Output is the same for any value.")
+              help="Processes for large plain JSONL and JSON files (0: one per CPU, at most 8). Output is the same "
+                   "for any value.")
 @click.option("--report", "report", type=click.Path(), default=None, metavar="FILE",
               help="Also write an HTML report for leads to FILE: counts, coverage of each decision, the escalation "
                    "queue, sample records linked to the guideline.")
@@ -41,12 +43,13 @@ from rubricdsl.core.values import plural
               help="--report: where the guideline (rubric doc) is, for links. Default: GUIDE.html beside the "
                    "rubric, relative to FILE.")
 def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
-          color: bool | None, progress: bool | None, baseline: str | None, jobs: int, report: str | None,
-          guide_url: str | None) -> None:
-    """Check annotation records (JSONL; .jsonl.gz too; - for stdin) against RUBRIC.
+          color: bool | None, progress: bool | None, baseline: str | None, input_format: str, jobs: int,
+          report: str | None, guide_url: str | None) -> None:
+    """Check annotation records (JSONL, a JSON array, CSV or TSV; .gz too; - for stdin)
+    against RUBRIC.
 
-    Every non-blank line is a record: a line that is not a JSON object is an
-    `unreadable` finding and the run goes on. Findings: invalid, unreadable,
+    Every non-blank line of JSONL is a record (of CSV or TSV: every row after the
+    header): one that cannot be read is an `unreadable` finding and the run goes on. Findings: invalid, unreadable,
     uncovered, ambiguous, violation, escalation. With `consensus` or `per item`
     checks, records with the same item are then judged together (items may be
     spread anywhere in DATA).
@@ -81,7 +84,8 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
     try:
         with open_output(out_file, binary=True) as out_stream:
             with _writer(fmt, out_stream, out_file is not None, info, r.ir, samples, color) as writer:
-                stats = run(r.compiled, data, writer.emit, progress_cb, jobs, encode=writer.encode)
+                stats = run(r.compiled, data, writer.emit, progress_cb, jobs, encode=writer.encode,
+                            input_format=input_format)
                 writer.finish(stats)
             if report:
                 with open_output(report) as fh:

@@ -58,6 +58,19 @@ def check_data_files(data: Iterable[str]) -> None:
         fail("standard input (-) can be read once")
 
 
+# how data files are read (`engine.reading.INPUT_FORMATS`, not imported here: the
+# command line starts without the readers)
+INPUT_FORMATS = ("auto", "jsonl", "json", "csv", "tsv")
+
+
+def input_format_option(f: Any) -> Any:
+    """The `--input-format` option of the commands that read data files."""
+    return click.option(
+        "--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto", show_default=True,
+        help="How the data files are read. auto: .csv and .tsv files (.gz too) as tables with a header row, "
+             "others as a JSON array when the first non-blank character is [, else as JSONL.")(f)
+
+
 def jobs_wanted(jobs: int) -> int:
     """`-j N`: N processes; 0 is one per CPU this process may use, at most 8."""
     if jobs:

@@ -5,7 +5,8 @@ import sys
 
 import click
 
-from rubricdsl.cli.common import check_data_files, color_wanted, fail, refuse_inputs, show_diagnostics, write_result
+from rubricdsl.cli.common import (check_data_files, color_wanted, fail, input_format_option, refuse_inputs,
+                                  show_diagnostics, write_result)
 from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
 
 
@@ -13,8 +14,9 @@ from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--data", "data", multiple=True, metavar="FILE",
-              help="Run both versions over these JSONL files and list every record whose findings differ "
-                   "(repeatable).")
+              help="Run both versions over these data files (JSONL, a JSON array, CSV or TSV) and list every "
+                   "record whose findings differ (repeatable).")
+@input_format_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="markdown fits a pull-request comment.")
 @click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
@@ -26,8 +28,8 @@ from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
               metavar="SECONDS",
               help="Time budget of the comparison of meanings; what it leaves undecided is reported as "
                    "`undecided` (RB209).")
-def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on_change: str | None,
-         timeout_s: float) -> None:
+def diff(old: str, new: str, data: tuple[str, ...], input_format: str, fmt: str, output: str | None,
+         fail_on_change: str | None, timeout_s: float) -> None:
     """What changed between two versions of a rubric, and which records it flips.
 
     OLD and NEW are paths or REV:PATH (read with `git show`). Reports structural
@@ -45,7 +47,7 @@ def diff(old: str, new: str, data: tuple[str, ...], fmt: str, output: str | None
     refuse_inputs(output, [old, new, *data], "-o")
     check_data_files(data)
     try:
-        res = D.diff(old, new, list(data), timeout_s)
+        res = D.diff(old, new, list(data), timeout_s, input_format)
     except (D.DiffError, DataError) as e:
         fail(str(e))
     except RubricError as e:

@@ -282,9 +282,10 @@ def _finding(kind, line, record, file, criterion, rule, label, arms, target, sev
     return d
 
 
-def unreadable_finding(file: str, line: int, why: str) -> dict:
+def unreadable_finding(file: str, line: int, why: str, what: str = "a JSON object") -> dict:
+    """An unreadable line: `what` a record is there (a JSON object, a CSV row) and why not."""
     return _finding("unreadable", line, str(line), file, None, None, None, None, None, "error",
-                    f"line {line} is not a JSON object: {why}")
+                    f"line {line} is not {what}: {why}")
 
 
 def each_finding(file: str, line: int, record: str, each: str, message: str, judgment: str | None,

@@ -1,4 +1,5 @@
-"""Reading data files: plain or gzip JSONL, standard input, every line accounted for.
+"""Reading data files: plain or gzip JSONL, JSON arrays, CSV and TSV, standard input,
+every line accounted for.
 
 `open_data` opens a file, `read_batches` yields blocks of its lines, `read_line` reads a
 line orjson rejected (saying why in the project's own words, or reading numbers beyond
@@ -7,13 +8,15 @@ a double), and `DataError` is a file that cannot be read at all.
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import io
 import json
 import os
+import re
 import sys
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, BinaryIO
 
 import orjson
@@ -657,3 +660,222 @@ def array_rest(stream: BinaryIO, name: str, first_line: int) -> ArrayReader:
     """The elements of an array file from an element's start (`stream` is positioned
     there, after a comma) to its end, read as the whole file's reading would go on."""
     return ArrayReader(_Prefixed(b"[", stream), name, first_line=first_line)  # type: ignore[arg-type]
+
+
+# ---- CSV and TSV files ---------------------------------------------------------------------------
+#
+# A table file (chosen by its extension, `.csv`/`.tsv` with or without `.gz`, or by
+# `--input-format`) is read with the standard `csv` module: the first row that is not
+# blank names the columns, each later row is a record. A column named as a dotted path
+# of identifiers (`labels.safety`) puts its cells at that nested path; any other name is
+# a plain key. An empty cell is a missing value (the key is absent). A cell is text,
+# converted by the declared type of the field the rubric reads at its path (`types`):
+# int, number and scale from a JSON number, bool from true/false/1/0 in any case, set
+# from a JSON array or a `|`-separated list; a cell that does not convert stays text (the
+# checker then reports the field `invalid`). Each row is (line, record, why) as the
+# elements of a JSON array file are, `line` being the physical line where the row starts.
+
+INPUT_FORMATS = ("auto", "jsonl", "json", "csv", "tsv")
+_TABLE_EXTENSIONS = {".csv": "csv", ".tsv": "tsv"}
+
+
+def table_format(path: str, input_format: str = "auto") -> str | None:
+    """"csv" or "tsv" when the file is read as a table (by `input_format`, else by the
+    file's extension: `.csv`, `.tsv`, with or without `.gz`), else None."""
+    if input_format in ("csv", "tsv"):
+        return input_format
+    if input_format != "auto" or path == "-":
+        return None
+    low = path.lower()
+    if low.endswith(".gz"):
+        low = low[:-3]
+    return _TABLE_EXTENSIONS.get(os.path.splitext(low)[1])
+
+
+def column_types(fields: Iterable[Any]) -> dict[tuple[str, ...], str]:
+    """The declared type (`FieldType.kind`) of the field read at each path of keys, from
+    a compiled rubric's fields (`RubricIR.fields`); paths with indexes, selectors or `@`
+    are left out (a table's cells are not inside judgments). The first field wins."""
+    out: dict[tuple[str, ...], str] = {}
+    for f in fields:
+        path = f.path
+        if path and all(s.__class__ is str for s in path):
+            out.setdefault(tuple(path), f.type.kind)
+    return out
+
+
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what `surrogateescape` makes of bytes that are not UTF-8
+
+
+def convert_cell(kind: str | None, cell: str) -> Any:
+    """A cell's text as the value of a field of type `kind` (None: no field reads it);
+    text that does not convert is returned as it is."""
+    if kind is None or kind in ("text", "enum"):
+        return cell
+    t = cell.strip(" ")
+    if kind in ("int", "number", "scale"):
+        m = _NUMBER.fullmatch(t)
+        if m is None:
+            return cell
+        return _parse_int(t) if m.group(1) is None and m.group(2) is None else _parse_float(t)
+    if kind == "bool":
+        low = t.lower()
+        return True if low in _TRUE else False if low in _FALSE else cell
+    if kind == "set":
+        if t.startswith("["):
+            value, why = read_line(t.encode("utf-8", "surrogatepass"))
+            return value if why is None and value.__class__ is list else cell
+        return [s.strip(" ") for s in cell.split("|")]
+    return cell
+
+
+# A cell may be as long as a JSONL line may be: the csv module's default limit (131072
+# characters) would make a long response unreadable. The limit is the module's, for the
+# whole process.
+_CELL_LIMIT = (1 << 31) - 1
+
+
+def _column_path(name: str) -> tuple[str, ...]:
+    parts = name.split(".")
+    if all(p.isidentifier() and p.isascii() for p in parts):
+        return tuple(parts)
+    return (name,)
+
+
+def _cells(n: int) -> str:
+    return f"{n} cell" if n == 1 else f"{n} cells"
+
+
+class TableReader:
+    """The rows of a CSV or TSV file, each as (line, record, why) like `ArrayReader`'s
+    elements: `why` is None for a readable row, else it says why the row is unreadable
+    (a row with more or fewer cells than the header, a cell that is not UTF-8, a
+    quoted cell not closed at the end of the file, text after a closing quote). Blank
+    lines are skipped. A header that names a column twice, or a column inside another,
+    is a DataError naming the file. `rows()` gives the cells before they become a
+    record, for readers that build records by more than one rubric (`record`)."""
+
+    def __init__(self, stream: BinaryIO, name: str, kind: str = "csv",
+                 types: dict[tuple[str, ...], str] | None = None) -> None:
+        self.stream = stream
+        self.name = name
+        self.kind = kind
+        self.delimiter = "\t" if kind == "tsv" else ","
+        self.what = f"a {kind.upper()} row"  # for the message of an unreadable row
+        self.types = types or {}
+        self.columns: list[tuple[str, ...]] = []
+        self.header: list[str] = []
+        self._read = 0  # physical lines read
+        self._eof = False
+        if csv.field_size_limit() < _CELL_LIMIT:
+            csv.field_size_limit(_CELL_LIMIT)
+
+    def _lines(self) -> Iterator[str]:
+        first = True
+        while True:
+            try:
+                raw = self.stream.readline()
+            except _READ_ERRORS as e:
+                raise read_error(self.name, e, self._read) from None
+            if not raw:
+                self._eof = True
+                return
+            self._read += 1
+            if first:
+                first = False
+                if raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+            yield raw.decode("utf-8", "surrogateescape")
+
+    def rows(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
+        """(line, cells, None) for each row after the header, or (line, None, why)."""
+        # strict: a quoted cell still open at the end of the file, or text after a closing
+        # quote, is an error (an unreadable row), not a cell that swallows the lines after it
+        reader = csv.reader(self._lines(), delimiter=self.delimiter, strict=True)
+        header = True
+        while True:
+            line = self._read + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                if self._eof:
+                    why = "a quoted cell is not closed before the end of the file"
+                else:
+                    why = f"the row is not valid {self.kind.upper()} ({e})"
+                yield line, None, why
+                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            if header:
+                header = False
+                self._header(row, line)
+                continue
+            if len(row) != len(self.header):
+                yield line, None, (f"it has {_cells(len(row))} where the header (line {self._header_line}) names "
+                                   f"{len(self.header)} column{'' if len(self.header) == 1 else 's'}")
+                continue
+            for col, cell in zip(self.header, row):
+                if _NOT_UTF8.search(cell):
+                    yield line, None, f"invalid UTF-8 in column `{_shown(col)}`"
+                    break
+            else:
+                yield line, row, None
+
+    def _header(self, row: list[str], line: int) -> None:
+        self._header_line = line
+        where = f"{self.name}: line {line}: the header"
+        seen: set[str] = set()
+        for col in row:
+            if _NOT_UTF8.search(col):
+                raise DataError(f"{where} is not valid UTF-8")
+            if col in seen:
+                raise DataError(f"{where} names the column `{_shown(col)}` twice")
+            seen.add(col)
+        columns = [_column_path(c) for c in row]
+        paths = set(columns)
+        for col, path in zip(row, columns):
+            for i in range(1, len(path)):
+                if path[:i] in paths:
+                    raise DataError(f"{where} has a column `{_shown(col)}` inside the column "
+                                    f"`{_shown('.'.join(path[:i]))}`")
+        self.header, self.columns = row, columns
+
+    def record(self, cells: list[str], types: dict[tuple[str, ...], str] | None = None) -> dict:
+        """A row's cells as a record, converted by `types` (by default the reader's own)."""
+        types = self.types if types is None else types
+        rec: dict = {}
+        for path, cell in zip(self.columns, cells):
+            if cell == "":
+                continue  # an empty cell: the value is missing
+            value = convert_cell(types.get(path), cell)
+            at = rec
+            for step in path[:-1]:
+                at = at.setdefault(step, {})
+            at[path[-1]] = value
+        return rec
+
+    def __iter__(self) -> Iterator[tuple[int, Any, str | None]]:
+        for line, cells, why in self.rows():
+            yield (line, None, why) if cells is None else (line, self.record(cells), None)
+
+
+def element_reader(path: str, stream: BinaryIO, name: str, input_format: str = "auto",
+                   types: dict[tuple[str, ...], str] | None = None) -> TableReader | ArrayReader | None:
+    """The reader of an open data file whose records come as (line, value, why): a
+    table (CSV, TSV) or a JSON array; None for a JSONL file (read in blocks of lines).
+    `input_format` is one of INPUT_FORMATS; "auto" goes by the extension, then by the
+    first non-blank character (`[`: a JSON array)."""
+    table = table_format(path, input_format)
+    if table is not None:
+        return TableReader(stream, name, table, types)
+    if input_format == "jsonl":
+        return None
+    if array_file(stream, name):
+        return ArrayReader(stream, name)
+    if input_format == "json":
+        raise DataError(f"{name}: not a JSON array (its first character that is not blank is not `[`)")
+    return None

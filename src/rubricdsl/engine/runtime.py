@@ -15,8 +15,8 @@ from rubricdsl.core.values import show
 from rubricdsl.engine.codegen import SKIP, Compiled, annotate
 from rubricdsl.engine.findings import KINDS, Expander, each_finding, getter, id_text, judgment_getter, unreadable_finding
 from rubricdsl.engine.reading import (
-    ArrayReader, array_file, array_part, array_parts, array_rest, is_json_array, not_an_object, open_data, read_batches,
-    read_line,
+    ArrayReader, array_part, array_parts, array_rest, column_types, element_reader, is_json_array,
+    not_an_object, open_data, read_batches, read_line, table_format,
 )
 
 
@@ -117,12 +117,12 @@ class RecordChecker:
             stats.judgments = stats.judgments or 0
             stats.skipped = stats.skipped or 0
 
-    def _unreadable(self, name: str, lineno: int, why: str) -> None:
+    def _unreadable(self, name: str, lineno: int, why: str, what: str = "a JSON object") -> None:
         stats = self.stats
         stats.with_findings += 1
         stats.counts["unreadable"] += 1
         stats.by_severity["error"] += 1
-        self.emit(unreadable_finding(name, lineno, why))
+        self.emit(unreadable_finding(name, lineno, why, what))
 
     def lines(self, batch: list[bytes], name: str, lineno: int) -> tuple[int, int]:
         """Check a batch of JSON lines whose first is line `lineno + 1`; returns (last line
@@ -186,10 +186,12 @@ class RecordChecker:
             self._unreadable(name, lineno, not_an_object(rec))
         return lineno, blank
 
-    def elements(self, elements: Iterable[tuple[int, Any, str | None]], name: str) -> int:
-        """Check the elements of a JSON array file, each (line, value, why) as
-        `ArrayReader` gives them: `why` says why an element is unreadable. Counts them in
-        `stats.records`; returns how many there were."""
+    def elements(self, elements: Iterable[tuple[int, Any, str | None]], name: str, what: str | None = None) -> int:
+        """Check the elements of a JSON array file or the rows of a table, each (line,
+        value, why) as `ArrayReader` and `TableReader` give them: `why` says why an
+        element is unreadable, and `what` (by default the reader's) what a record is
+        there, for the message. Counts them in `stats.records`; returns how many there were."""
+        what = what or getattr(elements, "what", "a JSON object")
         loop = self._loop if self.each is None else self._loop_each
         n = 0
         try:
@@ -197,7 +199,7 @@ class RecordChecker:
                 n += 1
                 self.stats.records += 1
                 if why is not None:
-                    self._unreadable(name, line, why)
+                    self._unreadable(name, line, why, what)
                 else:
                     loop((value,), name, line - 1, _as_record)
         except Exception as e:
@@ -368,14 +370,19 @@ def row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[str, tupl
 
 def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
         progress: Callable[[int, int | None, str], None] | None = None, jobs: int = 1,
-        encode: Callable[[dict], Any] | None = None, arm_counts: bool = False, items: Any = None) -> Stats:
+        encode: Callable[[dict], Any] | None = None, arm_counts: bool = False, items: Any = None,
+        input_format: str = "auto") -> Stats:
     """Check every record of every file.
 
     `emit` receives each finding (as a dict, or as `encode(dict)`), in file and line
     order, then the item findings in the order of each item's first record. Every
     non-blank line is counted in `records`; unreadable lines are findings, never
     skipped. With jobs > 1, large plain files are split between processes; the
-    findings and their order are the same as with one.
+    findings and their order are the same as with one (CSV and TSV files are read by
+    this process).
+
+    `input_format` (one of `reading.INPUT_FORMATS`) says how files are read: "auto" goes
+    by the extension (`.csv`, `.tsv`), then by the first non-blank character.
 
     `arm_counts` (the rubric compiled with `all_decides=True`) fills `Stats.masks`.
     `items` replaces the default judging of items (see `RecordChecker`)."""
@@ -386,7 +393,7 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
     gc_was_on = gc.isenabled()
     gc.disable()  # records are trees (no cycles): reference counting frees them; saves GC passes
     try:
-        _run_files(paths, jobs, checker, encode, progress, arm_counts)
+        _run_files(paths, jobs, checker, encode, progress, arm_counts, input_format)
         checker.finish()
     except KeyboardInterrupt:
         raise Interrupted(stats) from None
@@ -403,11 +410,16 @@ def _reset(counters: list[dict[int, int]] | None) -> None:
 
 
 def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: Callable[[dict], Any] | None,
-               progress: Callable[[int, int | None, str], None] | None, arm_counts: bool) -> None:
+               progress: Callable[[int, int | None, str], None] | None, arm_counts: bool,
+               input_format: str = "auto") -> None:
     stats = checker.stats
+    types: dict[tuple[str, ...], str] | None = None
     for path in paths:
-        if jobs > 1 and path != "-":
-            kind = _splittable(path)
+        table = table_format(path, input_format)
+        if table is not None and types is None:
+            types = column_types(checker.compiled.rubric.fields)
+        if jobs > 1 and path != "-" and table is None:
+            kind = _splittable(path, input_format)
             parts = _boundaries(path, CHUNK_BYTES) if kind == "lines" else \
                 array_parts(path, CHUNK_BYTES) if kind == "array" else None
             if parts is not None and len(parts) > 1:
@@ -416,15 +428,16 @@ def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: 
         stream, name, tell, size = open_data(path)
         stats.files.append(name)
         try:
-            array = array_file(stream, name)
+            reader = element_reader(path, stream, name, input_format, types)
         except BaseException:
             if path != "-":
                 stream.close()
             raise
-        if array:
-            # one JSON array of records, read as a stream (one that splits went to _run_parallel)
+        if reader is not None:
+            # a table, or one JSON array of records, read as a stream (an array that
+            # splits went to _run_parallel)
             try:
-                checker.elements(ArrayReader(stream, name), name)
+                checker.elements(reader, name)
                 if progress is not None:
                     progress(tell() if tell else 0, size, name)
             finally:
@@ -445,17 +458,21 @@ def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: 
                 stream.close()
 
 
-def _splittable(path: str) -> str | None:
+def _splittable(path: str, input_format: str = "auto") -> str | None:
     """How a file splits between processes: "lines" (a large plain JSONL file), "array"
     (a large plain JSON array file: split if pretty-printed) or None (gzip, small, not
-    a regular file)."""
+    a regular file, a table)."""
     try:
         if not os.path.isfile(path) or os.path.getsize(path) < PARALLEL_MIN_BYTES:
             return None
         with open(path, "rb") as f:
             if f.peek(2)[:2] == b"\x1f\x8b" or path.endswith(".gz"):
                 return None
-            return "array" if is_json_array(f) else "lines"
+            if input_format == "jsonl":
+                return "lines"
+            if is_json_array(f):
+                return "array"
+            return None if input_format == "json" else "lines"
     except OSError:
         return None
 
