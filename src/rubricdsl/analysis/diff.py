@@ -461,9 +461,10 @@ def _records(old: Side, new: Side, paths: list[str], res: DiffResult, input_form
                     continue
                 if reader is not None:
                     # a JSON array: one element at a time, so that a large export stays a stream
+                    what = getattr(reader, "what", None)
                     for element in reader:
-                        before_c.elements((element,), name)
-                        after_c.elements((element,), name)
+                        before_c.elements((element,), name, what)
+                        after_c.elements((element,), name, what)
                         res.records_read += 1
                         compare(name)
                     continue

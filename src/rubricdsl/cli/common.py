@@ -60,7 +60,7 @@ def check_data_files(data: Iterable[str]) -> None:
 
 # how data files are read (`engine.reading.INPUT_FORMATS`, not imported here: the
 # command line starts without the readers)
-INPUT_FORMATS = ("auto", "jsonl", "json", "csv", "tsv")
+INPUT_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet")
 
 
 def input_format_option(f: Any) -> Any:
@@ -68,7 +68,7 @@ def input_format_option(f: Any) -> Any:
     return click.option(
         "--input-format", type=click.Choice(list(INPUT_FORMATS)), default="auto", show_default=True,
         help="How the data files are read. auto: .csv and .tsv files (.gz too) as tables with a header row, "
-             "others as a JSON array when the first non-blank character is [, else as JSONL.")(f)
+             ".parquet files as Parquet (needs pyarrow), others as a JSON array when the first non-blank character is [, else as JSONL.")(f)
 
 
 def jobs_wanted(jobs: int) -> int:

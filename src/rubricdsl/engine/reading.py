@@ -675,7 +675,7 @@ def array_rest(stream: BinaryIO, name: str, first_line: int) -> ArrayReader:
 # checker then reports the field `invalid`). Each row is (line, record, why) as the
 # elements of a JSON array file are, `line` being the physical line where the row starts.
 
-INPUT_FORMATS = ("auto", "jsonl", "json", "csv", "tsv")
+INPUT_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet")
 _TABLE_EXTENSIONS = {".csv": "csv", ".tsv": "tsv"}
 
 
@@ -864,11 +864,15 @@ class TableReader:
 
 
 def element_reader(path: str, stream: BinaryIO, name: str, input_format: str = "auto",
-                   types: dict[tuple[str, ...], str] | None = None) -> TableReader | ArrayReader | None:
+                   types: dict[tuple[str, ...], str] | None = None) -> TableReader | ArrayReader | ParquetReader | None:
     """The reader of an open data file whose records come as (line, value, why): a
-    table (CSV, TSV) or a JSON array; None for a JSONL file (read in blocks of lines).
-    `input_format` is one of INPUT_FORMATS; "auto" goes by the extension, then by the
-    first non-blank character (`[`: a JSON array)."""
+    Parquet file, a table (CSV, TSV) or a JSON array; None for a JSONL file (read in
+    blocks of lines). `input_format` is one of INPUT_FORMATS; "auto" goes by the
+    extension, then by the first non-blank character (`[`: a JSON array)."""
+    if is_parquet(path, input_format):
+        if path == "-":
+            raise DataError(f"{name}: a Parquet file cannot be read from standard input; give its path")
+        return ParquetReader(path, name)
     table = table_format(path, input_format)
     if table is not None:
         return TableReader(stream, name, table, types)
@@ -879,3 +883,93 @@ def element_reader(path: str, stream: BinaryIO, name: str, input_format: str = "
     if input_format == "json":
         raise DataError(f"{name}: not a JSON array (its first character that is not blank is not `[`)")
     return None
+
+
+# ---- Parquet files -------------------------------------------------------------------------------
+#
+# A `.parquet` file (or any file with `--input-format parquet`) is read with pyarrow, an
+# optional dependency (`pip install 'rubricdsl[parquet]'`) imported only when such a file
+# is read. The file is read one record batch at a time, never whole. Each row is a record:
+# a struct column is an object, a list column an array, so paths read it as they read
+# JSON; `line` is the row's number, counting from 1. A null is a missing value (the key
+# is absent, as for an empty CSV cell; a null inside a list stays null). Values keep
+# their Parquet types; a timestamp, date or time becomes its ISO 8601 text, a decimal
+# its exact decimal text, a duration its text (`1:30:00`), binary its UTF-8 text (a row
+# whose binary value is not UTF-8 is unreadable).
+
+PARQUET_BATCH = 1 << 14  # rows per record batch
+_PLAIN = frozenset({str, int, float, bool})
+
+
+def is_parquet(path: str, input_format: str = "auto") -> bool:
+    """Whether a data file is read as Parquet: by `input_format`, else by its extension."""
+    if input_format == "parquet":
+        return True
+    return input_format == "auto" and path != "-" and path.lower().endswith(".parquet")
+
+
+class _NotUtf8(Exception):
+    pass
+
+
+def _as_data(v: Any) -> Any:
+    """A value pyarrow gives, as a JSON-like value (see above); nulls in objects dropped."""
+    c = v.__class__
+    if c in _PLAIN or v is None:
+        return v
+    if c is dict:
+        return {k: _as_data(x) for k, x in v.items() if x is not None}
+    if c is list:
+        return [_as_data(x) for x in v]
+    if c is bytes:
+        try:
+            return v.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotUtf8 from None
+    iso = getattr(v, "isoformat", None)
+    if iso is not None:
+        return iso()
+    if isinstance(v, (tuple, list)):  # a map column: a list of (key, value) pairs
+        return [_as_data(x) for x in v]
+    return str(v)  # a decimal, a duration
+
+
+class ParquetReader:
+    """The rows of a Parquet file, each as (line, record, why) like `TableReader`'s rows,
+    `line` being the row's number from 1. A file pyarrow cannot read (not Parquet,
+    truncated, corrupt), or pyarrow not installed, is a DataError naming the file."""
+
+    what = "a Parquet row"
+
+    def __init__(self, path: str, name: str, batch_rows: int = PARQUET_BATCH) -> None:
+        self.path = path
+        self.name = name
+        self.batch_rows = batch_rows
+
+    def __iter__(self) -> Iterator[tuple[int, Any, str | None]]:
+        try:
+            import pyarrow  # noqa: PLC0415  (optional: only for Parquet files)
+            import pyarrow.parquet as pq  # noqa: PLC0415
+        except ImportError:
+            raise DataError(f"{self.name}: reading Parquet files needs pyarrow: "
+                            "pip install 'rubricdsl[parquet]'") from None
+        errors = (pyarrow.ArrowException, OSError, ValueError)
+        row = 0
+        try:
+            pf = pq.ParquetFile(self.path)
+            for batch in pf.iter_batches(batch_size=self.batch_rows, use_threads=False):
+                for rec in batch.to_pylist():
+                    row += 1
+                    try:
+                        value = {k: _as_data(x) for k, x in rec.items() if x is not None}
+                    except _NotUtf8:
+                        yield row, None, "a binary value is not UTF-8 text"
+                        continue
+                    except RecursionError:
+                        yield row, None, "the row is nested too deeply"
+                        continue
+                    yield row, value, None
+        except errors as e:
+            cause = " ".join(str(e).split()) or type(e).__name__
+            where = "cannot read" if row == 0 else f"cannot read after row {row}"
+            raise DataError(f"{self.name}: {where}: not a readable Parquet file ({cause})") from None

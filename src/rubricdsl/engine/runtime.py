@@ -16,7 +16,7 @@ from rubricdsl.engine.codegen import SKIP, Compiled, annotate
 from rubricdsl.engine.findings import KINDS, Expander, each_finding, getter, id_text, judgment_getter, unreadable_finding
 from rubricdsl.engine.reading import (
     ArrayReader, array_part, array_parts, array_rest, column_types, element_reader, is_json_array,
-    not_an_object, open_data, read_batches, read_line, table_format,
+    is_parquet, not_an_object, open_data, read_batches, read_line, table_format,
 )
 
 
@@ -418,7 +418,7 @@ def _run_files(paths: Iterable[str], jobs: int, checker: RecordChecker, encode: 
         table = table_format(path, input_format)
         if table is not None and types is None:
             types = column_types(checker.compiled.rubric.fields)
-        if jobs > 1 and path != "-" and table is None:
+        if jobs > 1 and path != "-" and table is None and not is_parquet(path, input_format):
             kind = _splittable(path, input_format)
             parts = _boundaries(path, CHUNK_BYTES) if kind == "lines" else \
                 array_parts(path, CHUNK_BYTES) if kind == "array" else None
