@@ -45,11 +45,11 @@ from rubricdsl.core.values import plural
 def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
           color: bool | None, progress: bool | None, baseline: str | None, input_format: str, jobs: int,
           report: str | None, guide_url: str | None) -> None:
-    """Check annotation records (JSONL, a JSON array, CSV or TSV; .gz too; - for stdin)
-    against RUBRIC.
+    """Check annotation records (JSONL, a JSON array, CSV, TSV or Parquet; .gz too; -
+    for stdin) against RUBRIC.
 
     Every non-blank line of JSONL is a record (of CSV or TSV: every row after the
-    header): one that cannot be read is an `unreadable` finding and the run goes on. Findings: invalid, unreadable,
+    header; of Parquet: every row): one that cannot be read is an `unreadable` finding and the run goes on. Findings: invalid, unreadable,
     uncovered, ambiguous, violation, escalation. With `consensus` or `per item`
     checks, records with the same item are then judged together (items may be
     spread anywhere in DATA).

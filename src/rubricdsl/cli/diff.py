@@ -14,7 +14,7 @@ from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--data", "data", multiple=True, metavar="FILE",
-              help="Run both versions over these data files (JSONL, a JSON array, CSV or TSV) and list every "
+              help="Run both versions over these data files (JSONL, a JSON array, CSV, TSV or Parquet) and list every "
                    "record whose findings differ (repeatable).")
 @input_format_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
