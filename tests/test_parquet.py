@@ -171,6 +171,23 @@ def test_without_pyarrow_a_parquet_file_says_how_to_install_it(tmp_path: Path, m
     assert "pip install 'rubricdsl[parquet]'" in res.err
 
 
+def test_a_pyarrow_that_does_not_import_is_named_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed but broken (built for another NumPy, say): the error says so, not 'install it'."""
+    data = tmp_path / "d.parquet"
+    data.write_bytes(b"PAR1 not read")
+    fake = tmp_path / "site" / "pyarrow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('numpy.core.multiarray failed to import')\n",
+                                      encoding="utf-8")
+    for mod in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    res = rubric("check", types_rubric(tmp_path), str(data))
+    assert res.returncode == 2
+    assert res.err.count("\n") == 1 and str(data) in res.err
+    assert "installed but does not import" in res.err and "failed to import" in res.err
+
+
 def test_the_command_line_does_not_import_pyarrow_for_jsonl(tmp_path: Path) -> None:
     import subprocess
     data = tmp_path / "d.jsonl"

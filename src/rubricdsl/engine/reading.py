@@ -885,6 +885,10 @@ def element_reader(path: str, stream: BinaryIO, name: str, input_format: str = "
     return None
 
 
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200] or type(e).__name__
+
+
 # ---- Parquet files -------------------------------------------------------------------------------
 #
 # A `.parquet` file (or any file with `--input-format parquet`) is read with pyarrow, an
@@ -950,9 +954,12 @@ class ParquetReader:
         try:
             import pyarrow  # noqa: PLC0415  (optional: only for Parquet files)
             import pyarrow.parquet as pq  # noqa: PLC0415
-        except ImportError:
+        except ModuleNotFoundError:
             raise DataError(f"{self.name}: reading Parquet files needs pyarrow: "
                             "pip install 'rubricdsl[parquet]'") from None
+        except ImportError as e:  # installed, but does not load (say, built for another NumPy)
+            raise DataError(f"{self.name}: reading Parquet files needs pyarrow, which is installed but does not "
+                            f"import ({_one_line(e)}): pip install --upgrade 'rubricdsl[parquet]'") from None
         errors = (pyarrow.ArrowException, OSError, ValueError)
         row = 0
         try:
