@@ -507,31 +507,43 @@ def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
     return out
 
 
-def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]:
-    path, start, end, k = args
+def _start_part(path: str, start: int, end: int) -> tuple[RecordChecker, list, "_WorkerRows | None", bytes, Any]:
+    """In a worker: a checker with this part's own counters, where its findings and item
+    rows go, the part's bytes, and the shared first-line table."""
     assert _WORKER is not None
     compiled, encode, want_rows, arm_counts, offsets = _WORKER
     found: list = []
     rows = _WorkerRows() if want_rows else None
-    # this process's counters: this chunk's counts only
     checker = RecordChecker(compiled, found.append, encode=encode, items=rows, arm_counts=arm_counts)
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
+    return checker, found, rows, data, offsets
+
+
+def _lines_before(offsets: Any, k: int, lines: int) -> int:
+    """The lines before part k, and publish those before part k + 1 (this part has
+    `lines`). Each part's count is the previous part's plus its own, which that part's
+    worker publishes as soon as it has read its bytes (parts are handed out in order, so
+    it is already being read): no process reads the file twice."""
+    before = offsets[k]
+    while before < 0:
+        time.sleep(0.0002)
+        before = offsets[k]
+    offsets[k + 1] = before + lines
+    return before
+
+
+def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]:
+    path, start, end, k = args
+    checker, found, rows, data, offsets = _start_part(path, start, end)
     batch = data.split(b"\n")
     del data
     if batch and batch[-1] == b"":
         batch.pop()
     if start == 0 and batch and batch[0].startswith(b"\xef\xbb\xbf"):
         batch[0] = batch[0][3:]
-    # This chunk's first line number is the previous chunk's plus its line count, which
-    # that chunk's worker publishes as soon as it has split its lines (chunks are handed
-    # out in order, so it is already being read): no process reads the file twice.
-    first_line = offsets[k]
-    while first_line < 0:
-        time.sleep(0.0002)
-        first_line = offsets[k]
-    offsets[k + 1] = first_line + len(batch)
+    first_line = _lines_before(offsets, k, len(batch))
     last, blank = checker.lines(batch, path, first_line)
     checker.finish()
     return found, checker.stats, last - first_line, blank, list(rows or ())
@@ -541,19 +553,8 @@ def _work_array(args: tuple[str, int, int, int, bool]) -> tuple[list, Stats, int
     """`_work` for a part of a pretty-printed JSON array file (`array_parts`); None when a
     part before the last stops on a syntax error: the main process reads on from there."""
     path, start, end, k, last = args
-    assert _WORKER is not None
-    compiled, encode, want_rows, arm_counts, offsets = _WORKER
-    found: list = []
-    rows = _WorkerRows() if want_rows else None
-    checker = RecordChecker(compiled, found.append, encode=encode, items=rows, arm_counts=arm_counts)
-    with open(path, "rb") as f:
-        f.seek(start)
-        data = f.read(end - start)
-    before = offsets[k]  # the lines before this part
-    while before < 0:
-        time.sleep(0.0002)
-        before = offsets[k]
-    offsets[k + 1] = before + data.count(b"\n")
+    checker, found, rows, data, offsets = _start_part(path, start, end)
+    before = _lines_before(offsets, k, data.count(b"\n"))
     reader = array_part(data, path, k == 0, last, before + 1)
     del data
     n = checker.elements(reader, path)
