@@ -31,6 +31,7 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_NAME_CHAR = re.compile(r"[^A-Za-z0-9_]+")
+_CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029\u0085]")
 
 
 class ScaffoldError(Exception):
@@ -78,12 +79,18 @@ class _Names:
     def __init__(self) -> None:
         self.used: set[str] = set()
 
-    def take(self, wanted: str) -> str:
+    @staticmethod
+    def base(wanted: str) -> str:
+        """`wanted` made an identifier that is no reserved word."""
         base = _NOT_NAME_CHAR.sub("_", wanted).strip("_") or "field"
         if base[0].isdigit():
             base = "_" + base
         if not is_name(base):  # a reserved word
             base += "_"
+        return base
+
+    def take(self, wanted: str) -> str:
+        base = self.base(wanted)
         name, n = base, 2
         while name in self.used:
             name, n = f"{base}_{n}", n + 1
@@ -483,6 +490,250 @@ def from_argilla(data: bytes, source: str, name: str) -> Scaffold:
     return Scaffold(_finish(lines, source), notes)
 
 
+# ---- a sample of records --------------------------------------------------------------------
+#
+# `engine/sampling.py` reads the records and says which type reads each path's values
+# (a `SampledField`); this writes the rubric. What data cannot tell is guessed, and
+# every guess is a TODO:
+# - the `record` block: a top-level field named like an id (present in every record,
+#   each value once), an item or an annotator (RECORD_NAMES); an id-named field whose
+#   values repeat is the item when no field is named like one;
+# - label or input: a field is a label when a word of its path is one of LABEL_WORDS
+#   (`labels.safety`, `rating`, `final_answer`), unless it is long text (what the
+#   annotator read); every other field is an input;
+# - a text field is an `enum` of the values seen when it has at most ENUM_MAX of them,
+#   each at most ENUM_VALUE_LEN characters on one line, and either each value comes
+#   back (at least twice as many records as values) or its name says it is a label;
+#   a field whose last key has a word of TEXT_WORDS (`text`, `prompt`, ...) stays text;
+# - an integer's range in the sample is said in the TODO, not made a constraint: the
+#   sample may not hold the smallest or the largest value.
+
+ENUM_MAX = 20
+ENUM_VALUE_LEN = 40
+MAX_DEPTH = 16  # keys of objects nested deeper are not declared
+MAX_FIELDS = 500  # fields declared at most; the others are named in a note
+NAME_LEN = 40  # a field's name is cut to this many characters (its path is kept whole)
+
+RECORD_NAMES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "record_id", "annotation_id", "uuid", "uid", "_id", "_task_hash", "key"),
+    "item": ("item", "item_id", "task_id", "task", "_input_hash", "example_id", "doc_id", "document_id",
+             "question_id"),
+    "annotator": ("annotator", "annotator_id", "worker_id", "worker", "user", "user_id", "_annotator_id", "rater",
+                  "rater_id", "labeler", "labeler_id", "completed_by"),
+}
+LABEL_WORDS = frozenset({
+    "label", "labels", "answer", "answers", "rating", "ratings", "choice", "choices", "judgment", "judgement",
+    "judgments", "judgements", "verdict", "grade", "decision", "annotation", "annotations", "class", "category",
+    "categories", "sentiment", "tag", "tags", "score", "scores", "accept", "preference", "preferred",
+})
+
+# words of what an annotator reads: such a text field stays `text`, never an enum
+TEXT_WORDS = frozenset({
+    "text", "prompt", "question", "response", "comment", "body", "content", "message", "sentence", "document",
+    "title", "context", "passage", "query", "description", "summary", "url", "email", "date", "time", "created",
+    "updated",
+})
+
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+@dataclass
+class SampledField:
+    """What a sample of records holds at one path: the type that reads every value there
+    (`kind`: bool, int, number, text, set; None when none does, `why` says so), in how
+    many of the sample's `records` it is `present` (not missing, not null), whether each
+    value was `unique` (kept for top-level fields named like an id only), the distinct
+    `values` of a set, or of a text field when few and short, the smallest and largest
+    number (`lo`, `hi`), and whether some text is `long`."""
+
+    path: tuple[str, ...]
+    kind: str | None
+    present: int
+    records: int
+    unique: bool = False
+    values: list[str] | None = None
+    lo: float | int | None = None
+    hi: float | int | None = None
+    long: bool = False
+    why: str = ""
+
+
+def _path_text(path: tuple[str, ...]) -> str:
+    return ".".join(_segment(k) for k in path)
+
+
+def _word(segments: tuple[str, ...], words: frozenset[str]) -> str | None:
+    """The first word of `segments` (split at `_`, `-`, spaces, digits and camelCase) in `words`."""
+    for seg in segments:
+        for w in _WORD.findall(seg[:200]):
+            if w.lower() in words:
+                return w.lower()
+    return None
+
+
+def _record_lines(fields: list[SampledField], records: int) -> dict[str, SampledField]:
+    top = {f.path[0].lower(): f for f in reversed(fields)
+           if len(f.path) == 1 and f.kind in ("text", "int")}  # the first of names that differ in case only
+    chosen: dict[str, SampledField] = {}
+    for n in RECORD_NAMES["id"]:
+        f = top.get(n)
+        if f is not None and f.unique and f.present == records:
+            chosen["id"] = f
+            break
+    for n in RECORD_NAMES["item"]:
+        if n in top:
+            chosen["item"] = top[n]
+            break
+    else:
+        for n in RECORD_NAMES["id"]:
+            f = top.get(n)
+            if f is not None and f is not chosen.get("id") and not f.unique:
+                chosen["item"] = f
+                break
+    for n in RECORD_NAMES["annotator"]:
+        if n in top:
+            chosen["annotator"] = top[n]
+            break
+    return chosen
+
+
+def _field_name(names: _Names, path: tuple[str, ...]) -> str:
+    leaf = names.base(path[-1][:NAME_LEN])
+    if leaf in names.used and len(path) > 1:
+        return names.take(f"{path[-2][:NAME_LEN]}_{path[-1][:NAME_LEN]}")
+    return names.take(leaf)
+
+
+def _between(lo: Any, hi: Any) -> str:
+    return f"{number(lo)}" if lo == hi else f"from {number(lo)} to {number(hi)}"
+
+
+def _declaration(f: SampledField, names: _Names) -> tuple[str, list[str]]:
+    """("label" or "input", the lines of its declaration and its TODO)."""
+    word = _word(f.path, LABEL_WORDS)
+    long_text = f.kind == "text" and f.long
+    if long_text:
+        role, why = "input", "an input (what the annotator saw), as long text usually is"
+    elif word is not None:
+        role, why = "label", f"a label (what the annotator decided), as its name says (\u201c{word}\u201d)"
+    else:
+        role, why = "input", "an input (what the annotator saw), as its name says nothing of a label"
+    other = "input" if role == "label" else "label"
+    todo = [f"TODO: {why}; make it an {other} if it is not." if other == "input"
+            else f"TODO: {why}; make it a {other} if annotators decide it."]
+    kind = f.kind
+    if kind in ("int", "number"):
+        typ = kind
+        what = "integers" if kind == "int" else "numbers"
+        todo.append(f"The sample holds {what} {_between(f.lo, f.hi)}"
+                    + (f" (`int {number(f.lo)}..{number(f.hi)}` if that is the range)." if kind == "int" and f.lo != f.hi
+                       else "."))
+    elif kind == "text" and f.values and (f.present >= 2 * len(f.values) or word is not None) and (
+            _word(f.path[-1:], TEXT_WORDS) is None):
+        typ = f"enum {{{', '.join(_enum_value(v) for v in f.values)}}}"
+        todo.append(f"The {len(f.values)} value{'' if len(f.values) == 1 else 's'} the sample holds: "
+                    "add those it lacks.")
+    elif kind == "text":
+        typ = "text"
+        if f.values and _word(f.path[-1:], TEXT_WORDS) is not None:
+            todo.append("Text, as its name says.")
+        elif f.values:
+            todo.append(f"Text: {len(f.values)} distinct values in {f.present} records, too few records to call "
+                        "it an enum.")
+        elif not long_text:
+            todo.append(f"Text: more than {ENUM_MAX} distinct values.")
+    elif kind == "set":
+        typ = f"set {{{', '.join(_enum_value(v) for v in f.values or [])}}}"
+        todo.append("The values the sample's arrays hold: add those it lacks.")
+    else:
+        typ = "bool"
+    presence = ""
+    if f.present < f.records:
+        presence = " optional"
+        todo.append(f"Missing in {f.records - f.present} of {f.records} records.")
+    name = _field_name(names, f.path)
+    line = f"{role} {name}: {typ} from {_path_text(f.path)}{presence}"
+    return role, [line, '"""' + " ".join(todo) + '"""', ""]
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+_PLAIN_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ +-]{0,120}")
+
+
+def from_sample(fields: list[SampledField], notes: list[str], name: str, *, file_name: str, read: int,
+                unreadable: int, more: bool, table: str | None = None) -> Scaffold:
+    """The starting rubric for the fields of a sample of records (`engine/sampling.py`):
+    `read` records read from the file `file_name` (`more`: the file has more),
+    `unreadable` of them not used."""
+    records = read - unreadable
+    notes = list(notes)
+    shown_file = file_name if _PLAIN_FILE_NAME.fullmatch(file_name) else "the data file"
+    which = f"the first {_plural(read, 'record')}" if more else (
+        "the record" if read == 1 else f"the {_plural(read, 'record')}")
+    lines = [
+        f"rubric {_lit(name)} version \"0.1\"",
+        '"""',
+        "TODO: what is labeled, and why.",
+        "",
+        f"Written by `rubric init` from {which} of {shown_file}"
+        + (f" ({unreadable} unreadable, not used)." if unreadable else "."),
+        "Each field is typed by the values the sample holds; each TODO says what was guessed",
+        "(whether the field is an input the annotator saw or a label the annotator decided) and",
+        "what the sample suggests.",
+    ]
+    if table:
+        lines.append(f"The {table.upper()} file's cells are converted by these types when checked.")
+    lines += ['"""', ""]
+    record = _record_lines([f for f in fields if f.kind is not None], records)
+    if record:
+        lines.append("# TODO: the record's " + ", ".join(record) + " guessed from the fields' names.")
+        lines.append("record {")
+        lines += [f"  {key} = {_path_text(f.path)}" for key, f in record.items()]
+        lines += ["}", ""]
+    else:
+        lines += ["# TODO: no field is named like an id, an item or an annotator: a `record` block says",
+                  "# which fields are (`record { id = ..., item = ..., annotator = ... }`).", ""]
+    used = {id(f) for f in record.values()}
+    names = _Names()
+    declared: dict[str, list[list[str]]] = {"input": [], "label": []}
+    first_label: str | None = None
+    left: list[SampledField] = []
+    for f in fields:
+        if id(f) in used:
+            continue
+        if f.kind is None:
+            notes.append(f"{_path_text(f.path)} is not declared: {f.why}")
+            continue
+        if len(declared["input"]) + len(declared["label"]) >= MAX_FIELDS:
+            left.append(f)
+            continue
+        role, block = _declaration(f, names)
+        if role == "label" and first_label is None:
+            first_label = block[0].split(" ", 2)[1].rstrip(":")
+        declared[role].append(block)
+    if left:
+        notes.append(f"{_plural(len(left), 'more field')} not declared (a rubric declares at most {MAX_FIELDS} "
+                     f"here), from {_path_text(left[0].path)} on")
+    if not declared["label"] and declared["input"]:
+        notes.append("no field is named like a label: make `label` each field annotators decide")
+    if not declared["label"] and not declared["input"]:
+        notes.append("the sample has no field a type reads: no input or label to write")
+    for block in declared["input"] + declared["label"]:
+        lines += block
+    notes = [_one_line(n) for n in notes]
+    lines += [f"# NOTE: {n}" for n in notes]
+    lines += _skeleton(first_label)
+    return Scaffold(_finish(lines, shown_file), notes)
+
+
+def _one_line(s: str) -> str:
+    """A note as one line of a comment: control characters (a file name's newline) escaped."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", _clean(s))
+
+
 # ---- the front door -------------------------------------------------------------------------
 
 
@@ -501,16 +752,28 @@ def _json(data: bytes, source: str) -> Any:
 
 def detect(data: bytes, source: str) -> str:
     """Which tool's configuration `data` is: XML is Label Studio's, a JSON object with
-    `fields` or `questions` Argilla's."""
+    `fields` or `questions` Argilla's; "records" for a sample of records (a JSON
+    array, JSONL: a JSON value followed by more, gzip, Parquet)."""
+    if data.startswith((b"\x1f\x8b", b"PAR1")):  # gzip, Parquet: never a configuration
+        return "records"
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         return "label-studio"
+    if head.startswith(b"["):
+        return "records"
     if head.startswith(b"{"):
-        got = _json(data, source)
+        try:
+            got = json.loads(data.decode("utf-8-sig"))
+        except json.JSONDecodeError as e:
+            if e.msg == "Extra data" and data[:e.pos].strip():  # one JSON value, then more: JSONL
+                return "records"
+            got = _json(data, source)  # the error, in the project's words
+        except (UnicodeDecodeError, RecursionError):
+            got = _json(data, source)
         if isinstance(got, dict) and ("fields" in got or "questions" in got):
             return "argilla"
-    raise ScaffoldError(f"{source}: neither a Label Studio labeling config (XML) nor Argilla settings "
-                        "(a JSON object with `fields` and `questions`); say which with --from")
+    raise ScaffoldError(f"{source}: not a Label Studio labeling config (XML), Argilla settings (a JSON object "
+                        "with `fields` and `questions`) or records (JSONL, a JSON array); say which with --from")
 
 
 def scaffold(data: bytes, source: str, name: str, tool: str | None = None) -> Scaffold:
