@@ -183,7 +183,7 @@ _WHAT_ITEMS = {"object": "objects", "int": "integers", "number": "numbers", "boo
                "array": "arrays", "huge": "numbers", "non-finite": "numbers", "other": "values"}
 
 
-def _walk(records: list[dict], table: bool, notes: list[str]) -> tuple[dict[tuple[str, ...], _Path], int]:
+def _walk(records: list[dict], table: bool) -> tuple[dict[tuple[str, ...], _Path], int]:
     """The paths of every record, with what was seen there; and how many records had
     objects nested deeper than MAX_DEPTH (whose deeper keys are left out)."""
     paths: dict[tuple[str, ...], _Path] = {}
@@ -191,10 +191,11 @@ def _walk(records: list[dict], table: bool, notes: list[str]) -> tuple[dict[tupl
     id_names = {n for names in RECORD_NAMES.values() for n in names}
     for rec in records:
         deep = False
-        stack: list[tuple[tuple[str, ...], dict]] = [((), rec)]
+        # depth first, in the order of the keys: each object's keys come where the object is
+        stack: list[tuple[tuple[str, ...], Iterator[tuple[str, Any]]]] = [((), iter(rec.items()))]
         while stack:
-            prefix, obj = stack.pop()
-            for key, v in obj.items():
+            prefix, keys = stack[-1]
+            for key, v in keys:
                 if v is None:
                     continue  # null is missing
                 path = (*prefix, key)
@@ -208,8 +209,9 @@ def _walk(records: list[dict], table: bool, notes: list[str]) -> tuple[dict[tupl
                     p.distinct.add(v)
                 if k == "object":
                     if len(path) < MAX_DEPTH:
-                        stack.append((path, v))
-                    elif v:
+                        stack.append((path, iter(v.items())))
+                        break
+                    if v:
                         deep = True
                 elif k in ("string", "cell"):
                     p.see_string(v)
@@ -221,6 +223,8 @@ def _walk(records: list[dict], table: bool, notes: list[str]) -> tuple[dict[tupl
                     p.see_number(v)
                 elif k == "array":
                     _see_list(p, v)
+            else:
+                stack.pop()
         too_deep += deep
     return paths, too_deep
 
@@ -281,7 +285,7 @@ def infer_fields(sample: Sample) -> tuple[list[SampledField], list[str]]:
     notes on what was left out."""
     notes: list[str] = []
     records = sample.records
-    paths, too_deep = _walk(records, sample.table is not None, notes)
+    paths, too_deep = _walk(records, sample.table is not None)
     if too_deep:
         notes.append(f"{_times(too_deep)} nest objects more than {MAX_DEPTH} levels deep: the keys below that "
                      "depth are not declared")

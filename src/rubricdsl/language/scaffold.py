@@ -604,10 +604,6 @@ def _field_name(names: _Names, path: tuple[str, ...]) -> str:
     return names.take(leaf)
 
 
-def _between(lo: Any, hi: Any) -> str:
-    return f"{number(lo)}" if lo == hi else f"from {number(lo)} to {number(hi)}"
-
-
 def _declaration(f: SampledField, names: _Names) -> tuple[str, list[str]]:
     """("label" or "input", the lines of its declaration and its TODO)."""
     word = _word(f.path, LABEL_WORDS)
@@ -625,9 +621,11 @@ def _declaration(f: SampledField, names: _Names) -> tuple[str, list[str]]:
     if kind in ("int", "number"):
         typ = kind
         what = "integers" if kind == "int" else "numbers"
-        todo.append(f"The sample holds {what} {_between(f.lo, f.hi)}"
-                    + (f" (`int {number(f.lo)}..{number(f.hi)}` if that is the range)." if kind == "int" and f.lo != f.hi
-                       else "."))
+        if f.lo == f.hi:
+            todo.append(f"The sample holds only the {what[:-1]} {number(f.lo)}.")
+        else:
+            todo.append(f"The sample holds {what} from {number(f.lo)} to {number(f.hi)}"
+                        + (f" (`int {number(f.lo)}..{number(f.hi)}` if that is the range)." if kind == "int" else "."))
     elif kind == "text" and f.values and (f.present >= 2 * len(f.values) or word is not None) and (
             _word(f.path[-1:], TEXT_WORDS) is None):
         typ = f"enum {{{', '.join(_enum_value(v) for v in f.values)}}}"
@@ -638,8 +636,8 @@ def _declaration(f: SampledField, names: _Names) -> tuple[str, list[str]]:
         if f.values and _word(f.path[-1:], TEXT_WORDS) is not None:
             todo.append("Text, as its name says.")
         elif f.values:
-            todo.append(f"Text: {len(f.values)} distinct values in {f.present} records, too few records to call "
-                        "it an enum.")
+            todo.append(f"Text: {_plural(len(f.values), 'distinct value')} in {_plural(f.present, 'record')}, too "
+                        "few records to call it an enum.")
         elif not long_text:
             todo.append(f"Text: more than {ENUM_MAX} distinct values.")
     elif kind == "set":
