@@ -396,3 +396,33 @@ def test_sample_options_are_refused_with_a_tool_config(tmp_path: Path) -> None:
     cfg = ROOT / "rubrics" / "label-studio-toxicity" / "labeling-config.xml"
     assert "--sample" in one_line_error(rubric("init", str(cfg), "--from", "label-studio", "--sample", "5",
                                                text=True))
+
+
+_cell = st.one_of(st.sampled_from(["", "1", "0", "-2", " 3 ", "2.5", "1e3", "1e400", "true", "FALSE", "yes", "a|b",
+                                   "a|a", "b|", '["a"]', '["a", 1]', "[", "x,y", 'say "hi"', "line\nbreak", "NaN"]),
+                  st.text(string.ascii_letters + string.digits + " |[],.\"-", max_size=6))
+_columns = st.lists(st.sampled_from(["id", "item", "annotator", "label", "labels.a", "labels.b", "data.text", "n",
+                                     "Free text", "in", "x.1"]), min_size=1, max_size=6, unique=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(columns=_columns, data=st.data())
+def test_any_table_gives_a_rubric_that_checks_it_without_invalid(tmp_path: Path, columns: list[str], data) -> None:
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    rows = data.draw(st.lists(st.lists(_cell, min_size=len(columns), max_size=len(columns)), min_size=1, max_size=6))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([columns, *rows])
+    src = tmp_path / "t.csv"
+    src.write_text(buf.getvalue(), encoding="utf-8")
+    out = tmp_path / "t.rubric"
+    ran = rubric("init", str(src), "-o", str(out), "--force", text=True)
+    if all(not any(c.strip() for c in row) for row in rows):
+        assert ran.returncode in (0, 2)  # rows of empty cells: a rubric without fields, or no record
+        return
+    assert ran.returncode == 0, ran.err
+    summary = check_summary(out, src)
+    assert summary["invalid"] == 0
+    assert summary["records"] == sum(1 for row in rows if len(row) > 1 or row[0].strip())  # blank lines skipped
