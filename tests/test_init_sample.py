@@ -165,6 +165,9 @@ def test_unreadable_records_are_counted_and_named_not_used(tmp_path: Path) -> No
     assert declarations(ran.out) == ["input a: int from a"]
     note = ran.err.splitlines()[0]
     assert note.startswith(f"rubric: note: {src}: 4 of the 6 records read are unreadable and not used")
+    one = tmp_path / "one.jsonl"
+    one.write_text('{"a": 1}\n{"a": \n', encoding="utf-8")
+    assert "1 of the 2 records read is unreadable" in rubric("init", str(one), text=True).err
     assert f"{src}:2:" in note and f"{src}:3: a JSON array, not an object" in note and f"{src}:5:" not in note
     assert note.endswith(", …)")
     assert "(4 unreadable, not used)" in ran.out
@@ -226,6 +229,32 @@ def test_parquet_sample(tmp_path: Path) -> None:
     bare = tmp_path / "export"
     bare.write_bytes(src.read_bytes())
     assert declarations(started(bare)) == declarations(text)
+
+
+def test_gzip_and_standard_input(tmp_path: Path) -> None:
+    import gzip  # noqa: PLC0415
+
+    data = b'{"a": 1}\n{"a": 2}\n'
+    for name in ("s.jsonl.gz", "export"):  # by the extension, by the magic bytes
+        (tmp_path / name).write_bytes(gzip.compress(data))
+        assert declarations(started(tmp_path / name)) == ["input a: int from a"]
+    ran = rubric("init", "-", input=data, text=True)
+    assert ran.returncode == 0
+    assert ran.out.startswith('rubric "rubric" version "0.1"\n')
+    assert declarations(ran.out) == ["input a: int from a"]
+
+
+def test_numbers_that_are_not_finite_are_notes(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    src = tmp_path / "t.parquet"
+    pq.write_table(pa.Table.from_pylist([{"x": float("nan"), "y": 1.5}, {"x": 1.0, "y": 2.0}]), src)
+    text = started(src)
+    assert declarations(text) == ["input y: number from y"]
+    assert "# NOTE: x is not declared" in text and "not finite" in text
+    out = tmp_path / "t.rubric"
+    out.write_text(text, encoding="utf-8")
+    assert check_summary(out, src)["invalid"] == 0
 
 
 def test_a_jsonl_or_json_array_without_extension_is_detected(tmp_path: Path) -> None:

@@ -62,7 +62,8 @@ def init(source: str, output: str | None, tool: str | None, sample: int | None, 
     if tool in ("label-studio", "argilla") and (sample is not None or input_format != "auto"):
         fail(f"--sample and --input-format read records, not a {tool} configuration")
     named = output if output not in (None, "-") else source
-    name = os.path.splitext(os.path.basename(named))[0] or "rubric"
+    name = os.path.splitext(os.path.basename(named))[0] if named != "-" else "rubric"
+    name = name or "rubric"
     if name.endswith((".jsonl", ".csv", ".tsv", ".json")):  # data.jsonl.gz
         name = os.path.splitext(name)[0]
     records = tool == "records" or sample is not None or input_format != "auto" or source == "-" or (
@@ -107,7 +108,8 @@ def _from_records(source: str, name: str, limit: int, input_format: str):
         fail(f"{got.name}: no readable record in the {got.read} read, so no rubric ({shown}{more})")
     fields, notes = infer_fields(got)
     if got.unreadable:
-        notes.insert(0, f"{got.unreadable} of the {got.read} records read are unreadable and not used "
+        verb = "is" if got.unreadable == 1 else "are"
+        notes.insert(0, f"{got.unreadable} of the {got.read} records read {verb} unreadable and not used "
                         f"({shown}{more})")
     return from_sample(fields, notes, name, file_name=os.path.basename(got.name), read=got.read,
                        unreadable=got.unreadable, more=got.more, table=got.table)
