@@ -339,7 +339,7 @@ _value = st.recursive(
 _record = st.dictionaries(_key, _value, max_size=6)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=st.lists(_record, min_size=1, max_size=8))
 def test_any_sample_gives_a_rubric_that_checks_it_without_invalid(tmp_path_factory, records: list[dict]) -> None:
     src = write_jsonl(tmp_path_factory.mktemp("s") / "s.jsonl", records)
