@@ -687,7 +687,9 @@ def from_sample(fields: list[SampledField], notes: list[str], name: str, *, file
     lines += ['"""', ""]
     record = _record_lines([f for f in fields if f.kind is not None], records)
     if record:
-        lines.append("# TODO: the record's " + ", ".join(record) + " guessed from the fields' names.")
+        keys = list(record)
+        said = keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
+        lines.append(f"# TODO: the record's {said} {'is' if len(keys) == 1 else 'are'} guessed from the fields' names.")
         lines.append("record {")
         lines += [f"  {key} = {_path_text(f.path)}" for key, f in record.items()]
         lines += ["}", ""]
