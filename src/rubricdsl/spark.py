@@ -60,7 +60,7 @@ from rubricdsl.engine.reading import (
 from rubricdsl.engine.runtime import RecordChecker
 from rubricdsl.language.load import compile_text
 
-__all__ = ["FINDINGS_SCHEMA", "SparkCheckError", "SparkReport", "check", "session", "write"]
+__all__ = ["FINDINGS_SCHEMA", "SparkCheckError", "SparkReport", "check", "error_line", "finding_dict", "session", "write"]
 
 
 class SparkCheckError(Exception):
@@ -518,7 +518,7 @@ def check(spark: SparkSession, rubric: Rubric | str | Path, data: str | Path | I
     try:
         with warnings.catch_warnings():
             # pyspark's check of the pandas version warns about versions it has not tested
-            warnings.filterwarnings("ignore", category=FutureWarning, module=r"pyspark\.")
+            warnings.filterwarnings("ignore", message=".*pandas", category=FutureWarning)
             return _check(spark, rubric, job, data, cached)
     except SparkCheckError:
         for df in cached:
@@ -529,7 +529,7 @@ def check(spark: SparkSession, rubric: Rubric | str | Path, data: str | Path | I
             df.unpersist()
         if not _is_spark_error(e):
             raise
-        raise SparkCheckError(f"the Spark job failed: {_cause(e)}") from None
+        raise SparkCheckError(f"the Spark job failed: {error_line(e)}") from None
 
 
 def _check(spark: SparkSession, rubric: Rubric, job: _Job, data: Any, cached: list[DataFrame]) -> SparkReport:
@@ -643,7 +643,7 @@ def _list_files(spark: SparkSession, paths: list[str], input_format: str) -> lis
         except Exception as e:  # noqa: BLE001 - no file system for the scheme, no access
             if not _is_spark_error(e):
                 raise
-            raise SparkCheckError(f"{arg}: cannot list: {_cause(e)}") from None
+            raise SparkCheckError(f"{arg}: cannot list: {error_line(e)}") from None
         if not statuses:
             raise SparkCheckError(f"{arg}: no such file")
         found = []
@@ -715,7 +715,7 @@ def _is_spark_error(e: BaseException) -> bool:
 _EXCEPTION_LINE = re.compile(r"^\s*(?:Caused by: )?((?:[\w$]+\.)*([\w$]+(?:Exception|Error)))(?::\s*(.*))?$")
 
 
-def _cause(e: BaseException) -> str:
+def error_line(e: BaseException) -> str:
     """The deepest cause a Spark error names, as one line: `FileNotFoundException: ...`."""
     text = str(e)
     found = None
@@ -769,4 +769,4 @@ def write(report: SparkReport, spark: SparkSession, out_dir: str, fmt: str = "js
             pass
         if isinstance(e, SparkCheckError) or not _is_spark_error(e):
             raise
-        raise SparkCheckError(f"{out_dir}: cannot write the findings: {_cause(e)}") from None
+        raise SparkCheckError(f"{out_dir}: cannot write the findings: {error_line(e)}") from None
