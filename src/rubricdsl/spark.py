@@ -29,6 +29,7 @@ pyspark is imported here only: the command line imports this module for
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -516,9 +517,7 @@ def check(spark: SparkSession, rubric: Rubric | str | Path, data: str | Path | I
     _compiled(job)  # the rubric compiles here first: an error in it is the caller's, not a task's
     cached: list[DataFrame] = []
     try:
-        with warnings.catch_warnings():
-            # pyspark's check of the pandas version warns about versions it has not tested
-            warnings.filterwarnings("ignore", message=".*pandas", category=FutureWarning)
+        with _quiet():
             return _check(spark, rubric, job, data, cached)
     except SparkCheckError:
         for df in cached:
@@ -530,6 +529,15 @@ def check(spark: SparkSession, rubric: Rubric | str | Path, data: str | Path | I
         if not _is_spark_error(e):
             raise
         raise SparkCheckError(f"the Spark job failed: {error_line(e)}") from None
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pyspark's check of the pandas version warns about versions it has not tested: not
+    ours to print."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*pandas", category=FutureWarning)
+        yield
 
 
 def _check(spark: SparkSession, rubric: Rubric, job: _Job, data: Any, cached: list[DataFrame]) -> SparkReport:
@@ -734,8 +742,14 @@ def error_line(e: BaseException) -> str:
 def write(report: SparkReport, spark: SparkSession, out_dir: str, fmt: str = "jsonl") -> None:
     """Write the findings to the directory `out_dir`, which must not exist: `jsonl` (the
     lines of `rubric check --format jsonl`, in its order across the part files) or
-    `parquet` (FINDINGS_SCHEMA), and `summary.json` (the JSONL report's summary line).
-    The directory appears once complete (written beside it, then renamed)."""
+    `parquet` (FINDINGS_SCHEMA), and `_summary.json` (the JSONL report's summary line;
+    Spark's readers leave out files whose name starts with `_`). The directory appears
+    once complete (written beside it, then renamed)."""
+    with _quiet():
+        _write(report, spark, out_dir, fmt)
+
+
+def _write(report: SparkReport, spark: SparkSession, out_dir: str, fmt: str) -> None:
     import secrets  # noqa: PLC0415
 
     jvm = spark._jvm  # type: ignore[attr-defined]
@@ -755,7 +769,7 @@ def write(report: SparkReport, spark: SparkSession, out_dir: str, fmt: str = "js
             raise ValueError(f"fmt must be jsonl or parquet, not {fmt!r}")
         line = orjson.dumps({"kind": "summary", "rubric": report.rubric, "files": report.files,
                              "summary": {k: v for k, v in report.summary.items() if k != "with_findings"}}) + b"\n"
-        stream = fs.create(jvm.org.apache.hadoop.fs.Path(tmp, "summary.json"), False)
+        stream = fs.create(jvm.org.apache.hadoop.fs.Path(tmp, "_summary.json"), False)
         try:
             stream.write(bytearray(line))
         finally:

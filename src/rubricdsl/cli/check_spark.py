@@ -20,7 +20,7 @@ def check_on_spark(rubric: str, data: tuple[str, ...], fmt: str, output: str | N
                    color: bool | None, baseline: str | None, report: str | None, input_format: str, master: str,
                    check_baseline: Callable[[str, dict], None]) -> NoReturn:
     """Check DATA on Spark (`master`), write the findings to the directory `output` as
-    `fmt` (jsonl or parquet) with `summary.json`, print the summary, exit by `fail_on`."""
+    `fmt` (jsonl or parquet) with `_summary.json`, print the summary, exit by `fail_on`."""
     if fmt not in ("jsonl", "parquet"):
         fail(f"--engine spark writes jsonl or parquet files to a directory, not {fmt}")
     if not output or output == "-":
@@ -41,6 +41,10 @@ def check_on_spark(rubric: str, data: tuple[str, ...], fmt: str, output: str | N
         check_baseline(baseline, r.info())
     if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
         fail("--engine spark needs Java 17 or later: java on PATH, or JAVA_HOME")
+    import warnings  # noqa: PLC0415
+
+    # pyspark warns about pandas versions it has not tested: not the user's concern here
+    warnings.filterwarnings("ignore", message=r".*pandas", category=FutureWarning)
     try:
         from rubricdsl import spark as rspark  # noqa: PLC0415
     except ImportError as e:
@@ -114,4 +118,4 @@ def _print_summary(result: Any, output: str, fmt: str) -> None:
     click.echo("  " + "  ".join(f"{k} {s[k]}" for k in ("violation", "invalid", "unreadable", "ambiguous",
                                                            "uncovered", "escalation")))
     click.echo(f"  {plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}, {s['infos']} info; "
-               f"findings in {output} ({fmt}, with summary.json)")
+               f"findings in {output} ({fmt}, with _summary.json)")
