@@ -23,6 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: builds and installs a wheel, or processes large data (still run by default)")
+    config.addinivalue_line("markers", "spark: runs Spark in local mode (needs rubricdsl[spark] and Java; skipped without)")
 
 
 class Golden:

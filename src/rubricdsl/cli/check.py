@@ -18,10 +18,12 @@ from rubricdsl.core.values import plural
 @click.command()
 @click.argument("rubric", metavar="RUBRIC")
 @click.argument("data", nargs=-1, required=True, metavar="DATA...")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True,
-              help="text for people; json: one report object; jsonl: one finding per line, then a summary line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "parquet"]), default=None,
+              help="text for people (the default); json: one report object; jsonl: one finding per line, then a "
+                   "summary line. With --engine spark: jsonl (the default) or parquet.")
 @click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
-              help="Write the report to FILE instead of standard output.")
+              help="Write the report to FILE instead of standard output. With --engine spark: the directory "
+                   "(new) for the findings.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding of this severity or higher is found.")
 @click.option("--samples", type=click.IntRange(0), default=3, show_default=True,
@@ -42,9 +44,14 @@ from rubricdsl.core.values import plural
 @click.option("--guide-url", default=None, metavar="URL",
               help="--report: where the guideline (rubric doc) is, for links. Default: GUIDE.html beside the "
                    "rubric, relative to FILE.")
-def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="spark: run on Spark (needs rubricdsl[spark] and Java); DATA may then be any path Spark reads "
+                   "(hdfs://, s3a://, directories, globs), and the findings go to the directory -o.")
+@click.option("--master", default=None, metavar="URL",
+              help="--engine spark: the Spark master (default: local[N], N from -j).")
+def check(rubric: str, data: tuple[str, ...], fmt: str | None, output: str | None, fail_on: str, samples: int,
           color: bool | None, progress: bool | None, baseline: str | None, input_format: str, jobs: int,
-          report: str | None, guide_url: str | None) -> None:
+          report: str | None, guide_url: str | None, engine: str, master: str | None) -> None:
     """Check annotation records (JSONL, a JSON array, CSV, TSV or Parquet; .gz too; -
     for stdin) against RUBRIC.
 
@@ -54,6 +61,16 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
     checks, records with the same item are then judged together (items may be
     spread anywhere in DATA).
     """
+    if engine == "spark":
+        from rubricdsl.cli.check_spark import check_on_spark  # noqa: PLC0415
+
+        check_on_spark(rubric, data, fmt or "jsonl", output, fail_on, color, baseline, report, input_format,
+                       master or f"local[{jobs_wanted(jobs)}]", _check_baseline)
+    if master is not None:
+        fail("--master goes with --engine spark")
+    fmt = fmt or "text"
+    if fmt == "parquet":
+        fail("--format parquet goes with --engine spark (without it: text, json or jsonl)")
     from rubricdsl.core.outputs import is_stdout, output as open_output, same_file  # noqa: PLC0415
     from rubricdsl.engine import runtime  # noqa: PLC0415
     from rubricdsl.engine.reading import DataError  # noqa: PLC0415

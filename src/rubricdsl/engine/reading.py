@@ -938,6 +938,17 @@ def _as_data(v: Any) -> Any:
     return str(v)  # a decimal, a duration
 
 
+def arrow_row(rec: dict) -> tuple[Any, str | None]:
+    """A row as pyarrow gives it (`to_pylist`), as a record (see above): (record, None), or
+    (None, why) for a row that is not one. Parquet files and Spark DataFrames go through it."""
+    try:
+        return {k: _as_data(x) for k, x in rec.items() if x is not None}, None
+    except _NotUtf8:
+        return None, "a binary value is not UTF-8 text"
+    except RecursionError:
+        return None, "the row is nested too deeply"
+
+
 class ParquetReader:
     """The rows of a Parquet file, each as (line, record, why) like `TableReader`'s rows,
     `line` being the row's number from 1. A file pyarrow cannot read (not Parquet,
@@ -967,15 +978,8 @@ class ParquetReader:
             for batch in pf.iter_batches(batch_size=self.batch_rows, use_threads=False):
                 for rec in batch.to_pylist():
                     row += 1
-                    try:
-                        value = {k: _as_data(x) for k, x in rec.items() if x is not None}
-                    except _NotUtf8:
-                        yield row, None, "a binary value is not UTF-8 text"
-                        continue
-                    except RecursionError:
-                        yield row, None, "the row is nested too deeply"
-                        continue
-                    yield row, value, None
+                    value, why = arrow_row(rec)
+                    yield row, value, why
         except errors as e:
             cause = " ".join(str(e).split()) or type(e).__name__
             where = "cannot read" if row == 0 else f"cannot read after row {row}"

@@ -1,0 +1,72 @@
+"""`rubric check`'s Spark options, without Spark: the command line never imports pyspark
+unless `--engine spark` is given, and arguments that cannot work fail with one line before
+Spark starts (so these tests run without pyspark or Java)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRIC = ROOT / "rubrics" / "response-safety" / "response-safety.rubric"
+DATA = ROOT / "rubrics" / "response-safety" / "sample.jsonl"
+
+PROBE = """
+import sys
+from click.testing import CliRunner
+from rubricdsl.cli import main
+r = CliRunner().invoke(main, sys.argv[1:])
+print(r.exit_code, "pyspark" in sys.modules, "py4j" in sys.modules, "rubricdsl.spark" in sys.modules)
+print(r.output, file=sys.stderr)
+"""
+
+
+def probe(*args: str) -> tuple[list[str], str]:
+    p = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120)
+    return p.stdout.split(), p.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["check", str(RUBRIC), str(DATA), "--format", "jsonl"],
+    ["check", str(RUBRIC), str(DATA), "-j", "2"],
+    ["check", "--help"],
+], ids=["jsonl", "text", "help"])
+def test_the_command_line_does_not_import_pyspark_without_engine_spark(args: list[str]) -> None:
+    (status, pyspark, py4j, module), _ = probe(*args)
+    assert status in ("0", "1")
+    assert (pyspark, py4j, module) == ("False", "False", "False")
+
+
+def test_the_help_names_the_spark_options() -> None:
+    _, out = probe("check", "--help")
+    for option in ("--engine [local|spark]", "--master URL", "parquet"):
+        assert option in out
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rubricdsl", "check", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--engine", "spark", str(RUBRIC), str(DATA)], "rubric: error: --engine spark writes the findings to a "
+                                                    "directory: give it with -o DIR\n"),
+    (["--engine", "spark", "--format", "text", str(RUBRIC), str(DATA), "-o", "{out}"],
+     "rubric: error: --engine spark writes jsonl or parquet files to a directory, not text\n"),
+    (["--engine", "spark", str(RUBRIC), "{missing}", "-o", "{out}"], "rubric: error: {missing}: no such file\n"),
+    (["--engine", "spark", str(RUBRIC), "-", "-o", "{out}"],
+     "rubric: error: --engine spark reads files, not standard input (-)\n"),
+    (["--engine", "spark", str(RUBRIC), str(DATA), "-o", "{here}"],
+     "rubric: error: {here}: exists; name a new directory for the findings\n"),
+    (["--format", "parquet", str(RUBRIC), str(DATA)],
+     "rubric: error: --format parquet goes with --engine spark (without it: text, json or jsonl)\n"),
+    (["--master", "local[2]", str(RUBRIC), str(DATA)], "rubric: error: --master goes with --engine spark\n"),
+], ids=["no-output", "text", "missing", "stdin", "exists", "parquet-local", "master-local"])
+def test_arguments_that_cannot_work_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    names = {"out": str(tmp_path / "out"), "missing": str(tmp_path / "nowhere.jsonl"), "here": str(tmp_path)}
+    p = run(*[a.format(**names) for a in args])
+    assert p.returncode == 2
+    assert p.stderr == message.format(**names)
+    assert not (tmp_path / "out").exists()
