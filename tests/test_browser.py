@@ -366,6 +366,11 @@ def in_page_links(opened: Opened) -> list[str]:
         'a[href^="#"]', "els => [...new Set(els.map(a => a.getAttribute('href')))]")
 
 
+# Links are the pages' only controls (no script, no form, no <details>): a page that
+# gains another must have it tested here.
+CONTROLS_JS = "document.querySelectorAll('script, details, summary, button, input, select, textarea, dialog').length"
+
+
 def click_every_in_page_link(opened: Opened) -> int:
     """Follow one link to every `#…` target; each must land on its anchor. The first
     two links are clicked with the mouse, the others in the page (much faster)."""
@@ -396,6 +401,7 @@ def test_report_loads_and_every_link_lands(browser: Any, site: Site, name: str) 
     try:
         page = opened.page
         assert page.title().startswith("Check report")
+        assert page.evaluate(CONTROLS_JS) == 0, "the report has controls that these tests do not try"
         n = click_every_in_page_link(opened)
         assert n >= 6  # the contents, and a link per clause with findings
         for bar in page.query_selector_all("#chart rect")[:5]:  # the chart's tooltips
@@ -606,6 +612,7 @@ def test_guideline_loads_and_every_link_lands(browser: Any, site: Site, name: st
     opened = open_guide(browser, site, name)
     try:
         assert "labeling guideline" in opened.page.title()
+        assert opened.page.evaluate(CONTROLS_JS) == 0, "the guideline has controls that these tests do not try"
         hrefs = in_page_links(opened)
         contents = opened.page.eval_on_selector_all("nav#contents a", "els => els.map(a => a.getAttribute('href'))")
         assert contents and set(contents) <= set(hrefs)
