@@ -1,4 +1,4 @@
-"""Shared pytest configuration: the `--update-goldens` option and the `slow` marker."""
+"""Shared pytest configuration: the `--update-goldens` option and the `slow` and `browser` markers."""
 from __future__ import annotations
 
 import os
@@ -24,6 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: builds and installs a wheel, or processes large data (still run by default)")
     config.addinivalue_line("markers", "spark: runs Spark in local mode (needs rubricdsl[spark] and Java; skipped without)")
+    config.addinivalue_line("markers", "browser: loads the HTML pages in headless Chromium (skipped without it, "
+                            "unless RUBRIC_REQUIRE_BROWSER=1)")
 
 
 class Golden:
