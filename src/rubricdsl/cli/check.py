@@ -39,12 +39,16 @@ from rubricdsl.core.values import plural
 @click.option("--report", "report", type=click.Path(), default=None, metavar="FILE",
               help="Also write an HTML report for leads to FILE: counts, coverage of each decision, the escalation "
                    "queue, sample records linked to the guideline.")
+@click.option("--by", "by", type=click.Choice(["annotator"]), default=None,
+              help="Add a table per annotator: judgments checked, findings by kind and findings per judgment "
+                   "(text report, --report and the JSON summary's `by_annotator`). Needs `annotator` in the "
+                   "rubric's `record` block.")
 @click.option("--guide-url", default=None, metavar="URL",
               help="--report: where the guideline (rubric doc) is, for links. Default: GUIDE.html beside the "
                    "rubric, relative to FILE.")
 def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail_on: str, samples: int,
           color: bool | None, progress: bool | None, baseline: str | None, input_format: str, jobs: int,
-          report: str | None, guide_url: str | None) -> None:
+          report: str | None, by: str | None, guide_url: str | None) -> None:
     """Check annotation records (JSONL, a JSON array, CSV, TSV or Parquet; .gz too; -
     for stdin) against RUBRIC.
 
@@ -65,6 +69,8 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
     if out_file and report and (same_file(out_file, report) or os.path.abspath(out_file) == os.path.abspath(report)):
         fail(f"-o and --report name the same file ({report})")
     r = load_rubric(rubric, color_wanted(color, sys.stderr))
+    if by == "annotator" and r.ir.record_annotator is None:
+        fail(f"--by annotator: {rubric} names no annotator; add `annotator = PATH` to its `record` block")
     check_data_files(data)
     info = r.info()
     if baseline:
@@ -85,7 +91,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str, output: str | None, fail
         with open_output(out_file, binary=True) as out_stream:
             with _writer(fmt, out_stream, out_file is not None, info, r.ir, samples, color) as writer:
                 stats = run(r.compiled, data, writer.emit, progress_cb, jobs, encode=writer.encode,
-                            input_format=input_format)
+                            input_format=input_format, by_annotator=by == "annotator")
                 writer.finish(stats)
             if report:
                 with open_output(report) as fh:

@@ -256,7 +256,8 @@ class ReportCollector:
         collector, and has the checker count the records of each decide's arms."""
 
         def wrapped(compiled: Any, paths: Any, emit: Callable[[Any], None], progress: Any = None, jobs: int = 1,
-                    encode: Callable[[dict], Any] | None = None, input_format: str = "auto") -> Any:
+                    encode: Callable[[dict], Any] | None = None, input_format: str = "auto",
+                    by_annotator: bool = False) -> Any:
             if encode is None:  # the consumer wants dicts: count them as they pass
                 add = self.add
 
@@ -275,7 +276,8 @@ class ReportCollector:
 
             # the checker counts every decide's arms (compiled for it)
             compiled = compile_rubric(compiled.rubric, all_decides=True)
-            stats = run(compiled, paths, tee, progress, jobs, encode=enc, arm_counts=True, input_format=input_format)
+            stats = run(compiled, paths, tee, progress, jobs, encode=enc, arm_counts=True, input_format=input_format,
+                        by_annotator=by_annotator)
             self.stats = stats
             self.arm_counts_available = stats.arm_counts is not None
             return stats
