@@ -6,7 +6,7 @@ from typing import Any
 
 from rubricdsl.core.safetext import markup, visible
 from rubricdsl.core.severity import rank
-from rubricdsl.core.values import plural, shorten, show
+from rubricdsl.core.values import data_text, plural, shorten, show
 from rubricdsl.engine.findings import ANNOTATOR_KINDS, annotator_rows
 from rubricdsl.engine.runtime import Stats
 from rubricdsl.language import ir
@@ -141,7 +141,8 @@ def _context(c, f: dict, indent: str) -> None:
         parts.append(f"annotator {markup(shorten(visible(f['annotator']), NAME_CHARS, '…'))}")
     ctx = f.get("context")
     if ctx:
-        parts.append(", ".join(f"{markup(k)}={markup(show(v, CONTEXT_CHARS))}" for k, v in ctx.items()))
+        parts.append(", ".join(f"{markup(k)}={markup(shorten(visible(data_text(v)), CONTEXT_CHARS))}"
+                               for k, v in ctx.items()))
     if parts:
         c.print(f"{indent}[dim]{'; '.join(parts)}[/dim]")
 

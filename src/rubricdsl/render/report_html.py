@@ -42,18 +42,13 @@ VALUE_CHARS = 200
 
 
 def clip(v: Any, limit: int = VALUE_CHARS) -> str:
-    """A value as compact JSON, shortened: samples stay small whatever the record holds."""
-    return shorten(data_text(v), limit, "…")
+    """A value as data: compact JSON with every control character visible (`\\u202e`),
+    shortened: samples stay small whatever the record holds."""
+    return shorten(visible(data_text(v)), limit, "…")
 
 
 def _short(s: Any, limit: int) -> str:
     return shorten(str(s), limit, "…")
-
-
-def shown(v: Any, limit: int = VALUE_CHARS) -> str:
-    """A record's value as data: compact JSON with every control character visible
-    (`\\u202e`), shortened."""
-    return shorten(visible(data_text(v)), limit, "…")
 
 
 @dataclass
@@ -262,7 +257,7 @@ class ReportCollector:
                       [_short(a, 80) for a in (f.get("arms") or [])][:20], values[:30],
                       _short(f["judgment"], 80) if "judgment" in f else None,
                       shorten(visible(f["annotator"]), 80, "…") if f.get("annotator") is not None else None,
-                      [(shorten(visible(k), 80, "…"), shown(v)) for k, v in context.items()][:30])
+                      [(shorten(visible(k), 80, "…"), clip(v)) for k, v in context.items()][:30])
 
     def run_with(self, run: Callable[..., Any]) -> Callable[..., Any]:
         """`run` (with `runtime.run`'s signature) that also feeds every finding to this
