@@ -386,9 +386,11 @@ def test_text_report_prints_context_as_data(tmp_path: Path) -> None:
     rub, data = hostile_data(tmp_path)
     out = rubric("check", rub, data).out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
-    line = next(ln for ln in out.splitlines() if "data.text=" in ln)
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if "data.text=" in ln)
+    line = lines[at]
+    assert "(annotator <b>ann</b>\\x1b]0;t\\x07)" in lines[at - 1]  # beside the place of the sample
     assert '"[bold red]x[/bold red] \\u202e <script>alert(1)</script> \\u001b[31m\\u0007 end' in line  # as data
-    assert "annotator <b>ann</b>\\x1b]0;t\\x07" in line
     assert "meta.lead=null" in line
     shown = line.split("data.text=", 1)[1].split(", meta.lead=")[0]
     assert len(shown) <= 80 and shown.endswith("...")  # long text shortened

@@ -113,7 +113,7 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
                     if task != (f["file"], f["line"], f["record"]):
                         task = (f["file"], f["line"], f["record"])
                         c.print(f"    [dim]{markup(loc)} record {markup(f['record'])}[/dim]")
-                    c.print(f"      [dim]judgment {markup(f['judgment'])}[/dim]  {markup(_detail(f))}")
+                    c.print(f"      [dim]judgment {markup(f['judgment'])}{_by(f)}[/dim]  {markup(_detail(f))}")
                     _context(c, f, "        ")
                     continue
                 task = None
@@ -123,7 +123,7 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
                 else:
                     rec = f" record {f['record']}" if f["record"] != str(f["line"]) else ""
                 detail = _detail(f)
-                c.print(f"    [dim]{markup(loc)}{markup(rec)}[/dim]  {markup(detail)}")
+                c.print(f"    [dim]{markup(loc)}{markup(rec)}{_by(f)}[/dim]  {markup(detail)}")
                 _context(c, f, "      ")
             if n > len(g["samples"]):
                 c.print(f"    [dim]… and {n - len(g['samples'])} more[/dim]")
@@ -134,17 +134,20 @@ CONTEXT_CHARS = 80  # a context value in the text report: shortened (the JSON re
 NAME_CHARS = 40
 
 
+def _by(f: dict) -> str:
+    """` (annotator NAME)` after a sample's place, when the finding names one (markup);
+    not after a judgment named by its annotator already."""
+    if "annotator" not in f or f.get("judgment") == f["annotator"]:
+        return ""
+    return f" (annotator {markup(shorten(visible(f['annotator']), NAME_CHARS, '…'))})"
+
+
 def _context(c, f: dict, indent: str) -> None:
-    """The line under a sample with the record's annotator and its `show` values, as data."""
-    parts = []
-    if "annotator" in f:
-        parts.append(f"annotator {markup(shorten(visible(f['annotator']), NAME_CHARS, '…'))}")
+    """The line under a sample with the values of the rubric's `show` paths, as data."""
     ctx = f.get("context")
     if ctx:
-        parts.append(", ".join(f"{markup(k)}={markup(shorten(visible(data_text(v)), CONTEXT_CHARS))}"
-                               for k, v in ctx.items()))
-    if parts:
-        c.print(f"{indent}[dim]{'; '.join(parts)}[/dim]")
+        c.print(f"{indent}[dim]" + ", ".join(f"{markup(k)}={markup(shorten(visible(data_text(v)), CONTEXT_CHARS))}"
+                                             for k, v in ctx.items()) + "[/dim]")
 
 
 def _annotator_table(c, stats: Stats) -> None:
