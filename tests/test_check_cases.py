@@ -7,7 +7,8 @@ JSONL file and read with `Rubric.check_files`, so that the reader's rules apply)
 An expected finding is a mapping with `kind` and, optionally, `rule`, `label`,
 `target` (each compared exactly, an absent key meaning null), `arms` (compared as a
 sorted list, only when given) and `severity`, `record`, `criterion`, `line`, `message`
-and `value` (compared only when given). Findings are compared as a multiset. A test may carry
+`value`, `judgment`, `annotator` and `context` (compared only when given; `null` for
+`annotator` or `context` means the finding has none). Findings are compared as a multiset. A test may carry
 `xfail: REASON` when the implementation contradicts the language brief; it is then
 run as a strict xfail.
 """
@@ -25,7 +26,8 @@ import rubricdsl
 CASES = Path(__file__).resolve().parent / "cases" / "check"
 KINDS = {"violation", "uncovered", "ambiguous", "invalid", "unreadable", "escalation"}
 EXACT_KEYS = ("kind", "rule", "label", "target")
-OPTIONAL_KEYS = ("arms", "severity", "record", "criterion", "line", "message", "value", "judgment")
+OPTIONAL_KEYS = ("arms", "severity", "record", "criterion", "line", "message", "value", "judgment", "annotator",
+                 "context")
 TEST_KEYS = {"description", "record", "expect", "line", "xfail"}
 
 

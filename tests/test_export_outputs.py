@@ -22,7 +22,7 @@ def test_text_report_lists_judgments_under_their_record() -> None:
     assert "  3 judgments checked (one per element of each record's list), 1 skipped (`skip when`)" in lines
     k = lines.index("  violation toxic_has_category  1 judgment (error)")
     assert lines[k + 2] == "    label-studio.json:2 record 1"
-    assert lines[k + 3].startswith("      judgment 12  ")
+    assert lines[k + 3].startswith("      judgment 12 (annotator 2)  ")  # and who gave it
     # an item finding names the item, not a judgment
     assert any(ln.startswith("    label-studio.json:31 item 2 (1 record)") for ln in lines)
 
@@ -37,7 +37,8 @@ def test_text_report_groups_several_judgments_of_one_record_once(tmp_path: Path)
     lines = proc.stdout.splitlines()
     k = lines.index("  violation toxic_has_category  2 judgments (error)")
     assert lines[k + 2].endswith("t.json:2 record 1")
-    assert [ln.strip().split("  ")[0] for ln in lines[k + 3:k + 5]] == ["judgment 11", "judgment 12"]
+    assert [ln.strip().split("  ")[0] for ln in lines[k + 3:k + 5]] == ["judgment 11 (annotator 1)",
+                                                                              "judgment 12 (annotator 2)"]
 
 
 def test_text_report_without_each_names_records_as_before() -> None:

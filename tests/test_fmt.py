@@ -603,6 +603,8 @@ def _record(draw) -> list[str]:
     toks = ["record", "{"]
     for _ in range(draw(st.integers(0, 3))):
         toks += [draw(st.sampled_from(["id", "item", "annotator", "x"])), "="] + draw(_path())
+    if draw(st.booleans()):  # `show`: a list of paths
+        toks += ["show", "="] + _commas([draw(_path()) for _ in range(draw(st.integers(1, 3)))])
     return toks + ["}"] + draw(_docs())
 
 

@@ -63,7 +63,10 @@ def run(*args: str) -> subprocess.CompletedProcess:
     (["--format", "parquet", str(RUBRIC), str(DATA)],
      "rubric: error: --format parquet goes with --engine spark (without it: text, json or jsonl)\n"),
     (["--master", "local[2]", str(RUBRIC), str(DATA)], "rubric: error: --master goes with --engine spark\n"),
-], ids=["no-output", "text", "missing", "stdin", "exists", "parquet-local", "master-local"])
+    (["--engine", "spark", "--by", "annotator", str(RUBRIC), str(DATA), "-o", "{out}"],
+     "rubric: error: --by annotator is not available with --engine spark: group the findings' `annotator` "
+     "column in Spark instead\n"),
+], ids=["no-output", "text", "missing", "stdin", "exists", "parquet-local", "master-local", "by-spark"])
 def test_arguments_that_cannot_work_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     names = {"out": str(tmp_path / "out"), "missing": str(tmp_path / "nowhere.jsonl"), "here": str(tmp_path)}
     p = run(*[a.format(**names) for a in args])

@@ -128,7 +128,8 @@ _RECORD_LINES = (("id", "record_id"), ("item", "record_item"), ("annotator", "re
 
 def _record(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
     """The `record` block's lines: where the id, item, annotator, list of judgments and
-    judgment name are read, and `skip when` (which judgments are checked at all)."""
+    judgment name are read, the paths `show` gives findings as context, and `skip when`
+    (which judgments are checked at all)."""
     out = []
     for name, attr in _RECORD_LINES:
         a, b = getattr(old, attr), getattr(new, attr)
@@ -137,6 +138,13 @@ def _record(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
             shown = {"added": path_text(b or ()), "removed": path_text(a or ())}.get(
                 change, f"{path_text(a or ())} -> {path_text(b or ())}")
             out.append(Change("record", name, change, shown))
+    a_show, b_show = [p for _, p in old.record_show], [p for _, p in new.record_show]
+    if a_show != b_show:  # the paths and their order: the order of each finding's `context`
+        change = "added" if not a_show else "removed" if not b_show else "changed"
+        text_a = ", ".join(path_text(p) for p in a_show)
+        text_b = ", ".join(path_text(p) for p in b_show)
+        shown = {"added": text_b, "removed": text_a}.get(change, f"{text_a} -> {text_b}")
+        out.append(Change("record", "show", change, shown))
     a_skip, b_skip = old.record_skip, new.record_skip
     if (a_skip is None) != (b_skip is None) or (a_skip is not None and _expr(a_skip) != _expr(b_skip)):
         change = "added" if a_skip is None else "removed" if b_skip is None else "changed"

@@ -41,6 +41,10 @@ from rubricdsl.core.values import plural
 @click.option("--report", "report", type=click.Path(), default=None, metavar="FILE",
               help="Also write an HTML report for leads to FILE: counts, coverage of each decision, the escalation "
                    "queue, sample records linked to the guideline.")
+@click.option("--by", "by", type=click.Choice(["annotator"]), default=None,
+              help="Add a table per annotator: judgments checked, findings by kind and findings per judgment "
+                   "(text report, --report and the JSON summary's `by_annotator`). Needs `annotator` in the "
+                   "rubric's `record` block.")
 @click.option("--guide-url", default=None, metavar="URL",
               help="--report: where the guideline (rubric doc) is, for links. Default: GUIDE.html beside the "
                    "rubric, relative to FILE.")
@@ -51,7 +55,7 @@ from rubricdsl.core.values import plural
               help="--engine spark: the Spark master (default: local[N], N from -j).")
 def check(rubric: str, data: tuple[str, ...], fmt: str | None, output: str | None, fail_on: str, samples: int,
           color: bool | None, progress: bool | None, baseline: str | None, input_format: str, jobs: int,
-          report: str | None, guide_url: str | None, engine: str, master: str | None) -> None:
+          report: str | None, by: str | None, guide_url: str | None, engine: str, master: str | None) -> None:
     """Check annotation records (JSONL, a JSON array, CSV, TSV or Parquet; .gz too; -
     for stdin) against RUBRIC.
 
@@ -62,6 +66,9 @@ def check(rubric: str, data: tuple[str, ...], fmt: str | None, output: str | Non
     spread anywhere in DATA).
     """
     if engine == "spark":
+        if by is not None:
+            fail("--by annotator is not available with --engine spark: group the findings' `annotator` column "
+                 "in Spark instead")
         from rubricdsl.cli.check_spark import check_on_spark  # noqa: PLC0415
 
         check_on_spark(rubric, data, fmt or "jsonl", output, fail_on, color, baseline, report, input_format,
@@ -82,6 +89,8 @@ def check(rubric: str, data: tuple[str, ...], fmt: str | None, output: str | Non
     if out_file and report and (same_file(out_file, report) or os.path.abspath(out_file) == os.path.abspath(report)):
         fail(f"-o and --report name the same file ({report})")
     r = load_rubric(rubric, color_wanted(color, sys.stderr))
+    if by == "annotator" and r.ir.record_annotator is None:
+        fail(f"--by annotator: {rubric} names no annotator; add `annotator = PATH` to its `record` block")
     check_data_files(data)
     info = r.info()
     if baseline:
@@ -102,7 +111,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str | None, output: str | Non
         with open_output(out_file, binary=True) as out_stream:
             with _writer(fmt, out_stream, out_file is not None, info, r.ir, samples, color) as writer:
                 stats = run(r.compiled, data, writer.emit, progress_cb, jobs, encode=writer.encode,
-                            input_format=input_format)
+                            input_format=input_format, by_annotator=by == "annotator")
                 writer.finish(stats)
             if report:
                 with open_output(report) as fh:

@@ -32,6 +32,8 @@ _CODES = [
     Code("RB010", "number-out-of-range", "syntax", "error", "A number literal beyond the range of a double"),
     Code("RB011", "malformed-path", "syntax", "error",
          "A path segment with both `[N]` indexes and a selector, or two selectors"),
+    Code("RB012", "missing-path", "syntax", "error",
+         "A `record` line with no path after its `=` (a `show` line that lists none), or a path list ending in `,`"),
     Code("RB101", "unknown-name", "unknown_name", "error", "A name that no declaration defines"),
     Code("RB102", "unknown-value", "unknown_value", "error", "A value that is not in the enum it is compared with"),
     Code("RB103", "type-error", "type_error", "error", "An expression or declaration whose types do not fit"),
@@ -48,6 +50,7 @@ _CODES = [
          "A path from the judgment (`@`), `judgment` or `skip when` in a rubric without `each`, or `@` where a "
          "path must start at the record's root"),
     Code("RB113", "skip-reads-nothing", "type_error", "error", "A `skip when` condition that reads no field"),
+    Code("RB114", "duplicate-shown-path", "duplicate_name", "error", "A `show` line that lists one path twice"),
     Code("RB201", "dead-condition", "dead", "warning", "A `when`, arm or `applies when` that can never hold"),
     Code("RB202", "vacuous-requirement", "vacuous", "warning", "A `require` that always holds where its rule applies"),
     Code("RB203", "always-violated", "always_violated", "warning", "A `require` that can never hold where its rule applies"),

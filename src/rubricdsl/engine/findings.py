@@ -42,6 +42,12 @@ class Code(IntEnum):
     ESCALATION = 5
 
 
+# the report kind of each code (indexed by the code): one finding per tuple
+CODE_KINDS = ("invalid", "uncovered", "ambiguous", "violation", "violation", "escalation")
+# what a row of the per-annotator table counts: judgments checked, then findings by kind
+# (unreadable lines and item findings belong to no record's annotator)
+ANNOTATOR_KINDS = ("violation", "uncovered", "ambiguous", "invalid", "escalation")
+
 # plain ints for the paths that run once per finding (an IntEnum member's lookup is slower)
 INVALID, UNCOVERED, AMBIGUOUS = int(Code.INVALID), int(Code.UNCOVERED), int(Code.AMBIGUOUS)
 DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = int(Code.DECIDE_VIOLATION), int(Code.RULE_VIOLATION), int(Code.ESCALATION)
@@ -185,6 +191,11 @@ class Expander:
         self._id = getter(rubric.record_id) if rubric.record_id is not None else None
         self._label_get = [judgment_getter(d.label.path) for d in rubric.decides]
         self._messages: dict[tuple, str] = {}
+        # what every finding about a record (or judgment) carries: its annotator, and its
+        # context (`show`); read only for records that have findings
+        self._annotator = judgment_getter(rubric.record_annotator) if rubric.record_annotator is not None else None
+        self._show = [(text, judgment_getter(path)) for text, path in rubric.record_show]
+        self.describes = self._annotator is not None or bool(self._show)
 
     def record_id(self, rec: dict, line: int) -> str:
         if self._id is not None:
@@ -204,7 +215,35 @@ class Expander:
         if judgment is not None:
             for f in out:
                 f["judgment"] = judgment
+        if self.describes:
+            self.describe(out, rec, jud)
         return out
+
+    def annotator(self, rec: Any, jud: Any = None) -> str | None:
+        """The annotator of a record (or, with `each`, of a judgment) as text; None when
+        the rubric names none or the record has none."""
+        return None if self._annotator is None else id_text(self._annotator(rec, jud))
+
+    def context(self, rec: Any, jud: Any = None) -> dict[str, Any]:
+        """The values of the `show` paths in a record (or judgment), by the path as written:
+        null where the path finds nothing (or a selector picks several elements)."""
+        return {text: report_value(get(rec, jud)) for text, get in self._show}
+
+    def describe(self, findings: list[dict], rec: Any, jud: Any = None) -> None:
+        """Give findings about one record (or judgment) its `annotator`, when it has one,
+        and its `context`, when the rubric has a `show` line. `jud` is None for a finding
+        about the record's list of judgments: `@` paths then find nothing."""
+        if not findings:
+            return
+        ann = self.annotator(rec, jud)
+        if ann is not None:
+            for f in findings:
+                f["annotator"] = ann
+        if self._show:
+            ctx = self.context(rec, jud)
+            findings[0]["context"] = ctx
+            for f in findings[1:]:
+                f["context"] = dict(ctx)
 
     def _expand(self, tuples: list, rec: dict, file: str, line: int, jud: Any) -> list[dict]:
         rid = self.record_id(rec, line)
@@ -299,10 +338,29 @@ def each_finding(file: str, line: int, record: str, each: str, message: str, jud
     return f
 
 
+def annotator_row() -> dict[str, int]:
+    """A row of the per-annotator table (`rubric check --by annotator`), all zeros."""
+    return dict.fromkeys(("judgments", *ANNOTATOR_KINDS), 0)
+
+
+def annotator_rows(table: dict[str | None, dict[str, int]]) -> list[dict[str, Any]]:
+    """The per-annotator table as the report's `by_annotator` holds it: one row per
+    annotator, in the order of their names, the records without an annotator last
+    (`annotator` null); each with `judgments`, one count per kind and their total
+    (`findings`)."""
+    out = []
+    for name in sorted(table, key=lambda a: (a is None, a or "")):
+        row = table[name]
+        out.append({"annotator": name, **row, "findings": sum(row[k] for k in ANNOTATOR_KINDS)})
+    return out
+
+
 def summary_dict(records: int, counts: dict[str, int], by_severity: dict[str, int] | None = None,
-                 items: int | None = None, judgments: int | None = None, skipped: int | None = None) -> dict:
+                 items: int | None = None, judgments: int | None = None, skipped: int | None = None,
+                 by_annotator: dict[str | None, dict[str, int]] | None = None) -> dict:
     """The report's `summary`: records, unreadable, one count per finding kind, and per severity
-    (and `items` when the rubric has item checks; `judgments` and `skipped` with `each`)."""
+    (and `items` when the rubric has item checks; `judgments` and `skipped` with `each`;
+    `by_annotator` with `rubric check --by annotator`)."""
     s: dict[str, Any] = {"records": records}
     if judgments is not None:
         s["judgments"] = judgments
@@ -315,4 +373,6 @@ def summary_dict(records: int, counts: dict[str, int], by_severity: dict[str, in
     s["errors"] = sev.get("error", 0)
     s["warnings"] = sev.get("warning", 0)
     s["infos"] = sev.get("info", 0)
+    if by_annotator is not None:
+        s["by_annotator"] = annotator_rows(by_annotator)
     return s

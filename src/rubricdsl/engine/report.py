@@ -48,6 +48,27 @@ class Finding(BaseModel):
     lines: list[dict[str, Any]] | None = Field(
         default=None, description="item findings: {file, line} of every record of the item; `record` is then "
                                   "the item value and `file`/`line` its first record")
+    annotator: str | None = Field(
+        default=None, description="who labeled the record (with `each`, the judgment): the value at the "
+                                  "`record` block's `annotator` path, as text; absent when the rubric names no "
+                                  "annotator or the record has none, and for unreadable lines and item findings")
+    context: dict[str, Any] | None = Field(
+        default=None, description="rubrics with a `show` line: each of its paths, as written, and the value it "
+                                  "finds in the record (`@` paths: in the judgment), whole; null where the path "
+                                  "finds nothing. Absent for unreadable lines and item findings")
+
+
+class AnnotatorRow(BaseModel):
+    """One annotator's row of `rubric check --by annotator`."""
+
+    annotator: str | None = Field(description="the annotator, as text; null for the records that name none")
+    judgments: int = Field(description="the records (with `each`: the judgments) checked that have this annotator")
+    violation: int
+    uncovered: int
+    ambiguous: int
+    invalid: int
+    escalation: int
+    findings: int = Field(description="the findings of these records: the sum of the kinds")
 
 
 class RubricInfo(BaseModel):
@@ -78,6 +99,10 @@ class Summary(BaseModel):
     errors: int = 0
     warnings: int = 0
     infos: int = 0
+    by_annotator: list[AnnotatorRow] | None = Field(
+        default=None, description="`rubric check --by annotator` only: one row per annotator, in the order of "
+                                  "their names, the records without an annotator last; unreadable lines and item "
+                                  "findings are in no row")
 
 
 class Report(BaseModel):

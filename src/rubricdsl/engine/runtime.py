@@ -13,7 +13,9 @@ import orjson
 
 from rubricdsl.core.values import show
 from rubricdsl.engine.codegen import SKIP, Compiled, annotate
-from rubricdsl.engine.findings import KINDS, Expander, each_finding, getter, id_text, judgment_getter, unreadable_finding
+from rubricdsl.engine.findings import (
+    CODE_KINDS, KINDS, Expander, annotator_row, each_finding, getter, id_text, judgment_getter, unreadable_finding,
+)
 from rubricdsl.engine.reading import (
     ArrayReader, array_part, array_parts, array_rest, column_types, element_reader, is_json_array,
     is_parquet, not_an_object, open_data, read_batches, read_line, table_format,
@@ -41,6 +43,21 @@ class Stats:
     skipped: int | None = None
     # with arm counts: per decide, records counted per arm bitmask (0 = uncovered)
     masks: list[dict[int, int]] | None = None
+    # with `by_annotator`: per annotator (None: records without one), the judgments
+    # checked and their findings by kind (`findings.annotator_row`)
+    by_annotator: dict[str | None, dict[str, int]] | None = None
+
+    def add_by_annotator(self, other: dict[str | None, dict[str, int]] | None) -> None:
+        """Add another part's per-annotator counts to this run's."""
+        if other is None or self.by_annotator is None:
+            return
+        for name, row in other.items():
+            mine = self.by_annotator.get(name)
+            if mine is None:
+                self.by_annotator[name] = dict(row)
+            else:
+                for k, n in row.items():
+                    mine[k] += n
 
     @property
     def arm_counts(self) -> list[dict[int, int]] | None:
@@ -81,10 +98,12 @@ class RecordChecker:
     (`add`, `finish`, `close`, `items`); by default an `items.ItemChecker` when the
     rubric has item checks. `arm_counts` (the rubric compiled with `all_decides=True`)
     fills `Stats.masks`: the checker counts them itself when there are no items, else
-    they are counted from the rows."""
+    they are counted from the rows. `by_annotator` fills `Stats.by_annotator`: the
+    judgments and findings of each annotator."""
 
     def __init__(self, compiled: Compiled, emit: Callable[[Any], None], stats: Stats | None = None, *,
-                 encode: Callable[[dict], Any] | None = None, items: Any = None, arm_counts: bool = False) -> None:
+                 encode: Callable[[dict], Any] | None = None, items: Any = None, arm_counts: bool = False,
+                 by_annotator: bool = False) -> None:
         rubric = compiled.rubric
         if arm_counts and (compiled.plan is None or len(compiled.plan.decides) != len(rubric.decides)):
             raise ValueError("arm counts need the rubric compiled with all_decides=True")
@@ -116,6 +135,56 @@ class RecordChecker:
             self._judgment_name = judgment_getter(rubric.record_judgment) if rubric.record_judgment else None
             stats.judgments = stats.judgments or 0
             stats.skipped = stats.skipped or 0
+        self.by_annotator: dict[str | None, dict[str, int]] | None = None
+        if by_annotator:
+            self._count_by_annotator()
+
+    def _count_by_annotator(self) -> None:
+        """Count each annotator's judgments and findings (`Stats.by_annotator`) by wrapping
+        the checker's functions: a run without it pays nothing for it. Each finding
+        tuple is one finding of its kind (`CODE_KINDS`)."""
+        stats = self.stats
+        if stats.by_annotator is None:
+            stats.by_annotator = {}
+        table = self.by_annotator = stats.by_annotator
+        ann_of = self.expander.annotator
+        kinds = CODE_KINDS
+
+        def tally(rec: Any, jud: Any, res: Any) -> None:
+            a = ann_of(rec, jud)
+            row = table.get(a)
+            if row is None:
+                row = table[a] = annotator_row()
+            row["judgments"] += 1
+            for t in res or ():
+                row[kinds[t[0]]] += 1
+
+        check, check_row = self.check, self.check_row
+        if self.each is None:
+            def counted(rec: dict, _c: Any = check) -> Any:
+                res = _c(rec)
+                tally(rec, None, res)
+                return res
+
+            def counted_row(rec: dict, _c: Any = check_row) -> Any:
+                got = _c(rec)
+                tally(rec, None, got[0])
+                return got
+        else:
+            def counted(rec: dict, jud: dict, _c: Any = check) -> Any:  # type: ignore[misc]
+                res = _c(rec, jud)
+                if res is not SKIP:
+                    tally(rec, jud, res)
+                return res
+
+            def counted_row(rec: dict, jud: dict, _c: Any = check_row) -> Any:  # type: ignore[misc]
+                got = _c(rec, jud)
+                if got is not SKIP:
+                    tally(rec, jud, got[0])
+                return got
+        self.check = counted
+        if check_row is not None:
+            self.check_row = counted_row
 
     def _unreadable(self, name: str, lineno: int, why: str, what: str = "a JSON object") -> None:
         stats = self.stats
@@ -239,6 +308,7 @@ class RecordChecker:
             what = "missing" if lst is None else f"not a list: got {show(lst)}"
             found.append(each_finding(name, lineno, self.expander.record_id(rec, lineno), self._each_text,
                                       f"`{self._each_text}` (the list of judgments) is {what}", None, lst))
+            self._about_list(found, rec)
         else:
             check, check_row, on_row = self.check, self.check_row, self.on_row
             rid = None
@@ -248,6 +318,7 @@ class RecordChecker:
                     found.append(each_finding(name, lineno, rid, self._each_text,
                                               f"element {pos} of `{self._each_text}` is not an object: {show(jud)}",
                                               str(pos), jud))
+                    self._about_list(found[-1:], rec)
                     continue
                 if on_row is None:
                     res = check(rec, jud)
@@ -271,6 +342,20 @@ class RecordChecker:
                 counts[f["kind"]] += 1
                 sev[f["severity"]] += 1
                 emit(f)
+
+    def _about_list(self, found: list[dict], rec: dict) -> None:
+        """Findings about the list of judgments (no judgment): the record's annotator and
+        context, where their paths start at the record's root; counted for that annotator."""
+        if self.expander.describes:
+            self.expander.describe(found, rec, None)
+        table = self.by_annotator
+        if table is not None:
+            for f in found:
+                a = f.get("annotator")
+                row = table.get(a)
+                if row is None:
+                    row = table[a] = annotator_row()
+                row[f["kind"]] += 1
 
     def _name(self, jud: dict, pos: int) -> str:
         """A judgment's name in findings: the value at the `judgment` path, as text, or
@@ -371,7 +456,7 @@ def row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[str, tupl
 def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
         progress: Callable[[int, int | None, str], None] | None = None, jobs: int = 1,
         encode: Callable[[dict], Any] | None = None, arm_counts: bool = False, items: Any = None,
-        input_format: str = "auto") -> Stats:
+        input_format: str = "auto", by_annotator: bool = False) -> Stats:
     """Check every record of every file.
 
     `emit` receives each finding (as a dict, or as `encode(dict)`), in file and line
@@ -385,8 +470,10 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
     by the extension (`.csv`, `.tsv`), then by the first non-blank character.
 
     `arm_counts` (the rubric compiled with `all_decides=True`) fills `Stats.masks`.
-    `items` replaces the default judging of items (see `RecordChecker`)."""
-    checker = RecordChecker(compiled, emit, encode=encode, items=items, arm_counts=arm_counts)
+    `items` replaces the default judging of items (see `RecordChecker`). `by_annotator`
+    fills `Stats.by_annotator` (the same counts for any `jobs`)."""
+    checker = RecordChecker(compiled, emit, encode=encode, items=items, arm_counts=arm_counts,
+                            by_annotator=by_annotator)
     stats = checker.stats
     import gc  # noqa: PLC0415
 
@@ -477,7 +564,7 @@ def _splittable(path: str, input_format: str = "auto") -> str | None:
         return None
 
 
-_WORKER: tuple[Compiled, Callable[[dict], Any] | None, bool, bool, Any] | None = None
+_WORKER: tuple[Compiled, Callable[[dict], Any] | None, bool, bool, Any, bool] | None = None
 
 
 def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
@@ -511,10 +598,11 @@ def _start_part(path: str, start: int, end: int) -> tuple[RecordChecker, list, "
     """In a worker: a checker with this part's own counters, where its findings and item
     rows go, the part's bytes, and the shared first-line table."""
     assert _WORKER is not None
-    compiled, encode, want_rows, arm_counts, offsets = _WORKER
+    compiled, encode, want_rows, arm_counts, offsets, by_annotator = _WORKER
     found: list = []
     rows = _WorkerRows() if want_rows else None
-    checker = RecordChecker(compiled, found.append, encode=encode, items=rows, arm_counts=arm_counts)
+    checker = RecordChecker(compiled, found.append, encode=encode, items=rows, arm_counts=arm_counts,
+                            by_annotator=by_annotator)
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
@@ -598,7 +686,7 @@ def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int
     ctx = multiprocessing.get_context("fork")
     # first line number of each chunk, -1 until known; shared with the workers
     offsets = ctx.Array("q", [0] + [-1] * len(ranges), lock=False)
-    _WORKER = (compiled, encode, items is not None, arm_counts, offsets)
+    _WORKER = (compiled, encode, items is not None, arm_counts, offsets, checker.by_annotator is not None)
     # At most a few chunks in flight: when the main process is the slower side (grouping
     # items, writing), finished chunks do not pile up in its memory.
     slots = threading.Semaphore(2 * jobs + 2)
@@ -640,6 +728,7 @@ def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int
                     for k, v in st.by_severity.items():
                         stats.by_severity[k] += v
                     stats.with_findings += st.with_findings
+                    stats.add_by_annotator(st.by_annotator)
                     if st.judgments is not None and stats.judgments is not None:
                         stats.judgments += st.judgments
                         stats.skipped = (stats.skipped or 0) + (st.skipped or 0)

@@ -189,6 +189,11 @@ class RecordEntry:
     key: str
     path: Path
     span: Span = _span()
+    more: list[Path] = field(default_factory=list)  # the paths after the first (`show = a, b`)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.path, *self.more]
 
 
 @dataclass(slots=True)

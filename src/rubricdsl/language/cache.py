@@ -34,7 +34,7 @@ from rubricdsl.core.resources import package_files
 from rubricdsl.core.paths import AT, Select
 from rubricdsl.core.source import Span
 
-FORMAT = 3  # 3: paths with `@` and selectors
+FORMAT = 4  # 3: paths with `@` and selectors; 4: `show` in the record block
 _MAX_BYTES = 64 << 20  # an entry larger than this is not one this package wrote
 
 

@@ -30,7 +30,8 @@ Canonical layout
   line fits in 100 columns (and the text neither starts nor ends with `"`);
   otherwise a block: `\"\"\"`, the text indented at the construct's level, `\"\"\"`.
 - `level` lines follow their label right after its docstring, in source order.
-- `record {` with one `KEY = PATH` per line, the `=` signs aligned.
+- `record {` with one `KEY = PATH` per line, the `=` signs aligned; `show = PATH, PATH`
+  lists its paths on one line, separated by `, `.
 - Fields: `input NAME: TYPE [from PATH] [optional | required when EXPR]`;
   `from PATH` is kept exactly when the author wrote it.
 - Types: `bool`, `int`, `int 1..5`, `number 0..1.5`, `text`, `enum {a, b}`,
@@ -602,7 +603,7 @@ class _Formatter:
 
     def _record(self, r: ast.RecordBlock, depth: int) -> _Item:
         width = max((len(e.key) for e in r.entries if isinstance(e, ast.RecordEntry)), default=0)
-        items = [_Item([_Line([f"{e.key.ljust(width)} = {path(e.path)}" if isinstance(e, ast.RecordEntry)
+        items = [_Item([_Line([f"{e.key.ljust(width)} = {', '.join(path(p) for p in e.paths)}" if isinstance(e, ast.RecordEntry)
                                else f"{e.key} when {expr(e.expr)}"], depth + 1,
                                [(e.span.start, e.span.end if isinstance(e, ast.RecordEntry)
                                  else self._paren_end(e.span.end))])])

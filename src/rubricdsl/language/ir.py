@@ -328,6 +328,9 @@ class RubricIR:
     record_each: tuple[str | int, ...] | None = None
     record_judgment: tuple[str | int, ...] | None = None
     record_skip: Expr | None = None
+    # `show = PATH, ...`: what every finding about a record carries as its `context`,
+    # each (the path as written, the path); `@` paths from the judgment
+    record_show: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     # several annotators on one item: `consensus` blocks and `per item` checks,
     # kept apart from the per-record lists (their own indexes)
     consensus: list[ConsensusIR] = field(default_factory=list)

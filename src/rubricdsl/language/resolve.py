@@ -25,7 +25,7 @@ from rubricdsl.language.limits import nesting_recursion
 from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest, values_list
 from rubricdsl.language.walk import fields_read, names_read
 
-RECORD_KEYS = ("id", "item", "annotator", "each", "judgment")
+RECORD_KEYS = ("id", "item", "annotator", "each", "judgment", "show")
 ROOT_KEYS = ("id", "item", "each")  # paths from the record's root: no `@`
 
 
@@ -105,6 +105,7 @@ class Checker:
             criteria=crit_ir, decides=checks.decides, rules=checks.rules, escalations=checks.escalations,
             examples=[], record_id=rid, record_item=item, record_annotator=ann, consensus=checks.consensus,
             record_each=rec.get("each"), record_judgment=rec.get("judgment"), record_skip=rec.get("skip"),
+            record_show=rec.get("show", ()),
             item_rules=checks.item_rules, item_escalations=checks.item_escalations,
         )
         rubric.examples = [ex for ex in (self._example(n, rubric) for n in checks.examples) if ex is not None]
@@ -306,12 +307,21 @@ class Checker:
                 s = suggest(e.key, RECORD_KEYS)
                 self.sink.error("RB101", f"unknown `record` entry `{e.key}`", e.span,
                                 help=(f"did you mean `{s}`? " if s else "")
-                                + "a `record` block names `id`, `item`, `annotator`, `each` and `judgment`")
+                                + "a `record` block names `id`, `item`, `annotator`, `each`, `judgment` and `show`")
                 continue
             if e.key in seen:
                 self.sink.error("RB104", f"`{e.key}` is given twice in the `record` block", e.span,
-                        help='keep one line per entry')
+                        help="list every path on one `show` line: `show = a, b`" if e.key == "show"
+                        else "keep one line per entry")
             seen.add(e.key)
+            if e.key == "show":
+                if "show" not in out:  # the first `show` line (a second one is reported above)
+                    out["show"] = self._show(e, each)
+                continue
+            if e.more:
+                self.sink.error("RB007", f"`{e.key}` takes one path, not {len(e.paths)}", e.more[0].span,
+                                help="only `show` lists several paths; keep one path here")
+                continue
             if e.path.at and e.key in ROOT_KEYS:
                 self.sink.error("RB112", f"`{e.key}` is a path from the record's root: it cannot start with `@`",
                                 e.path.span, help=f"`@` starts at one judgment, but `{e.key}` "
@@ -330,6 +340,28 @@ class Checker:
             out[e.key] = self._path(e.path)
         self._judgment_paths(each)
         return out
+
+    def _show(self, e: ast.RecordEntry, each: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+        """The paths of the `show` line, each with its text as written: a path from the
+        judgment (`@`) needs `each`; a path listed twice is RB114."""
+        out: list[tuple[str, tuple[Any, ...]]] = []
+        seen: dict[tuple[Any, ...], str] = {}
+        for p in e.paths:
+            text = p.dotted()
+            if p.at and each is None:
+                self.sink.error("RB112", f"`show` reads `{text}`, a path from the judgment, but the `record` block "
+                                "has no `each`", p.span,
+                                help="name the list of judgments (`each = PATH`), or remove the `@`")
+                continue
+            path = self._path(p)
+            if path in seen:
+                same = "" if seen[path] == text else f" (as `{seen[path]}`)"
+                self.sink.error("RB114", f"`show` lists `{text}` twice{same}", p.span,
+                                help="each path is shown once: remove this one")
+                continue
+            seen[path] = text
+            out.append((text, path))
+        return tuple(out)
 
     def _judgment_paths(self, each: Any) -> None:
         """Report every `@` path of a field in a rubric without `each`."""

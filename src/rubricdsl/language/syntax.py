@@ -327,9 +327,51 @@ def _report_syntax_error(e: UnexpectedInput, work: str, source: Source, sink: Si
         span = source.span(start, tok.end_pos)
         message = f"`is not {text}` is written `is {other}`"
         help_ = f"write `{negated.group(1) or 'FIELD'} is {other}`"
+    if _entry_without_path(tok, work, accepts, source, sink):
+        return _line_bounds(work, tok.start_pos)
     sink.error("RB001", message, span, help=help_)
     start, end = _line_bounds(work, tok.start_pos)
     return start, end
+
+
+# `KEY =` at the end of the text read so far; and `KEY =` then, on the next line, a name
+# that the parser took for KEY's path (`show =` with the next entry below it)
+_ENTRY_EQ = re.compile(r"(?<![\w.@\]\"])([A-Za-z_]\w*)[ \t]*=[ \t]*(?:#[^\n]*)?\s*$")
+_COMMA_NEXT = re.compile(r",[ \t]*(?:#[^\n]*)?\n\s*[A-Za-z_]\w*[ \t]*$")
+_ENTRY_EQ_NEXT = re.compile(r"(?<![\w.@\]\"])([A-Za-z_]\w*)[ \t]*=[ \t]*(?:#[^\n]*)?\n\s*[A-Za-z_]\w*[ \t]*$")
+
+
+def _entry_without_path(tok: Token, work: str, accepts: Any, source: Source, sink: Sink) -> bool:
+    """Report a `record` line with no path after its `=` (RB012), or a path list that
+    ends with a comma; False when the error is another one."""
+    before = work[:tok.start_pos]
+    m = None
+    after_path = tok.type == "EQUAL" and "COMMA" in accepts and "DOT" in accepts
+    comma = None
+    if "AT" in accepts:
+        if before.rstrip().endswith(","):
+            comma = len(before.rstrip()) - 1
+        else:
+            m = _ENTRY_EQ.search(before)
+    elif after_path:  # `KEY =` or `a,` at the end of a line, and the next entry's key taken for a path
+        c = _COMMA_NEXT.search(before)
+        if c is not None:
+            comma = c.start()
+        else:
+            m = _ENTRY_EQ_NEXT.search(before)
+    if comma is not None:
+        sink.error("RB012", "a path is missing after `,`", source.span(comma, comma + 1),
+                   help="remove the comma after the last path, or write the path that follows it")
+        return True
+    if m is None:
+        return False
+    key = m.group(1)
+    eq = work.index("=", m.end(1))
+    what = "lists no path" if key == "show" else "names no path"
+    example = "`show = data.text, @lead_time`" if key == "show" else f"`{key} = meta.{key}`"
+    sink.error("RB012", f"`{key} =` {what}", source.span(m.start(1), eq + 1),
+               help=f"write the path after `=`, as in {example}, or remove the line")
+    return True
 
 
 def _double_quoted(text: str) -> str:
@@ -549,8 +591,8 @@ class _Builder:
         return ast.RecordBlock(list(children), None, self._span(meta))
 
     def record_entry(self, meta, children):
-        key, path = children
-        return ast.RecordEntry(str(key), path, self._span(meta))
+        key, path, *more = children
+        return ast.RecordEntry(str(key), path, self._span(meta), list(more))
 
     def record_when(self, meta, children):
         key, expr = children

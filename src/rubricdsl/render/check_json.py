@@ -18,7 +18,8 @@ _BLOCK = 4096  # findings written at once
 
 
 def _summary(stats: Any) -> dict:
-    return summary_dict(stats.records, stats.counts, stats.by_severity, stats.items, stats.judgments, stats.skipped)
+    return summary_dict(stats.records, stats.counts, stats.by_severity, stats.items, stats.judgments, stats.skipped,
+                        getattr(stats, "by_annotator", None))
 
 
 class JsonWriter:

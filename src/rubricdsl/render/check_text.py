@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rubricdsl.core.safetext import markup
+from rubricdsl.core.safetext import markup, visible
 from rubricdsl.core.severity import rank
-from rubricdsl.core.values import plural, show
+from rubricdsl.core.values import data_text, plural, shorten, show
+from rubricdsl.engine.findings import ANNOTATOR_KINDS, annotator_rows
 from rubricdsl.engine.runtime import Stats
 from rubricdsl.language import ir
 
@@ -71,6 +72,8 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
     c.print(f"  [bold red]{sev['error']} error{'s' if sev['error'] != 1 else ''}[/bold red]  "
             f"[yellow]{sev['warning']} warning{'s' if sev['warning'] != 1 else ''}[/yellow]  "
             f"[cyan]{sev['info']} info[/cyan]")
+    if getattr(stats, "by_annotator", None) is not None:
+        _annotator_table(c, stats)
     if not groups:
         return
     order = {name: i for i, name in enumerate(criteria_order)}
@@ -110,7 +113,8 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
                     if task != (f["file"], f["line"], f["record"]):
                         task = (f["file"], f["line"], f["record"])
                         c.print(f"    [dim]{markup(loc)} record {markup(f['record'])}[/dim]")
-                    c.print(f"      [dim]judgment {markup(f['judgment'])}[/dim]  {markup(_detail(f))}")
+                    c.print(f"      [dim]judgment {markup(f['judgment'])}{_by(f)}[/dim]  {markup(_detail(f))}")
+                    _context(c, f, "        ")
                     continue
                 task = None
                 if crit == _ITEMS:
@@ -119,9 +123,57 @@ def render(console, info: dict, stats: Stats, groups: dict[tuple, dict], criteri
                 else:
                     rec = f" record {f['record']}" if f["record"] != str(f["line"]) else ""
                 detail = _detail(f)
-                c.print(f"    [dim]{markup(loc)}{markup(rec)}[/dim]  {markup(detail)}")
+                c.print(f"    [dim]{markup(loc)}{markup(rec)}{_by(f)}[/dim]  {markup(detail)}")
+                _context(c, f, "      ")
             if n > len(g["samples"]):
                 c.print(f"    [dim]… and {n - len(g['samples'])} more[/dim]")
+
+
+NO_ANNOTATOR = "(no annotator)"
+CONTEXT_CHARS = 80  # a context value in the text report: shortened (the JSON report holds it whole)
+NAME_CHARS = 40
+
+
+def _by(f: dict) -> str:
+    """` (annotator NAME)` after a sample's place, when the finding names one (markup);
+    not after a judgment named by its annotator already."""
+    if "annotator" not in f or f.get("judgment") == f["annotator"]:
+        return ""
+    return f" (annotator {markup(shorten(visible(f['annotator']), NAME_CHARS, '…'))})"
+
+
+def _context(c, f: dict, indent: str) -> None:
+    """The line under a sample with the values of the rubric's `show` paths, as data."""
+    ctx = f.get("context")
+    if ctx:
+        c.print(f"{indent}[dim]" + ", ".join(f"{markup(k)}={markup(shorten(visible(data_text(v)), CONTEXT_CHARS))}"
+                                             for k, v in ctx.items()) + "[/dim]")
+
+
+def _annotator_table(c, stats: Stats) -> None:
+    """`--by annotator`: per annotator, the judgments checked, their findings by kind, and
+    findings per judgment. Unreadable lines and item findings are in no row."""
+    rows = annotator_rows(stats.by_annotator or {})
+    unit = "judgments" if stats.judgments is not None else "records"
+    head = ["annotator", unit, *ANNOTATOR_KINDS, "findings", f"per {unit[:-1]}"]
+    table = []
+    for r in rows:
+        name = NO_ANNOTATOR if r["annotator"] is None else shorten(visible(r["annotator"]), NAME_CHARS, "…")
+        rate = f"{r['findings'] / r['judgments']:.2f}" if r["judgments"] else "—"
+        table.append([name, str(r["judgments"]), *(str(r[k]) for k in ANNOTATOR_KINDS), str(r["findings"]), rate])
+    widths = [max(len(row[i]) for row in [head, *table]) for i in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        first = markup(cells[0]) + " " * (widths[0] - len(cells[0]))
+        return "  " + "  ".join([first, *(cell.rjust(w) for cell, w in zip(cells[1:], widths[1:]))])
+
+    c.print()
+    c.print(f"[bold underline]by annotator[/bold underline] [dim](per {unit[:-1]}: findings / {unit} checked; "
+            "unreadable lines and item findings are in no row)[/dim]")
+    c.print(f"[bold]{line(head)}[/bold]")
+    for r, cells in zip(rows, table):
+        text = line(cells)
+        c.print(f"[dim]{text}[/dim]" if r["annotator"] is None else text)
 
 
 def _detail(f: dict) -> str:

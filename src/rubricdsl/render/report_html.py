@@ -26,8 +26,10 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from rubricdsl.core.safetext import visible
 from rubricdsl.core.severity import SEVERITIES
 from rubricdsl.core.values import data_text, shorten
+from rubricdsl.engine.findings import ANNOTATOR_KINDS, annotator_rows
 from rubricdsl.language import ir
 from rubricdsl.render.wording import anchor, build_guide, field_anchor, finding_anchor, plain, severity_word
 
@@ -40,8 +42,9 @@ VALUE_CHARS = 200
 
 
 def clip(v: Any, limit: int = VALUE_CHARS) -> str:
-    """A value as compact JSON, shortened: samples stay small whatever the record holds."""
-    return shorten(data_text(v), limit, "…")
+    """A value as data: compact JSON with every control character visible (`\\u202e`),
+    shortened: samples stay small whatever the record holds."""
+    return shorten(visible(data_text(v)), limit, "…")
 
 
 def _short(s: Any, limit: int) -> str:
@@ -57,6 +60,8 @@ class Sample:
     arms: list[str]
     values: list[tuple[str, str]]  # (name, value as text)
     judgment: str | None = None  # with `each`: which judgment of the record
+    annotator: str | None = None  # who labeled the record (judgment), where it says
+    context: list[tuple[str, str]] = field(default_factory=list)  # (`show` path, value as text)
 
 
 @dataclass
@@ -247,16 +252,20 @@ class ReportCollector:
             values.append(("values", clip(f["values"])))
         if "cause" in f:
             values.append(("cause", _short(f["cause"], 80)))
+        context = f.get("context") or {}
         return Sample(str(f["file"]), int(f["line"]), _short(f["record"], 80), _short(f["message"], 300),
                       [_short(a, 80) for a in (f.get("arms") or [])][:20], values[:30],
-                      _short(f["judgment"], 80) if "judgment" in f else None)
+                      _short(f["judgment"], 80) if "judgment" in f else None,
+                      shorten(visible(f["annotator"]), 80, "…") if f.get("annotator") is not None else None,
+                      [(shorten(visible(k), 80, "…"), clip(v)) for k, v in context.items()][:30])
 
     def run_with(self, run: Callable[..., Any]) -> Callable[..., Any]:
         """`run` (with `runtime.run`'s signature) that also feeds every finding to this
         collector, and has the checker count the records of each decide's arms."""
 
         def wrapped(compiled: Any, paths: Any, emit: Callable[[Any], None], progress: Any = None, jobs: int = 1,
-                    encode: Callable[[dict], Any] | None = None, input_format: str = "auto") -> Any:
+                    encode: Callable[[dict], Any] | None = None, input_format: str = "auto",
+                    by_annotator: bool = False) -> Any:
             if encode is None:  # the consumer wants dicts: count them as they pass
                 add = self.add
 
@@ -275,7 +284,8 @@ class ReportCollector:
 
             # the checker counts every decide's arms (compiled for it)
             compiled = compile_rubric(compiled.rubric, all_decides=True)
-            stats = run(compiled, paths, tee, progress, jobs, encode=enc, arm_counts=True, input_format=input_format)
+            stats = run(compiled, paths, tee, progress, jobs, encode=enc, arm_counts=True, input_format=input_format,
+                        by_annotator=by_annotator)
             self.stats = stats
             self.arm_counts_available = stats.arm_counts is not None
             return stats
@@ -385,6 +395,10 @@ class ReportModel:
     guide_url: str
     samples: int
     version: str
+    # `--by annotator`: the rows of `findings.annotator_rows`, each with its `rate`
+    by_annotator: list[dict[str, Any]] | None = None
+    by_unit: str = "judgments"
+    annotator_kinds: tuple[str, ...] = ANNOTATOR_KINDS
 
 
 def guide_link(guide_url: str, a: str | None) -> str | None:
@@ -483,13 +497,19 @@ def _build_model(col: ReportCollector, info: dict, stats: Any, guide_url: str) -
                        for (label, arm), n in col.hotspots.items()), key=lambda t: (-t[3], t[0], t[1]))
     causes = sorted(((label, str(cause), n) for (label, cause), n in col.causes.items()),
                     key=lambda t: (-t[2], t[0], t[1]))
+    by_annotator = None
+    if getattr(stats, "by_annotator", None) is not None:
+        by_annotator = [{**row, "name": None if row["annotator"] is None else shorten(visible(row["annotator"]), 80, "…"),
+                         "rate": row["findings"] / row["judgments"] if row["judgments"] else None}
+                        for row in annotator_rows(stats.by_annotator)]
     return ReportModel(
         info=info, files=list(stats.files), records=stats.records, items=getattr(stats, "items", None), clean=stats.records - stats.with_findings,
         with_findings=stats.with_findings, counts=counts, severities=sev, kinds=KIND_ORDER,
         chart=rows, chart_height=max(y, 36), chart_more=max(0, len(clauses) - len(shown)), clauses=views,
         chart_width=CHART_WIDTH, quiet=quiet, coverage=coverage, arm_counts=col.arm_counts_available, queue=queue,
         queue_more=max(0, col.escalations - len(queue)), hotspots=hotspots, causes=causes,
-        item_findings=col.item_findings, disagreements=sum(col.causes.values()), guide_url=guide_url, samples=col.samples, version=__version__)
+        item_findings=col.item_findings, disagreements=sum(col.causes.values()), guide_url=guide_url, samples=col.samples, version=__version__,
+        by_annotator=by_annotator, by_unit="judgments" if getattr(stats, "judgments", None) is not None else "records")
 
 
 _CLAUSE_ORDER = {"lines": 0, "field": 1, "decide": 2, "rule": 3, "escalate": 4, "consensus": 5, "other": 6}
