@@ -72,7 +72,7 @@ class SparkCheckError(Exception):
 # ---- the findings DataFrame --------------------------------------------------------------------
 
 #: The columns of the findings DataFrame: the report's fields (`rubric schema`). `value`,
-#: `fields` and `aggregates` hold JSON text (`null` the JSON value; a null column: the
+#: `fields`, `aggregates` and `context` hold JSON text (`null` the JSON value; a null column: the
 #: finding has no such field); `values` maps each value of a disputed label to its count.
 FINDINGS_SCHEMA = T.StructType([
     T.StructField("kind", T.StringType(), False),
@@ -92,12 +92,14 @@ FINDINGS_SCHEMA = T.StructType([
     T.StructField("values", T.MapType(T.StringType(), T.LongType())),
     T.StructField("aggregates", T.StringType()),
     T.StructField("judgment", T.StringType()),
+    T.StructField("annotator", T.StringType()),
+    T.StructField("context", T.StringType()),
     T.StructField("lines", T.ArrayType(T.StructType([T.StructField("file", T.StringType()),
                                                      T.StructField("line", T.LongType())]))),
 ])
 _BASE = ("kind", "line", "record", "file", "criterion", "rule", "label", "arms", "target", "severity", "message")
-_JSON_COLUMNS = ("value", "fields", "aggregates")
-_EXTRA = ("value", "fields", "cause", "values", "aggregates", "judgment", "lines")
+_JSON_COLUMNS = ("value", "fields", "aggregates", "context")
+_EXTRA = ("value", "fields", "cause", "values", "aggregates", "judgment", "annotator", "context", "lines")
 
 # What the check of records and the judging of items produce, one row each: a finding
 # (t "f"), an item's row (t "i"), a task's counts (t "s"), a file that cannot be read
