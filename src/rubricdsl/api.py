@@ -103,6 +103,32 @@ class Rubric:
 
     check_file = check_files
 
+    def check_dataframe(self, df: Any) -> "FrameReport":
+        """Check every row of a pandas or polars DataFrame as a record. Returns a
+        `FrameReport`: `.findings`, a DataFrame of the same library with one row per
+        finding, its `row` column the input row's index label (pandas) or 0-based
+        position (polars); `.summary` and `.rubric` as in a `Report`. Anything else is a
+        TypeError; two columns of one name, or a column inside another, a ValueError."""
+        from rubricdsl.engine.frames import check_frame, frame_library  # noqa: PLC0415
+
+        library = frame_library(df)
+        if library == "arrow":
+            raise TypeError(f"check_dataframe takes a pandas or polars DataFrame; for a pyarrow "
+                            f"{type(df).__name__} use Rubric.check_arrow")
+        return check_frame(self.compiled, self.info(), df, library)
+
+    def check_arrow(self, table: Any) -> "FrameReport":
+        """Check every row of a pyarrow Table, RecordBatch or RecordBatchReader (read a
+        batch at a time) as a record. Returns a `FrameReport` whose `.findings` is a
+        pyarrow Table, its `row` column the row's 0-based position."""
+        from rubricdsl.engine.frames import check_frame, frame_library  # noqa: PLC0415
+
+        library = frame_library(table)
+        if library != "arrow":
+            raise TypeError(f"check_arrow takes a pyarrow Table, RecordBatch or RecordBatchReader; for a "
+                            f"{library} DataFrame use Rubric.check_dataframe")
+        return check_frame(self.compiled, self.info(), table, library)
+
     def test(self) -> list["ExampleResult"]:
         """Run the worked examples (`example` blocks): one result per example, in order."""
         from rubricdsl.engine.examples import run_examples  # noqa: PLC0415
@@ -125,4 +151,5 @@ def load(path: str | Path) -> Rubric:
 
 if TYPE_CHECKING:  # pragma: no cover - type names for the annotations above
     from rubricdsl.engine.examples import ExampleResult
+    from rubricdsl.engine.frames import FrameReport
     from rubricdsl.engine.report import Finding, Report
