@@ -111,11 +111,7 @@ class Rubric:
         TypeError; two columns of one name, or a column inside another, a ValueError."""
         from rubricdsl.engine.frames import check_frame, frame_library  # noqa: PLC0415
 
-        library = frame_library(df)
-        if library == "arrow":
-            raise TypeError(f"check_dataframe takes a pandas or polars DataFrame; for a pyarrow "
-                            f"{type(df).__name__} use Rubric.check_arrow")
-        return check_frame(self.compiled, self.info(), df, library)
+        return check_frame(self.compiled, self.info(), df, frame_library(df, "check_dataframe"))
 
     def check_arrow(self, table: Any) -> "FrameReport":
         """Check every row of a pyarrow Table, RecordBatch or RecordBatchReader (read a
@@ -123,11 +119,7 @@ class Rubric:
         pyarrow Table, its `row` column the row's 0-based position."""
         from rubricdsl.engine.frames import check_frame, frame_library  # noqa: PLC0415
 
-        library = frame_library(table)
-        if library != "arrow":
-            raise TypeError(f"check_arrow takes a pyarrow Table, RecordBatch or RecordBatchReader; for a "
-                            f"{library} DataFrame use Rubric.check_dataframe")
-        return check_frame(self.compiled, self.info(), table, library)
+        return check_frame(self.compiled, self.info(), table, frame_library(table, "check_arrow"))
 
     def test(self) -> list["ExampleResult"]:
         """Run the worked examples (`example` blocks): one result per example, in order."""

@@ -86,33 +86,38 @@ def _loaded(module: str, *names: str) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def frame_library(obj: Any) -> str:
-    """"pandas", "polars" or "arrow" for a frame this module reads; a TypeError for
-    anything else, saying what would do."""
+WANTED = {"check_dataframe": ("pandas", "polars"), "check_arrow": ("arrow",)}
+_WHAT = {"check_dataframe": "a pandas or polars DataFrame",
+         "check_arrow": "a pyarrow Table, RecordBatch or RecordBatchReader"}
+
+
+def frame_library(obj: Any, method: str) -> str:
+    """"pandas", "polars" or "arrow": the library of a frame that `method` (a key of
+    WANTED) takes; a TypeError for anything else, saying what would do."""
+    library = None
     if _loaded("pandas", "DataFrame") and isinstance(obj, _loaded("pandas", "DataFrame")):
-        return "pandas"
-    if _loaded("polars", "DataFrame") and isinstance(obj, _loaded("polars", "DataFrame")):
-        return "polars"
-    arrow = _loaded("pyarrow", "Table", "RecordBatch", "RecordBatchReader")
-    if arrow and isinstance(obj, arrow):
-        return "arrow"
-    return _not_a_frame(obj)
-
-
-def _not_a_frame(obj: Any) -> str:
+        library = "pandas"
+    elif _loaded("polars", "DataFrame") and isinstance(obj, _loaded("polars", "DataFrame")):
+        library = "polars"
+    elif _loaded("pyarrow", "Table", "RecordBatch", "RecordBatchReader") and \
+            isinstance(obj, _loaded("pyarrow", "Table", "RecordBatch", "RecordBatchReader")):
+        library = "arrow"
+    if library in WANTED[method]:
+        return library  # type: ignore[return-value]
     cls = type(obj)
-    what = f"{cls.__module__}.{cls.__qualname__}" if cls.__module__ != "builtins" else cls.__qualname__
+    what = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__.split('.')[0]}.{cls.__qualname__}"
     hint = ""
-    if _loaded("pandas", "Series") and isinstance(obj, _loaded("pandas", "Series")):
-        hint = " (a Series is one column: make it a frame with .to_frame())"
+    if library == "arrow":
+        hint = "; check an Arrow table with Rubric.check_arrow"
+    elif library is not None:
+        hint = "; check a DataFrame with Rubric.check_dataframe"
+    elif any(_loaded(m, "Series") and isinstance(obj, _loaded(m, "Series")) for m in ("pandas", "polars")):
+        hint = "; a Series is one column: make it a frame with .to_frame()"
     elif _loaded("polars", "LazyFrame") and isinstance(obj, _loaded("polars", "LazyFrame")):
-        hint = " (a LazyFrame: call .collect() first)"
-    elif _loaded("polars", "Series") and isinstance(obj, _loaded("polars", "Series")):
-        hint = " (a Series is one column: make it a frame with .to_frame())"
+        hint = "; call .collect() on a LazyFrame first"
     elif isinstance(obj, (list, tuple, dict)) or hasattr(obj, "__next__"):
-        hint = " (records as dicts go to Rubric.check_records)"
-    raise TypeError(f"expected a pandas or polars DataFrame, or a pyarrow Table, RecordBatch or "
-                    f"RecordBatchReader; got {what}{hint}")
+        hint = "; records as dicts go to Rubric.check_records"
+    raise TypeError(f"{method} takes {_WHAT[method]}, not {what}{hint}")
 
 
 # ---- cells as data ---------------------------------------------------------------------------------
@@ -121,7 +126,7 @@ def _not_a_frame(obj: Any) -> str:
 def _bad_object(v: Any) -> str:
     cls = type(v)
     name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    return f"a Python {name} object, which is not data"
+    return f"a value of type `{_shown(name)}`, which is not data"
 
 
 def cell_data(v: Any) -> Any:
@@ -257,6 +262,18 @@ def _shown(s: str) -> str:
     return "".join(ch if ch.isprintable() and ch != "`" else f"U+{ord(ch):04X}" for ch in s)
 
 
+_EXACT = float(1 << 53)  # beyond it, a double is not the integer it was
+
+
+def _whole(column: Any) -> bool:
+    """Whether every value of a pandas float column that is not NaN is a whole number
+    a double holds exactly (and there is one)."""
+    values = column.dropna()
+    if len(values) == 0:
+        return False
+    return bool(((values % 1 == 0) & (values.abs() <= _EXACT)).all())
+
+
 # ---- columns as record keys --------------------------------------------------------------------------
 
 
@@ -328,10 +345,10 @@ class FrameRows:
 
     what = "a record"
 
-    def __init__(self, frame: Any, library: str, block: int = FRAME_BLOCK) -> None:
+    def __init__(self, frame: Any, library: str, block: int | None = None) -> None:
         self.frame = frame
         self.library = library
-        self.block = block
+        self.block = block or FRAME_BLOCK
         if library == "arrow":
             self.names = list(frame.schema.names)
         else:
@@ -351,9 +368,16 @@ class FrameRows:
     def _pandas(self) -> Iterator[tuple[list[list], int]]:
         df = self.frame
         width = len(self.names)
+        # a float column whose every value is a whole number: integers, made floats by
+        # pandas because the column holds a missing value
+        whole = [df.dtypes.iloc[j].kind == "f" and _whole(df.iloc[:, j]) for j in range(width)]
         for start in range(0, len(df), self.block):
             part = df.iloc[start:start + self.block]
-            yield [part.iloc[:, j].tolist() for j in range(width)], len(part)
+            columns = [part.iloc[:, j].tolist() for j in range(width)]
+            for j in range(width):
+                if whole[j]:
+                    columns[j] = [v if v != v else int(v) for v in columns[j]]
+            yield columns, len(part)
 
     def _polars(self) -> Iterator[tuple[list[list], int]]:
         df = self.frame
