@@ -10,13 +10,16 @@ and arrays become Python numbers, booleans, strings and lists; a mapping is an o
 (its nulls dropped, as Parquet's structs), a list, tuple or array an array (a null
 inside it stays null), a set a sorted array; a timestamp, date or time becomes its ISO
 8601 text (`isoformat()`), a decimal its exact text, a duration its text (`1:30:00`),
-binary data its UTF-8 text. A column named as a dotted path of identifiers
-(`labels.safety`, as `pd.json_normalize` names them) puts its cells at that nested
-path, as a CSV header does. A cell that is no data at all (binary data that is not
-UTF-8, an object of another type) makes its row `unreadable`, naming the column.
+binary data its UTF-8 text. A pandas float column whose every value is a whole number
+gives integers (pandas makes an integer column float when it holds a missing value).
+A column named as a dotted path of identifiers (`labels.safety`, as `pd.json_normalize`
+names them) puts its cells at that nested path, as a CSV header does. A cell that is no
+data at all (binary data that is not UTF-8, an object of another type) makes its row
+`unreadable`, naming the column.
 
-pandas and polars are imported only here, and only when a frame of theirs is given;
-pyarrow only for an Arrow table (and for nothing else in this module).
+pandas and polars are imported in this module only (an import-linter contract), and
+here only once a frame of theirs is given, as pyarrow once an Arrow table is: a frame
+of a library exists only when the library is already imported.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import orjson
 
