@@ -336,10 +336,10 @@ def test_times_decimals_durations_and_sets_become_text_and_lists() -> None:
     rubric = rubricdsl.loads(SHOW)
     cells = [pd.Timestamp("2024-01-02 03:04:05"), dt.date(2024, 1, 1), np.datetime64("2024-05-06T07:08:09"),
              dt.time(12, 30), Decimal("1.50"), pd.Timedelta(hours=1, minutes=30), dt.timedelta(seconds=5),
-             {"b", "a"}, b"bytes", {"k": np.int64(1), "n": None}, (1, None)]
+             {"b", "a"}, b"bytes", {"k": np.int64(1), "n": np.nan}, (1, pd.NA)]
     assert _shown_value(rubric, cells) == [
         "2024-01-02T03:04:05", "2024-01-01", "2024-05-06T07:08:09", "12:30:00", "1.50", "1:30:00", "0:00:05",
-        ["a", "b"], "bytes", {"k": 1}, [1, None]]
+        ["a", "b"], "bytes", {"k": 1, "n": None}, [1, None]]
 
 
 def test_a_datetime_column_is_iso_text_in_every_library() -> None:
@@ -457,3 +457,12 @@ def test_neither_the_package_nor_the_command_line_imports_pandas_or_polars(tmp_p
                          capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_checking_leaves_the_frame_as_it_was() -> None:
+    recs, _, _ = _sample("argilla-feedback", "sample.json")
+    df = pd.DataFrame(recs)
+    df.loc[0, "metadata"]["extra"] = np.int64(3)  # a cell that is converted, not passed on as it is
+    before = df.to_json()
+    _rubric_of("argilla-feedback").check_dataframe(df)
+    assert df.to_json() == before and df.loc[0, "metadata"]["extra"].__class__ is np.int64

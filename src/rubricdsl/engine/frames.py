@@ -6,9 +6,9 @@ library, each finding joined to its row.
 Rows are read a block of `FRAME_BLOCK` rows at a time, column by column. A cell
 becomes a JSON-like value (`cell_data`): a missing value (None, NaN, `pd.NA`, `NaT`,
 an Arrow or polars null) leaves the key out, as an empty CSV cell does; numpy scalars
-and arrays become Python numbers, booleans, strings and lists; a mapping is an object
-(its nulls dropped, as Parquet's structs), a list, tuple or array an array (a null
-inside it stays null), a set a sorted array; a timestamp, date or time becomes its ISO
+and arrays become Python numbers, booleans, strings and lists; a mapping is an object,
+a list, tuple or array an array (a missing value inside either is null, which the
+checker reads as missing, as in JSONL), a set a sorted array; a timestamp, date or time becomes its ISO
 8601 text (`isoformat()`), a decimal its exact text, a duration its text (`1:30:00`),
 binary data its UTF-8 text. A pandas float column whose every value is a whole number
 gives integers (pandas makes an integer column float when it holds a missing value).
@@ -134,7 +134,8 @@ def _bad_object(v: Any) -> str:
 
 def cell_data(v: Any) -> Any:
     """A value inside a cell as JSON-like data (see the module's docstring): None for a
-    missing value; raises _NotData for a value that is no data."""
+    missing value; raises _NotData for a value that is no data. A dict or list that is
+    JSON data already is returned as it is."""
     c = v.__class__
     if c is str or c is int or c is bool:
         return v
@@ -143,15 +144,41 @@ def cell_data(v: Any) -> Any:
     if v is None:
         return None
     if c is dict:
-        out = {}
-        for k, x in v.items():
-            x = cell_data(x)
-            if x is not None:
-                out[k if k.__class__ is str else _key(k)] = x
-        return out
-    if c is list or c is tuple:
+        if _is_json(v):
+            return v
+        return {k if k.__class__ is str else _key(k): cell_data(x) for k, x in v.items()}
+    if c is list:
+        if _is_json(v):
+            return v
+        return [cell_data(x) for x in v]
+    if c is tuple:
         return [cell_data(x) for x in v]
     return _other(v, c)
+
+
+def _is_json(v: dict | list) -> bool:
+    """Whether a dict or list holds only JSON data: text keys; strings, integers,
+    booleans, numbers that are not NaN, null, and dicts and lists of the same."""
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if x.__class__ is dict:
+            for k in x:
+                if k.__class__ is not str:
+                    return False
+            x = x.values()
+        for y in x:
+            c = y.__class__
+            if c is str or c is int or c is bool or y is None:
+                continue
+            if c is float:
+                if y != y:
+                    return False
+            elif c is dict or c is list:
+                stack.append(y)
+            else:
+                return False
+    return True
 
 
 def _key(k: Any) -> str:
@@ -306,35 +333,28 @@ def column_paths(names: list[Any]) -> list[tuple[str, ...]]:
     return paths
 
 
-def _records(paths: list[tuple[str, ...]], columns: list[list], n: int, bad: dict[int, str],
-             first_line: int) -> Iterator[tuple[int, Any, str | None]]:
-    """(line, record, why) for each row of a block of `n` rows, as the elements of a file."""
-    line = first_line
+def _records(paths: list[tuple[str, ...]], columns: list[list], n: int, bad: dict[int, str]) -> list:
+    """The records of a block of `n` rows (None for a row in `bad`)."""
     if not paths:
-        for i in range(n):
-            yield line + i, {}, bad.get(i)
-        return
-    flat = all(len(p) == 1 for p in paths)
-    keys = [p[0] for p in paths]
-    for i, cells in enumerate(zip(*columns)):
-        if bad and i in bad:
-            yield line + i, None, bad[i]
-            continue
-        if flat:
-            rec = {k: v for k, v in zip(keys, cells) if v is not ABSENT}
-        else:
-            rec = {}
+        return [None if i in bad else {} for i in range(n)]
+    out: list = []
+    if all(len(p) == 1 for p in paths):
+        keys = [p[0] for p in paths]
+        out = [{k: v for k, v in zip(keys, cells) if v is not ABSENT} for cells in zip(*columns)]
+    else:
+        for cells in zip(*columns):
+            rec: dict = {}
             for p, v in zip(paths, cells):
                 if v is ABSENT:
                     continue
                 at = rec
-                for step in p[:-1]:
-                    nxt = at.get(step)
-                    if nxt.__class__ is not dict:  # a value set by no dotted column: the nested one wins
-                        nxt = at[step] = {}
-                    at = nxt
+                for step in p[:-1]:  # no column names a prefix of another (`column_paths`)
+                    at = at.setdefault(step, {})
                 at[p[-1]] = v
-        yield line + i, rec, None
+            out.append(rec)
+    for i in bad:
+        out[i] = None
+    return out
 
 
 # ---- reading each library's rows -------------------------------------------------------------------------
@@ -359,14 +379,21 @@ class FrameRows:
         self.paths = column_paths(self.names)
         self.texts = [n if isinstance(n, str) else str(n) for n in self.names]
 
-    def __iter__(self) -> Iterator[tuple[int, Any, str | None]]:
-        blocks = {"pandas": self._pandas, "polars": self._polars, "arrow": self._arrow}[self.library]()
+    def blocks(self) -> Iterator[tuple[int, list, dict[int, str]]]:
+        """(first line, records, bad) for each block of rows: the records in order (None
+        for an unreadable row), and why each unreadable row is so, by its index in the block."""
+        read = {"pandas": self._pandas, "polars": self._polars, "arrow": self._arrow}[self.library]()
         done = 0
-        for columns, n in blocks:
+        for columns, n in read:
             bad: dict[int, str] = {}
             cells = [_column_cells(col, name, bad) for name, col in zip(self.texts, columns)]
-            yield from _records(self.paths, cells, n, bad, done + 1)
+            yield done + 1, _records(self.paths, cells, n, bad), bad
             done += n
+
+    def __iter__(self) -> Iterator[tuple[int, Any, str | None]]:
+        for first, records, bad in self.blocks():
+            for i, rec in enumerate(records):
+                yield first + i, rec, bad.get(i)
 
     def _pandas(self) -> Iterator[tuple[list[list], int]]:
         df = self.frame
@@ -473,7 +500,11 @@ def check_frame(compiled: Compiled, info: dict, frame: Any, library: str) -> Fra
     gc_was_on = gc.isenabled()
     gc.disable()  # records are trees (no cycles): reference counting frees them, as in `run`
     try:
-        checker.elements(rows, name)
+        for first, records, bad in rows.blocks():
+            if bad:  # a block with an unreadable row: row by row, each as an element of a file
+                checker.elements(((first + i, rec, bad.get(i)) for i, rec in enumerate(records)), name, rows.what)
+            else:
+                checker.records(records, name, first - 1)
         checker.finish()
     finally:
         checker.close()
