@@ -333,25 +333,47 @@ def column_paths(names: list[Any]) -> list[tuple[str, ...]]:
     return paths
 
 
+class _Node:
+    """The columns under one key of a record: those that are its keys (`leaves`: key,
+    column index) and the nested objects (`children`: key, node)."""
+
+    __slots__ = ("leaves", "children")
+
+    def __init__(self) -> None:
+        self.leaves: list[tuple[str, int]] = []
+        self.children: list[tuple[str, _Node]] = []
+
+    def build(self, cells: tuple) -> dict:
+        out = {k: cells[i] for k, i in self.leaves if cells[i] is not ABSENT}
+        for k, child in self.children:
+            d = child.build(cells)
+            if d:  # an object whose every cell is missing is missing itself
+                out[k] = d
+        return out
+
+
+def _tree(paths: list[tuple[str, ...]]) -> _Node:
+    root = _Node()
+    nodes: dict[tuple[str, ...], _Node] = {(): root}
+    for i, p in enumerate(paths):
+        for depth in range(1, len(p)):
+            if p[:depth] not in nodes:
+                nodes[p[:depth]] = node = _Node()
+                nodes[p[:depth - 1]].children.append((p[depth - 1], node))
+        nodes[p[:-1]].leaves.append((p[-1], i))
+    return root
+
+
 def _records(paths: list[tuple[str, ...]], columns: list[list], n: int, bad: dict[int, str]) -> list:
     """The records of a block of `n` rows (None for a row in `bad`)."""
     if not paths:
         return [None if i in bad else {} for i in range(n)]
-    out: list = []
     if all(len(p) == 1 for p in paths):
         keys = [p[0] for p in paths]
         out = [{k: v for k, v in zip(keys, cells) if v is not ABSENT} for cells in zip(*columns)]
     else:
-        for cells in zip(*columns):
-            rec: dict = {}
-            for p, v in zip(paths, cells):
-                if v is ABSENT:
-                    continue
-                at = rec
-                for step in p[:-1]:  # no column names a prefix of another (`column_paths`)
-                    at = at.setdefault(step, {})
-                at[p[-1]] = v
-            out.append(rec)
+        build = _tree(paths).build
+        out = [build(cells) for cells in zip(*columns)]
     for i in bad:
         out[i] = None
     return out
