@@ -12,9 +12,11 @@ import subprocess
 import sys
 from collections import Counter
 from decimal import Decimal
+from enum import Enum
 from io import StringIO
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import orjson
 import pytest
@@ -323,6 +325,14 @@ def test_numpy_scalars_and_arrays_are_their_python_values() -> None:
     assert {m for _, _, m in got} >= {"`n` must be an integer in 1..5, got 9", "`t` must be a string, got an integer 3"}
 
 
+class Mood(Enum):
+    CALM = "calm"
+
+
+class Tone(str, Enum):
+    WARM = "warm"
+
+
 def _shown_value(rubric: rubricdsl.Rubric, cells: list) -> list:
     """The value of each cell of column `v` as the record holds it: what the `show` rule
     reads (text), or the value of the `invalid` finding (anything else)."""
@@ -332,14 +342,16 @@ def _shown_value(rubric: rubricdsl.Rubric, cells: list) -> list:
     return [json.loads(f["fields"])["v"] if f["kind"] == "violation" else json.loads(f["value"]) for f in found]
 
 
-def test_times_decimals_durations_and_sets_become_text_and_lists() -> None:
+def test_times_decimals_durations_uuids_and_sets_become_text_and_lists() -> None:
     rubric = rubricdsl.loads(SHOW)
     cells = [pd.Timestamp("2024-01-02 03:04:05"), dt.date(2024, 1, 1), np.datetime64("2024-05-06T07:08:09"),
              dt.time(12, 30), Decimal("1.50"), pd.Timedelta(hours=1, minutes=30), dt.timedelta(seconds=5),
-             {"b", "a"}, b"bytes", {"k": np.int64(1), "n": np.nan}, (1, pd.NA)]
+             {"b", "a"}, b"bytes", {"k": np.int64(1), "n": np.nan}, (1, pd.NA),
+             UUID("12345678-1234-5678-1234-567812345678"), Mood.CALM, Tone.WARM]
     assert _shown_value(rubric, cells) == [
         "2024-01-02T03:04:05", "2024-01-01", "2024-05-06T07:08:09", "12:30:00", "1.50", "1:30:00", "0:00:05",
-        ["a", "b"], "bytes", {"k": 1, "n": None}, [1, None]]
+        ["a", "b"], "bytes", {"k": 1, "n": None}, [1, None],
+        "12345678-1234-5678-1234-567812345678", "calm", "warm"]
 
 
 def test_a_datetime_column_is_iso_text_in_every_library() -> None:

@@ -10,7 +10,7 @@ and arrays become Python numbers, booleans, strings and lists; a mapping is an o
 a list, tuple or array an array (a missing value inside either is null, which the
 checker reads as missing, as in JSONL), a set a sorted array; a timestamp, date or time becomes its ISO
 8601 text (`isoformat()`), a decimal its exact text, a duration its text (`1:30:00`),
-binary data its UTF-8 text. A pandas float column whose every value is a whole number
+binary data its UTF-8 text, a UUID its text, an enum member its value. A pandas float column whose every value is a whole number
 gives integers (pandas makes an integer column float when it holds a missing value).
 A column named as a dotted path of identifiers (`labels.safety`, as `pd.json_normalize`
 names them) puts its cells at that nested path, as a CSV header does. A cell that is no
@@ -29,7 +29,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from typing import Any, Iterable, Iterator
+from uuid import UUID
 
 import orjson
 
@@ -197,8 +199,8 @@ def _other(v: Any, c: type) -> Any:
             return None
         if name == "Timedelta":
             return str(v.to_pytimedelta())
-    if isinstance(v, str):
-        return str(v)
+    if isinstance(v, str):  # np.str_, a str-valued enum: the text itself
+        return str.__str__(v)
     if isinstance(v, bool):
         return bool(v)
     if isinstance(v, int):
@@ -212,6 +214,10 @@ def _other(v: Any, c: type) -> Any:
         return v.isoformat()
     if isinstance(v, _dt.timedelta):
         return str(_dt.timedelta(days=v.days, seconds=v.seconds, microseconds=v.microseconds))
+    if isinstance(v, UUID):
+        return str(v)
+    if isinstance(v, Enum):
+        return cell_data(v.value)
     if isinstance(v, Decimal):
         return str(v) if v.is_finite() else None if v.is_nan() else _not_data(v)
     if isinstance(v, (bytes, bytearray, memoryview)):
