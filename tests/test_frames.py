@@ -410,6 +410,14 @@ def test_a_cell_the_rubric_cannot_read_is_invalid_and_one_that_is_no_data_unread
     assert res.summary.records == 6 and res.summary.unreadable == 2
 
 
+def test_a_cell_that_holds_itself_is_unreadable_not_a_hang() -> None:
+    loop: dict = {"a": 1}
+    loop["self"] = loop
+    res = rubricdsl.loads(TYPES).check_dataframe(pd.DataFrame({"n": [3, 3], "t": pd.Series([loop, "x"], dtype=object)}))
+    assert [(f["row"], f["kind"], f["message"]) for f in _rows(res.findings)] == [
+        (0, "unreadable", "line 1 is not a record: column `t` is nested too deeply")]
+
+
 def test_anything_but_a_frame_is_a_type_error_that_says_what_would_do() -> None:
     rubric = rubricdsl.loads(TYPES)
     cases = [([{"n": 1}], "check_records"), (None, "NoneType"), (pd.Series([1]), ".to_frame()"),

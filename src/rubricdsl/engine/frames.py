@@ -158,12 +158,18 @@ def cell_data(v: Any) -> Any:
     return _other(v, c)
 
 
+_DEEP = 200  # containers deeper than this are rebuilt by `cell_data`, which finds a cycle
+
+
 def _is_json(v: dict | list) -> bool:
     """Whether a dict or list holds only JSON data: text keys; strings, integers,
-    booleans, numbers that are not NaN, null, and dicts and lists of the same."""
-    stack = [v]
+    booleans, numbers that are not NaN, null, and dicts and lists of the same (at most
+    `_DEEP` deep: a deeper one, or a cycle, is not taken as it is)."""
+    stack = [(v, 0)]
     while stack:
-        x = stack.pop()
+        x, depth = stack.pop()
+        if depth > _DEEP:
+            return False
         if x.__class__ is dict:
             for k in x:
                 if k.__class__ is not str:
@@ -177,7 +183,7 @@ def _is_json(v: dict | list) -> bool:
                 if y != y:
                     return False
             elif c is dict or c is list:
-                stack.append(y)
+                stack.append((y, depth + 1))
             else:
                 return False
     return True
