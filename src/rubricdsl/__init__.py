@@ -13,20 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from rubricdsl.core.version import __version__
 __all__ = ["Rubric", "RubricError", "Diagnostic", "Finding", "Report", "Summary", "RubricInfo", "ExampleResult",
-           "load", "loads", "compile_text", "__version__"]
+           "FrameReport", "load", "loads", "compile_text", "__version__"]
 
 # where each public name lives
 _HOMES = {
     "Rubric": "api", "load": "api", "loads": "api", "compile_text": "api",
     "RubricError": "core.diagnostics", "Diagnostic": "core.diagnostics",
     "Finding": "engine.report", "Report": "engine.report", "Summary": "engine.report", "RubricInfo": "engine.report",
-    "ExampleResult": "engine.examples",
+    "ExampleResult": "engine.examples", "FrameReport": "engine.frames",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from rubricdsl.api import Rubric, compile_text, load, loads
     from rubricdsl.core.diagnostics import Diagnostic, RubricError
     from rubricdsl.engine.examples import ExampleResult
+    from rubricdsl.engine.frames import FrameReport
     from rubricdsl.engine.report import Finding, Report, RubricInfo, Summary
 
 

@@ -103,6 +103,24 @@ class Rubric:
 
     check_file = check_files
 
+    def check_dataframe(self, df: Any) -> "FrameReport":
+        """Check every row of a pandas or polars DataFrame as a record. Returns a
+        `FrameReport`: `.findings`, a DataFrame of the same library with one row per
+        finding, its `row` column the input row's index label (pandas) or 0-based
+        position (polars); `.summary` and `.rubric` as in a `Report`. Anything else is a
+        TypeError; two columns of one name, or a column inside another, a ValueError."""
+        from rubricdsl.engine.frames import check_frame, frame_library  # noqa: PLC0415
+
+        return check_frame(self.compiled, self.info(), df, frame_library(df, "check_dataframe"))
+
+    def check_arrow(self, table: Any) -> "FrameReport":
+        """Check every row of a pyarrow Table, RecordBatch or RecordBatchReader (read a
+        batch at a time) as a record. Returns a `FrameReport` whose `.findings` is a
+        pyarrow Table, its `row` column the row's 0-based position."""
+        from rubricdsl.engine.frames import check_frame, frame_library  # noqa: PLC0415
+
+        return check_frame(self.compiled, self.info(), table, frame_library(table, "check_arrow"))
+
     def test(self) -> list["ExampleResult"]:
         """Run the worked examples (`example` blocks): one result per example, in order."""
         from rubricdsl.engine.examples import run_examples  # noqa: PLC0415
@@ -125,4 +143,5 @@ def load(path: str | Path) -> Rubric:
 
 if TYPE_CHECKING:  # pragma: no cover - type names for the annotations above
     from rubricdsl.engine.examples import ExampleResult
+    from rubricdsl.engine.frames import FrameReport
     from rubricdsl.engine.report import Finding, Report
