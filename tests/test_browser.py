@@ -544,6 +544,39 @@ def test_coverage_bars_draw_the_shares_written_beside_them(browser: Any, site: S
         opened.close()
 
 
+QUEUE_ROWS_JS = """() => [...document.querySelectorAll('#queue tbody tr')].map(tr => {
+  const cell = k => tr.querySelector(`td[data-key="${k}"]`);
+  const box = cell('context').getBoundingClientRect();
+  return {record: tr.cells[0].innerText, annotator: cell('annotator').innerText.trim(),
+          context: cell('context').innerText, shown: box.width > 0 && box.height > 0};
+})"""
+
+ESCALATING_RUNS = [n for n in RUNS if n.startswith("label-studio-toxicity/")]
+
+
+@pytest.mark.parametrize("name", ESCALATING_RUNS)
+def test_escalation_queue_shows_context_and_annotator(browser: Any, site: Site, name: str) -> None:
+    """A reviewer working the queue sees, for each escalated judgment, who annotated it
+    and the fields the rubric's `show` line names, as the JSON report of the run has them."""
+    opened = open_run(browser, site, name)
+    try:
+        escalations = [f for f in opened.report["findings"] if f["kind"] == "escalation"]
+        assert escalations and all(f.get("context") for f in escalations), "the run escalates, with context"
+        rows = opened.page.evaluate(QUEUE_ROWS_JS)
+        assert len(rows) == len(escalations)
+        for row, f in zip(rows, escalations):
+            assert row["shown"]
+            assert f["record"] in row["record"]
+            assert row["annotator"] == f.get("annotator", "")
+            for path, value in f["context"].items():
+                assert path in row["context"]
+                if isinstance(value, str):
+                    assert value in row["context"]
+        assert opened.problems == []
+    finally:
+        opened.close()
+
+
 # ---- both pages: phone, print -------------------------------------------------------------------------------
 
 PAGES = [("report", n) for n in RUNS] + [("guide", n) for n in GUIDES]
