@@ -234,6 +234,14 @@ def test_unusable_rubric_file(what: str, tmp_path: Path) -> None:
     assert proc.stdout == b""
 
 
+@pytest.mark.parametrize("command", ["check", "agreement"])
+def test_a_directory_given_as_data_is_named_so(command: str, tmp_path: Path) -> None:
+    """Data may be JSONL, a JSON array, CSV, TSV or Parquet: a directory is none of them."""
+    proc = run(command, str(RUBRIC), str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.err == f"rubric: error: {tmp_path}: is a directory, not a data file\n"
+
+
 @pytest.mark.parametrize("what", UNUSABLE)
 def test_every_command_reads_a_rubric_file_alike(what: str, tmp_path: Path) -> None:
     """One reader of rubric files: the same line for the same problem, whichever command

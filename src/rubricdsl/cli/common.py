@@ -53,7 +53,7 @@ def check_data_files(data: Iterable[str]) -> None:
         if not os.path.exists(p):
             fail(f"{p}: no such file")
         if os.path.isdir(p):
-            fail(f"{p}: is a directory, not a JSONL file")
+            fail(f"{p}: is a directory, not a data file")
     if data.count("-") > 1:
         fail("standard input (-) can be read once")
 

@@ -65,7 +65,7 @@ def open_data(path: str) -> tuple[BinaryIO, str, Callable[[], int] | None, int |
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory, not a JSONL file")
+        raise DataError(f"{path}: is a directory, not a data file")
     try:
         raw = open(path, "rb")
     except OSError as e:
