@@ -24,6 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: builds and installs a wheel, or processes large data (still run by default)")
     config.addinivalue_line("markers", "spark: runs Spark in local mode (needs rubricdsl[spark] and Java; skipped without)")
+    config.addinivalue_line("markers", "exhaustive: the same check over more inputs of a kind (CI's lowest-versions "
+                            "pass runs one of each, the first pass all)")
     config.addinivalue_line("markers", "browser: loads the HTML pages in headless Chromium (skipped without it, "
                             "unless RUBRIC_REQUIRE_BROWSER=1)")
 

@@ -41,6 +41,20 @@ SHIPPED_RUNS = [(f"{p.parent.name}/{d.name}", p, d) for p in SHIPPED for d in so
 GENERATED = "generated/many-findings"
 RUNS = [n for n, _, _ in SHIPPED_RUNS] + [GENERATED]
 GUIDES = [p.parent.name for p in SHIPPED] + ["generated"]
+def one_of_each(values: list, kind: Any = lambda v: None, ids: list[str] | None = None) -> list:
+    """`values` as parameters, all but the first of each kind marked `exhaustive`: CI's
+    lowest-versions pass (`-m "not slow and not exhaustive"`) runs each browser test on
+    one page of each kind, to show those versions work; the first pass runs them all."""
+    seen: set = set()
+    out = []
+    for i, v in enumerate(values):
+        k = kind(v)
+        marks = [pytest.mark.exhaustive] if k in seen else []
+        seen.add(k)
+        out.append(pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=marks, id=ids[i] if ids else None))
+    return out
+
+
 KINDS = ("violation", "invalid", "unreadable", "ambiguous", "uncovered", "escalation")
 
 # Debian's Chromium, without the background services that would try the network
@@ -395,7 +409,7 @@ def assert_fits(opened: Opened, what: str, scrollers: bool) -> None:
 # ---- the report --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", RUNS)
+@pytest.mark.parametrize("name", one_of_each(RUNS))
 def test_report_loads_and_every_link_lands(browser: Any, site: Site, name: str) -> None:
     opened = open_run(browser, site, name)
     try:
@@ -411,7 +425,7 @@ def test_report_loads_and_every_link_lands(browser: Any, site: Site, name: str) 
         opened.close()
 
 
-@pytest.mark.parametrize("name", RUNS)
+@pytest.mark.parametrize("name", one_of_each(RUNS))
 def test_report_links_into_the_guideline_land(browser: Any, site: Site, name: str) -> None:
     opened = open_run(browser, site, name)
     try:
@@ -448,7 +462,7 @@ def chart_rows(page: Any) -> list[dict]:
     })""")
 
 
-@pytest.mark.parametrize("name", RUNS)
+@pytest.mark.parametrize("name", one_of_each(RUNS))
 def test_chart_shows_the_counts_of_the_json_report(browser: Any, site: Site, name: str) -> None:
     opened = open_run(browser, site, name)
     try:
@@ -517,7 +531,7 @@ def test_chart_shows_the_counts_of_the_json_report(browser: Any, site: Site, nam
         opened.close()
 
 
-@pytest.mark.parametrize("name", RUNS)
+@pytest.mark.parametrize("name", one_of_each(RUNS))
 def test_coverage_bars_draw_the_shares_written_beside_them(browser: Any, site: Site, name: str) -> None:
     opened = open_run(browser, site, name)
     try:
@@ -587,7 +601,7 @@ def _open(browser: Any, site: Site, kind: str, name: str, **kw: Any) -> Opened:
     return open_run(browser, site, name, **kw) if kind == "report" else open_guide(browser, site, name, **kw)
 
 
-@pytest.mark.parametrize(("kind", "name"), PAGES, ids=PAGE_IDS)
+@pytest.mark.parametrize(("kind", "name"), one_of_each(PAGES, kind=lambda p: p[0], ids=PAGE_IDS))
 def test_fits_a_phone_screen(browser: Any, site: Site, kind: str, name: str) -> None:
     """At 390 px nothing widens the page; a wide table scrolls inside its own box."""
     opened = _open(browser, site, kind, name, viewport=PHONE, mobile=True)
@@ -616,7 +630,7 @@ def pdf_pages(pdf: bytes) -> list[tuple[float, float]]:
     return [boxes[i if i < len(boxes) else -1] for i in range(n)]  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("kind", "name"), PAGES, ids=PAGE_IDS)
+@pytest.mark.parametrize(("kind", "name"), one_of_each(PAGES, kind=lambda p: p[0], ids=PAGE_IDS))
 def test_prints_on_a4(browser: Any, site: Site, kind: str, name: str) -> None:
     """Printed, nothing runs past the right edge of an A4 page (a table cannot scroll on
     paper), and printing gives A4 pages."""
@@ -640,7 +654,7 @@ def test_prints_on_a4(browser: Any, site: Site, kind: str, name: str) -> None:
 # ---- the guideline -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", GUIDES)
+@pytest.mark.parametrize("name", one_of_each(GUIDES))
 def test_guideline_loads_and_every_link_lands(browser: Any, site: Site, name: str) -> None:
     opened = open_guide(browser, site, name)
     try:

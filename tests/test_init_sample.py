@@ -339,6 +339,7 @@ _value = st.recursive(
 _record = st.dictionaries(_key, _value, max_size=6)
 
 
+@pytest.mark.exhaustive
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=st.lists(_record, min_size=1, max_size=8))
 def test_any_sample_gives_a_rubric_that_checks_it_without_invalid(tmp_path_factory, records: list[dict]) -> None:
@@ -351,6 +352,7 @@ def test_any_sample_gives_a_rubric_that_checks_it_without_invalid(tmp_path_facto
     assert [f for rec in records for f in r.check(rec) if f.kind == "invalid"] == []
 
 
+@pytest.mark.exhaustive
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records=st.lists(_record, min_size=1, max_size=5))
 def test_any_sample_gives_a_rubric_that_lints_without_errors(records: list[dict]) -> None:
@@ -434,6 +436,7 @@ _columns = st.lists(st.sampled_from(["id", "item", "annotator", "label", "labels
                                      "Free text", "in", "x.1"]), min_size=1, max_size=6, unique=True)
 
 
+@pytest.mark.exhaustive
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(columns=_columns, data=st.data())
