@@ -37,6 +37,7 @@ import orjson
 
 from rubricdsl.engine.codegen import Compiled
 from rubricdsl.engine.findings import summary_dict
+from rubricdsl.engine.reading import column_inside, column_path, shown_name
 
 FRAME_BLOCK = 1 << 14  # rows converted at a time
 FRAME_FILE = {"pandas": "<dataframe>", "polars": "<dataframe>", "arrow": "<arrow>"}
@@ -131,7 +132,7 @@ def frame_library(obj: Any, method: str) -> str:
 def _bad_object(v: Any) -> str:
     cls = type(v)
     name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    return f"a value of type `{_shown(name)}`, which is not data"
+    return f"a value of type `{shown_name(name)}`, which is not data"
 
 
 def cell_data(v: Any) -> Any:
@@ -290,18 +291,13 @@ def _column_cells(values: list, column: str, bad: dict[int, str]) -> list:
         try:
             x = cell_data(v)
         except _NotData as e:
-            bad.setdefault(i, f"column `{_shown(column)}` holds {e}")
+            bad.setdefault(i, f"column `{shown_name(column)}` holds {e}")
             x = None
         except RecursionError:
-            bad.setdefault(i, f"column `{_shown(column)}` is nested too deeply")
+            bad.setdefault(i, f"column `{shown_name(column)}` is nested too deeply")
             x = None
         values[i] = ABSENT if x is None else x
     return values
-
-
-def _shown(s: str) -> str:
-    """A column's name in a message: control and invisible characters as U+XXXX."""
-    return "".join(ch if ch.isprintable() and ch != "`" else f"U+{ord(ch):04X}" for ch in s)
 
 
 _EXACT = float(1 << 53)  # beyond it, a double is not the integer it was
@@ -319,13 +315,6 @@ def _whole(column: Any) -> bool:
 # ---- columns as record keys --------------------------------------------------------------------------
 
 
-def _column_path(name: str) -> tuple[str, ...]:
-    parts = name.split(".")
-    if len(parts) > 1 and all(p.isidentifier() and p.isascii() for p in parts):
-        return tuple(parts)
-    return (name,)
-
-
 def column_paths(names: list[Any]) -> list[tuple[str, ...]]:
     """The path in a record of each column (a name that is not text is its text, `str`);
     a name given twice, or a column inside another (`labels` and `labels.safety`), is a
@@ -334,14 +323,12 @@ def column_paths(names: list[Any]) -> list[tuple[str, ...]]:
     seen: set[str] = set()
     for t in texts:
         if t in seen:
-            raise ValueError(f"the frame has two columns named `{_shown(t)}`; a record has one value per key")
+            raise ValueError(f"the frame has two columns named `{shown_name(t)}`; a record has one value per key")
         seen.add(t)
-    paths = [_column_path(t) for t in texts]
-    known = set(paths)
-    for t, p in zip(texts, paths):
-        for i in range(1, len(p)):
-            if p[:i] in known:
-                raise ValueError(f"the frame has a column `{_shown(t)}` inside the column `{_shown('.'.join(p[:i]))}`")
+    paths = [column_path(t) for t in texts]
+    inside = column_inside(texts, paths)
+    if inside is not None:
+        raise ValueError(f"the frame has a column `{shown_name(inside[0])}` inside the column `{shown_name(inside[1])}`")
     return paths
 
 

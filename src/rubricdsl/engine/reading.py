@@ -176,7 +176,7 @@ def _why_at(text: str, pos: int) -> str:
     if ch == '"' and _unclosed_string(text, pos):
         return "the JSON ends early: a string is not closed"
     if ch == "\\":
-        return f"an unknown escape `{_shown(text[pos:pos + 2])}` in a string at column {col}"
+        return f"an unknown escape `{shown_name(text[pos:pos + 2])}` in a string at column {col}"
     if ch < " " and _in_string(text, pos):
         return f"a control character U+{ord(ch):04X} in a string at column {col}; write it as an escape"
     if ch == "'":
@@ -184,7 +184,7 @@ def _why_at(text: str, pos: int) -> str:
     before = text[:pos].rstrip(_JSON_SPACE)
     if ch in "}]" and before.endswith(","):
         return f"a comma before `{ch}` at column {col}"
-    return f"unexpected `{_shown(ch)}` at column {col}"
+    return f"unexpected `{shown_name(ch)}` at column {col}"
 
 
 def _unclosed_string(text: str, pos: int) -> bool:
@@ -214,8 +214,9 @@ def _in_string(text: str, pos: int) -> bool:
     return inside
 
 
-def _shown(s: str) -> str:
-    """Text from a data line, for a message: control and invisible characters as U+XXXX."""
+def shown_name(s: str) -> str:
+    """A name or text from a data file, for a message: control and invisible characters
+    (and the backquotes that frame it) as U+XXXX."""
     return "".join(c if c.isprintable() and c != "`" else f"U+{ord(c):04X}" for c in s)
 
 
@@ -523,7 +524,7 @@ class ArrayReader:
                     return
                 if ch != "":
                     raise _ArrayEnd(self._line_at(self._pos),
-                                    f"expected `,` or `]` after an element of the JSON array, found `{_shown(ch)}`")
+                                    f"expected `,` or `]` after an element of the JSON array, found `{shown_name(ch)}`")
             if ch == "":
                 raise _ArrayEnd(self._line_at(self._pos), "the JSON array ends early: no closing `]`")
             value, end = self._decode()
@@ -737,11 +738,24 @@ def convert_cell(kind: str | None, cell: str) -> Any:
 _CELL_LIMIT = (1 << 31) - 1
 
 
-def _column_path(name: str) -> tuple[str, ...]:
+def column_path(name: str) -> tuple[str, ...]:
+    """The path in a record of a table's column: a dotted name of identifiers
+    (`labels.safety`) is a nested path, any other name one key."""
     parts = name.split(".")
     if all(p.isidentifier() and p.isascii() for p in parts):
         return tuple(parts)
     return (name,)
+
+
+def column_inside(columns: list[str], paths: list[tuple[str, ...]]) -> tuple[str, str] | None:
+    """The first column whose path lies inside another column's (`labels.safety` inside
+    `labels`), with the name of that other column; None when no column does."""
+    known = set(paths)
+    for col, path in zip(columns, paths):
+        for i in range(1, len(path)):
+            if path[:i] in known:
+                return col, ".".join(path[:i])
+    return None
 
 
 def _cells(n: int) -> str:
@@ -820,7 +834,7 @@ class TableReader:
                 continue
             for col, cell in zip(self.header, row):
                 if _NOT_UTF8.search(cell):
-                    yield line, None, f"invalid UTF-8 in column `{_shown(col)}`"
+                    yield line, None, f"invalid UTF-8 in column `{shown_name(col)}`"
                     break
             else:
                 yield line, row, None
@@ -833,15 +847,13 @@ class TableReader:
             if _NOT_UTF8.search(col):
                 raise DataError(f"{where} is not valid UTF-8")
             if col in seen:
-                raise DataError(f"{where} names the column `{_shown(col)}` twice")
+                raise DataError(f"{where} names the column `{shown_name(col)}` twice")
             seen.add(col)
-        columns = [_column_path(c) for c in row]
-        paths = set(columns)
-        for col, path in zip(row, columns):
-            for i in range(1, len(path)):
-                if path[:i] in paths:
-                    raise DataError(f"{where} has a column `{_shown(col)}` inside the column "
-                                    f"`{_shown('.'.join(path[:i]))}`")
+        columns = [column_path(c) for c in row]
+        inside = column_inside(row, columns)
+        if inside is not None:
+            raise DataError(f"{where} has a column `{shown_name(inside[0])}` inside the column "
+                            f"`{shown_name(inside[1])}`")
         self.header, self.columns = row, columns
 
     def record(self, cells: list[str], types: dict[tuple[str, ...], str] | None = None) -> dict:
