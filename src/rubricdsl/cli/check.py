@@ -9,8 +9,8 @@ from typing import Any, BinaryIO, Iterator, NoReturn
 
 import click
 
-from rubricdsl.cli.common import (check_data_files, color_wanted, exit_status, fail, input_format_option, jobs_wanted,
-                                  load_rubric, progress_bar, refuse_inputs, say)
+from rubricdsl.cli.common import (Configs, check_data_files, color_wanted, config_format, config_options, exit_status,
+                                  fail, input_format_option, jobs_wanted, load_rubric, progress_bar, refuse_inputs, say)
 from rubricdsl.core.exits import EXIT_INTERRUPTED
 from rubricdsl.core.values import plural
 
@@ -19,8 +19,9 @@ from rubricdsl.core.values import plural
 @click.argument("rubric", metavar="RUBRIC")
 @click.argument("data", nargs=-1, required=True, metavar="DATA...")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "parquet"]), default=None,
-              help="text for people (the default); json: one report object; jsonl: one finding per line, then a "
-                   "summary line. With --engine spark: jsonl (the default) or parquet.")
+              help="text for people (the default, or the configuration's output-format); json: one report object; "
+                   "jsonl: one finding per line, then a summary line. With --engine spark: jsonl (the default) or "
+                   "parquet.")
 @click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
               help="Write the report to FILE instead of standard output. With --engine spark: the directory "
                    "(new) for the findings.")
@@ -53,9 +54,11 @@ from rubricdsl.core.values import plural
                    "(hdfs://, s3a://, directories, globs), and the findings go to the directory -o.")
 @click.option("--master", default=None, metavar="URL",
               help="--engine spark: the Spark master (default: local[N], N from -j).")
+@config_options
 def check(rubric: str, data: tuple[str, ...], fmt: str | None, output: str | None, fail_on: str, samples: int,
           color: bool | None, progress: bool | None, baseline: str | None, input_format: str, jobs: int,
-          report: str | None, by: str | None, guide_url: str | None, engine: str, master: str | None) -> None:
+          report: str | None, by: str | None, guide_url: str | None, engine: str, master: str | None,
+          config_file: str | None, isolated: bool) -> None:
     """Check annotation records (JSONL, a JSON array, CSV, TSV or Parquet; .gz too; -
     for stdin) against RUBRIC.
 
@@ -64,7 +67,12 @@ def check(rubric: str, data: tuple[str, ...], fmt: str | None, output: str | Non
     uncovered, ambiguous, violation, escalation. With `consensus` or `per item`
     checks, records with the same item are then judged together (items may be
     spread anywhere in DATA).
+
+    The report's format defaults to the output-format of the rubric's
+    configuration (rubric.toml, or pyproject.toml's [tool.rubric]) when it is
+    text, json or jsonl; --format wins over it.
     """
+    cfg = Configs(config_file, isolated)(rubric)
     if engine == "spark":
         if by is not None:
             fail("--by annotator is not available with --engine spark: group the findings' `annotator` column "
@@ -75,7 +83,7 @@ def check(rubric: str, data: tuple[str, ...], fmt: str | None, output: str | Non
                        master or f"local[{jobs_wanted(jobs)}]", _check_baseline)
     if master is not None:
         fail("--master goes with --engine spark")
-    fmt = fmt or "text"
+    fmt = config_format(cfg, fmt, ("text", "json", "jsonl"), "check", "text")
     if fmt == "parquet":
         fail("--format parquet goes with --engine spark (without it: text, json or jsonl)")
     from rubricdsl.core.outputs import is_stdout, output as open_output, same_file  # noqa: PLC0415

@@ -82,6 +82,65 @@ def jobs_wanted(jobs: int) -> int:
     return max(1, min(cpus, 8))
 
 
+def config_options(f: Any) -> Any:
+    """`--config FILE` and `--isolated`, on the commands that read the project's
+    configuration (`core.config`)."""
+    f = click.option("--isolated", is_flag=True, default=False,
+                     help="Read no configuration file: the defaults and the command line only.")(f)
+    return click.option("--config", "config_file", type=click.Path(), default=None, metavar="FILE",
+                        help="Read the configuration from FILE (a rubric.toml, or a pyproject.toml's [tool.rubric] "
+                             "table) instead of the nearest one above the rubric.")(f)
+
+
+class Configs:
+    """The configuration of each rubric file: `--config`'s for all, the defaults with
+    `--isolated`, else the nearest one above the file (found once per directory). A
+    configuration that cannot be used exits 2 with its file and line."""
+
+    def __init__(self, config_file: str | None, isolated: bool) -> None:
+        from rubricdsl.core.config import ConfigError, load_config  # noqa: PLC0415
+
+        if config_file is not None and isolated:
+            fail("--config and --isolated cannot go together")
+        self.isolated = isolated
+        self.fixed = None
+        self.found: dict[str, Any] = {}
+        if config_file is not None:
+            try:
+                self.fixed = load_config(config_file)
+            except ConfigError as e:
+                fail(str(e))
+
+    def __call__(self, path: str) -> Any:
+        """The configuration that applies to `path` (`-` and `REV:PATH`: the current directory's)."""
+        from rubricdsl.core.config import ConfigError, default_config, find_config  # noqa: PLC0415
+
+        if self.fixed is not None:
+            return self.fixed
+        where = os.path.abspath(path if path != "-" and os.path.exists(path) else ".")
+        where = where if os.path.isdir(where) else os.path.dirname(where)
+        if where not in self.found:
+            try:
+                self.found[where] = default_config(where) if self.isolated else find_config(where)
+            except ConfigError as e:
+                fail(str(e))
+        return self.found[where]
+
+
+def config_format(cfg: Any, fmt: str | None, formats: tuple[str, ...], command: str, default: str) -> str:
+    """The report format: `--format`, else the configuration's `output-format` (exit 2
+    when it is not one of this command's `formats`), else `default`."""
+    if fmt is not None:
+        return fmt
+    if cfg.output_format is None:
+        return default
+    if cfg.output_format not in formats:
+        line = cfg.line_of("output-format")
+        fail(f"{cfg.path}{f':{line}' if line else ''}: output-format \"{cfg.output_format}\" is not a format of "
+             f"`rubric {command}` ({', '.join(formats)}); give --format")
+    return cfg.output_format
+
+
 def write_result(output: str | None, text: str) -> None:
     """A command's whole result, to standard output or (atomically) to the file `output`."""
     from rubricdsl.core.outputs import is_stdout, write_text  # noqa: PLC0415

@@ -5,8 +5,8 @@ import sys
 
 import click
 
-from rubricdsl.cli.common import (check_data_files, color_wanted, fail, input_format_option, refuse_inputs,
-                                  show_diagnostics, write_result)
+from rubricdsl.cli.common import (Configs, check_data_files, color_wanted, config_options, fail, input_format_option,
+                                  refuse_inputs, show_diagnostics, write_result)
 from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
 
 
@@ -15,7 +15,7 @@ from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
 @click.argument("new", metavar="NEW")
 @click.option("--data", "data", multiple=True, metavar="FILE",
               help="Run both versions over these data files (JSONL, a JSON array, CSV, TSV or Parquet) and list every "
-                   "record whose findings differ (repeatable).")
+                   "record whose findings differ (repeatable). Default: the configuration's data.")
 @input_format_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="markdown fits a pull-request comment.")
@@ -28,15 +28,17 @@ from rubricdsl.core.exits import EXIT_FINDINGS, EXIT_OK
               metavar="SECONDS",
               help="Time budget of the comparison of meanings; what it leaves undecided is reported as "
                    "`undecided` (RB209).")
+@config_options
 def diff(old: str, new: str, data: tuple[str, ...], input_format: str, fmt: str, output: str | None,
-         fail_on_change: str | None, timeout_s: float) -> None:
+         fail_on_change: str | None, timeout_s: float, config_file: str | None, isolated: bool) -> None:
     """What changed between two versions of a rubric, and which records it flips.
 
     OLD and NEW are paths or REV:PATH (read with `git show`). Reports structural
     changes (fields, enum values, criteria, decisions and arms, rules, escalations,
     examples), what each decision, rule and escalation now means (equivalent,
     narrower, broader or changed, with a witness), and, with --data, every record
-    whose findings differ.
+    whose findings differ. Without --data, the data files of NEW's configuration
+    (rubric.toml, or pyproject.toml's [tool.rubric]) are used.
     """
     import json  # noqa: PLC0415
 
@@ -44,6 +46,14 @@ def diff(old: str, new: str, data: tuple[str, ...], input_format: str, fmt: str,
     from rubricdsl.core.diagnostics import RubricError  # noqa: PLC0415
     from rubricdsl.engine.reading import DataError  # noqa: PLC0415
 
+    cfg = Configs(config_file, isolated)(new)
+    if not data and cfg.data:
+        data = tuple(str(p) for p in cfg.data)
+        line = cfg.line_of("data")
+        for p in cfg.data:  # said as the configuration's, not as an argument the user never gave
+            if not p.is_file():
+                fail(f"{cfg.path}{f':{line}' if line else ''}: data file {p}: "
+                     f"{'is a directory, not a data file' if p.is_dir() else 'no such file'}")
     refuse_inputs(output, [old, new, *data], "-o")
     check_data_files(data)
     try:
