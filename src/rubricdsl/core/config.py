@@ -325,11 +325,16 @@ class _Locator:
             m = self._HEADER.match(ln)
             if m:
                 table = self._parts(m.group(1))
-                self.keys.setdefault(table, n)
+                self._add(table, n)
                 continue
             m = self._KEY.match(ln)
             if m:
-                self.keys.setdefault(table + self._parts(m.group(1)), n)
+                self._add(table + self._parts(m.group(1)), n)
+
+    def _add(self, keys: tuple[str, ...], line: int) -> None:
+        """`keys`, and the tables above it (`[tool.rubric]` defines `tool` too), first seen on `line`."""
+        for n in range(1, len(keys) + 1):
+            self.keys.setdefault(keys[:n], line)
 
     def _parts(self, dotted: str) -> tuple[str, ...]:
         out = []
@@ -511,13 +516,13 @@ def _relative_parts(root: Path, file: Path | str) -> tuple[str, ...] | None:
 
 def _glob_matches(glob: str, parts: tuple[str, ...]) -> bool:
     """Whether `glob` matches the file whose path below the root is `parts`, as a
-    .gitignore line would: a glob without `/` matches the file's name or the name of a
-    directory it is in; one with `/` matches the path from the root, of the file or of a
-    directory it is in."""
+    .gitignore line would: a glob without `/` (but at its end) matches the file's name or
+    the name of a directory it is in, at any depth; one with `/` (`./` at its start
+    included) matches the path from the root, of the file or of a directory it is in. A
+    glob ending in `/` matches directories only."""
     rx = _glob_regex(glob)
-    g = glob[2:] if glob.startswith("./") else glob
-    last = len(parts) - 1 if g.endswith("/") else len(parts)  # `dir/`: directories only
-    if "/" not in g.rstrip("/"):
+    last = len(parts) - 1 if glob.endswith("/") else len(parts)
+    if "/" not in glob.rstrip("/"):
         return any(rx.fullmatch(p) for p in parts[:last])
     return any(rx.fullmatch("/".join(parts[:k])) for k in range(1, last + 1))
 
