@@ -30,9 +30,13 @@ def main() -> None:
     renders it as the guideline annotators read; `rubric init` starts a rubric
     from a labeling tool's configuration.
 
+    `lint`, `check` and `diff` read the project's settings from the nearest
+    rubric.toml (or pyproject.toml's [tool.rubric]) above the rubric; options
+    given on the command line win over them.
+
     Exit status: 0 nothing at or above the failure threshold, 1 findings at or
     above it, 2 the command could not run (usage, unreadable or invalid rubric,
-    missing data file).
+    missing data file, unusable configuration).
     """
 
 
