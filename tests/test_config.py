@@ -404,6 +404,9 @@ def test_output_format_is_checks_default_format(tmp_path: Path) -> None:
     assert json.loads(ran.out.splitlines()[-1])["kind"] == "summary"
     ran = rubric("check", "--isolated", str(r), str(DATA / "mixed.jsonl"), text=True, cwd=tmp_path)
     assert not ran.out.startswith("{")
+    write(tmp_path / "ci.toml", 'output-format = "jsonl"\n')
+    ran = rubric("check", "--config", "ci.toml", str(r), str(DATA / "mixed.jsonl"), text=True, cwd=tmp_path)
+    assert json.loads(ran.out.splitlines()[-1])["kind"] == "summary"
     write(tmp_path / "rubric.toml", '\noutput-format = "sarif"\n')  # lint's, not check's
     ran = rubric("check", str(r), str(DATA / "mixed.jsonl"), text=True, cwd=tmp_path)
     assert (ran.returncode, ran.out) == (2, "")

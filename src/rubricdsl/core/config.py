@@ -40,6 +40,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from rubricdsl.core.codes import CODES, Code
@@ -254,13 +255,13 @@ def _parse(table: dict[str, Any], path: Path, line) -> ProjectConfig:
         return v
 
     def strings(key: str, v: Any, *where: str) -> tuple[str, ...]:
-        name = ".".join((key, *where)) if where else key
-        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
-            bad = v if not isinstance(v, list) else next(s for s in v if not isinstance(s, str))
-            what = "a list of strings" if not isinstance(v, list) else "a list of strings (one is " \
-                                                                       f"{_type_name(bad)})"
-            raise ConfigError(f"{name} must be {what}" + ("" if isinstance(v, list) else
-                                                          f", not {_type_name(v)}"), path, line(key, *where))
+        name = ".".join((key, *where))
+        if not isinstance(v, list):
+            raise ConfigError(f"{name} must be a list of strings, not {_type_name(v)}", path, line(key, *where))
+        for s in v:
+            if not isinstance(s, str):
+                raise ConfigError(f"{name} must be a list of strings; one is {_type_name(s)}", path,
+                                  line(key, *where))
         return tuple(v)
 
     def selectors(key: str, v: Any, *where: str) -> tuple[str, ...]:
@@ -296,7 +297,7 @@ def _parse(table: dict[str, Any], path: Path, line) -> ProjectConfig:
             if not f or "\x00" in f:
                 raise ConfigError("data: a path must be a non-empty string without NUL", path, line("data"))
         kw["data"] = tuple(Path(os.path.normpath(root / f)) for f in files)
-    return ProjectConfig(path=path, root=root, lines=lines, **kw)
+    return ProjectConfig(path=path, root=root, lines=MappingProxyType(lines), **kw)
 
 
 def _type_name(v: Any) -> str:
