@@ -462,3 +462,10 @@ def test_the_docs_configuration_examples_are_valid(tmp_path: Path) -> None:
         loaded.append(load_config(write(tmp_path / str(i) / name, block)))
     assert [c.settings() | {"data": None} for c in loaded] == [loaded[0].settings() | {"data": None}] * 2
     assert loaded[0].ignore == ("dead-condition",) and loaded[0].per_file_ignores == (("drafts/", ("gap", "RB205")),)
+
+
+def test_show_config_of_a_file_not_written_yet(project: Path) -> None:
+    write(project / "drafts" / "rubric.toml", 'fail-level = "info"\n')
+    ran = lint(project, "--show-config", "drafts/new/later.rubric")
+    assert f"config: {project / 'drafts' / 'rubric.toml'}" in ran.out.splitlines()
+    assert 'fail-level = "info"  # rubric.toml:1' in ran.out.splitlines()

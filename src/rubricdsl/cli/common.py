@@ -112,12 +112,13 @@ class Configs:
                 fail(str(e))
 
     def __call__(self, path: str) -> Any:
-        """The configuration that applies to `path` (`-` and `REV:PATH`: the current directory's)."""
+        """The configuration that applies to `path` (`-`: the current directory's; a path
+        that does not exist, such as `REV:PATH`, that of its nearest existing directory)."""
         from rubricdsl.core.config import ConfigError, default_config, find_config  # noqa: PLC0415
 
         if self.fixed is not None:
             return self.fixed
-        where = os.path.abspath(path if path != "-" and os.path.exists(path) else ".")
+        where = os.path.abspath(path if path != "-" else ".")
         where = where if os.path.isdir(where) else os.path.dirname(where)
         if where not in self.found:
             try:
