@@ -6,11 +6,11 @@ grammar (grammars/rubric.lark), and its token tests.
 - Every keyword of grammars/rubric.lark (and `type`, `import`) is matched by some rule of
   the TextMate grammar, so that a keyword added to the language cannot be forgotten in the
   editor.
-- Every shipped rubric has a golden token file, and the node script
-  editors/vscode/test/tokens.js agrees with all of them and with its scope assertions. The
-  script needs `node` and the extension's dependencies (`npm ci` in editors/vscode);
-  without them that test is skipped, unless RUBRIC_REQUIRE_EDITOR=1 (as CI sets it) makes
-  their absence a failure.
+- Every shipped rubric (and each case of editors/vscode/test/cases) has a golden token
+  file, and the node script editors/vscode/test/tokens.js agrees with all of them and
+  with its scope assertions. The script needs `node` and the extension's dependencies
+  (`npm ci` in editors/vscode, which .ci/run does when node and npm are there); without
+  them that test is skipped, unless RUBRIC_REQUIRE_EDITOR=1 makes their absence a failure.
 """
 from __future__ import annotations
 
@@ -135,6 +135,7 @@ def test_the_extension_contributes_the_language_grammar_and_server_settings() ->
 def test_every_shipped_rubric_has_a_golden_token_file() -> None:
     shipped = {f"rubrics-{p.stem}" for p in (ROOT / "rubrics").glob("*/*.rubric")}
     shipped |= {f"examples-{p.stem}" for p in (ROOT / "docs" / "examples").glob("*.rubric")}
+    shipped |= {f"cases-{p.stem}" for p in (EXTENSION / "test" / "cases").glob("*.rubric")}
     golden = {p.stem for p in GOLDEN.glob("*.tokens")}
     assert shipped, "no shipped rubric found"
     assert shipped == golden, ("golden token files differ from the shipped rubrics "

@@ -6,7 +6,7 @@
  *
  * 1. every regex of the grammar compiles in Oniguruma;
  * 2. golden files: every shipped rubric (rubrics/<name>/<name>.rubric and
- *    docs/examples/*.rubric) is tokenised and compared with test/golden/<name>.tokens,
+ *    docs/examples/*.rubric) and every case of test/cases/*.rubric is tokenised and compared with test/golden/<name>.tokens,
  *    one line per token, `LINE:COL "TEXT" SCOPE SCOPE...` (1-based; the root scope
  *    source.rubric left out, and so are tokens of blanks that carry only meta scopes);
  * 3. assertions: snippets whose tokens must carry a given scope (a keyword, a string,
@@ -94,6 +94,11 @@ function shippedRubrics() {
       if (f.endsWith('.rubric')) found.push([`rubrics-${f.slice(0, -7)}`, path.join(d, f)]);
     }
   }
+  // the grammar's own cases: corners the shipped rubrics do not show
+  const cases = path.join(HERE, 'cases');
+  for (const f of fs.existsSync(cases) ? fs.readdirSync(cases).sort() : []) {
+    if (f.endsWith('.rubric')) found.push([`cases-${f.slice(0, -7)}`, path.join(cases, f)]);
+  }
   const examples = path.join(ROOT, 'docs', 'examples');
   for (const f of fs.existsSync(examples) ? fs.readdirSync(examples).sort() : []) {
     if (f.endsWith('.rubric')) found.push([`examples-${f.slice(0, -7)}`, path.join(examples, f)]);
@@ -164,6 +169,10 @@ const ASSERTIONS = [
   ['example "e" {\n  given { s: low, t: {a, b} }\n  expect violation r, pass\n}', 'expect', 'keyword.other.expect'],
   ['example "e" {\n  given { s: low, t: {a, b} }\n  expect violation r, pass\n}', 'violation', 'constant.language.outcome'],
   ['example "e" {\n  given { s: low, t: {a, b} }\n  expect violation r, pass\n}', 'pass', 'constant.language.outcome.pass'],
+  ['example "e" {\n  expect violation r,\n         uncovered d\n}', 'uncovered', 'constant.language.outcome'],
+  ['decide d {\n  when a -> x,\n    y\n  when b -> z\n}', 'y', 'constant.other.enum-member'],
+  ['decide d {\n  when a -> x\n  when b -> z\n}', 'b', '!constant.other.enum-member'],
+  ['record {\n  show = a.b,\n    c.d\n  id = id\n}', 'd', 'variable.other.path'],
   ['type Verdict = enum {safe, unsafe}', 'type', 'storage.type.type'],
   ['type Verdict = enum {safe, unsafe}', 'Verdict', 'entity.name.type'],
   ['import "common.rubric"', 'import', 'keyword.control.import'],
@@ -287,7 +296,11 @@ async function main() {
   process.exitCode = failed.length ? 1 : 0;
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.stack : e);
-  process.exitCode = 2;
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.stack : e);
+    process.exitCode = 2;
+  });
+}
+
+module.exports = { loadGrammar, tokenize, render };
