@@ -11,6 +11,9 @@ grammar (grammars/rubric.lark), and its token tests.
   with its scope assertions. The script needs `node` and the extension's dependencies
   (`npm ci` in editors/vscode, which .ci/run does when node and npm are there); without
   them that test is skipped, unless RUBRIC_REQUIRE_EDITOR=1 makes their absence a failure.
+- editors/vscode/test/extension.js activates the extension against fakes of the VS Code
+  API and of the language client: the server command it starts, from the settings, its
+  restart, and the message when it does not start (it needs only `node`).
 """
 from __future__ import annotations
 
@@ -162,3 +165,12 @@ def test_token_golden_files_and_scope_assertions() -> None:
     # the regexes, one per shipped rubric, and the assertions
     assert int(m.group(1)) > len(list(GOLDEN.glob("*.tokens"))) + 50
     assert m.group(2) == "0"
+
+
+def test_extension_starts_the_configured_server() -> None:
+    node = shutil.which("node")
+    if node is None:
+        _unavailable("node is not installed")
+    p = subprocess.run([node, "test/extension.js"], cwd=EXTENSION, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"node test/extension.js failed:\n{p.stdout}\n{p.stderr}"
+    assert re.fullmatch(r"extension: [1-9]\d* passed, 0 failed", p.stdout.strip().splitlines()[-1]), p.stdout

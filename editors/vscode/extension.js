@@ -21,8 +21,7 @@ function serverCommand() {
   return { command, args: Array.isArray(args) ? args.map(String) : ['lsp'] };
 }
 
-/** @param {vscode.ExtensionContext} context */
-async function start(context) {
+async function start() {
   const { command, args } = serverCommand();
   /** @type {import('vscode-languageclient/node').ServerOptions} */
   const serverOptions = { command, args, transport: TransportKind.stdio };
@@ -69,16 +68,16 @@ async function activate(context) {
   context.subscriptions.push(
     vscode.commands.registerCommand('rubric.restartServer', async () => {
       await stop();
-      await start(context);
+      await start();
     }),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration('rubric.server')) {
         await stop();
-        await start(context);
+        await start();
       }
     }),
   );
-  await start(context);
+  await start();
 }
 
 function deactivate() {
