@@ -336,6 +336,10 @@ class RubricIR:
     consensus: list[ConsensusIR] = field(default_factory=list)
     item_rules: list[RuleIR] = field(default_factory=list)
     item_escalations: list[EscalateIR] = field(default_factory=list)
+    # the files the rubric imports, transitively: (path relative to the rubric's
+    # directory, with `/`; sha256 of the file's bytes), in the order first imported.
+    # `sha256` covers them (`imports.combined_sha256`)
+    imports: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_items(self) -> bool:
