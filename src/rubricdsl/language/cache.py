@@ -266,7 +266,7 @@ def _digest(sha256: str, imports: tuple[tuple[str, str], ...], base: str) -> str
     cannot be read or has changed)."""
     if not imports:
         return sha256
-    from rubricdsl.language.imports import combined_sha256, read_file  # noqa: PLC0415
+    from rubricdsl.language.digest import combined_sha256, read_file  # noqa: PLC0415
 
     now = []
     for path, sha in imports:

@@ -22,13 +22,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from rubricdsl.core.diagnostics import Diagnostic, Sink
 from rubricdsl.core.source import Span, normalize_text
-from rubricdsl.language import ast, ir
+from rubricdsl.language import ast, ir, syntax
+from rubricdsl.language.digest import combined_sha256, read_file
+
+__all__ = ["Library", "Loader", "TypeDef", "ImportedLet", "combined_sha256", "path_problem", "read_file"]
 
 MAX_DEPTH = 64  # files importing files: deeper than this is an error
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -36,17 +38,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMPORTABLE = (ast.Import, ast.TypeDecl, ast.Let)
 
 Reader = Callable[[str], bytes]
-
-
-def combined_sha256(main: str, imported: list[str] | tuple[str, ...]) -> str:
-    """The digest of a rubric and the files it imports. Without imports it is the sha256
-    of the rubric file's bytes (`main`); with imports, the sha256 of the text made of
-    one line per file, each its own sha256 in lowercase hex followed by `\\n`: the rubric
-    first, then every imported file once, in the order the imports first reach it
-    (depth first, in the order the `import` lines are written)."""
-    if not imported:
-        return main
-    return hashlib.sha256("".join(f"{h}\n" for h in (main, *imported)).encode("ascii")).hexdigest()
+# checks an imported file: (tree, its sink, its text, its sha256, what its imports bring
+# in) -> (its types, its lets and the `let` nodes they come from)
+Check = Callable[[ast.Rubric, Sink, str, str, "Library"],
+                 tuple[dict[str, "TypeDef"], dict[str, ir.LetIR], dict[str, ast.Let]]]
 
 
 @dataclass(eq=False)
@@ -99,18 +94,6 @@ class _Unit:
     exports: Library | None = None  # None while its own imports are being read
 
 
-def read_file(path: str) -> bytes:
-    """The bytes of a regular file; raises OSError (ENOENT, EISDIR, or one saying the
-    file is not a regular file) without opening anything else."""
-    st = os.stat(path)
-    if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(21, "is a directory", path)
-    if not stat.S_ISREG(st.st_mode):
-        raise OSError(0, "not a regular file", path)
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def path_problem(path: str) -> tuple[str, str] | None:
     """Why an import path is not allowed (message, help), or None."""
     shown = path if not _CONTROL.search(path) else path.encode("unicode_escape").decode("ascii")
@@ -140,9 +123,11 @@ class Loader:
     rubric's own imports are relative to; `main_key`: the rubric's real path (None for
     text that is no file), so that a file importing the rubric is a cycle."""
 
-    def __init__(self, sink: Sink, base: str, main_key: str | None, reader: Reader | None = None) -> None:
+    def __init__(self, sink: Sink, base: str, main_key: str | None, check: Check,
+                 reader: Reader | None = None) -> None:
         self.sink = sink  # the rubric's: every diagnostic ends up here
         self.base = base
+        self.check = check
         self.reader = reader or read_file
         self.units: dict[str, _Unit] = {}
         self.order: list[_Unit] = []
@@ -219,8 +204,6 @@ class Loader:
     def _check(self, unit: _Unit, text: str) -> Library:
         """Parse and check an imported file: its exports (its own types and lets, and
         what its imports bring in). Its diagnostics go to the rubric's sink."""
-        from rubricdsl.language import resolve, syntax  # noqa: PLC0415
-
         tree, sink = syntax.parse(text, unit.name, header=False)
         self.sink.sources[unit.name] = sink.source
         exports = Library()
@@ -239,16 +222,14 @@ class Loader:
                                 "`level` declarations")
         tree.items = kept
         lib = self.library(tree, sink, os.path.dirname(unit.path))
-        checker = resolve.Checker(tree, sink, text, unit.sha256, library=lib, imported=True)
-        checker.run()
+        types, lets, nodes = self.check(tree, sink, text, unit.sha256, lib)
         exports.types.update(lib.types)
         exports.lets.update(lib.lets)
         exports.broken = lib.broken or sink.has_errors
-        for name, td in checker.types.items():
-            exports.types[name] = td
-        for name, let in checker.lets.items():
+        exports.types.update(types)
+        for name, let in lets.items():
             if name not in lib.lets:
-                exports.lets[name] = ImportedLet(let, checker.let_nodes[name], unit.name)
+                exports.lets[name] = ImportedLet(let, nodes[name], unit.name)
         self._report(sink)
         return exports
 

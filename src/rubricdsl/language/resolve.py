@@ -144,7 +144,8 @@ class Checker:
                 is_file = not name.startswith("<")
                 base = self.base if self.base is not None else (os.path.dirname(name) if is_file else "")
                 base = base or "."
-                loader = imp.Loader(self.sink, base, os.path.realpath(name) if is_file else None, self.reader)
+                loader = imp.Loader(self.sink, base, os.path.realpath(name) if is_file else None, _check_imported,
+                                    self.reader)
                 self.library = loader.library(self.tree, self.sink, base)
             else:
                 self.library = imp.Library()
@@ -201,45 +202,66 @@ class Checker:
         for name, node in decls.items():
             if node.type.kind == "named":
                 self._alias(name, decls)
-        for name, node in decls.items():
-            td = self.types[name]
-            own: list[tuple[Any, str]] = []
-            for lv in node.levels:
-                val = self._value_for(td.type, lv.value, f"a level of type `{name}`") if td.ok else _BAD
-                if val is not _BAD:
-                    own.append((val, lv.text))
-            td.levels = _with_levels(td.levels, own, td.type)
+        # own levels, in the order of the chains: a type's are known before a type naming it inherits them
+        done: set[str] = set()
 
-    def _alias(self, name: str, decls: dict[str, ast.TypeDecl]) -> imp.TypeDef:
-        """The type `name` names through other names: followed along the chain (a name
-        that leads back to itself is RB116; an unknown name RB101)."""
+        def levels(name: str) -> None:
+            chain = []
+            while name in decls and name not in done:
+                done.add(name)
+                chain.append(name)
+                name = decls[name].type.name or "" if decls[name].type.kind == "named" else ""
+            for member in reversed(chain):
+                td = self.types[member]
+                ref = decls[member].type.name if decls[member].type.kind == "named" else None
+                inherited = (self.types.get(ref) if ref in decls else self.library.types.get(ref)) if ref else None
+                own: list[tuple[Any, str]] = []
+                for lv in decls[member].levels:
+                    val = self._value_for(td.type, lv.value, f"type `{member}`") if td.ok else _BAD
+                    if val is not _BAD:
+                        own.append((val, lv.text))
+                td.levels = _with_levels(inherited.levels if inherited is not None and td.ok else [], own, td.type)
+
+        for name in decls:
+            levels(name)
+
+    def _alias(self, name: str, decls: dict[str, ast.TypeDecl]) -> None:
+        """The type `name` names through other names: followed along the chain. Each type
+        of a chain that leads back to itself is RB116; an unknown name is RB101."""
         assert self.library is not None
+        if name in self.types:
+            return
         chain = [name]
         t = decls[name].type
         target: imp.TypeDef | None = None
-        while t.kind == "named" and target is None:
+        while t.kind == "named":
             ref = t.name or ""
             if ref in self.types:
                 target = self.types[ref]
-            elif ref in chain:
-                if ref == name:
-                    via = "" if len(chain) == 1 else ": " + " -> ".join(chain + [ref])
-                    self.sink.error("RB116", f"type `{name}` refers to itself{via}", decls[name].name_span,
-                                    help="give the type its structure, e.g. `scale 1..5` or `enum {a, b}`")
                 break
-            elif ref in decls:
+            if ref in chain:
+                loop = chain[chain.index(ref):]
+                for i, member in enumerate(loop):
+                    turn = loop[i:] + loop[:i] + [member]
+                    via = "" if len(loop) == 1 else ": " + " -> ".join(turn)
+                    self.sink.error("RB116", f"type `{member}` refers to itself{via}", decls[member].name_span,
+                                    help="give the type its structure, e.g. `scale 1..5` or `enum {a, b}`")
+                    self.types[member] = imp.TypeDef(member, ir.FieldType("text"), [], decls[member].name_span,
+                                                     self.sink.source.name, ok=False)
+                break
+            if ref in decls:
                 chain.append(ref)
                 t = decls[ref].type
-            else:
-                target = self._named(t)
-                break
-        if target is None:
-            td = imp.TypeDef(name, ir.FieldType("text"), [], decls[name].name_span, self.sink.source.name, ok=False)
-        else:
-            td = imp.TypeDef(name, target.type, list(target.levels), decls[name].name_span, self.sink.source.name,
-                             ok=target.ok)
-        self.types[name] = td
-        return td
+                continue
+            target = self._named(t)
+            break
+        for member in chain:
+            if member in self.types:
+                continue
+            span = decls[member].name_span
+            self.types[member] = (imp.TypeDef(member, ir.FieldType("text"), [], span, self.sink.source.name, ok=False)
+                                  if target is None else
+                                  imp.TypeDef(member, target.type, [], span, self.sink.source.name, ok=target.ok))
 
     def _named(self, t: ast.TypeNode) -> imp.TypeDef | None:
         """The type a name written where a type stands refers to, or None after reporting
@@ -329,12 +351,14 @@ class Checker:
         replaces the type's level for that value)."""
         for name, node in self.field_nodes.items():
             f = self.fields[name]
+            td = self.field_types.get(name)
+            if node.type.kind == "named" and (td is None or not td.ok):
+                continue  # its type has an error: the levels cannot be checked
             own = []
             for lv in node.levels:
                 val = self._value_for(f.type, lv.value, f"a level of `{name}`")
                 if val is not _BAD:
                     own.append((val, lv.text))
-            td = self.field_types.get(name)
             inherited = td.levels if td is not None and f.kind == "label" else []
             f.levels.extend(_with_levels(inherited, own, f.type))
 
@@ -957,6 +981,13 @@ class Checker:
                             help="quote text values; enum values are bare names")
             return _BAD
         return v.value
+
+def _check_imported(tree: ast.Rubric, sink: Sink, text: str, sha256: str, library: imp.Library):
+    """Check an imported file (its types and lets) in its own scope."""
+    checker = Checker(tree, sink, text, sha256, library=library, imported=True)
+    checker.run()
+    return checker.types, checker.lets, checker.let_nodes
+
 
 def _with_levels(inherited: list[tuple[Any, str]], own: list[tuple[Any, str]],
                  ftype: ir.FieldType) -> list[tuple[Any, str]]:
