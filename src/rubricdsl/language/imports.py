@@ -75,13 +75,16 @@ class ImportedLet:
 class Library:
     """What a file's imports bring in: the types and lets (by name) of the files it
     imports, transitively; `files`, every imported file (its path relative to the
-    rubric's directory, and the sha256 of its bytes) in the order first reached; and
-    whether an import failed or an imported file has errors (`broken`: a name the file
-    uses may be declared in what could not be read, so unknown names are not reported)."""
+    rubric's directory, and the sha256 of its bytes) in the order first reached;
+    `unresolved`, the lets an imported file declares whose expression has an error
+    (reported there: a use of one is no new error); and whether an import failed or an
+    imported file has a syntax error (`broken`: a name the file uses may be declared in
+    what could not be read, so unknown names are not reported)."""
 
     types: dict[str, TypeDef] = field(default_factory=dict)
     lets: dict[str, ImportedLet] = field(default_factory=dict)
     files: list[tuple[str, str]] = field(default_factory=list)
+    unresolved: set[str] = field(default_factory=set)
     broken: bool = False
 
 
@@ -144,6 +147,7 @@ class Loader:
                     lib.broken = True
                     continue
                 lib.broken = lib.broken or exports.broken
+                lib.unresolved |= exports.unresolved
                 _merge(lib, exports, node, sink)
         lib.files = [(os.path.relpath(u.path, self.base).replace(os.sep, "/"), u.sha256)
                      for u in self.order if u.exports is not None]
@@ -225,7 +229,8 @@ class Loader:
         types, lets, nodes = self.check(tree, sink, text, unit.sha256, lib)
         exports.types.update(lib.types)
         exports.lets.update(lib.lets)
-        exports.broken = lib.broken or sink.has_errors
+        exports.broken = lib.broken
+        exports.unresolved = lib.unresolved | {n.name for n in tree.items if isinstance(n, ast.Let) and n.name not in lets}
         exports.types.update(types)
         for name, let in lets.items():
             if name not in lib.lets:

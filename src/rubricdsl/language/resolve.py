@@ -151,6 +151,7 @@ class Checker:
                 self.library = imp.Library()
         if self.library.broken:
             self.scope_names.open = True  # a name may come from what could not be read: not reported unknown
+        self.scope_names.skipped |= self.library.unresolved
         for name, il in self.library.lets.items():
             self.lets[name] = il.let
             self.let_nodes[name] = il.node

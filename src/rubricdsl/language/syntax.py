@@ -110,7 +110,9 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
     resynchronises at the next line that starts a top-level declaration. With
     `recover`, a file with syntax errors still gives the AST of the declarations that
     parsed, with the skipped regions in `Rubric.skipped` (what `rubric lint` analyses).
-    `header=False` parses an imported file, whose `rubric` header is optional.
+    `header=False` parses an imported file, whose `rubric` header is optional. A file
+    without a header that declares nothing but imports, types (with their levels) and
+    lets is such a file too: a shared file, checked on its own.
     """
     text = normalize_text(text)
     source = Source(name, text)
@@ -172,7 +174,9 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
         return rubric, sink
     rubric = _Builder(source, sink).build(tree)
     rubric.comments = comments
-    if rubric.header is None and header:
+    shared = (bool(rubric.items)
+              and all(isinstance(it, (ast.Import, ast.TypeDecl, ast.Let)) for it in rubric.items))
+    if rubric.header is None and header and not shared:
         sink.error("RB004", "the file does not start with a `rubric` header", source.span(0, 0),
                    help='start the file with `rubric "NAME" version "1"`')
     return rubric, sink
