@@ -186,7 +186,8 @@ class Loader:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
-            return self._fail(sink, node, f"cannot import `{node.path}`: {name} is not UTF-8 text (byte {e.start})")
+            return self._fail(sink, node, f"cannot import `{node.path}`: {name} is not UTF-8 text (byte {e.start})",
+                              "save the imported file as UTF-8")
         unit = _Unit(path, name, key, hashlib.sha256(data).hexdigest())
         self.units[key] = unit
         self.order.append(unit)
@@ -200,9 +201,9 @@ class Loader:
     def _name(self, path: str) -> str:
         return path.replace(os.sep, "/")
 
-    def _fail(self, sink: Sink, node: ast.Import, message: str) -> None:
-        sink.error("RB117", message, node.path_span,
-                   help="an import path is relative to the importing file's directory")
+    def _fail(self, sink: Sink, node: ast.Import, message: str,
+              help: str = "an import path is relative to the importing file's directory") -> None:
+        sink.error("RB117", message, node.path_span, help=help)
         return None
 
     def _check(self, unit: _Unit, text: str) -> Library:
