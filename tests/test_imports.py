@@ -135,6 +135,7 @@ def test_a_label_inherits_its_types_levels_and_overrides_some(tmp_path: Path) ->
     assert clarity is not None
     assert clarity.levels == [(1, "Strongly disagree"), (3, "Neutral"), (5, "Crystal clear")]
     assert clarity.type.kind == "scale" and (clarity.type.lo, clarity.type.hi) == (1, 5)
+    assert clarity.type_name == "likert5" and r.ir.field("answer").type_name is None
     # the lets the rubric reads come with it (through other lets too); the others do not
     assert [x.name for x in r.ir.lets] == ["max_len", "twice"]
     found = (r.check_dicts({"clarity": 3, "harms": [], "answer": "x" * 561})
@@ -293,3 +294,23 @@ def test_doc_shows_the_levels_a_type_gives(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.err
     guide = (tmp_path / "guide.md").read_text(encoding="utf-8")
     assert "Strongly disagree" in guide and "Crystal clear" in guide and "Strongly agree" not in guide
+
+
+def test_a_named_type_is_its_structure_for_diff(tmp_path: Path) -> None:
+    """The same rubric with its types named (one of them imported) and written out: `rubric
+    diff` finds no change to a field, and the rule that reads an imported `let` instead of
+    its arithmetic means the same."""
+    _write(tmp_path, {
+        "shared/common.rubric": COMMON,
+        "named.rubric": MAIN + 'type verdict = enum ordered {low, high}\nlabel risk: verdict\n',
+        "inline.rubric": MAIN.replace('import "shared/common.rubric"\n', "")
+        .replace("label clarity: likert5", 'label clarity: scale 1..5\nlevel 1 "Strongly disagree"')
+        .replace("label harms: harm", "label harms: set {hate, violence, self_harm}")
+        .replace("<= twice", "<= 280 * 2") + "label risk: enum ordered {low, high}\n",
+    })
+    ran = rubric("diff", "inline.rubric", "named.rubric", "--format", "json", cwd=tmp_path, text=True)
+    assert ran.returncode == 0, ran.out + ran.err
+    out = json.loads(ran.out)
+    assert [(c["kind"], c["what"], c["name"]) for c in out["changes"]] == [
+        ("structural", "rule", "short"), ("semantic", "rule", "short")], out["changes"]
+    assert out["changes"][1]["status"] == "equivalent"

@@ -198,6 +198,9 @@ class FieldIR:
     doc: str | None = None
     levels: list[tuple[Any, str]] = field(default_factory=list)
     path_text: str = ""
+    # the named type the field is declared with (`label q: likert5`), for descriptions
+    # that name it; `type` is its structure, which every check reads
+    type_name: str | None = None
 
     @property
     def may_be_missing(self) -> bool:

@@ -328,6 +328,7 @@ class Checker:
                     path=self._path(node.path) if node.path else (node.name,),
                     optional=node.optional, required_when=None, criterion=crit, span=node.span,
                     doc=node.doc, path_text=node.path.dotted() if node.path else node.name,
+                    type_name=node.type.name if node.type.kind == "named" else None,
                 )
                 self.field_nodes[node.name] = node
                 index += 1
