@@ -963,7 +963,7 @@ class Checker:
         ft = f.type
         if isinstance(v, ast.SetValue):
             if ft.kind != "set":
-                self.sink.error("RB103", f"`{f.name}` is {ft.describe()}, not a set", v.span,
+                self.sink.error("RB103", f"`{f.name}` is {_named_description(f)}, not a set", v.span,
                             help='give a single value; `{...}` is for set labels')
                 return _BAD
             out = []
@@ -979,10 +979,17 @@ class Checker:
         if v.kind == "name":
             if ft.kind in ("enum",):
                 return self._value_for(ft, v, f"`{f.name}`")
-            self.sink.error("RB103", f"`{v.value}` is not a value of `{f.name}` ({ft.describe()})", v.span,
+            self.sink.error("RB103", f"`{v.value}` is not a value of `{f.name}` ({_named_description(f)})", v.span,
                             help="quote text values; enum values are bare names")
             return _BAD
         return v.value
+
+def _named_description(f: ir.FieldIR) -> str:
+    """A field's type as a message shows it: its structure, led by the name it is declared
+    with (`likert5 (scale 1..5)`)."""
+    text = f.type.describe()
+    return f"{f.type_name} ({text})" if f.type_name else text
+
 
 def _check_imported(tree: ast.Rubric, sink: Sink, text: str, sha256: str, library: imp.Library):
     """Check an imported file (its types and lets) in its own scope."""
