@@ -149,8 +149,10 @@ def test_unused_imported_lets_are_not_reported_by_lint(tmp_path: Path) -> None:
     ran = rubric("lint", "main.rubric", "--format", "json", cwd=tmp_path, text=True)
     assert ran.returncode == 0, ran.err
     out = json.loads(ran.out)
-    assert out["files"][0]["diagnostics"] == [] if "files" in out else True
-    assert "unused" not in ran.out
+    assert out["diagnostics"] == []
+    main_sha = hashlib.sha256((tmp_path / "main.rubric").read_bytes()).hexdigest()
+    common_sha = hashlib.sha256((tmp_path / "shared/common.rubric").read_bytes()).hexdigest()
+    assert out["rubrics"][0]["sha256"] == combined_sha256(main_sha, [common_sha])
 
 
 # ---- the commands ---------------------------------------------------------------------------------------
@@ -215,13 +217,13 @@ def test_errors_in_an_imported_file_point_into_it(tmp_path: Path) -> None:
                       "main.rubric": 'rubric "m" version "1"\nimport "lib/common.rubric"\nlabel q: likert5\n'})
     ran = rubric("check", "main.rubric", "/dev/null", cwd=tmp_path, text=True)
     assert ran.returncode == 2
-    assert f"--> lib{os.sep}common.rubric:2:9".replace(os.sep, "/") in ran.err
+    assert "--> lib/common.rubric:2:9" in ran.err
     assert "2 | let x = nope" in ran.err
     lint = rubric("lint", "main.rubric", "--format", "json", cwd=tmp_path, text=True)
-    diags = json.loads(lint.out)["files"][0]["diagnostics"] if "files" in json.loads(lint.out) else None
-    text = lint.out
-    assert '"file": "lib/common.rubric"' in text and '"line": 2' in text, text
-    assert diags is None or diags[0]["code"] == "RB101"
+    diags = json.loads(lint.out)["diagnostics"]
+    assert [(d["code"], d["file"], d["line"], d["column"]) for d in diags] == [("RB101", "lib/common.rubric", 2, 9)]
+    text = rubric("lint", "main.rubric", cwd=tmp_path, text=True)
+    assert "--> lib/common.rubric:2:9" in text.out and "2 | let x = nope" in text.out
 
 
 @pytest.mark.parametrize("content, message", [
@@ -314,3 +316,17 @@ def test_a_named_type_is_its_structure_for_diff(tmp_path: Path) -> None:
     assert [(c["kind"], c["what"], c["name"]) for c in out["changes"]] == [
         ("structural", "rule", "short"), ("semantic", "rule", "short")], out["changes"]
     assert out["changes"][1]["status"] == "equivalent"
+
+
+def test_a_shared_file_lints_on_its_own(tmp_path: Path) -> None:
+    """A header-less file of types and lets is no rubric missing its header: lint checks it,
+    and does not call its lets unused (the rubrics that import it read them)."""
+    _write(tmp_path, {"common.rubric": COMMON, "bad.rubric": COMMON + "let worse = nope\n",
+                      "not_shared.rubric": "let a = 1\ninput x: int\n"})
+    ran = rubric("lint", "common.rubric", "--format", "json", cwd=tmp_path, text=True)
+    assert ran.returncode == 0, ran.out + ran.err
+    assert json.loads(ran.out)["diagnostics"] == []
+    bad = rubric("lint", "bad.rubric", "--format", "json", cwd=tmp_path, text=True)
+    assert [(d["code"], d["line"]) for d in json.loads(bad.out)["diagnostics"]] == [("RB101", 8)]
+    other = rubric("lint", "not_shared.rubric", "--format", "json", cwd=tmp_path, text=True)
+    assert "RB004" in [d["code"] for d in json.loads(other.out)["diagnostics"]]

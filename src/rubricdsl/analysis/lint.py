@@ -62,7 +62,8 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
         if sink.has_errors:
             rubric = checker.usable(rubric)
             extra = checker.dropped_reads
-        diags += _unused(rubric, sink, extra)
+        if not tree.shared:  # a shared file's lets are read by the rubrics that import it
+            diags += _unused(rubric, sink, extra)
         if not sink.has_errors and rubric.examples:
             diags += _examples(rubric, name)  # examples test the whole rubric
         if analysis:

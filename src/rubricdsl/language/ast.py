@@ -361,3 +361,10 @@ class Rubric:
     # (start, end) offsets of the declarations the parser skipped after syntax errors;
     # only a parse with `recover=True` returns a rubric that has any
     skipped: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def shared(self) -> bool:
+        """A shared file: no header, and nothing but imports, types (with their levels) and
+        lets, which rubrics import. Its header is optional, and its lets are for others."""
+        return self.header is None and bool(self.items) and all(
+            isinstance(it, (Import, TypeDecl, Let)) for it in self.items)

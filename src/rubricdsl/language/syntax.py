@@ -174,9 +174,7 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
         return rubric, sink
     rubric = _Builder(source, sink).build(tree)
     rubric.comments = comments
-    shared = (bool(rubric.items)
-              and all(isinstance(it, (ast.Import, ast.TypeDecl, ast.Let)) for it in rubric.items))
-    if rubric.header is None and header and not shared:
+    if rubric.header is None and header and not rubric.shared:
         sink.error("RB004", "the file does not start with a `rubric` header", source.span(0, 0),
                    help='start the file with `rubric "NAME" version "1"`')
     return rubric, sink
