@@ -569,7 +569,8 @@ class _Formatter:
                                  [(node.span.start, node.span.end)])]
             elems += self._doc_line(node, node.doc, depth)
             for lv in node.levels:
-                elems.append(_Line([f"level {value(lv.value)} {quote(lv.text)}"], depth, [(lv.span.start, lv.span.end)]))
+                elems.append(_Line([f"level {value(lv.value)} {quote(lv.text)}"], depth,
+                                   [(lv.span.start, lv.span.end)]))
             return _Item(elems)
         if isinstance(node, ast.Let):
             line = _Line([f"let {node.name} = {expr(node.expr)}"], depth,

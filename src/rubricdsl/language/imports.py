@@ -231,7 +231,8 @@ class Loader:
         exports.types.update(lib.types)
         exports.lets.update(lib.lets)
         exports.broken = lib.broken
-        exports.unresolved = lib.unresolved | {n.name for n in tree.items if isinstance(n, ast.Let) and n.name not in lets}
+        exports.unresolved = lib.unresolved | {n.name for n in tree.items
+                                               if isinstance(n, ast.Let) and n.name not in lets}
         exports.types.update(types)
         for name, let in lets.items():
             if name not in lib.lets:

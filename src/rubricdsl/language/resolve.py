@@ -176,8 +176,9 @@ class Checker:
             if not isinstance(node, ast.TypeDecl):
                 continue
             if node.name in BUILTIN_TYPES:
+                other_name = node.name + ("_kind" if node.name in ("enum", "set") else "_value")
                 self.sink.error("RB115", f"`{node.name}` is a type of the language and cannot name a `type`",
-                                node.name_span, help=f"choose another name, e.g. `{node.name}_{'kind' if node.name in ('enum', 'set') else 'value'}`")
+                                node.name_span, help=f"choose another name, e.g. `{other_name}`")
                 continue
             if node.name in decls:
                 self.sink.error("RB104", f"type `{node.name}` is declared twice", node.name_span,
@@ -186,8 +187,9 @@ class Checker:
             other = self.library.types.get(node.name)
             if other is not None:
                 self.sink.add(Diagnostic("RB104", f"type `{node.name}` is declared here and imported", node.name_span,
-                                         self.sink.source.name, help="rename one of them, or remove this one and "
-                                         "use the imported type", notes=[f"the imported type is declared at {other.where()}"]))
+                                         self.sink.source.name,
+                                         help="rename one of them, or remove this one and use the imported type",
+                                         notes=[f"the imported type is declared at {other.where()}"]))
                 continue
             decls[node.name] = node
         # structural types first, then names of other types (followed to a structure)
