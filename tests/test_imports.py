@@ -330,3 +330,18 @@ def test_a_shared_file_lints_on_its_own(tmp_path: Path) -> None:
     assert [(d["code"], d["line"]) for d in json.loads(bad.out)["diagnostics"]] == [("RB101", 8)]
     other = rubric("lint", "not_shared.rubric", "--format", "json", cwd=tmp_path, text=True)
     assert "RB004" in [d["code"] for d in json.loads(other.out)["diagnostics"]]
+
+
+def test_imports_nest_at_most_64_files_deep(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {f"f{i}.rubric": f'import "f{i + 1}.rubric"\n' for i in range(70)}
+    files["f70.rubric"] = "type deep = bool\n"
+    files["main.rubric"] = 'rubric "m" version "1"\nimport "f0.rubric"\nlabel q: deep\n'
+    _write(tmp_path, files)
+    with pytest.raises(RubricError) as info:
+        rubricdsl.load(tmp_path / "main.rubric")
+    diags = info.value.diagnostics
+    assert [(d.code, Path(d.file).name, d.line) for d in diags] == [("RB117", "f63.rubric", 1)]  # f0..f63 are 64 files: f64 is one more
+    assert "more than 64 files deep" in diags[0].message
+    files["main.rubric"] = 'rubric "m" version "1"\nimport "f10.rubric"\nlabel q: deep\n'
+    _write(tmp_path, files)
+    assert rubricdsl.load(tmp_path / "main.rubric").ir.field("q").type.kind == "bool"
