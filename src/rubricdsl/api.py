@@ -41,7 +41,8 @@ class Rubric:
 
     @property
     def sha256(self) -> str:
-        """The sha256 of the rubric file's bytes (of the text, for `loads`), in hex."""
+        """The sha256 of the rubric file's bytes (of the text, for `loads`), in hex; of the
+        rubric and the files it imports, when it imports some (`digest.combined_sha256`)."""
         return self.ir.sha256
 
     @property

@@ -30,6 +30,7 @@ class LintResult:
     diagnostics: list[Diagnostic]
     rubric: dict[str, str] = field(default_factory=dict)
     suppressed: int = 0
+    sources: dict[str, Source] = field(default_factory=dict)  # the files diagnostics point into (imports too)
 
 
 def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | None = None,
@@ -56,11 +57,13 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
     if tree is not None:
         checker = resolve.Checker(tree, sink, norm, sha)
         rubric = checker.run()
+        info["sha256"] = rubric.sha256  # covers the files it imports
         extra: set[str] = set()
         if sink.has_errors:
             rubric = checker.usable(rubric)
             extra = checker.dropped_reads
-        diags += _unused(rubric, sink, extra)
+        if not tree.shared:  # a shared file's lets are read by the rubrics that import it
+            diags += _unused(rubric, sink, extra)
         if not sink.has_errors and rubric.examples:
             diags += _examples(rubric, name)  # examples test the whole rubric
         if analysis:
@@ -70,7 +73,7 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
     diags = sink.items + diags
     kept, suppressed = _suppress(diags, source, tree.comments if tree is not None else None)
     kept.sort(key=lambda d: (d.span.line, d.span.column, d.code))
-    return LintResult(name, source, kept, info, suppressed)
+    return LintResult(name, source, kept, info, suppressed, dict(sink.sources))
 
 
 def lint_file(path: str, timeout: float | None = None) -> LintResult:
@@ -152,7 +155,7 @@ def _suppress(diags: list[Diagnostic], source: Source, comments) -> tuple[list[D
     kept = []
     n = 0
     for d in diags:
-        keys = ignores.get(d.span.line, set())
+        keys = ignores.get(d.span.line, set()) if d.file == source.name else set()
         if keys and d.severity != "error" and (d.code in keys or d.name in keys or d.check in keys or "all" in keys):
             n += 1
             continue

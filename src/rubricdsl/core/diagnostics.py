@@ -77,13 +77,16 @@ class Sink:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.items: list[Diagnostic] = []
-        self._seen: set[tuple[str, int, str]] = set()
+        self._seen: set[tuple[str, str, int, str]] = set()
+        # every file a diagnostic may point into, by its name: the rubric and the files
+        # it imports (an imported file's diagnostics carry that file's name)
+        self.sources: dict[str, Source] = {source.name: source}
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         self.add(Diagnostic(code, message, span, self.source.name, help))
 
     def add(self, diag: Diagnostic) -> None:
-        key = (diag.code, diag.span.start, diag.message)
+        key = (diag.file, diag.code, diag.span.start, diag.message)
         if key in self._seen:
             return
         self._seen.add(key)
@@ -94,7 +97,10 @@ class Sink:
         return any(d.severity == "error" for d in self.items)
 
     def sorted(self) -> list[Diagnostic]:
-        return sorted(self.items, key=lambda d: (d.span.start, d.code))
+        """The diagnostics in the order of the text: the rubric's own first, then each
+        imported file's, in the order the files were first imported."""
+        order = {name: i for i, name in enumerate(self.sources)}
+        return sorted(self.items, key=lambda d: (order.get(d.file, len(order)), d.span.start, d.code))
 
 
 class RubricError(Exception):

@@ -146,12 +146,34 @@ Expr = Union[Name, Call, Literal, SetLit, Unary, Binary, Test, Matches]
 
 @dataclass(slots=True)
 class TypeNode:
-    kind: str  # bool | int | number | text | enum | set | scale
+    kind: str  # bool | int | number | text | enum | set | scale | named
     lo: float | int | None = None
     hi: float | int | None = None
     values: list[Value] = field(default_factory=list)
     ordered: bool = False
     span: Span = _span()
+    name: str | None = None  # a named type (`kind == "named"`): the name written
+
+
+@dataclass(slots=True)
+class TypeDecl:
+    """`type NAME = TYPE`, with the `level` lines that follow it."""
+
+    name: str
+    type: TypeNode
+    doc: str | None = None
+    levels: list["Level"] = field(default_factory=list)
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(slots=True)
+class Import:
+    """`import "PATH"`: `path` as written (unescaped), `path_span` the string's span."""
+
+    path: str
+    span: Span = _span()
+    path_span: Span = _span()
 
 
 @dataclass(slots=True)
@@ -314,7 +336,7 @@ class Criterion:
     name_span: Span = _span()
 
 
-Item = Union[Field, Let, RecordBlock, Decide, Rule, Escalate, Consensus, Example, Criterion, Level]
+Item = Union[Field, Let, RecordBlock, Decide, Rule, Escalate, Consensus, Example, Criterion, Level, TypeDecl, Import]
 
 
 @dataclass(slots=True)
@@ -339,3 +361,10 @@ class Rubric:
     # (start, end) offsets of the declarations the parser skipped after syntax errors;
     # only a parse with `recover=True` returns a rubric that has any
     skipped: list[tuple[int, int]] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def shared(self) -> bool:
+        """A shared file: no header, and nothing but imports, types (with their levels) and
+        lets, which rubrics import. Its header is optional, and its lets are for others."""
+        return self.header is None and bool(self.items) and all(
+            isinstance(it, (Import, TypeDecl, Let)) for it in self.items)

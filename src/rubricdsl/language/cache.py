@@ -1,7 +1,10 @@
 """A cache of compiled rubrics (the IR), so `rubric check` starts without the parser.
 
 Keyed by the sha256 of the rubric file and a stamp of this package's own files, so
-an upgrade or an edit of rubricdsl never reuses a stale entry. Only rubrics that
+an upgrade or an edit of rubricdsl never reuses a stale entry. An entry of a rubric that
+imports files lists them (path relative to the rubric's directory, sha256): it is used
+only while each of them still has that sha256, so an edit of an imported file compiles
+the rubric anew (and changes its `sha256`, which covers the imported files). Only rubrics that
 compiled without errors are stored. Any problem with the cache falls back to
 compiling; set RUBRIC_NO_CACHE=1 to bypass it, RUBRIC_CACHE_DIR to move it.
 
@@ -34,7 +37,7 @@ from rubricdsl.core.resources import package_files
 from rubricdsl.core.paths import AT, Select
 from rubricdsl.core.source import Span
 
-FORMAT = 4  # 3: paths with `@` and selectors; 4: `show` in the record block
+FORMAT = 5  # 3: paths with `@` and selectors; 4: `show` in the record block; 5: imports
 _MAX_BYTES = 64 << 20  # an entry larger than this is not one this package wrote
 
 
@@ -117,8 +120,9 @@ class _Unsupported(Exception):
     """A value the format does not hold: the rubric is not cached."""
 
 
-def encode(rubric: ir.RubricIR) -> bytes:
-    """An IR as the bytes of a cache entry."""
+def encode(rubric: ir.RubricIR, key: str | None = None) -> bytes:
+    """An IR as the bytes of a cache entry; `key`: the sha256 of the rubric file (by
+    default the IR's, which differs when the rubric imports files)."""
     classes = _classes()
     table: list[Any] = []
     index: dict[int, int] = {}
@@ -168,7 +172,7 @@ def encode(rubric: ir.RubricIR) -> bytes:
         n, o = pending.pop()
         name = type(o).__name__
         table[n] = [name, {f: val(getattr(o, f)) for f in classes[name][1]}]
-    doc = {"format": FORMAT, "sha256": rubric.sha256, "root": root, "objects": table}
+    doc = {"format": FORMAT, "sha256": key or rubric.sha256, "root": root, "objects": table}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
@@ -237,7 +241,9 @@ def _trusted(st: os.stat_result) -> bool:
     return stat.S_ISREG(st.st_mode) and not st.st_mode & 0o022 and st.st_size <= _MAX_BYTES
 
 
-def load(sha256: str, name: str) -> ir.RubricIR | None:
+def load(sha256: str, name: str, base: str = ".") -> ir.RubricIR | None:
+    """The cached IR of the rubric file whose bytes have this sha256 (None: a miss). The
+    files it imports are read again (relative to `base`): one changed is a miss."""
     try:
         p = entry_path(sha256)
         if p is None:
@@ -247,7 +253,7 @@ def load(sha256: str, name: str) -> ir.RubricIR | None:
             if not _trusted(os.fstat(f.fileno())):
                 return None
             obj = decode(f.read(), sha256)
-        if obj.sha256 != sha256:
+        if obj.sha256 != _digest(sha256, obj.imports, base):
             return None
         obj.source_name = name
         return obj
@@ -255,12 +261,35 @@ def load(sha256: str, name: str) -> ir.RubricIR | None:
         return None
 
 
-def store(rubric: ir.RubricIR) -> None:
+def _digest(sha256: str, imports: tuple[tuple[str, str], ...], base: str) -> str | None:
+    """The rubric's digest with the imported files as they are now (None: one of them
+    cannot be read or has changed)."""
+    if not imports:
+        return sha256
+    from rubricdsl.language.digest import combined_sha256, read_file  # noqa: PLC0415
+
+    now = []
+    for path, sha in imports:
+        # the paths this package wrote: relative, to `.rubric` files (read_file opens regular files only)
+        if type(path) is not str or type(sha) is not str or os.path.isabs(path) or not path.endswith(".rubric"):
+            return None
+        try:
+            h = hashlib.sha256(read_file(os.path.join(base, path))).hexdigest()
+        except OSError:
+            return None
+        if h != sha:
+            return None
+        now.append(h)
+    return combined_sha256(sha256, now)
+
+
+def store(rubric: ir.RubricIR, key: str | None = None) -> None:
+    """Keep a compiled rubric; `key`: the sha256 of its file (by default the IR's)."""
     try:
-        p = entry_path(rubric.sha256)
+        p = entry_path(key or rubric.sha256)
         if p is None:
             return
-        data = encode(rubric)
+        data = encode(rubric, key)
         p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")  # 0600
         try:

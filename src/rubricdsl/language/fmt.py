@@ -32,10 +32,12 @@ Canonical layout
 - `level` lines follow their label right after its docstring, in source order.
 - `record {` with one `KEY = PATH` per line, the `=` signs aligned; `show = PATH, PATH`
   lists its paths on one line, separated by `, `.
+- `import "PATH"` on a line of its own, the path re-quoted; an import is never
+  inlined. `type NAME = TYPE`, then its docstring, then its `level` lines, like a label.
 - Fields: `input NAME: TYPE [from PATH] [optional | required when EXPR]`;
   `from PATH` is kept exactly when the author wrote it.
 - Types: `bool`, `int`, `int 1..5`, `number 0..1.5`, `text`, `enum {a, b}`,
-  `enum ordered {a, b}`, `set {a, b}`, `scale -2..2`. Enum values are quoted only
+  `enum ordered {a, b}`, `set {a, b}`, `scale -2..2`, or the name of a type. Enum values are quoted only
   where needed: reserved words and non-identifiers (`enum {"self-harm", ok}`).
 - Criteria: `criterion NAME ["TITLE"] {`, docstring, `applies when EXPR`, then
   the items in source order.
@@ -212,6 +214,8 @@ def type_text(t: ast.TypeNode) -> str:
         return ("enum ordered " if t.ordered else "enum ") + "{" + ", ".join(enum_value(v) for v in t.values) + "}"
     if k == "set":
         return "set {" + ", ".join(enum_value(v) for v in t.values) + "}"
+    if k == "named":
+        return str(t.name)
     return k
 
 
@@ -542,7 +546,7 @@ class _Formatter:
     def _top(self) -> _Body:
         r = self.rubric
         siblings = ([r.header] if r.header is not None else []) + list(r.items)
-        self._assign_docs(-1, len(self.text) + 1, siblings, r, (ast.Header,))
+        self._assign_docs(-1, len(self.text) + 1, siblings, r, (ast.Header, ast.Import))
         items: list[_Item] = []
         head: list = []
         if r.header is not None:
@@ -558,6 +562,16 @@ class _Formatter:
     def _item(self, node, depth: int) -> _Item:
         if isinstance(node, ast.Field):
             return self._field(node, depth)
+        if isinstance(node, ast.Import):
+            return _Item([_Line([f"import {quote(node.path)}"], depth, [(node.span.start, node.span.end)])])
+        if isinstance(node, ast.TypeDecl):
+            elems: list = [_Line([f"type {node.name} = {type_text(node.type)}"], depth,
+                                 [(node.span.start, node.span.end)])]
+            elems += self._doc_line(node, node.doc, depth)
+            for lv in node.levels:
+                elems.append(_Line([f"level {value(lv.value)} {quote(lv.text)}"], depth,
+                                   [(lv.span.start, lv.span.end)]))
+            return _Item(elems)
         if isinstance(node, ast.Let):
             line = _Line([f"let {node.name} = {expr(node.expr)}"], depth,
                          [(node.span.start, self._paren_end(node.span.end))])

@@ -198,6 +198,9 @@ class FieldIR:
     doc: str | None = None
     levels: list[tuple[Any, str]] = field(default_factory=list)
     path_text: str = ""
+    # the named type the field is declared with (`label q: likert5`), for descriptions
+    # that name it; `type` is its structure, which every check reads
+    type_name: str | None = None
 
     @property
     def may_be_missing(self) -> bool:
@@ -336,6 +339,10 @@ class RubricIR:
     consensus: list[ConsensusIR] = field(default_factory=list)
     item_rules: list[RuleIR] = field(default_factory=list)
     item_escalations: list[EscalateIR] = field(default_factory=list)
+    # the files the rubric imports, transitively: (path relative to the rubric's
+    # directory, with `/`; sha256 of the file's bytes), in the order first imported.
+    # `sha256` covers them (`imports.combined_sha256`)
+    imports: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_items(self) -> bool:

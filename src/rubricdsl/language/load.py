@@ -13,13 +13,18 @@ from rubricdsl.core.source import normalize_text
 from rubricdsl.language import cache, ir
 
 
-def compile_text(text: str, name: str = "<string>", sha256: str | None = None, use_cache: bool = False) -> ir.RubricIR:
+def compile_text(text: str, name: str = "<string>", sha256: str | None = None, use_cache: bool = False,
+                 base: str | None = None) -> ir.RubricIR:
     """Parse and check rubric text. Raises RubricError with every diagnostic found.
 
-    With `use_cache` (and a sha256), a rubric compiled before is read from the cache.
+    `import` paths are relative to `base`, by default the directory of `name` (the
+    working directory when `name` is no path, as `<string>`). `sha256` is the digest of
+    the text's file; the IR's `sha256` also covers the imported files (see
+    `imports.combined_sha256`). With `use_cache` (and a sha256), a rubric compiled
+    before is read from the cache when neither it nor a file it imports has changed.
     """
     if use_cache and sha256:
-        hit = cache.load(sha256, name)
+        hit = cache.load(sha256, name, _base(name, base))
         if hit is not None:
             return hit
     # the parser (and lark with it) is imported only when there is something to parse:
@@ -31,12 +36,20 @@ def compile_text(text: str, name: str = "<string>", sha256: str | None = None, u
     source = sink.source
     if tree is None or sink.has_errors:
         raise RubricError(sink.sorted(), {name: source})
-    rubric = resolve.Checker(tree, sink, norm, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()).run()
+    rubric = resolve.Checker(tree, sink, norm, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                             base=base).run()
     if sink.has_errors:
-        raise RubricError(sink.sorted(), {name: source})
+        raise RubricError(sink.sorted(), dict(sink.sources))
     if use_cache and sha256:
-        cache.store(rubric)
+        cache.store(rubric, sha256)
     return rubric
+
+
+def _base(name: str, base: str | None) -> str:
+    """The directory a rubric's imports are relative to."""
+    if base is not None:
+        return base or "."
+    return (os.path.dirname(name) if not name.startswith("<") else "") or "."
 
 
 class RubricFileError(Exception):

@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 from typing import Any
 
-from rubricdsl.core.diagnostics import Sink
+from rubricdsl.core.diagnostics import Diagnostic, Sink
 from rubricdsl.core.paths import judgment_of, put
 from rubricdsl.core.severity import SEVERITIES
 from rubricdsl.core.source import Span
 from rubricdsl.core.values import value_text
 from rubricdsl.language import ast
+from rubricdsl.language import imports as imp
 from rubricdsl.language import ir
 from rubricdsl.language.limits import nesting_recursion
 from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest, values_list
-from rubricdsl.language.walk import fields_read, names_read
+from rubricdsl.language.walk import conditions, fields_read, names_read, walk
 
+BUILTIN_TYPES = ("bool", "int", "number", "text", "enum", "set", "scale")
 RECORD_KEYS = ("id", "item", "annotator", "each", "judgment", "show")
 ROOT_KEYS = ("id", "item", "each")  # paths from the record's root: no `@`
 
@@ -47,11 +50,23 @@ class Checker:
     """The declarations pass: builds the IR of a parsed rubric, declaration by
     declaration, handing each expression to `exprs` (an `ExprChecker`) with its scope."""
 
-    def __init__(self, rubric: ast.Rubric, sink: Sink, source_text: str, sha256: str | None = None) -> None:
+    def __init__(self, rubric: ast.Rubric, sink: Sink, source_text: str, sha256: str | None = None,
+                 library: imp.Library | None = None, imported: bool = False, base: str | None = None,
+                 reader: imp.Reader | None = None) -> None:
+        """`library`: what the file's imports bring in (read here when None: `base` is
+        the directory imports are relative to, by default the directory of the sink's
+        source name, and `reader` reads a file's bytes). `imported`: the file is an
+        imported one, checked for its types and lets."""
         self.tree = rubric
         self.sink = sink
         self.source_text = source_text
         self.sha256 = sha256 or hashlib.sha256(source_text.encode("utf-8")).hexdigest()
+        self.library = library
+        self.imported = imported
+        self.base = base
+        self.reader = reader
+        self.types: dict[str, imp.TypeDef] = {}  # the file's own `type` declarations, resolved
+        self.field_types: dict[str, imp.TypeDef] = {}  # field -> the named type it is declared with
         self.field_nodes: dict[str, ast.Field] = {}
         # declared names, shared with the expression checker (the same dictionaries)
         self.scope_names = Names()
@@ -71,6 +86,8 @@ class Checker:
         # declarations the parser skipped after a syntax error: their names are known
         # (a reference to one is no new error) and every word in them may be a read
         self.skipped_names, self.skipped_record = _skipped_declarations(source_text, rubric.skipped)
+        self.skipped_types = {m.group(1) for start, end in rubric.skipped
+                              for m in _SKIPPED_TYPE.finditer(source_text, start, end)}
         self.scope_names.skipped.update(self.skipped_names)
         self._syntax_errors = [d.span for d in sink.items if d.severity == "error"]
         for start, end in rubric.skipped:
@@ -84,6 +101,8 @@ class Checker:
             return self._run()
 
     def _run(self) -> ir.RubricIR:
+        self._imports()
+        self._types()
         items, criteria, records = self._collect()
         self._declare_all(items)  # fields (visible everywhere) and the shared namespace
         self._levels()
@@ -98,20 +117,182 @@ class Checker:
                             checks.first_item_span,
                             help="name the item in the `record` block: `record { item = PATH  annotator = PATH }`")
         header = self.tree.header
+        assert self.library is not None
+        files = tuple((path, sha) for path, sha in self.library.files)
         rubric = ir.RubricIR(
             name=header.name if header else "", version=header.version if header else "",
-            sha256=self.sha256, source_name=self.sink.source.name, doc=self.tree.doc,
+            sha256=imp.combined_sha256(self.sha256, [sha for _, sha in files]), source_name=self.sink.source.name,
+            doc=self.tree.doc,
             fields=sorted(self.fields.values(), key=lambda f: f.index), lets=list(self.lets.values()),
             criteria=crit_ir, decides=checks.decides, rules=checks.rules, escalations=checks.escalations,
             examples=[], record_id=rid, record_item=item, record_annotator=ann, consensus=checks.consensus,
             record_each=rec.get("each"), record_judgment=rec.get("judgment"), record_skip=rec.get("skip"),
             record_show=rec.get("show", ()),
-            item_rules=checks.item_rules, item_escalations=checks.item_escalations,
+            item_rules=checks.item_rules, item_escalations=checks.item_escalations, imports=files,
         )
+        rubric.lets = self._used_lets(rubric)
         rubric.examples = [ex for ex in (self._example(n, rubric) for n in checks.examples) if ex is not None]
         return rubric
 
     # ---- the passes, in order ------------------------------------------------------------
+
+    def _imports(self) -> None:
+        """Read the imports (unless given) and make their lets visible everywhere."""
+        if self.library is None:
+            if any(isinstance(n, ast.Import) for n in self.tree.items):
+                name = self.sink.source.name
+                is_file = not name.startswith("<")
+                base = self.base if self.base is not None else (os.path.dirname(name) if is_file else "")
+                base = base or "."
+                loader = imp.Loader(self.sink, base, os.path.realpath(name) if is_file else None, _check_imported,
+                                    self.reader)
+                self.library = loader.library(self.tree, self.sink, base)
+            else:
+                self.library = imp.Library()
+        if self.library.broken:
+            self.scope_names.open = True  # a name may come from what could not be read: not reported unknown
+        self.scope_names.skipped |= self.library.unresolved
+        for name, il in self.library.lets.items():
+            self.lets[name] = il.let
+            self.let_nodes[name] = il.node
+            self.scope_names.imported.add(name)
+
+    def _used_lets(self, rubric: ir.RubricIR) -> list[ir.LetIR]:
+        """The rubric's own lets, and the imported ones it reads (directly or through other
+        lets), these first: an imported `let` nothing reads is no part of the rubric."""
+        imported = self.scope_names.imported
+        own = [x for x in rubric.lets if x.name not in imported]
+        if not imported:
+            return own
+        read = {id(e.let) for e in walk(*conditions(rubric), *(x.expr for x in own), lets=True)
+                if type(e) is ir.LetRef}
+        return [x for x in rubric.lets if x.name in imported and id(x) in read] + own
+
+    def _types(self) -> None:
+        """The file's `type` declarations, resolved to their structure, with their levels."""
+        assert self.library is not None
+        decls: dict[str, ast.TypeDecl] = {}
+        for node in self.tree.items:
+            if not isinstance(node, ast.TypeDecl):
+                continue
+            if node.name in BUILTIN_TYPES:
+                other_name = node.name + ("_kind" if node.name in ("enum", "set") else "_value")
+                self.sink.error("RB115", f"`{node.name}` is a type of the language and cannot name a `type`",
+                                node.name_span, help=f"choose another name, e.g. `{other_name}`")
+                continue
+            if node.name in decls:
+                self.sink.error("RB104", f"type `{node.name}` is declared twice", node.name_span,
+                                help=f"the first declaration is at line {decls[node.name].name_span.line}")
+                continue
+            other = self.library.types.get(node.name)
+            if other is not None:
+                self.sink.add(Diagnostic("RB104", f"type `{node.name}` is declared here and imported", node.name_span,
+                                         self.sink.source.name,
+                                         help="rename one of them, or remove this one and use the imported type",
+                                         notes=[f"the imported type is declared at {other.where()}"]))
+                continue
+            decls[node.name] = node
+        # structural types first, then names of other types (followed to a structure)
+        for name, node in decls.items():
+            if node.type.kind != "named":
+                had = name in self.bad_fields
+                n_errors = len(self.sink.items)
+                ftype = self._field_type(node.type, name)
+                if not had:
+                    self.bad_fields.discard(name)
+                self.types[name] = imp.TypeDef(name, ftype, [], node.name_span, self.sink.source.name,
+                                               ok=len(self.sink.items) == n_errors)
+        for name, node in decls.items():
+            if node.type.kind == "named":
+                self._alias(name, decls)
+        # own levels, in the order of the chains: a type's are known before a type naming it inherits them
+        done: set[str] = set()
+
+        def levels(name: str) -> None:
+            chain = []
+            while name in decls and name not in done:
+                done.add(name)
+                chain.append(name)
+                name = decls[name].type.name or "" if decls[name].type.kind == "named" else ""
+            for member in reversed(chain):
+                td = self.types[member]
+                ref = decls[member].type.name if decls[member].type.kind == "named" else None
+                inherited = (self.types.get(ref) if ref in decls else self.library.types.get(ref)) if ref else None
+                own: list[tuple[Any, str]] = []
+                for lv in decls[member].levels:
+                    val = self._value_for(td.type, lv.value, f"type `{member}`") if td.ok else _BAD
+                    if val is not _BAD:
+                        own.append((val, lv.text))
+                td.levels = _with_levels(inherited.levels if inherited is not None and td.ok else [], own, td.type)
+
+        for name in decls:
+            levels(name)
+
+    def _alias(self, name: str, decls: dict[str, ast.TypeDecl]) -> None:
+        """The type `name` names through other names: followed along the chain. Each type
+        of a chain that leads back to itself is RB116; an unknown name is RB101."""
+        assert self.library is not None
+        if name in self.types:
+            return
+        chain = [name]
+        t = decls[name].type
+        target: imp.TypeDef | None = None
+        while t.kind == "named":
+            ref = t.name or ""
+            if ref in self.types:
+                target = self.types[ref]
+                break
+            if ref in chain:
+                loop = chain[chain.index(ref):]
+                for i, member in enumerate(loop):
+                    turn = loop[i:] + loop[:i] + [member]
+                    via = "" if len(loop) == 1 else ": " + " -> ".join(turn)
+                    self.sink.error("RB116", f"type `{member}` refers to itself{via}", decls[member].name_span,
+                                    help="give the type its structure, e.g. `scale 1..5` or `enum {a, b}`")
+                    self.types[member] = imp.TypeDef(member, ir.FieldType("text"), [], decls[member].name_span,
+                                                     self.sink.source.name, ok=False)
+                break
+            if ref in decls:
+                chain.append(ref)
+                t = decls[ref].type
+                continue
+            target = self._named(t)
+            break
+        for member in chain:
+            if member in self.types:
+                continue
+            span = decls[member].name_span
+            self.types[member] = (imp.TypeDef(member, ir.FieldType("text"), [], span, self.sink.source.name, ok=False)
+                                  if target is None else
+                                  imp.TypeDef(member, target.type, [], span, self.sink.source.name, ok=target.ok))
+
+    def _named(self, t: ast.TypeNode) -> imp.TypeDef | None:
+        """The type a name written where a type stands refers to, or None after reporting
+        why not (an unknown name, unless a part that could not be read may declare it)."""
+        assert self.library is not None
+        name = t.name or ""
+        td = self.types.get(name) or self.library.types.get(name)
+        if td is not None:
+            return td
+        if name in self.skipped_types or self.scope_names.open:
+            return None
+        known = list(self.types) + list(self.library.types) + list(BUILTIN_TYPES)
+        s = suggest(name, known)
+        self.sink.error("RB101", f"unknown type `{name}`" + (f"; did you mean `{s}`?" if s else ""), t.span,
+                        help="declare it with `type NAME = TYPE`, or import the file that declares it")
+        return None
+
+    def _type_of(self, node: ast.Field) -> ir.FieldType:
+        """A field's type: written out, or named (then resolved to its structure)."""
+        if node.type.kind != "named":
+            return self._field_type(node.type, node.name)
+        td = self._named(node.type)
+        if td is None or not td.ok:
+            self.bad_fields.add(node.name)
+        if td is None:
+            return ir.FieldType("text")
+        self.field_types[node.name] = td
+        return td.type
 
     def _collect(self) -> tuple[list[tuple[Any, str | None]], list[ast.Criterion], list[ast.RecordBlock]]:
         """The declarations with the criterion each stands in, the criteria, the `record`
@@ -143,12 +324,13 @@ class Checker:
             if isinstance(node, ast.Field):
                 if not self._declare(node.name, node.name_span, "field"):
                     continue
-                ftype = self._field_type(node.type, node.name)
+                ftype = self._type_of(node)
                 self.fields[node.name] = ir.FieldIR(
                     index=index, name=node.name, kind=node.kind, type=ftype,
                     path=self._path(node.path) if node.path else (node.name,),
                     optional=node.optional, required_when=None, criterion=crit, span=node.span,
                     doc=node.doc, path_text=node.path.dotted() if node.path else node.name,
+                    type_name=node.type.name if node.type.kind == "named" else None,
                 )
                 self.field_nodes[node.name] = node
                 index += 1
@@ -169,12 +351,20 @@ class Checker:
         self.all_lets.update((n.name, n) for n, _ in items if isinstance(n, ast.Let))
 
     def _levels(self) -> None:
+        """A label's levels: its named type's, then its own (a level of its own for a value
+        replaces the type's level for that value)."""
         for name, node in self.field_nodes.items():
             f = self.fields[name]
+            td = self.field_types.get(name)
+            if node.type.kind == "named" and (td is None or not td.ok):
+                continue  # its type has an error: the levels cannot be checked
+            own = []
             for lv in node.levels:
                 val = self._value_for(f.type, lv.value, f"a level of `{name}`")
                 if val is not _BAD:
-                    f.levels.append((val, lv.text))
+                    own.append((val, lv.text))
+            inherited = td.levels if td is not None and f.kind == "label" else []
+            f.levels.extend(_with_levels(inherited, own, f.type))
 
     def _lets(self, items: list[tuple[Any, str | None]]) -> None:
         """The lets, in source order (a let is visible only after its declaration)."""
@@ -452,6 +642,13 @@ class Checker:
     # ---- declarations ---------------------------------------------------------------
 
     def _declare(self, name: str, span: Span, what: str) -> bool:
+        imported = self.library.lets.get(name) if self.library is not None else None
+        if imported is not None:
+            self.sink.add(Diagnostic("RB104", f"`{name}` is declared here and imported", span, self.sink.source.name,
+                                     help="rename one of them: a `let` an import brings in shares the namespace of "
+                                          "fields, lets, rules, escalations and edge cases",
+                                     notes=[f"the imported `let {name}` is declared at {imported.where()}"]))
+            return False
         if name in self.names:
             first = self.names[name]
             self.sink.error("RB104", f"`{name}` is declared twice", span,
@@ -768,7 +965,7 @@ class Checker:
         ft = f.type
         if isinstance(v, ast.SetValue):
             if ft.kind != "set":
-                self.sink.error("RB103", f"`{f.name}` is {ft.describe()}, not a set", v.span,
+                self.sink.error("RB103", f"`{f.name}` is {_named_description(f)}, not a set", v.span,
                             help='give a single value; `{...}` is for set labels')
                 return _BAD
             out = []
@@ -784,12 +981,46 @@ class Checker:
         if v.kind == "name":
             if ft.kind in ("enum",):
                 return self._value_for(ft, v, f"`{f.name}`")
-            self.sink.error("RB103", f"`{v.value}` is not a value of `{f.name}` ({ft.describe()})", v.span,
+            self.sink.error("RB103", f"`{v.value}` is not a value of `{f.name}` ({_named_description(f)})", v.span,
                             help="quote text values; enum values are bare names")
             return _BAD
         return v.value
 
+def _named_description(f: ir.FieldIR) -> str:
+    """A field's type as a message shows it: its structure, led by the name it is declared
+    with (`likert5 (scale 1..5)`)."""
+    text = f.type.describe()
+    return f"{f.type_name} ({text})" if f.type_name else text
+
+
+def _check_imported(tree: ast.Rubric, sink: Sink, text: str, sha256: str, library: imp.Library):
+    """Check an imported file (its types and lets) in its own scope."""
+    checker = Checker(tree, sink, text, sha256, library=library, imported=True)
+    checker.run()
+    return checker.types, checker.lets, checker.let_nodes
+
+
+def _with_levels(inherited: list[tuple[Any, str]], own: list[tuple[Any, str]],
+                 ftype: ir.FieldType) -> list[tuple[Any, str]]:
+    """A type's levels with those written for one use of it (a label of the type, or a
+    type named after it): an own level replaces the inherited one of its value; when
+    both lists have levels, the result is in the order of the type's values (numbers
+    ascending, enum values as declared), else it is the one list as written."""
+    if not inherited or not own:
+        return list(inherited or own)
+    mine = dict(own)
+    out = [(v, mine.pop(v)) if v in mine else (v, t) for v, t in inherited]
+    out += [(v, t) for v, t in own if v in mine]
+    if ftype.enum is not None:
+        rank = {v: i for i, v in enumerate(ftype.enum.values)}
+        return sorted(out, key=lambda p: rank.get(p[0], len(rank)))
+    if ftype.kind in ("int", "number", "scale"):
+        return sorted(out, key=lambda p: p[0])
+    return out
+
+
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SKIPPED_TYPE = re.compile(r"^[ \t]*type[ \t]+([A-Za-z_]\w*)", re.M)
 _SKIPPED_DECL = re.compile(
     r"^[ \t]*(?:(?:input|label|let|rule|decide|criterion|consensus)[ \t]+([A-Za-z_]\w*)"
     r"|escalate[ \t]+([A-Za-z_]\w*)(?:[ \t]+([A-Za-z_]\w*))?|edge[ \t]+([A-Za-z_]\w*))", re.M)

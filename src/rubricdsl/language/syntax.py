@@ -24,7 +24,7 @@ _NESTING = {"paren": "`(`", "not_": "`not`", "neg": "unary `-`", "call": "a call
 _MAX_INT = int(sys.float_info.max)
 _MAX_DIGITS = len(str(_MAX_INT))
 
-_TOP_KEYWORDS = ("rubric", "record", "input", "label", "let", "level", "criterion", "decide",
+_TOP_KEYWORDS = ("rubric", "import", "type", "record", "input", "label", "let", "level", "criterion", "decide",
                  "rule", "escalate", "consensus", "example")
 _TOP_LINE = re.compile(r"^(?:%s)\b" % "|".join(_TOP_KEYWORDS))
 
@@ -103,13 +103,16 @@ def _describe_token(tok: Token) -> str:
 
 
 def parse(text: str, name: str = "<string>", sink: Sink | None = None,
-          recover: bool = False) -> tuple[ast.Rubric | None, Sink]:
+          recover: bool = False, header: bool = True) -> tuple[ast.Rubric | None, Sink]:
     """Parse rubric text. Returns the AST (None if there were syntax errors) and the sink.
 
     Every syntax error of the file is reported: after an error the parser
     resynchronises at the next line that starts a top-level declaration. With
     `recover`, a file with syntax errors still gives the AST of the declarations that
     parsed, with the skipped regions in `Rubric.skipped` (what `rubric lint` analyses).
+    `header=False` parses an imported file, whose `rubric` header is optional. A file
+    without a header that declares nothing but imports, types (with their levels) and
+    lets is such a file too: a shared file, checked on its own.
     """
     text = normalize_text(text)
     source = Source(name, text)
@@ -171,7 +174,7 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
         return rubric, sink
     rubric = _Builder(source, sink).build(tree)
     rubric.comments = comments
-    if rubric.header is None:
+    if rubric.header is None and header and not rubric.shared:
         sink.error("RB004", "the file does not start with a `rubric` header", source.span(0, 0),
                    help='start the file with `rubric "NAME" version "1"`')
     return rubric, sink
@@ -563,7 +566,8 @@ class _Builder:
         return rubric
 
     def _attach_doc(self, doc: "_Doc", prev, owner) -> None:
-        target = prev if prev is not None and not isinstance(prev, (ast.Header, ast.Applies, ast.Level)) else owner
+        target = (prev if prev is not None and not isinstance(prev, (ast.Header, ast.Applies, ast.Level, ast.Import))
+                  else owner)
         if hasattr(target, "doc"):
             if getattr(target, "doc", None):
                 target.doc = target.doc + "\n\n" + doc.text
@@ -574,11 +578,20 @@ class _Builder:
                             help='a docstring follows the header or a declaration, or opens a block')
 
     def _attach_level(self, level: ast.Level, prev) -> None:
-        if isinstance(prev, ast.Field) and prev.kind == "label":
+        if (isinstance(prev, ast.Field) and prev.kind == "label") or isinstance(prev, ast.TypeDecl):
             prev.levels.append(level)
         else:
-            self.sink.error("RB006", "a `level` must follow the `label` it describes", level.span,
-                            help="move the `level` lines right after their `label`")
+            self.sink.error("RB006", "a `level` must follow the `label` or `type` it describes", level.span,
+                            help="move the `level` lines right after their `label` or `type`")
+
+    def import_decl(self, meta, children):
+        tok = children[0]
+        return ast.Import(self._str(tok), self._span(meta), self._tspan(tok))
+
+    def type_decl(self, meta, children):
+        name, type_ = children
+        self._check_name(name, "a type")
+        return ast.TypeDecl(str(name), type_, None, [], self._span(meta), self._tspan(name))
 
     def header(self, meta, children):
         name, version = children
@@ -691,6 +704,10 @@ class _Builder:
 
     def t_set(self, meta, children):
         return ast.TypeNode("set", values=children[0], span=self._span(meta))
+
+    def t_named(self, meta, children):
+        self._check_name(children[0], "a type")
+        return ast.TypeNode("named", span=self._span(meta), name=str(children[0]))
 
     def range(self, children):
         return (children[0].value, children[1].value)

@@ -73,7 +73,9 @@ class Names:
     so far and the `let_nodes` they come from; `all_lets`, every `let` written
     (resolved or not); `declared`, the one namespace of fields, lets, rules,
     escalations and edge cases (name -> where); `skipped`, names declared in parts of
-    the file the parser skipped after a syntax error."""
+    the file the parser skipped after a syntax error; `imported`, the lets that imports
+    bring in (in `lets` and `let_nodes` too), visible from the first line; `open`, set
+    when an import could not be read: an unknown name is then not reported."""
 
     fields: dict[str, ir.FieldIR] = field(default_factory=dict)
     lets: dict[str, ir.LetIR] = field(default_factory=dict)
@@ -81,6 +83,8 @@ class Names:
     all_lets: dict[str, ast.Let] = field(default_factory=dict)
     declared: dict[str, Span] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
+    imported: set[str] = field(default_factory=set)  # lets an import brings in: visible everywhere
+    open: bool = False  # an import failed: any name may be one it declares, none is reported unknown
 
 
 class ExprChecker:
@@ -124,7 +128,7 @@ class ExprChecker:
         if name in self.names.fields:
             return True
         let = self.names.let_nodes.get(name)
-        return let is not None and let.span.start < scope.pos
+        return let is not None and (let.span.start < scope.pos or name in self.names.imported)
 
     def expr(self, e: ast.Expr, scope: Scope, want: ir.EnumType | None = None,
              label: str | None = None) -> ir.Expr | None:
@@ -262,7 +266,7 @@ class ExprChecker:
         let = self.names.lets.get(e.name)
         node = self.names.let_nodes.get(e.name)
         if let is not None and node is not None:
-            if node.span.start >= scope.pos:
+            if node.span.start >= scope.pos and e.name not in self.names.imported:
                 self.sink.error("RB108", f"`{e.name}` is used before its `let` (line {node.span.line})", e.span,
                                 help="move the `let` above its first use")
                 return None
@@ -278,8 +282,8 @@ class ExprChecker:
             self.sink.error("RB103", f"`{e.name}` names a rule, escalation or edge case, not a value", e.span,
                             help='conditions read inputs, labels and lets; rules and escalations cannot be referenced')
             return None
-        if e.name in self.names.skipped:
-            return None  # declared in a part of the file that did not parse
+        if e.name in self.names.skipped or self.names.open:
+            return None  # declared in a part of the file that did not parse, or in an import that failed
         slip = _SLIPS.get(e.name)
         if slip is not None and (want is None or e.name in _NULL_WORDS):
             self.sink.error("RB101", f"unknown name `{e.name}`", e.span, help=slip)

@@ -15,7 +15,7 @@ def render_text(results: list[LintResult], color: bool = False) -> str:
     for res in results:
         for d in res.diagnostics:
             n[d.severity or "error"] += 1
-            text = render_diagnostic(d, res.source, color)
+            text = render_diagnostic(d, res.sources.get(d.file, res.source), color)
             pad = " " * len(str(d.span.line))
             if d.witness is not None:  # names and strings from the rubric are shown as data
                 text += "\n" + pad + " = witness: " + visible(data_text(d.witness, spaced=True))
