@@ -27,6 +27,8 @@ from rubricdsl.language.walk import operands
 from rubricdsl.core.interrupts import poll_interrupt
 
 MAX_VALUES = 64
+# a union of boxes past this many boxes is left to z3
+MAX_REGION_BOXES = 20000
 
 
 @dataclass
@@ -337,6 +339,70 @@ class BoxEngine:
             return np.zeros((0, d), dtype=np.uint64)
         return np.concatenate(pieces)
 
+    # ---- unions of boxes ------------------------------------------------------------------
+
+    def empty(self) -> np.ndarray:
+        return np.zeros((0, len(self.dims)), dtype=np.uint64)
+
+    def minus(self, region: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """region minus box b, as disjoint boxes (any region)."""
+        if region.shape[0] == 0:
+            return region
+        hit = self.intersects(region, b)
+        if not hit.any():
+            return region
+        return np.concatenate([region[~hit], self.subtract(region[hit], b)])
+
+    def minus_region(self, region: np.ndarray, other: np.ndarray) -> np.ndarray:
+        for b in other:
+            region = self.minus(region, b)
+            if region.shape[0] > MAX_REGION_BOXES:
+                raise NotABox
+        return region
+
+    def meet(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The intersection of two regions (disjoint boxes each), as disjoint boxes."""
+        parts = []
+        for x in b:
+            p = a & x
+            keep = np.all(p != 0, axis=1)
+            if keep.any():
+                parts.append(p[keep])
+        out = np.concatenate(parts) if parts else self.empty()
+        if out.shape[0] > MAX_REGION_BOXES:
+            raise NotABox
+        return out
+
+    def region(self, e: ir.Expr | None) -> np.ndarray:
+        """A condition as disjoint boxes: a box, or `and`, `or` and `not` of conditions
+        that are regions themselves (raises NotABox otherwise, or past MAX_REGION_BOXES)."""
+        try:
+            b = self.box(e)
+        except NotABox:
+            pass
+        else:
+            return b[None, :] if np.all(b != 0) else self.empty()
+        assert e is not None
+        e = _unlet(e)
+        if not isinstance(e, ir.Op):
+            raise NotABox
+        if e.op == "truth":
+            return self.region(e.args[0])
+        if e.op == "not":
+            return self.minus_region(self.full[None, :].copy(), self.region(e.args[0]))
+        if e.op == "and":
+            out = self.full[None, :].copy()
+            for x in operands(e, "and"):
+                out = self.meet(out, self.region(x))
+            return out
+        if e.op == "or":
+            out = self.empty()
+            for x in operands(e, "or"):
+                r = self.minus_region(self.region(x), out)
+                out = np.concatenate([out, r])
+            return out
+        raise NotABox
+
     def point(self, b: np.ndarray) -> dict[int, int]:
         """One situation of a non-empty box: the lowest value of each dimension."""
         out = {}
@@ -379,10 +445,11 @@ class FirstResult:
     dead: list[ir.ArmIR]
     shadowed: list[tuple[ir.ArmIR, list[ir.ArmIR], dict[str, Any]]]  # arm, covering arms, a situation it matches
     gap: dict[str, Any] | None  # a situation no arm covers
+    region: np.ndarray | None = None  # every situation no arm covers, as disjoint boxes
 
 
 def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
-                  tick: Callable[[], None] | None = None) -> FirstResult:
+                  tick: Callable[[], None] | None = None, start: np.ndarray | None = None) -> FirstResult:
     """One pass over the arms in order. The uncovered region shrinks by each arm's box;
     what an arm takes from it is kept, labelled with the arm, so that the arms deciding
     a shadowed arm's situations are the labels of the taken pieces that meet its box.
@@ -392,6 +459,9 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
     region = scope[None, :].copy()
     if not np.all(scope != 0):
         region = region[:0]
+    if start is not None:  # the situations the analysis assumes (the rules' valid records)
+        region = engine.meet(region, start)
+    initial = region
     dead: list[ir.ArmIR] = []
     shadowed_idx: list[int] = []
     taken: list[np.ndarray] = []
@@ -400,7 +470,7 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
         poll_interrupt()
         if tick is not None:
             tick()
-        if not np.all(b != 0):
+        if not np.all(b != 0) or (start is not None and not engine.intersects(initial, b).any()):
             dead.append(a)
             continue
         hit = engine.intersects(region, b)
@@ -436,4 +506,4 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
             piece = sub[meets & (sub_owner == first)][0] & b
             shadowed.append((order[k], [order[j] for j in deciders], engine.values(engine.point(piece))))
     gap = engine.values(engine.point(region[0])) if region.shape[0] else None
-    return FirstResult(dead, shadowed, gap)
+    return FirstResult(dead, shadowed, gap, region)

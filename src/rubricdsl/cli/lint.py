@@ -20,16 +20,21 @@ from rubricdsl.cli.common import color_wanted, exit_status, fail, refuse_inputs,
               metavar="SECONDS",
               help="Time budget of the static analysis per rubric file; what it leaves undecided is "
                    "reported (RB209).")
+@click.option("--no-assume-rules", "no_assume_rules", is_flag=True, default=False,
+              help="Analyse decisions over every situation, not only those the rubric's error rules allow.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: on a terminal).")
 def lint(rubrics: tuple[str, ...], fmt: str, fail_level: str, output: str | None, timeout_s: float,
-         color: bool | None) -> None:
+         no_assume_rules: bool, color: bool | None) -> None:
     """Parse, type-check and statically analyse RUBRIC files.
 
     Reports syntax and compile errors, unused inputs and lets, failing examples,
     and what the solver proves about the rubric: dead conditions, vacuous and
     always-violated requirements, gaps, overlaps, shadowed arms and useless edge
-    cases, each with a witness. Suppress one on its line with
-    `# rubric: ignore[CODE]`. Exit 1 when a diagnostic at or above --fail-level
+    cases, each with a witness. Decisions are analysed under the rubric's
+    error rules: a gap or overlap that only invalid records reach is not
+    reported (--no-assume-rules reports it). Every gap and overlap region is
+    listed. Suppress one on its line with `# rubric: ignore[CODE]`, or only the
+    regions inside a condition with `# rubric: ignore[RB204] when COND`. Exit 1 when a diagnostic at or above --fail-level
     is reported, 2 when a file cannot be read.
     """
     from rubricdsl.analysis.lint import LintRunError, lint_file  # noqa: PLC0415
@@ -39,7 +44,7 @@ def lint(rubrics: tuple[str, ...], fmt: str, fail_level: str, output: str | None
     results = []
     for path in rubrics:
         try:
-            results.append(lint_file(path, timeout_s))
+            results.append(lint_file(path, timeout_s, assume_rules=not no_assume_rules))
         except LintRunError as e:
             fail(str(e))
     if fmt == "text":
