@@ -440,6 +440,61 @@ def _cmp(op: str, a: Any, b: Any) -> bool:
     return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
+class _Columns:
+    """The uncovered region of `analyse_first` as disjoint boxes stored by dimension
+    (one contiguous array per dimension), so that finding the boxes an arm meets filters
+    the candidates one dimension at a time: most arms rule out most boxes on their first
+    dimensions. A box taken out is marked by an empty first dimension (it meets
+    nothing) and the store is compacted when such rows are half of it; new boxes are
+    appended (the capacity doubles)."""
+
+    def __init__(self, region: np.ndarray) -> None:
+        n, d = region.shape
+        self.d = d
+        self.cols = np.zeros((d, max(1024, 2 * n)), dtype=np.uint64)
+        self.cols[:, :n] = region.T
+        self.n = n
+        self.dead = 0
+
+    def meeting(self, b: np.ndarray) -> np.ndarray:
+        """The rows (live boxes) that meet box b."""
+        if self.n == 0 or self.d == 0:
+            return np.arange(self.n) if self.d == 0 else np.zeros(0, dtype=np.int64)
+        cols = self.cols
+        idx = np.flatnonzero(cols[0, :self.n] & b[0])
+        for i in range(1, self.d):
+            if idx.shape[0] == 0:
+                break
+            idx = idx[(cols[i, idx] & b[i]) != 0]
+        return idx
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        """Remove the rows, returning them as boxes."""
+        out = self.cols[:, idx].T.copy()
+        if self.d:
+            self.cols[0, idx] = 0
+        self.dead += idx.shape[0]
+        return out
+
+    def add(self, boxes: np.ndarray) -> None:
+        m = boxes.shape[0]
+        if self.dead * 2 > self.n:
+            live = np.flatnonzero(self.cols[0, :self.n]) if self.d else np.arange(self.n)
+            self.cols[:, :live.shape[0]] = self.cols[:, live]
+            self.n = live.shape[0]
+            self.dead = 0
+        if self.n + m > self.cols.shape[1]:
+            grown = np.zeros((self.d, max(2 * self.cols.shape[1], self.n + m)), dtype=np.uint64)
+            grown[:, :self.n] = self.cols[:, :self.n]
+            self.cols = grown
+        self.cols[:, self.n:self.n + m] = boxes.T
+        self.n += m
+
+    def rows(self) -> np.ndarray:
+        live = np.flatnonzero(self.cols[0, :self.n]) if self.d else np.arange(self.n)
+        return self.cols[:, live].T.copy()
+
+
 @dataclass
 class FirstResult:
     dead: list[ir.ArmIR]
@@ -466,6 +521,7 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
     shadowed_idx: list[int] = []
     taken: list[np.ndarray] = []
     owners: list[np.ndarray] = []
+    store = _Columns(region)
     for k, (a, b) in enumerate(zip(order, boxes)):
         poll_interrupt()
         if tick is not None:
@@ -473,14 +529,15 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
         if not np.all(b != 0) or (start is not None and not engine.intersects(initial, b).any()):
             dead.append(a)
             continue
-        hit = engine.intersects(region, b)
-        if not hit.any():
+        idx = store.meeting(b)
+        if idx.shape[0] == 0:
             shadowed_idx.append(k)
             continue
-        inside = region[hit]
+        inside = store.take(idx)
         taken.append(inside & b)
         owners.append(np.full(inside.shape[0], k, dtype=np.int64))
-        region = np.concatenate([region[~hit], engine.subtract(inside, b)])
+        store.add(engine.subtract(inside, b))
+    region = store.rows()
     shadowed = []
     if shadowed_idx:
         pieces = np.concatenate(taken) if taken else np.zeros((0, d), dtype=np.uint64)
@@ -491,13 +548,15 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
         for o in owners:
             span[int(o[0])] = (row, row + o.shape[0])
             row += o.shape[0]
-        matrix = np.stack(boxes)
+        arm_cols = _Columns(np.stack(boxes)) if boxes else None
         for k in shadowed_idx:
             poll_interrupt()
             if tick is not None:
                 tick()
             b = boxes[k]
-            cand = [j for j in np.nonzero(engine.intersects(matrix[:k], b))[0].tolist() if j in span]
+            assert arm_cols is not None
+            meet = arm_cols.meeting(b)
+            cand = [j for j in meet[meet < k].tolist() if j in span]
             rows = np.concatenate([np.arange(*span[j]) for j in cand]) if cand else np.zeros(0, dtype=np.int64)
             sub, sub_owner = pieces[rows], owner[rows]
             meets = engine.intersects(sub, b)

@@ -31,9 +31,13 @@ from rubricdsl.language import ir
 
 # regions a diagnostic's text shows; JSON output lists every region found
 SHOWN = 10
+# characters of a region's words a diagnostic's text shows (JSON output has them all)
+WHERE_SHOWN = 400
 # regions counted: past this many, the rest is "more" (z3 enumeration) or not listed (boxes)
 MAX_COUNTED = 1000
 MAX_CUBES = 100
+# a cube of at most this many tests is widened test by test; a longer one keeps its unsat core
+WIDEN_MAX = 12
 
 
 @dataclass
@@ -257,14 +261,19 @@ def enumerate_cubes(solver: Any, target: Any, atoms: list[Atom], ask: Callable[.
             def lit(i: int) -> Any:
                 return lits[i] if pol[i] else z3.Not(lits[i])
 
-            if ask(outside, *[lit(i) for i in keep]) != z3.unsat:
+            point = [lit(i) for i in keep]
+            if ask(outside, *point) != z3.unsat:
                 return Cubes(found, False, "the tests do not separate this region")
-            # widen: drop literals while the cube stays inside; named values kept longest
-            order = sorted(keep, key=lambda i: (pol[i] and atoms[i].positive_first, i))
-            for i in order:
-                trial = [j for j in keep if j != i]
-                if ask(outside, *[lit(j) for j in trial]) == z3.unsat:
-                    keep = trial
+            # widen: the literals of the unsat core suffice; then drop more while the cube
+            # stays inside (for a short cube: each try is a solver question), named values last
+            core = {c.get_id() for c in s.unsat_core()}
+            keep = [i for i, x in zip(keep, point) if x.get_id() in core]
+            if len(keep) <= WIDEN_MAX:
+                order = sorted(keep, key=lambda i: (pol[i] and atoms[i].positive_first, i))
+                for i in order:
+                    trial = [j for j in keep if j != i]
+                    if ask(outside, *[lit(j) for j in trial]) == z3.unsat:
+                        keep = trial
             found.append(([(atoms[i], pol[i]) for i in keep], m))
             nxt = z3.Bool(f"outside:{tag}:{len(found)}")
             s.add(nxt == z3.Or(outside, z3.And([lit(i) for i in keep])))
@@ -337,7 +346,8 @@ def notes_of(kind: str, regions: list[Region], total: int, complete: bool, why: 
     for i, r in enumerate(regions[:SHOWN], 1):
         from rubricdsl.core.values import data_text  # noqa: PLC0415
 
-        out.append(f"{kind} region {i} of {total if complete else f'{n}+'}: {r.where}; "
+        where = r.where if len(r.where) <= WHERE_SHOWN else r.where[:WHERE_SHOWN].rsplit(" and ", 1)[0] + " and …"
+        out.append(f"{kind} region {i} of {total if complete else f'{n}+'}: {where}; "
                    f"e.g. {data_text(r.witness, spaced=True)}")
     rest = total - min(n, SHOWN) if complete else n - min(n, SHOWN)
     if rest > 0:
