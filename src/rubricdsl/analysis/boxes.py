@@ -501,6 +501,7 @@ class FirstResult:
     shadowed: list[tuple[ir.ArmIR, list[ir.ArmIR], dict[str, Any]]]  # arm, covering arms, a situation it matches
     gap: dict[str, Any] | None  # a situation no arm covers
     region: np.ndarray | None = None  # every situation no arm covers, as disjoint boxes
+    boxes: list[np.ndarray] | None = None  # the arms' boxes, in order, within the scope
 
 
 def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
@@ -565,4 +566,4 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
             piece = sub[meets & (sub_owner == first)][0] & b
             shadowed.append((order[k], [order[j] for j in deciders], engine.values(engine.point(piece))))
     gap = engine.values(engine.point(region[0])) if region.shape[0] else None
-    return FirstResult(dead, shadowed, gap, region)
+    return FirstResult(dead, shadowed, gap, region, boxes)

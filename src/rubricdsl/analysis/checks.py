@@ -581,7 +581,7 @@ class Analyzer:
             else:
                 merged = R.merge(rest)
                 found = [R.box_region(engine, b) for b in merged[:R.MAX_COUNTED]]
-                notes = self._box_excluded_notes(engine, order, scope, violated)
+                notes = self._box_excluded_notes(engine, res.boxes or [], scope, violated)
                 if acc_region.shape[0] and engine.meet(region, acc_region).shape[0]:
                     texts = " or ".join(f"`{a.text}`" for a in accepts)
                     notes.append(f"the situations where {texts} are accepted by the suppression on this line")
@@ -629,17 +629,22 @@ class Analyzer:
             out = engine.meet(out, engine.region(r.when))
         return engine.minus_region(out, engine.region(r.require))
 
-    def _box_excluded_notes(self, engine: Any, order: list[ir.ArmIR], scope: Any, violated: list[Any]) -> list[str]:
+    def _box_excluded_notes(self, engine: Any, boxes: list[Any], scope: Any, violated: list[Any]) -> list[str]:
         """A note naming the assumed rules whose violations cover some situation of the
-        scope that no arm covers."""
+        scope that no arm covers (only the arms that meet the violations are subtracted)."""
+        from rubricdsl.analysis.boxes import _Columns  # noqa: PLC0415
+
         named = []
-        boxes = [engine.box(a.cond) & scope for a in order]
+        arms = _Columns(np.stack(boxes)) if boxes else None
         for a, v in violated:
             rest = engine.meet(v, scope[None, :])
-            for b in boxes:
+            near: set[int] = set()
+            for rb in rest if arms is not None else ():
+                near.update(arms.meeting(rb).tolist())
+            for j in sorted(near):
                 if rest.shape[0] == 0:
                     break
-                rest = engine.minus(rest, b)
+                rest = engine.minus(rest, boxes[j])
             if rest.shape[0]:
                 named.append(a.rule.name)
         if not named:

@@ -33,8 +33,8 @@ from rubricdsl.language import ir
 SHOWN = 10
 # characters of a region's words a diagnostic's text shows (JSON output has them all)
 WHERE_SHOWN = 400
-# regions counted: past this many, the rest is "more" (z3 enumeration) or not listed (boxes)
-MAX_COUNTED = 1000
+# box regions listed: past this many, the rest is counted only
+MAX_COUNTED = 10000
 MAX_CUBES = 100
 # a cube of at most this many tests is widened test by test; a longer one keeps its unsat core
 WIDEN_MAX = 12
