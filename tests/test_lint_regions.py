@@ -76,7 +76,7 @@ def test_rules_under_a_criterion_apply_in_its_scope_only() -> None:
         .replace("  require severity != high\n}", "  require severity != high\n}\n}")
     (d,) = gaps(text)
     # forbidden in German only: the chat gap remains in the other languages
-    assert all(r["witness"]["lang"] != "de" for r in d.regions)
+    assert any("`lang`" in r["where"] for r in d.regions)
     assert_regions_are_the_gap(text, d)
 
 
@@ -180,10 +180,9 @@ def assert_regions_are_the_gap(text: str, d) -> None:
             n = sum(in_region(reg, s, r) for reg in d.regions)
             assert n <= 1, f"{s} is in {n} regions"
             assert (n == 1) == (key in want), (s, key in want)
-    for reg in d.regions:  # each witness is in the gap
+    for reg in d.regions:  # each witness (the decision's fields) agrees with a situation of the gap
         w = {k: v for k, v in reg["witness"].items() if k in names}
-        full = {f.name: w.get(f.name, f.type.enum.values[0]) for f in r.ir.fields}
-        assert tuple(sorted(full.items())) in want, reg
+        assert any(all(dict(key).get(k) == v for k, v in w.items()) for key in want), reg
 
 
 def random_table(seed: int, first: bool, rules: bool) -> str:

@@ -86,6 +86,7 @@ class Analyzer:
         self.suppressed = 0  # diagnostics whose every region a suppression accepts
         self._assume: list[Any] = []  # literals every question of the decision under way assumes
         self._rules: list[_Assumed] = []  # the rules the decision under way is analysed under
+        self._shown: set[str] | None = None  # the fields a witness of the decision under way shows
         self._wording: Any = None
         # the rules that decisions are analysed under (see `sound_assumption`)
         self.assumed: list[_Assumed] = []
@@ -372,8 +373,9 @@ class Analyzer:
         other = [a for a in d.arms if a.kind == "otherwise"]
         conds = {a.number: self.enc.cond(a.cond) for a in edges + plain}
         rules = self._relevant(names)
+        self._shown = set(names)  # a witness shows the decision's fields...
         for a in rules:
-            names |= a.names  # the witness is a situation the rules accept: their fields are shown
+            names |= a.names  # ...in a situation the rules accept (their fields are in its record)
         s = self.s
         s.push()
         self._rules = rules
@@ -405,6 +407,7 @@ class Analyzer:
         finally:
             self._assume = []
             self._rules = []
+            self._shown = None
             s.pop()
 
     def _dead_arms(self, d: ir.DecideIR, arms: list[ir.ArmIR], lit: dict[int, Any]) -> set[int]:
@@ -472,7 +475,10 @@ class Analyzer:
             rule_exprs += [x for x in (a.rule.when, a.rule.require, crit.applies if crit else None) if x is not None]
         atoms = R.atoms_of(exprs + rule_exprs + [a.cond for a in accepts if a.cond is not None],
                            self.enc, self.wording())
-        cubes = R.enumerate_cubes(self.s, kept, atoms, self._ask, f"{check}:{span.start}:{len(self.out)}")
+        # the regions are exact over every situation: the rules assumed are part of the
+        # target (a region's words then say what the rules leave of it), not an assumption
+        exact = z3.And(kept, *self._assume) if self._assume else kept
+        cubes = R.enumerate_cubes(self.s, exact, atoms, self._ask_raw, f"{check}:{span.start}:{len(self.out)}")
         if not cubes.cubes:
             self._incomplete(check, undecided, span, cubes.why)
             return
@@ -510,9 +516,16 @@ class Analyzer:
         from rubricdsl.analysis import regions as R  # noqa: PLC0415
 
         word = "gap" if code == "RB204" else "overlap"
+        shown = self._shown
+        if shown is not None:
+            keep = shown | ({label[0].name} if label is not None else set())
+            for r in found:
+                r.witness = {k: v for k, v in r.witness.items() if k in keep}
         self._diag(code, check, message, span, help=help, model=model, values=values, names=names, label=label,
                    notes=R.notes_of(word, found, total, complete) + notes)
         d = self.out[-1]
+        if shown is not None and d.witness is not None:
+            d.witness = {k: v for k, v in d.witness.items() if k in shown or (label is not None and k == label[0].name)}
         d.regions = [r.to_dict() for r in found]
         d.regions_total = total if complete else None
 
@@ -561,6 +574,7 @@ class Analyzer:
             return False
         names = set(wanted) | {label.name}
         label_read = label.name in mentioned
+        self._shown = set(mentioned) | set(d.mentions) | {label.name}
         for a in res.dead:
             self._diag("RB201", "dead", f"{_arm(a)} of `decide {label.name}` can never match", a.span,
                        help="remove the arm or fix its condition")
@@ -618,6 +632,7 @@ class Analyzer:
             finally:
                 self._assume = []
                 s.pop()
+        self._shown = None
         return True
 
     def _violation_region(self, engine: Any, r: ir.RuleIR) -> Any:

@@ -341,7 +341,12 @@ class Comparison:
         names = set(o.mentions | d.mentions)
         self.names = names
         self.s.add(*defs)  # definitions of fresh Bools: they hold in every situation
+        self._meaning(name, names, (a_o, c_o, al_o, amb_o), (a_n, c_n, al_n, amb_n))
         self.gaps_and_overlaps(o, d, names, (a_o, c_o, amb_o), (a_n, c_n, amb_n))
+
+    def _meaning(self, name: str, names: set[str], old: tuple, new: tuple) -> None:
+        a_o, c_o, al_o, amb_o = old
+        a_n, c_n, al_n, amb_n = new
         on = z3.Or(a_o, a_n)
         # a situation where the outcome differs: coverage, ambiguity or an allowed value
         differ_cov = z3.Or(a_o != a_n, z3.And(a_o, c_o != c_n))
@@ -370,7 +375,6 @@ class Comparison:
         model = m_cov if r_cov == z3.sat else (m_lost if r_lost == z3.sat else m_gain)
         self.out.append(SemanticChange("decide", name, status, self.witness(model, names),
                                        _says(model, a_o, c_o, al_o, amb_o), _says(model, a_n, c_n, al_n, amb_n)))
-
 
     def gaps_and_overlaps(self, o: ir.DecideIR, d: ir.DecideIR, names: set[str], old: tuple, new: tuple) -> None:
         """The regions where a gap or an overlap opens (NEW has it where OLD had not, or
