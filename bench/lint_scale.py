@@ -17,28 +17,39 @@ For each requested size N (default 1,000 and 5,000 arms) the script
      near     the same with a piece left out, or the union widened by one value (a near
               miss: not shadowed unless other arms happen to cover the hole);
    and a few reserved situations that no arm may cover, so the table has gaps
-   (--no-gaps instead makes the last arm a catch-all, so that it has none). Larger
+   (--no-gaps instead makes the last arm a catch-all, so that it has none). Two error
+   rules follow the decision (`RULES`; --no-rules leaves them out): lint analyses the
+   decision under them, so a situation they forbid is no gap, and an arm that matches
+   only such situations is dead (RB201). Larger
    tables get narrower tests, so that coverage does not saturate: with seed 1 about
    27% (1,000 arms) and 30% (5,000 arms) of the arms are shadowed, more than half of
    those by a union of earlier arms only;
-2. computes exactly, by brute force over all situations, which arms are shadowed (arm i
-   is shadowed iff every situation it matches matches an earlier arm) and whether a gap
+2. computes exactly, by brute force over all situations the rules allow, which arms are
+   dead (they match no such situation) or shadowed (every such situation they match
+   matches an earlier arm), which situations are uncovered (the gap), and whether a gap
    exists: it evaluates the `first` table on every situation (which arm decides it, if
    any) -- with numpy when available, else in plain Python -- and cross-checks with an
    incremental "covered so far" pass;
 3. runs `python -m rubricdsl lint FILE --format json` as a subprocess, timed with
    time.perf_counter (interpreter start-up included; the start-up alone is measured on a
    tiny rubric and shown too), and compares: the lines of `shadowed` diagnostics must be
-   exactly the lines of the brute-force shadowed arms; a `gap` must be reported iff one
-   exists, and every gap witness must be covered by no arm. Covering arms named by a
+   exactly the lines of the brute-force shadowed arms, and the lines of `dead` ones those
+   of the dead arms; a `gap` must be reported iff one exists, every gap witness must be
+   covered by no arm, and the gap's regions (every one is in the JSON output, with the
+   values of each field) must be disjoint and together exactly the uncovered situations. Covering arms named by a
    shadowed diagnostic (in its message or a field) are printed and checked (they must
    be earlier and must together cover the arm; a list cut short, "arm 4, ... and 3
    more", is only printed), as are shadowed witnesses (the arm must match them); those
    two are reported as warnings and do not fail the run;
 4. prints a table (arms, fields, situations, lint seconds, brute-force seconds,
    shadowed found/expected, gap found/expected, PASS/FAIL) against the target
-   "5,000 arms over 7 fields in <= 30 s": every size up to 5,000 arms must lint in
-   <= 30 s and agree with brute force. Exit status 1 on any FAIL, 0 otherwise.
+   "5,000 arms over 7 fields in <= 10 s": every size up to 5,000 arms must lint in
+   <= 10 s and agree with brute force. Exit status 1 on any FAIL, 0 otherwise. With
+   --baseline SRC, the same files are linted by another checkout's sources too (e.g.
+   the main branch, without assumptions and regions), and the ratio of the two times
+   is printed: on a busy machine the ratio means more than either time. lint's own time
+   budget is wall-clock (60 s by default): on a very busy machine pass --solver-timeout
+   600 so that it does not run out and report RB209 instead of the answers.
 
     python bench/lint_scale.py                     # 1,000 and 5,000 arms, seed 1
     python bench/lint_scale.py --arms 200 --seed 7 --keep
@@ -46,6 +57,8 @@ For each requested size N (default 1,000 and 5,000 arms) the script
     python bench/lint_scale.py --json              # JSON on stdout, the table on stderr
     python bench/lint_scale.py --rounds 3          # best of 3 lint timings (busy machine)
     python bench/lint_scale.py --no-gaps           # last arm a catch-all: expect no gap
+    python bench/lint_scale.py --baseline ../main/src   # time another checkout too
+    python bench/lint_scale.py --no-rules          # no error rules in the generated rubric
     python bench/lint_scale.py --engine python     # brute force without numpy
     python bench/lint_scale.py --fake-lint         # test the comparison itself with
                                                    # diagnostics made from brute force
