@@ -440,7 +440,7 @@ def _cmp(op: str, a: Any, b: Any) -> bool:
     return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
-class _Columns:
+class Columns:
     """The uncovered region of `analyse_first` as disjoint boxes stored by dimension
     (one contiguous array per dimension), so that finding the boxes an arm meets filters
     the candidates one dimension at a time: most arms rule out most boxes on their first
@@ -522,7 +522,7 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
     shadowed_idx: list[int] = []
     taken: list[np.ndarray] = []
     owners: list[np.ndarray] = []
-    store = _Columns(region)
+    store = Columns(region)
     for k, (a, b) in enumerate(zip(order, boxes)):
         poll_interrupt()
         if tick is not None:
@@ -549,7 +549,7 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
         for o in owners:
             span[int(o[0])] = (row, row + o.shape[0])
             row += o.shape[0]
-        arm_cols = _Columns(np.stack(boxes)) if boxes else None
+        arm_cols = Columns(np.stack(boxes)) if boxes else None
         for k in shadowed_idx:
             poll_interrupt()
             if tick is not None:

@@ -75,7 +75,8 @@ def sound_assumption(r: ir.RuleIR) -> bool:
 
 class Analyzer:
     def __init__(self, rubric: ir.RubricIR, file: str, budget: Budget | None = None,
-                 assume_rules: bool = True, accepted: dict[int, list[Accept]] | None = None) -> None:
+                 assume_rules: bool = True, accepted: dict[int, list[Accept]] | None = None,
+                 ignored: dict[int, set[str]] | None = None) -> None:
         self.r = rubric
         self.file = file
         self.budget = budget if budget is not None else Budget()
@@ -83,6 +84,7 @@ class Analyzer:
         self.enc = Encoder(rubric)
         self.s = Solver()
         self.accepted = accepted or {}
+        self.ignored = ignored or {}  # plain suppressions by line: their diagnostics list one region
         self.suppressed = 0  # diagnostics whose every region a suppression accepts
         self._assume: list[Any] = []  # literals every question of the decision under way assumes
         self._rules: list[_Assumed] = []  # the rules the decision under way is analysed under
@@ -478,7 +480,14 @@ class Analyzer:
         # the regions are exact over every situation: the rules assumed are part of the
         # target (a region's words then say what the rules leave of it), not an assumption
         exact = z3.And(kept, *self._assume) if self._assume else kept
-        cubes = R.enumerate_cubes(self.s, exact, atoms, self._ask_raw, f"{check}:{span.start}:{len(self.out)}")
+        from rubricdsl.core.codes import CODES  # noqa: PLC0415
+
+        keys = self.ignored.get(span.line, set())
+        hidden = bool(keys & {code, CODES[code].name, CODES[code].check, "all"})
+        cubes = R.enumerate_cubes(self.s, exact, atoms, self._ask_raw, f"{check}:{span.start}:{len(self.out)}",
+                                  limit=1 if hidden else R.MAX_CUBES)
+        if hidden:  # suppressed whole: its regions are not listed, nothing is left undecided
+            cubes.complete = True
         if not cubes.cubes:
             self._incomplete(check, undecided, span, cubes.why)
             return
@@ -647,10 +656,10 @@ class Analyzer:
     def _box_excluded_notes(self, engine: Any, boxes: list[Any], scope: Any, violated: list[Any]) -> list[str]:
         """A note naming the assumed rules whose violations cover some situation of the
         scope that no arm covers (only the arms that meet the violations are subtracted)."""
-        from rubricdsl.analysis.boxes import _Columns  # noqa: PLC0415
+        from rubricdsl.analysis.boxes import Columns  # noqa: PLC0415
 
         named = []
-        arms = _Columns(np.stack(boxes)) if boxes else None
+        arms = Columns(np.stack(boxes)) if boxes else None
         for a, v in violated:
             rest = engine.meet(v, scope[None, :])
             near: set[int] = set()
@@ -918,16 +927,20 @@ def _values(a: ir.ArmIR) -> str:
 
 
 def analyse(rubric: ir.RubricIR, file: str, budget: Budget | None = None, assume_rules: bool = True,
-            accepted: dict[int, list[Accept]] | None = None) -> list[Diagnostic]:
+            accepted: dict[int, list[Accept]] | None = None, ignored: dict[int, set[str]] | None = None
+            ) -> list[Diagnostic]:
     """The analysis's diagnostics, within the budget (by default `budget.DEFAULT_SECONDS`).
     With `assume_rules`, decisions are analysed under the error rules (`sound_assumption`);
     `accepted` holds the conditional suppressions by line."""
-    return run_analysis(rubric, file, budget, assume_rules, accepted)[0]
+    return run_analysis(rubric, file, budget, assume_rules, accepted, ignored)[0]
 
 
 def run_analysis(rubric: ir.RubricIR, file: str, budget: Budget | None = None, assume_rules: bool = True,
-                 accepted: dict[int, list[Accept]] | None = None) -> tuple[list[Diagnostic], int]:
-    """`analyse`, and the number of diagnostics a conditional suppression accepts whole."""
+                 accepted: dict[int, list[Accept]] | None = None, ignored: dict[int, set[str]] | None = None
+                 ) -> tuple[list[Diagnostic], int]:
+    """`analyse`, and the number of diagnostics a conditional suppression accepts whole.
+    `ignored` holds the plain suppressions by line: a diagnostic they hide is reported
+    with one region only (it is dropped afterwards)."""
     with interruptible():
-        a = Analyzer(rubric, file, budget, assume_rules, accepted)
+        a = Analyzer(rubric, file, budget, assume_rules, accepted, ignored)
         return a.run(), a.suppressed

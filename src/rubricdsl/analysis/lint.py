@@ -72,7 +72,8 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
         if analysis:
             from rubricdsl.analysis.checks import run_analysis  # noqa: PLC0415
 
-            found, accepted_whole = run_analysis(rubric, name, budget, assume_rules, accepted)
+            found, accepted_whole = run_analysis(rubric, name, budget, assume_rules, accepted,
+                                                 _plain_ignores(tree.comments))
             diags += found
     diags = sink.items + diags
     kept, suppressed = _suppress(diags, source, tree.comments if tree is not None else None)
@@ -215,6 +216,16 @@ def _examples(rubric: ir.RubricIR, name: str) -> list[Diagnostic]:
             d.notes.append(f"{f['kind']} {f['rule'] or f['label'] or ''}: {f['message']}")
         out.append(d)
     return out
+
+
+def _plain_ignores(comments) -> dict[int, set[str]]:
+    """The keys of the suppressions without a condition, by line."""
+    ignores: dict[int, set[str]] = {}
+    for c in comments or []:
+        m = _IGNORE.search(c.text)
+        if m and not _WHEN.match(c.text, m.end()):
+            ignores.setdefault(c.span.line, set()).update(k.strip() for k in m.group(1).split(",") if k.strip())
+    return ignores
 
 
 def _suppress(diags: list[Diagnostic], source: Source, comments) -> tuple[list[Diagnostic], int]:
