@@ -44,7 +44,7 @@ WIDEN_MAX = 12
 class Region:
     where: str
     witness: dict[str, Any]  # field -> value (None for missing) of one situation in the region
-    values: dict[str, list[Any]] | None = None  # boxes: field -> allowed values (None: missing)
+    values: dict[str, list[Any]] | None = None  # boxes: enum, bool and integer fields -> allowed values (None: missing); set fields are in `where` only
     term: Any = None  # the region as a z3 Bool, over the analysis's encoder
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -119,7 +119,6 @@ def box_region(engine: Any, b: np.ndarray, enc: Any = None) -> Region:
             words.append(f"`{name}` is not given")
             if fv is not None:
                 terms.append(z3.Not(fv.present))
-            values[name] = [None]
             continue
         members = list(f.type.enum.values) if f.type.enum is not None else []
         if yes:
@@ -135,7 +134,6 @@ def box_region(engine: Any, b: np.ndarray, enc: Any = None) -> Region:
                 terms.append(fv.present)
             by = dict(zip(members, fv.value))
             terms += [by[v] for v in yes] + [z3.Not(by[v]) for v in no]
-        values[name] = ["given"] if pres else []
     pt = engine.point(b)
     return Region(" and ".join(words) if words else "in every situation", engine.values(pt), values,
                   z3.And(terms) if enc is not None and terms else (z3.BoolVal(True) if enc is not None else None))
