@@ -17,28 +17,39 @@ For each requested size N (default 1,000 and 5,000 arms) the script
      near     the same with a piece left out, or the union widened by one value (a near
               miss: not shadowed unless other arms happen to cover the hole);
    and a few reserved situations that no arm may cover, so the table has gaps
-   (--no-gaps instead makes the last arm a catch-all, so that it has none). Larger
+   (--no-gaps instead makes the last arm a catch-all, so that it has none). Two error
+   rules follow the decision (`RULES`; --no-rules leaves them out): lint analyses the
+   decision under them, so a situation they forbid is no gap, and an arm that matches
+   only such situations is dead (RB201). Larger
    tables get narrower tests, so that coverage does not saturate: with seed 1 about
    27% (1,000 arms) and 30% (5,000 arms) of the arms are shadowed, more than half of
    those by a union of earlier arms only;
-2. computes exactly, by brute force over all situations, which arms are shadowed (arm i
-   is shadowed iff every situation it matches matches an earlier arm) and whether a gap
+2. computes exactly, by brute force over all situations the rules allow, which arms are
+   dead (they match no such situation) or shadowed (every such situation they match
+   matches an earlier arm), which situations are uncovered (the gap), and whether a gap
    exists: it evaluates the `first` table on every situation (which arm decides it, if
    any) -- with numpy when available, else in plain Python -- and cross-checks with an
    incremental "covered so far" pass;
 3. runs `python -m rubricdsl lint FILE --format json` as a subprocess, timed with
    time.perf_counter (interpreter start-up included; the start-up alone is measured on a
    tiny rubric and shown too), and compares: the lines of `shadowed` diagnostics must be
-   exactly the lines of the brute-force shadowed arms; a `gap` must be reported iff one
-   exists, and every gap witness must be covered by no arm. Covering arms named by a
+   exactly the lines of the brute-force shadowed arms, and the lines of `dead` ones those
+   of the dead arms; a `gap` must be reported iff one exists, every gap witness must be
+   covered by no arm, and the gap's regions (every one is in the JSON output, with the
+   values of each field) must be disjoint and together exactly the uncovered situations. Covering arms named by a
    shadowed diagnostic (in its message or a field) are printed and checked (they must
    be earlier and must together cover the arm; a list cut short, "arm 4, ... and 3
    more", is only printed), as are shadowed witnesses (the arm must match them); those
    two are reported as warnings and do not fail the run;
 4. prints a table (arms, fields, situations, lint seconds, brute-force seconds,
    shadowed found/expected, gap found/expected, PASS/FAIL) against the target
-   "5,000 arms over 7 fields in <= 30 s": every size up to 5,000 arms must lint in
-   <= 30 s and agree with brute force. Exit status 1 on any FAIL, 0 otherwise.
+   "5,000 arms over 7 fields in <= 10 s": every size up to 5,000 arms must lint in
+   <= 10 s and agree with brute force. Exit status 1 on any FAIL, 0 otherwise. With
+   --baseline SRC, the same files are linted by another checkout's sources too (e.g.
+   the main branch, without assumptions and regions), and the ratio of the two times
+   is printed: on a busy machine the ratio means more than either time. lint's own time
+   budget is wall-clock (60 s by default): on a very busy machine pass --solver-timeout
+   600 so that it does not run out and report RB209 instead of the answers.
 
     python bench/lint_scale.py                     # 1,000 and 5,000 arms, seed 1
     python bench/lint_scale.py --arms 200 --seed 7 --keep
@@ -46,6 +57,8 @@ For each requested size N (default 1,000 and 5,000 arms) the script
     python bench/lint_scale.py --json              # JSON on stdout, the table on stderr
     python bench/lint_scale.py --rounds 3          # best of 3 lint timings (busy machine)
     python bench/lint_scale.py --no-gaps           # last arm a catch-all: expect no gap
+    python bench/lint_scale.py --baseline ../main/src   # time another checkout too
+    python bench/lint_scale.py --no-rules          # no error rules in the generated rubric
     python bench/lint_scale.py --engine python     # brute force without numpy
     python bench/lint_scale.py --fake-lint         # test the comparison itself with
                                                    # diagnostics made from brute force
@@ -80,7 +93,7 @@ REPO = HERE.parent
 OUT_DIR = HERE / "out"          # gitignored (/bench/out/)
 GEN_VERSION = 1                 # bump when the generator changes (names the files)
 TARGET_ARMS = 5000
-TARGET_SECONDS = 30.0
+TARGET_SECONDS = 10.0
 
 # ---------------------------------------------------------------------------------------
 # Fields
@@ -114,6 +127,16 @@ FIELDS: tuple[Field, ...] = (
 )
 OUTCOMES = ("accept", "revise", "reject", "flag")
 LABEL = "outcome"
+
+# Error rules of the generated rubric: lint analyses the decision under them (a situation
+# that violates one is no gap), and the brute force counts only the situations they
+# allow. Each is (name, message, field of `when`, its values, field of `require`, its
+# values): violated where the `when` field has one of its values and the `require` field
+# has none of its values.
+RULES = (
+    ("coding_risk", "Coding questions are never rated above risk 8", "domain", ("coding",), "risk", tuple(range(0, 9))),
+    ("email_tone", "Email is never playful", "source", ("email",), "tone", ("neutral", "hostile")),
+)
 
 
 def situations(fields=FIELDS) -> int:
@@ -421,7 +444,7 @@ def render_test(i: int, a: tuple[int, ...], rng: random.Random) -> str:
     return f"{f.name} >= {lo} and {f.name} <= {hi}"
 
 
-def render(arms: list[Arm], n: int, seed: int, no_gaps: bool) -> tuple[str, int]:
+def render(arms: list[Arm], n: int, seed: int, no_gaps: bool, rules: bool = True) -> tuple[str, int]:
     rng = random.Random(f"lint-scale-render:{seed}:{n}")
     lines = [f'rubric "lint-scale-{n}-s{seed}" version "{GEN_VERSION}"',
              f'"""Generated by bench/lint_scale.py: {n} arms under `first` over {len(FIELDS)} fields'
@@ -440,7 +463,26 @@ def render(arms: list[Arm], n: int, seed: int, no_gaps: bool) -> tuple[str, int]
         arm.line = len(lines) + 1
         lines.append(f"  {arm.text}  # arm {arm.number}: {arm.tag}")
     lines.append("}")
+    for name, message, wf, wv, rf, rv in (RULES if rules else ()):
+        lines += ["", f'rule {name} "{message}" {{', f"  when {_in_test(wf, wv)}", f"  require {_in_test(rf, rv)}", "}"]
     return "\n".join(lines) + "\n", decide_line
+
+
+def _in_test(name: str, values: tuple) -> str:
+    return f"{name} in {{{', '.join(map(str, values))}}}"
+
+
+def valid_mask() -> Any:
+    """The situations no rule of RULES forbids (numpy), indexed like the brute force."""
+    shape = tuple(f.size for f in FIELDS)
+    valid = np.ones(shape, dtype=bool)
+    by_name = {f.name: i for i, f in enumerate(FIELDS)}
+    for _, _, wf, wv, rf, rv in RULES:
+        ix = [list(range(f.size)) for f in FIELDS]
+        ix[by_name[wf]] = [FIELDS[by_name[wf]].values.index(v) for v in wv]
+        ix[by_name[rf]] = [j for j, v in enumerate(FIELDS[by_name[rf]].values) if v not in rv]
+        valid[np.ix_(*ix)] = False
+    return valid
 
 
 _TEST = re.compile(r"^(\w+) (in|==|>=|<=) (\{[^}]*\}|[-\w]+)$")
@@ -471,10 +513,10 @@ def parse_back(text: str) -> Box:
     return tuple(tuple(sorted(sets[i])) if i in sets else None for i in range(len(FIELDS)))
 
 
-def generate(n: int, seed: int, no_gaps: bool = False) -> tuple[list[Arm], str, int, list]:
+def generate(n: int, seed: int, no_gaps: bool = False, rules: bool = True) -> tuple[list[Arm], str, int, list]:
     g = Generator(seed, n, no_gaps)
     arms = g.run()
-    text, decide_line = render(arms, n, seed, no_gaps)
+    text, decide_line = render(arms, n, seed, no_gaps, rules)
     for arm in arms:
         assert parse_back(arm.text) == arm.box, (arm.number, arm.text, arm.box)
         assert 4 <= tested(arm.box) <= 6 and box_size(arm.box) > 0, arm
@@ -487,7 +529,7 @@ def generate(n: int, seed: int, no_gaps: bool = False) -> tuple[list[Arm], str, 
 # ---------------------------------------------------------------------------------------
 
 
-def brute_force(arms: list[Arm], engine: str) -> dict[str, Any]:
+def brute_force(arms: list[Arm], engine: str, rules: bool = False) -> dict[str, Any]:
     """Evaluate the `first` table on every situation.
 
     decider[s] = number of the first arm matching situation s (0: none). An arm is
@@ -498,21 +540,26 @@ def brute_force(arms: list[Arm], engine: str) -> dict[str, Any]:
     n = len(arms)
     shape = tuple(f.size for f in FIELDS)
     if engine == "numpy":
+        valid = valid_mask() if rules else np.ones(shape, dtype=bool)
         decider = np.zeros(shape, dtype=np.int32)
         for arm in reversed(arms):                     # the first matching arm wins
             decider[np.ix_(*[allowed(arm.box, i) for i in range(len(FIELDS))])] = arm.number
-        deciding = set(np.unique(decider).tolist()) - {0}
-        uncovered = int(np.count_nonzero(decider == 0))
-        decided = np.bincount(decider.ravel(), minlength=n + 1)
-        # cross-check
-        covered = np.zeros(shape, dtype=bool)
+        decider[~valid] = -1                           # a situation a rule forbids: no valid record
+        deciding = set(np.unique(decider).tolist()) - {0, -1}
+        gap_mask = decider == 0
+        uncovered = int(np.count_nonzero(gap_mask))
+        decided = np.bincount(np.maximum(decider, 0).ravel(), minlength=n + 1)
+        dead = {a.number for a in arms
+                if not valid[np.ix_(*[allowed(a.box, i) for i in range(len(FIELDS))])].any()}
+        # cross-check: an arm is shadowed or dead iff what it matches is covered or forbidden
+        covered = ~valid
         inc = set()
         for arm in arms:
             ix = np.ix_(*[allowed(arm.box, i) for i in range(len(FIELDS))])
             if covered[ix].all():
                 inc.add(arm.number)
             covered[ix] = True
-        gap_cells = np.argwhere(decider == 0)[:5].tolist() if uncovered else []
+        gap_cells = np.argwhere(gap_mask)[:5].tolist() if uncovered else []
         decided_count = {a.number: int(decided[a.number]) for a in arms}
     else:
         strides = []
@@ -548,10 +595,11 @@ def brute_force(arms: list[Arm], engine: str) -> dict[str, Any]:
                 if len(gap_cells) == 5:
                     break
         decided_count = {a.number: counts[a.number] for a in arms}
-    shadowed = {a.number for a in arms} - deciding
-    if shadowed != inc:
-        raise AssertionError(f"brute force disagrees with itself: {sorted(shadowed ^ inc)[:20]}")
-    return {"shadowed": shadowed, "uncovered": uncovered, "gap": uncovered > 0,
+        dead, gap_mask, valid = set(), None, None
+    shadowed = {a.number for a in arms} - deciding - dead
+    if shadowed | dead != inc:
+        raise AssertionError(f"brute force disagrees with itself: {sorted((shadowed | dead) ^ inc)[:20]}")
+    return {"shadowed": shadowed, "dead": dead, "gap_mask": gap_mask, "valid": valid if engine == "numpy" else None, "uncovered": uncovered, "gap": uncovered > 0,
             "gap_examples": [situation_of(c) for c in gap_cells], "decided": decided_count,
             "seconds": time.perf_counter() - t0}
 
@@ -600,11 +648,14 @@ def cell_of(witness: dict[str, Any]) -> tuple[int, ...] | str:
     return tuple(cell)
 
 
-def covered_by_union(box: Box, cover: list[Box]) -> bool:
-    """Is every situation of box in some box of cover? (exact, over box's situations)"""
+def covered_by_union(box: Box, cover: list[Box], valid: Any = None) -> bool:
+    """Is every situation of box in some box of cover, or forbidden by a rule (`valid`
+    False there)? (exact, over box's situations)"""
     axes = [allowed(box, i) for i in range(len(FIELDS))]
     if np is not None:
         hit = np.zeros(tuple(len(a) for a in axes), dtype=bool)
+        if valid is not None:
+            hit |= ~valid[np.ix_(*axes)]
         for c in cover:
             local = []
             for i, a in enumerate(axes):
@@ -621,8 +672,14 @@ def covered_by_union(box: Box, cover: list[Box]) -> bool:
 # ---------------------------------------------------------------------------------------
 
 
-def lint_command() -> tuple[list[str], dict[str, str]]:
+BASELINE_SRC: str | None = None  # --baseline: another checkout's src/, timed on the same file
+
+
+def lint_command(src: str | None = None) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+        return [sys.executable, "-m", "rubricdsl"], env
     try:
         import rubricdsl  # noqa: F401
     except ImportError:
@@ -638,8 +695,9 @@ def lint_available() -> str | None:
     return None
 
 
-def run_lint(path: Path, out: Path, wall: float, solver_timeout: float | None) -> dict[str, Any]:
-    cmd, env = lint_command()
+def run_lint(path: Path, out: Path, wall: float, solver_timeout: float | None,
+             src: str | None = None) -> dict[str, Any]:
+    cmd, env = lint_command(src)
     argv = cmd + ["lint", str(path), "--format", "json", "--output", str(out)]
     if solver_timeout is not None:
         argv += ["--timeout", str(solver_timeout)]
@@ -758,7 +816,7 @@ def _named_cover(d: dict[str, Any]) -> list[int] | None:
 
 
 def compare(arms: list[Arm], decide_line: int, bf: dict[str, Any], report: dict[str, Any],
-            verbose: bool) -> dict[str, Any]:
+            verbose: bool, need_regions: bool = False) -> dict[str, Any]:
     diags = report.get("diagnostics", [])
     by_line = {a.line: a for a in arms}
     by_number = {a.number: a for a in arms}
@@ -817,6 +875,38 @@ def compare(arms: list[Arm], decide_line: int, bf: dict[str, Any], report: dict[
         else:
             gap_witness_ok += 1
 
+    # dead arms: under the rules, an arm that matches only forbidden situations
+    dead_found = {d.get("line") for d in diags if d.get("code") == "RB201"}
+    dead_expected = {a.line for a in arms if a.number in bf.get("dead", set())}
+    for ln in sorted(dead_expected - dead_found):
+        problems.append(f"dead (matches only situations a rule forbids) but not reported: {describe(ln)}")
+    for ln in sorted(dead_found - dead_expected):
+        problems.append(f"reported dead but is not: {describe(ln)}")
+    other.pop("dead", None)
+
+    # every gap region: disjoint, and together exactly the uncovered situations
+    regions_checked = None
+    if need_regions and gap_diags and bf.get("gap_mask") is not None:
+        d = gap_diags[0]
+        regions = d.get("regions") or []
+        if d.get("regions_total") != len(regions):
+            problems.append(f"gap regions listed {len(regions)} of {d.get('regions_total')}: not all listed")
+        count = np.zeros(bf["gap_mask"].shape, dtype=np.int32)
+        for r in regions:
+            vals = r.get("values") or {}
+            try:
+                ix = [[f.values.index(v) for v in vals[f.name]] if f.name in vals else list(range(f.size))
+                      for f in FIELDS]
+            except (ValueError, TypeError) as e:
+                problems.append(f"gap region {r.get('where')!r} has values outside the domains: {e}")
+                continue
+            count[np.ix_(*ix)] += 1
+        if (count > 1).any():
+            problems.append(f"gap regions overlap: {int((count > 1).sum())} situation(s) in two regions")
+        if ((count > 0) != bf["gap_mask"]).any():
+            problems.append(f"gap regions cover {int((count > 0).sum())} situations, the gap has {bf['uncovered']}")
+        regions_checked = len(regions)
+
     # covering arms and witnesses of shadowed diagnostics (warnings only)
     cover_named = cover_ok = witness_ok = union_cover = cover_cut = 0
     examples: list[str] = []
@@ -833,7 +923,7 @@ def compare(arms: list[Arm], decide_line: int, bf: dict[str, Any], report: dict[
                 warnings.append(f"arm {a.number}: named covering arms {bad} are not earlier arms")
             elif cut:                       # a partial list cannot be checked to cover
                 cover_cut += 1
-            elif not covered_by_union(a.box, [by_number[c].box for c in cover]):
+            elif not covered_by_union(a.box, [by_number[c].box for c in cover], bf.get("valid")):
                 warnings.append(f"arm {a.number}: named covering arms {cover} do not cover it "
                                 f"({a.text})")
             else:
@@ -863,6 +953,7 @@ def compare(arms: list[Arm], decide_line: int, bf: dict[str, Any], report: dict[
         "gap_witnesses": [d.get("witness") for d in gap_diags],
         "cover_named": cover_named, "cover_verified": cover_ok, "cover_truncated": cover_cut, "cover_union": union_cover,
         "shadow_witness_ok": witness_ok, "cover_examples": examples,
+        "dead_found": len(dead_found), "dead_expected": len(dead_expected), "gap_regions": regions_checked,
         "other_diagnostics": other, "problems": problems, "warnings": warnings,
         "correct": not problems,
     }
@@ -879,13 +970,14 @@ def tag_kind(tag: str) -> str:
 
 def one_size(n: int, args, log) -> dict[str, Any]:
     OUT_DIR.mkdir(exist_ok=True)
-    stem = f"lint-scale-{n}-s{args.seed}-g{GEN_VERSION}{'-nogap' if args.no_gaps else ''}"
+    stem = (f"lint-scale-{n}-s{args.seed}-g{GEN_VERSION}{'-nogap' if args.no_gaps else ''}"
+            f"{'-norules' if args.no_rules else ''}")
     rubric_path = OUT_DIR / f"{stem}.rubric"
     t0 = time.perf_counter()
-    arms, text, decide_line, holes = generate(n, args.seed, args.no_gaps)
+    arms, text, decide_line, holes = generate(n, args.seed, args.no_gaps, not args.no_rules)
     gen_s = time.perf_counter() - t0
     rubric_path.write_text(text, encoding="utf-8")
-    bf = brute_force(arms, args.engine)
+    bf = brute_force(arms, args.engine, not args.no_rules)
     kinds: dict[str, list[int]] = {}
     for a in arms:
         k = tag_kind(a.tag)
@@ -902,7 +994,8 @@ def one_size(n: int, args, log) -> dict[str, Any]:
     }
     log(f"  {n} arms: generated in {gen_s:.2f} s ({len(text) / 1e6:.2f} MB, {rubric_path.relative_to(REPO)}); "
         f"brute force ({args.engine}) {bf['seconds']:.2f} s: {len(bf['shadowed'])} shadowed "
-        f"({by_union} by a union only), {bf['uncovered']} uncovered situation(s)")
+        f"({by_union} by a union only), {len(bf['dead'])} dead, {bf['uncovered']} uncovered situation(s)"
+        f"{'' if args.no_rules else ' the rules allow'}")
     log("    by construction (arms/shadowed): " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(kinds.items())))
     if args.no_lint:
         row["status"] = "n/a"
@@ -936,6 +1029,17 @@ def one_size(n: int, args, log) -> dict[str, Any]:
                 if again["seconds"] < lint["seconds"]:
                     lint["seconds"], lint["cpu_seconds"] = again["seconds"], again.get("cpu_seconds")
             row["lint_seconds_all"] = times
+            if args.baseline:
+                base = run_lint(rubric_path, OUT_DIR / f"{stem}.baseline.json", args.lint_timeout,
+                                args.solver_timeout, args.baseline)
+                (OUT_DIR / f"{stem}.baseline.json").unlink(missing_ok=True)
+                row["baseline_seconds"] = base["seconds"]
+                row["baseline_cpu_seconds"] = base.get("cpu_seconds")
+                bcpu, cpu = base.get("cpu_seconds"), lint.get("cpu_seconds")
+                ratio = "" if not bcpu or cpu is None else f", CPU {cpu / bcpu:.2f}"
+                log(f"    baseline ({args.baseline}) lint {base['seconds']:.2f} s"
+                    f"{'' if bcpu is None else f', {bcpu:.2f} s CPU'}; this lint / baseline: wall "
+                    f"{lint['seconds'] / base['seconds']:.2f}{ratio}")
             if not args.keep:
                 out_json.unlink(missing_ok=True)
         row["lint_seconds"] = lint["seconds"]
@@ -945,7 +1049,7 @@ def one_size(n: int, args, log) -> dict[str, Any]:
             row.update(status="FAIL", correct=False, problems=[lint.get("error", "lint failed")])
             log(f"    lint: {lint.get('error')}")
         else:
-            c = compare(arms, decide_line, bf, lint["report"], args.verbose)
+            c = compare(arms, decide_line, bf, lint["report"], args.verbose, need_regions=bf.get("gap_mask") is not None)
             row.update({k: v for k, v in c.items()})
             want_rc = 1 if c["shadowed_found"] or c["gap_found"] or c["other_diagnostics"] else 0
             if lint.get("rc") != want_rc:
@@ -969,6 +1073,10 @@ def one_size(n: int, args, log) -> dict[str, Any]:
                 f"verified {c['cover_verified']} ({c['cover_union']} unions; {c['cover_truncated']} lists cut short, "
                 f"not checked), shadowed witnesses ok "
                 f"{c['shadow_witness_ok']}")
+            if c["gap_regions"] is not None:
+                log(f"    gap regions: {c['gap_regions']} listed, disjoint and together exactly the "
+                    f"{bf['uncovered']} uncovered situations: {'yes' if not any('region' in p for p in c['problems']) else 'NO'}")
+            log(f"    dead arms (only forbidden situations): {c['dead_found']}/{c['dead_expected']}")
             if c["gap_witnesses"]:
                 log(f"    gap witness: {c['gap_witnesses'][0]}")
             for e in c["cover_examples"]:
@@ -998,6 +1106,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="compare against diagnostics made from the brute force (correct and mutated) "
                          "instead of running lint: tests this script")
     ap.add_argument("--no-gaps", action="store_true", help="make the last arm a catch-all: no gap")
+    ap.add_argument("--baseline", metavar="SRC", default=None,
+                    help="also time the lint of another checkout's src/ (e.g. ../main/src) on the same files, "
+                         "and print the ratio (a busy machine slows both alike)")
+    ap.add_argument("--no-rules", action="store_true",
+                    help="generate no error rules (by default two, which lint assumes and the brute force honours)")
     ap.add_argument("--engine", choices=("auto", "numpy", "python"), default="auto")
     ap.add_argument("--rounds", type=int, default=1, help="time lint this many times, keep the best (default 1)")
     ap.add_argument("--lint-timeout", type=float, default=900.0, help="wall-clock limit per lint run (s)")
@@ -1009,6 +1122,8 @@ def main(argv: list[str] | None = None) -> int:
         args.engine = "numpy" if np is not None else "python"
     if args.engine == "numpy" and np is None:
         ap.error("numpy is not installed")
+    if args.engine == "python" and not args.no_rules:
+        args.no_rules = True  # the rules' brute force and the region check need numpy
     sizes = [int(x) for x in args.arms.split(",") if x.strip()]
     if not sizes or min(sizes) < 2:
         ap.error("--arms needs sizes >= 2")

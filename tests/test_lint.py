@@ -55,7 +55,7 @@ COMPILE_ERROR_FIXTURES = ["compile_errors.rubric", "syntax.rubric", "syntax_clau
 ANALYSIS_FIXTURES = ["dead.rubric", "requirements.rubric", "gaps.rubric", "overlaps.rubric",
                      "shadowed.rubric", "edges.rubric", "unused.rubric", "examples.rubric", "suppress.rubric",
                      "clean.rubric", "enum_order.rubric", "recover_compile.rubric",
-                     "recover_syntax.rubric"]
+                     "recover_syntax.rubric", "assume.rubric"]
 
 
 # ---- helpers ------------------------------------------------------------------------------

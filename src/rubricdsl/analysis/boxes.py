@@ -27,6 +27,8 @@ from rubricdsl.language.walk import operands
 from rubricdsl.core.interrupts import poll_interrupt
 
 MAX_VALUES = 64
+# a union of boxes past this many boxes is left to z3
+MAX_REGION_BOXES = 20000
 
 
 @dataclass
@@ -337,6 +339,70 @@ class BoxEngine:
             return np.zeros((0, d), dtype=np.uint64)
         return np.concatenate(pieces)
 
+    # ---- unions of boxes ------------------------------------------------------------------
+
+    def empty(self) -> np.ndarray:
+        return np.zeros((0, len(self.dims)), dtype=np.uint64)
+
+    def minus(self, region: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """region minus box b, as disjoint boxes (any region)."""
+        if region.shape[0] == 0:
+            return region
+        hit = self.intersects(region, b)
+        if not hit.any():
+            return region
+        return np.concatenate([region[~hit], self.subtract(region[hit], b)])
+
+    def minus_region(self, region: np.ndarray, other: np.ndarray) -> np.ndarray:
+        for b in other:
+            region = self.minus(region, b)
+            if region.shape[0] > MAX_REGION_BOXES:
+                raise NotABox
+        return region
+
+    def meet(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The intersection of two regions (disjoint boxes each), as disjoint boxes."""
+        parts = []
+        for x in b:
+            p = a & x
+            keep = np.all(p != 0, axis=1)
+            if keep.any():
+                parts.append(p[keep])
+        out = np.concatenate(parts) if parts else self.empty()
+        if out.shape[0] > MAX_REGION_BOXES:
+            raise NotABox
+        return out
+
+    def region(self, e: ir.Expr | None) -> np.ndarray:
+        """A condition as disjoint boxes: a box, or `and`, `or` and `not` of conditions
+        that are regions themselves (raises NotABox otherwise, or past MAX_REGION_BOXES)."""
+        try:
+            b = self.box(e)
+        except NotABox:
+            pass
+        else:
+            return b[None, :] if np.all(b != 0) else self.empty()
+        assert e is not None
+        e = _unlet(e)
+        if not isinstance(e, ir.Op):
+            raise NotABox
+        if e.op == "truth":
+            return self.region(e.args[0])
+        if e.op == "not":
+            return self.minus_region(self.full[None, :].copy(), self.region(e.args[0]))
+        if e.op == "and":
+            out = self.full[None, :].copy()
+            for x in operands(e, "and"):
+                out = self.meet(out, self.region(x))
+            return out
+        if e.op == "or":
+            out = self.empty()
+            for x in operands(e, "or"):
+                r = self.minus_region(self.region(x), out)
+                out = np.concatenate([out, r])
+            return out
+        raise NotABox
+
     def point(self, b: np.ndarray) -> dict[int, int]:
         """One situation of a non-empty box: the lowest value of each dimension."""
         out = {}
@@ -374,15 +440,72 @@ def _cmp(op: str, a: Any, b: Any) -> bool:
     return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
+class Columns:
+    """The uncovered region of `analyse_first` as disjoint boxes stored by dimension
+    (one contiguous array per dimension), so that finding the boxes an arm meets filters
+    the candidates one dimension at a time: most arms rule out most boxes on their first
+    dimensions. A box taken out is marked by an empty first dimension (it meets
+    nothing) and the store is compacted when such rows are half of it; new boxes are
+    appended (the capacity doubles)."""
+
+    def __init__(self, region: np.ndarray) -> None:
+        n, d = region.shape
+        self.d = d
+        self.cols = np.zeros((d, max(1024, 2 * n)), dtype=np.uint64)
+        self.cols[:, :n] = region.T
+        self.n = n
+        self.dead = 0
+
+    def meeting(self, b: np.ndarray) -> np.ndarray:
+        """The rows (live boxes) that meet box b."""
+        if self.n == 0 or self.d == 0:
+            return np.arange(self.n) if self.d == 0 else np.zeros(0, dtype=np.int64)
+        cols = self.cols
+        idx = np.flatnonzero(cols[0, :self.n] & b[0])
+        for i in range(1, self.d):
+            if idx.shape[0] == 0:
+                break
+            idx = idx[(cols[i, idx] & b[i]) != 0]
+        return idx
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        """Remove the rows, returning them as boxes."""
+        out = self.cols[:, idx].T.copy()
+        if self.d:
+            self.cols[0, idx] = 0
+        self.dead += idx.shape[0]
+        return out
+
+    def add(self, boxes: np.ndarray) -> None:
+        m = boxes.shape[0]
+        if self.dead * 2 > self.n:
+            live = np.flatnonzero(self.cols[0, :self.n]) if self.d else np.arange(self.n)
+            self.cols[:, :live.shape[0]] = self.cols[:, live]
+            self.n = live.shape[0]
+            self.dead = 0
+        if self.n + m > self.cols.shape[1]:
+            grown = np.zeros((self.d, max(2 * self.cols.shape[1], self.n + m)), dtype=np.uint64)
+            grown[:, :self.n] = self.cols[:, :self.n]
+            self.cols = grown
+        self.cols[:, self.n:self.n + m] = boxes.T
+        self.n += m
+
+    def rows(self) -> np.ndarray:
+        live = np.flatnonzero(self.cols[0, :self.n]) if self.d else np.arange(self.n)
+        return self.cols[:, live].T.copy()
+
+
 @dataclass
 class FirstResult:
     dead: list[ir.ArmIR]
     shadowed: list[tuple[ir.ArmIR, list[ir.ArmIR], dict[str, Any]]]  # arm, covering arms, a situation it matches
     gap: dict[str, Any] | None  # a situation no arm covers
+    region: np.ndarray | None = None  # every situation no arm covers, as disjoint boxes
+    boxes: list[np.ndarray] | None = None  # the arms' boxes, in order, within the scope
 
 
 def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
-                  tick: Callable[[], None] | None = None) -> FirstResult:
+                  tick: Callable[[], None] | None = None, start: np.ndarray | None = None) -> FirstResult:
     """One pass over the arms in order. The uncovered region shrinks by each arm's box;
     what an arm takes from it is kept, labelled with the arm, so that the arms deciding
     a shadowed arm's situations are the labels of the taken pieces that meet its box.
@@ -392,25 +515,30 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
     region = scope[None, :].copy()
     if not np.all(scope != 0):
         region = region[:0]
+    if start is not None:  # the situations the analysis assumes (the rules' valid records)
+        region = engine.meet(region, start)
+    initial = region
     dead: list[ir.ArmIR] = []
     shadowed_idx: list[int] = []
     taken: list[np.ndarray] = []
     owners: list[np.ndarray] = []
+    store = Columns(region)
     for k, (a, b) in enumerate(zip(order, boxes)):
         poll_interrupt()
         if tick is not None:
             tick()
-        if not np.all(b != 0):
+        if not np.all(b != 0) or (start is not None and not engine.intersects(initial, b).any()):
             dead.append(a)
             continue
-        hit = engine.intersects(region, b)
-        if not hit.any():
+        idx = store.meeting(b)
+        if idx.shape[0] == 0:
             shadowed_idx.append(k)
             continue
-        inside = region[hit]
+        inside = store.take(idx)
         taken.append(inside & b)
         owners.append(np.full(inside.shape[0], k, dtype=np.int64))
-        region = np.concatenate([region[~hit], engine.subtract(inside, b)])
+        store.add(engine.subtract(inside, b))
+    region = store.rows()
     shadowed = []
     if shadowed_idx:
         pieces = np.concatenate(taken) if taken else np.zeros((0, d), dtype=np.uint64)
@@ -421,13 +549,15 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
         for o in owners:
             span[int(o[0])] = (row, row + o.shape[0])
             row += o.shape[0]
-        matrix = np.stack(boxes)
+        arm_cols = Columns(np.stack(boxes)) if boxes else None
         for k in shadowed_idx:
             poll_interrupt()
             if tick is not None:
                 tick()
             b = boxes[k]
-            cand = [j for j in np.nonzero(engine.intersects(matrix[:k], b))[0].tolist() if j in span]
+            assert arm_cols is not None
+            meet = arm_cols.meeting(b)
+            cand = [j for j in meet[meet < k].tolist() if j in span]
             rows = np.concatenate([np.arange(*span[j]) for j in cand]) if cand else np.zeros(0, dtype=np.int64)
             sub, sub_owner = pieces[rows], owner[rows]
             meets = engine.intersects(sub, b)
@@ -436,4 +566,4 @@ def analyse_first(engine: BoxEngine, order: list[ir.ArmIR], scope: np.ndarray,
             piece = sub[meets & (sub_owner == first)][0] & b
             shadowed.append((order[k], [order[j] for j in deciders], engine.values(engine.point(piece))))
     gap = engine.values(engine.point(region[0])) if region.shape[0] else None
-    return FirstResult(dead, shadowed, gap)
+    return FirstResult(dead, shadowed, gap, region, boxes)

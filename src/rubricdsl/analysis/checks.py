@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import z3
 
 from rubricdsl.language import ir
@@ -45,14 +46,64 @@ class _Scope:
     names: set[str]
 
 
+@dataclass
+class Accept:
+    """A suppression comment with a condition, `# rubric: ignore[CODE] when COND`: the
+    regions of the named gap or overlap diagnostics that lie inside COND are accepted.
+    `cond` is None when the condition does not compile (it then accepts nothing)."""
+
+    keys: set[str]
+    cond: ir.Expr | None
+    text: str
+
+
+@dataclass
+class _Assumed:
+    """A rule the analysis of decisions assumes: a valid record never violates it."""
+
+    rule: ir.RuleIR
+    violated: Any  # z3 Bool: the situations where the rule reports a violation
+    names: set[str]
+
+
+def sound_assumption(r: ir.RuleIR) -> bool:
+    """Whether a rule can act as an assumption of the analysis of decisions: an
+    error-severity rule checked on the same record (or judgment) as the decision.
+    A `per item` rule reads an item's records together, not one record: it is not."""
+    return r.severity == "error" and not r.per_item
+
+
 class Analyzer:
-    def __init__(self, rubric: ir.RubricIR, file: str, budget: Budget | None = None) -> None:
+    def __init__(self, rubric: ir.RubricIR, file: str, budget: Budget | None = None,
+                 assume_rules: bool = True, accepted: dict[int, list[Accept]] | None = None,
+                 ignored: dict[int, set[str]] | None = None) -> None:
         self.r = rubric
         self.file = file
         self.budget = budget if budget is not None else Budget()
         self.out: list[Diagnostic] = []
         self.enc = Encoder(rubric)
         self.s = Solver()
+        self.accepted = accepted or {}
+        self.ignored = ignored or {}  # plain suppressions by line: their diagnostics list one region
+        self.suppressed = 0  # diagnostics whose every region a suppression accepts
+        self._assume: list[Any] = []  # literals every question of the decision under way assumes
+        self._rules: list[_Assumed] = []  # the rules the decision under way is analysed under
+        self._shown: set[str] | None = None  # the fields a witness of the decision under way shows
+        self._wording: Any = None
+        # the rules that decisions are analysed under (see `sound_assumption`)
+        self.assumed: list[_Assumed] = []
+        if assume_rules:
+            for r in rubric.rules:
+                if not sound_assumption(r):
+                    continue
+                try:
+                    sc = self._scope(r.criterion)
+                    assert sc is not None
+                    when = [self.enc.cond(r.when)] if r.when is not None else []
+                    viol = z3.And(*sc.constraints, *when, z3.Not(self.enc.cond(r.require)))
+                except Unsupported:
+                    continue  # beyond the encoding: not assumed (fewer assumptions are still sound)
+                self.assumed.append(_Assumed(r, viol, set(sc.names) | set(r.mentions)))
         # the checks of the declaration under way not done yet: (check, what it decides)
         self._pending: list[tuple[str, str]] = []
         # the judgments `skip when` leaves out are never checked: every question is asked
@@ -70,10 +121,52 @@ class Analyzer:
     def _ask(self, *assumptions: Any) -> Any:
         """Check the solver's assertions, under assumptions, within the budget."""
         self.s.set("timeout", self.budget.question_ms())
-        res = self.s.check(*assumptions)
+        res = self.s.check(*assumptions, *self._assume)
         if res == z3.unknown and self.budget.expired():
             raise OutOfTime
         return res
+
+    def _ask_raw(self, *assumptions: Any) -> Any:
+        """`_ask` without the rules assumed: what the decision says of every situation."""
+        saved, self._assume = self._assume, []
+        try:
+            return self._ask(*assumptions)
+        finally:
+            self._assume = saved
+
+    def wording(self) -> Any:
+        if self._wording is None:
+            from rubricdsl.render.wording import Wording  # noqa: PLC0415
+
+            self._wording = Wording(self.r)
+        return self._wording
+
+    def _relevant(self, names: set[str]) -> list[_Assumed]:
+        """The assumed rules that bear on a question about the fields `names`: those that
+        read them, or read a field such a rule reads, and so on. The others hold or fail
+        independently of the question (a rule that can never hold is RB203 of its own)."""
+        reach = set(self.enc.connected(names)) | set(names)
+        out: list[_Assumed] = []
+        pending = list(self.assumed)
+        grew = True
+        while grew:
+            grew = False
+            for a in list(pending):
+                if a.names & reach:
+                    out.append(a)
+                    pending.remove(a)
+                    reach |= a.names | self.enc.connected(a.names)
+                    grew = True
+        return sorted(out, key=lambda a: a.rule.index)
+
+    def _accepted(self, line: int, code: str) -> list[Accept]:
+        """The conditional suppressions on a line that name the code (by code, name, check
+        or `all`)."""
+        from rubricdsl.core.codes import CODES  # noqa: PLC0415
+
+        c = CODES[code]
+        return [a for a in self.accepted.get(line, [])
+                if code in a.keys or c.name in a.keys or c.check in a.keys or "all" in a.keys]
 
     def _check(self, names: Any, *constraints: Any) -> tuple[Any, Any]:
         """Whether the constraints can hold together (with the domain of the fields
@@ -281,11 +374,20 @@ class Analyzer:
         plain = [a for a in d.arms if a.kind == "when"]
         other = [a for a in d.arms if a.kind == "otherwise"]
         conds = {a.number: self.enc.cond(a.cond) for a in edges + plain}
+        rules = self._relevant(names)
+        self._shown = set(names)  # a witness shows the decision's fields...
+        for a in rules:
+            names |= a.names  # ...in a situation the rules accept (their fields are in its record)
         s = self.s
         s.push()
+        self._rules = rules
         try:
             s.add(*self.enc.domain_for(names))
             s.add(*sc.constraints, lv.present)
+            if rules:
+                ok = z3.Bool(f"valid:{d.index}")
+                s.add(ok == z3.Not(z3.Or([a.violated for a in rules])))
+                self._assume = [ok]
             lit: dict[int, Any] = {}
             for a in edges + plain:
                 x = z3.Bool(f"arm:{d.index}:{a.number}")
@@ -305,6 +407,9 @@ class Analyzer:
                 self._gap(d, edges + plain, lit, names)
             self._useless_edges(d, edges, plain, other, lit, dead, names)
         finally:
+            self._assume = []
+            self._rules = []
+            self._shown = None
             s.pop()
 
     def _dead_arms(self, d: ir.DecideIR, arms: list[ir.ArmIR], lit: dict[int, Any]) -> set[int]:
@@ -328,30 +433,118 @@ class Analyzer:
         return dead
 
     def _gap(self, d: ir.DecideIR, arms: list[ir.ArmIR], lit: dict[int, Any], names: set[str]) -> None:
-        """A situation where no arm matches."""
+        """The situations where no arm matches, as regions."""
         label = d.label
-        s = self.s
-        s.push()
-        try:
-            for a in arms:
-                s.add(z3.Not(lit[a.number]))
-            res = self._ask()
-            model = s.model() if res == z3.sat else None
-        finally:
-            s.pop()
+        target = z3.And([z3.Not(lit[a.number]) for a in arms]) if arms else z3.BoolVal(True)
+        crit = self.r.criterion(d.criterion) if d.criterion else None
+        exprs = [a.cond for a in arms] + ([crit.applies] if crit is not None else [])
+        self._region_report(
+            "RB204", "gap", d.span, f"`decide {label.name}` has a gap: no arm covers some situations",
+            "add an arm (or an `otherwise`) for this situation, or state why the guideline leaves it to the "
+            "annotator", target, exprs, names, f"`decide {label.name}` covers every situation")
         self._done("gap")
-        if res == z3.sat:
-            self._diag("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
-                       d.span, help="add an arm (or an `otherwise`) for this situation, or state why the "
-                       "guideline leaves it to the annotator", model=model, names=names)
-        elif res == z3.unknown:
-            self._incomplete("gap", f"`decide {label.name}` covers every situation", d.span, "solver timeout")
+
+    def _region_report(self, code: str, check: str, span: Span, message: Any, help: str, target: Any,
+                       exprs: list[Any], names: set[str], undecided: str, notes: list[str] | None = None,
+                       label: tuple[ir.FieldIR, Any] | None = None) -> None:
+        """Report the situations of `target` (a z3 Bool, in the solver's context under way)
+        as one diagnostic listing its regions: under the rules assumed, without what a
+        suppression on the line accepts. Nothing when no situation remains; a note names
+        the assumed rules that exclude part of it."""
+        from rubricdsl.analysis import regions as R  # noqa: PLC0415
+
+        accepts = self._accepted(span.line, code)
+        acc_terms = []
+        for a in accepts:
+            if a.cond is not None:
+                try:
+                    acc_terms.append(self.enc.cond(a.cond))
+                except Unsupported:
+                    pass
+        accepted = z3.Or(acc_terms) if acc_terms else None
+        kept = z3.And(target, z3.Not(accepted)) if accepted is not None else target
+        res = self._ask(kept)
+        if res == z3.unknown:
+            self._incomplete(check, undecided, span, "solver timeout")
+            return
+        if res == z3.unsat:
+            if accepted is not None and self._ask(target) == z3.sat:
+                self.suppressed += 1
+            return
+        rule_exprs = []
+        for a in self._rules:
+            crit = self.r.criterion(a.rule.criterion) if a.rule.criterion else None
+            rule_exprs += [x for x in (a.rule.when, a.rule.require, crit.applies if crit else None) if x is not None]
+        atoms = R.atoms_of(exprs + rule_exprs + [a.cond for a in accepts if a.cond is not None],
+                           self.enc, self.wording())
+        # the regions are exact over every situation: the rules assumed are part of the
+        # target (a region's words then say what the rules leave of it), not an assumption
+        exact = z3.And(kept, *self._assume) if self._assume else kept
+        from rubricdsl.core.codes import CODES  # noqa: PLC0415
+
+        keys = self.ignored.get(span.line, set())
+        hidden = bool(keys & {code, CODES[code].name, CODES[code].check, "all"})
+        cubes = R.enumerate_cubes(self.s, exact, atoms, self._ask_raw, f"{check}:{span.start}:{len(self.out)}",
+                                  limit=1 if hidden else R.MAX_CUBES)
+        if hidden:  # suppressed whole: its regions are not listed, nothing is left undecided
+            cubes.complete = True
+        if not cubes.cubes:
+            self._incomplete(check, undecided, span, cubes.why)
+            return
+        found = []
+        for lits, model in cubes.cubes:
+            witness, _, _ = situation(self.enc, model, sorted(names))
+            found.append(R.Region(R.cube_words(lits), witness))
+        notes = list(notes or [])
+        if callable(message):
+            message, more = message(cubes.cubes[0][1])
+            notes += more
+        notes += self._excluded_notes(target, span)
+        if accepted is not None and self._ask(target, accepted) == z3.sat:
+            texts = " or ".join(f"`{a.text}`" for a in accepts if a.cond is not None)
+            notes.append(f"the situations where {texts} are accepted by the suppression on this line")
+        self._emit_regions(code, check, message, span, help, found, len(found), cubes.complete, notes,
+                           model=cubes.cubes[0][1] if cubes.cubes else None, names=names, label=label)
+        if not cubes.complete:
+            self._incomplete(check, f"{undecided} beyond the {len(found)} regions listed", span, cubes.why)
+
+    def _excluded_notes(self, target: Any, span: Span) -> list[str]:
+        """A note naming the assumed rules that exclude some situations of `target`."""
+        if not self._rules:
+            return []
+        named = [a.rule.name for a in self._rules if self._ask_raw(target, a.violated) == z3.sat]
+        if not named:
+            return []
+        rules = ", ".join(f"`{n}`" for n in named)
+        return [f"situations that violate the error rule{'s' if len(named) != 1 else ''} {rules} are not "
+                f"reported: no valid record is in them"]
+
+    def _emit_regions(self, code: str, check: str, message: str, span: Span, help: str, found: list[Any],
+                      total: int, complete: bool, notes: list[str], model: Any = None, names: set[str] | None = None,
+                      values: dict[str, Any] | None = None, label: tuple[ir.FieldIR, Any] | None = None) -> None:
+        from rubricdsl.analysis import regions as R  # noqa: PLC0415
+
+        word = "gap" if code == "RB204" else "overlap"
+        shown = self._shown
+        if shown is not None:
+            keep = shown | ({label[0].name} if label is not None else set())
+            for r in found:
+                r.witness = {k: v for k, v in r.witness.items() if k in keep}
+        self._diag(code, check, message, span, help=help, model=model, values=values, names=names, label=label,
+                   notes=R.notes_of(word, found, total, complete) + notes)
+        d = self.out[-1]
+        if shown is not None and d.witness is not None:
+            d.witness = {k: v for k, v in d.witness.items() if k in shown or (label is not None and k == label[0].name)}
+        d.regions = [r.to_dict() for r in found]
+        d.regions_total = total if complete else None
 
     def _first_by_boxes(self, d: ir.DecideIR) -> bool:
-        """Decide dead arms, shadowing and gaps of a `first` table whose arms are boxes.
+        """Decide dead arms, shadowing and gaps of a `first` table whose arms are boxes,
+        under the assumed rules when they are unions of boxes too.
 
         Returns False (and reports nothing) when some condition is not a box."""
         from rubricdsl.analysis.boxes import BoxEngine, NotABox, analyse_first  # noqa: PLC0415
+        from rubricdsl.analysis import regions as R  # noqa: PLC0415
 
         crit = self.r.criterion(d.criterion) if d.criterion else None
         applies = crit.applies if crit is not None else None
@@ -359,20 +552,38 @@ class Analyzer:
         for a in d.arms:
             if a.cond is not None:
                 mentioned |= a.cond.mentions
-        fields = [f for f in self.r.fields if f.name in mentioned]
+        label = d.label
+        other = [a for a in d.arms if a.kind == "otherwise"]
+        rules = self._relevant(set(mentioned) | set(d.mentions))
+        accepts = [a for a in self._accepted(d.span.line, "RB204") if a.cond is not None] if not other else []
+        wanted = set(mentioned)
+        for a in rules:
+            wanted |= a.names
+        for acc in accepts:
+            assert acc.cond is not None
+            wanted |= acc.cond.mentions
+        fields = [f for f in self.r.fields if f.name in wanted]
         engine = BoxEngine.build(fields)
         if engine is None:
             return False
         order = [a for a in d.arms if a.kind == "edge"] + [a for a in d.arms if a.kind == "when"]
-        other = [a for a in d.arms if a.kind == "otherwise"]
         try:
             scope = engine.box(applies)
-            res = analyse_first(engine, order, scope, self.budget.check)
+            violated = [(a, self._violation_region(engine, a.rule)) for a in rules]
+            start = None
+            if violated:
+                start = engine.full[None, :].copy()
+                for _, v in violated:
+                    start = engine.minus_region(start, v)
+            acc_region = engine.empty()
+            for acc in accepts:
+                acc_region = np.concatenate([acc_region, engine.minus_region(engine.region(acc.cond), acc_region)])
+            res = analyse_first(engine, order, scope, self.budget.check, start)
         except NotABox:
             return False
-        label = d.label
-        names = set(mentioned) | {label.name}
+        names = set(wanted) | {label.name}
         label_read = label.name in mentioned
+        self._shown = set(mentioned) | set(d.mentions) | {label.name}
         for a in res.dead:
             self._diag("RB201", "dead", f"{_arm(a)} of `decide {label.name}` can never match", a.span,
                        help="remove the arm or fix its condition")
@@ -385,11 +596,23 @@ class Analyzer:
                        f"{'covers' if len(cover) == 1 else 'together cover'} every situation it matches",
                        b.span, help=f"remove it, or move it above {_cover_text(cover)} if it is the more specific case",
                        values=values, names=names, label=None if label_read else (label, value))
-        if res.gap is not None and not other:
-            self._diag("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
-                       d.span, help="add an arm (or an `otherwise`) for this situation, or state why the "
-                       "guideline leaves it to the annotator", values=res.gap, names=names,
-                       label=None if label_read else (label, _first_value(label)))
+        region = res.region if res.region is not None else engine.empty()
+        if not other and region.shape[0]:
+            rest = engine.minus_region(region, acc_region) if acc_region.shape[0] else region
+            if rest.shape[0] == 0:
+                self.suppressed += 1
+            else:
+                merged = R.merge(rest)
+                found = [R.box_region(engine, b) for b in merged[:R.MAX_COUNTED]]
+                notes = self._box_excluded_notes(engine, res.boxes or [], scope, violated)
+                if acc_region.shape[0] and engine.meet(region, acc_region).shape[0]:
+                    texts = " or ".join(f"`{a.text}`" for a in accepts)
+                    notes.append(f"the situations where {texts} are accepted by the suppression on this line")
+                self._emit_regions("RB204", "gap", f"`decide {label.name}` has a gap: no arm covers some situations",
+                                   d.span, "add an arm (or an `otherwise`) for this situation, or state why the "
+                                   "guideline leaves it to the annotator", found, merged.shape[0], True, notes,
+                                   values=found[0].witness, names=names,
+                                   label=None if label_read else (label, _first_value(label)))
         self._done("dead")
         self._done("shadowed")
         self._done("gap")
@@ -404,6 +627,10 @@ class Analyzer:
             try:
                 s.add(*self.enc.domain_for(names | set(sc.names)))
                 s.add(*sc.constraints, lv.present)
+                if rules:
+                    ok = z3.Bool(f"valid:{d.index}")
+                    s.add(ok == z3.Not(z3.Or([a.violated for a in rules])))
+                    self._assume = [ok]
                 lit = {}
                 for a in order:
                     x = z3.Bool(f"arm:{d.index}:{a.number}")
@@ -412,8 +639,43 @@ class Analyzer:
                 dead = {a.number for a in res.dead}
                 self._useless_edges(d, edges, [a for a in d.arms if a.kind == "when"], other, lit, dead, names)
             finally:
+                self._assume = []
                 s.pop()
+        self._shown = None
         return True
+
+    def _violation_region(self, engine: Any, r: ir.RuleIR) -> Any:
+        """The situations where a rule reports a violation, as disjoint boxes (NotABox when
+        they are not a union of boxes)."""
+        crit = self.r.criterion(r.criterion) if r.criterion else None
+        out = engine.region(crit.applies) if crit is not None and crit.applies is not None else engine.full[None, :]
+        if r.when is not None:
+            out = engine.meet(out, engine.region(r.when))
+        return engine.minus_region(out, engine.region(r.require))
+
+    def _box_excluded_notes(self, engine: Any, boxes: list[Any], scope: Any, violated: list[Any]) -> list[str]:
+        """A note naming the assumed rules whose violations cover some situation of the
+        scope that no arm covers (only the arms that meet the violations are subtracted)."""
+        from rubricdsl.analysis.boxes import Columns  # noqa: PLC0415
+
+        named = []
+        arms = Columns(np.stack(boxes)) if boxes else None
+        for a, v in violated:
+            rest = engine.meet(v, scope[None, :])
+            near: set[int] = set()
+            for rb in rest if arms is not None else ():
+                near.update(arms.meeting(rb).tolist())
+            for j in sorted(near):
+                if rest.shape[0] == 0:
+                    break
+                rest = engine.minus(rest, boxes[j])
+            if rest.shape[0]:
+                named.append(a.rule.name)
+        if not named:
+            return []
+        rules = ", ".join(f"`{n}`" for n in named)
+        return [f"situations that violate the error rule{'s' if len(named) != 1 else ''} {rules} are not "
+                f"reported: no valid record is in them"]
 
     def _overlaps(self, d: ir.DecideIR, arms: list[ir.ArmIR], lit: dict[int, Any],
                   no_edge: Any, names: set[str]) -> None:
@@ -437,17 +699,24 @@ class Analyzer:
                     self._incomplete("overlap", f"{_arm(b)} of `decide {label.name}` overlaps earlier arms", b.span,
                                      "solver timeout")
                 elif res == z3.sat:
-                    model = s.model()
                     rivals = [a for a in arms[:j] if a.allowed != allowed]
-                    hit = [a for a in rivals if z3.is_true(model.eval(lit[a.number], model_completion=True))]
-                    others = ", ".join(_arm(a) for a in hit)
-                    vals = "; ".join(f"{_arm(a)} allows {_values(a)}" for a in hit + [b])
-                    self._diag("RB205", "overlap",
-                               f"{_arm(b)} of `decide {label.name}` overlaps {others}: both can match and allow "
-                               f"different values",
-                               b.span, help="make the conditions exclusive, give the arms the same values, or add "
-                               "`first` if the order of the arms should decide", model=model, names=names,
-                               notes=[vals])
+
+                    def say(model: Any, b: ir.ArmIR = b, rivals: list[ir.ArmIR] = rivals) -> tuple[str, list[str]]:
+                        """The message and note of the witness's situation: the arms that match there."""
+                        hit = [a for a in rivals if z3.is_true(model.eval(lit[a.number], model_completion=True))]
+                        others = ", ".join(_arm(a) for a in hit)
+                        vals = "; ".join(f"{_arm(a)} allows {_values(a)}" for a in hit + [b])
+                        return (f"{_arm(b)} of `decide {label.name}` overlaps {others}: both can match and allow "
+                                f"different values", [vals])
+
+                    exprs = [a.cond for a in arms[:j + 1]]
+                    if no_edge is not None:
+                        exprs += [a.cond for a in d.arms if a.kind == "edge"]
+                    self._region_report(
+                        "RB205", "overlap", b.span, say,
+                        "make the conditions exclusive, give the arms the same values, or add "
+                        "`first` if the order of the arms should decide", o, exprs, names,
+                        f"{_arm(b)} of `decide {label.name}` overlaps earlier arms")
             x = z3.Bool(f"seen:{d.index}:{b.number}")
             before = seen.get(allowed)
             s.add(x == (lit[b.number] if before is None else z3.Or(before, lit[b.number])))
@@ -657,7 +926,21 @@ def _values(a: ir.ArmIR) -> str:
     return ", ".join(value_text(v) for v in a.values)
 
 
-def analyse(rubric: ir.RubricIR, file: str, budget: Budget | None = None) -> list[Diagnostic]:
-    """The analysis's diagnostics, within the budget (by default `budget.DEFAULT_SECONDS`)."""
+def analyse(rubric: ir.RubricIR, file: str, budget: Budget | None = None, assume_rules: bool = True,
+            accepted: dict[int, list[Accept]] | None = None, ignored: dict[int, set[str]] | None = None
+            ) -> list[Diagnostic]:
+    """The analysis's diagnostics, within the budget (by default `budget.DEFAULT_SECONDS`).
+    With `assume_rules`, decisions are analysed under the error rules (`sound_assumption`);
+    `accepted` holds the conditional suppressions by line."""
+    return run_analysis(rubric, file, budget, assume_rules, accepted, ignored)[0]
+
+
+def run_analysis(rubric: ir.RubricIR, file: str, budget: Budget | None = None, assume_rules: bool = True,
+                 accepted: dict[int, list[Accept]] | None = None, ignored: dict[int, set[str]] | None = None
+                 ) -> tuple[list[Diagnostic], int]:
+    """`analyse`, and the number of diagnostics a conditional suppression accepts whole.
+    `ignored` holds the plain suppressions by line: a diagnostic they hide is reported
+    with one region only (it is dropped afterwards)."""
     with interruptible():
-        return Analyzer(rubric, file, budget).run()
+        a = Analyzer(rubric, file, budget, assume_rules, accepted, ignored)
+        return a.run(), a.suppressed

@@ -352,6 +352,7 @@ class DiffResult:
     new: dict[str, str]
     changes: list[Change]
     semantic: list[Any] = field(default_factory=list)
+    coverage: list[Any] = field(default_factory=list)  # gaps and overlaps opened or closed (`semantic.CoverageChange`)
     records: list[RecordDiff] = field(default_factory=list)
     records_read: int = 0
     data: bool = False
@@ -378,6 +379,8 @@ class DiffResult:
                 counts["newly_invalid"] += 1
         s: dict[str, Any] = {"structural_changes": len(self.changes),
                              "semantic_changes": sum(1 for c in self.semantic if c.status != "equivalent")}
+        for k in ("opens gap", "closes gap", "opens overlap", "closes overlap"):
+            s[k.replace(" ", "_")] = sum(1 for c in self.coverage if c.change == k and c.witness is not None)
         if self.data:
             s.update({"records": self.records_read, "records_changed": len(self.records)})
             for k in ("newly_violating", "no_longer_violating", "newly_uncovered", "newly_ambiguous",
@@ -387,7 +390,8 @@ class DiffResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"old": self.old, "new": self.new,
-                "changes": [c.to_dict() for c in self.changes] + [c.to_dict() for c in self.semantic],
+                "changes": [c.to_dict() for c in self.changes] + [c.to_dict() for c in self.semantic]
+                + [c.to_dict() for c in self.coverage],
                 "records": [r.to_dict() for r in self.records], "summary": self.summary()}
 
 
@@ -423,9 +427,9 @@ def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: f
     res = DiffResult({"name": old.ir.name, "version": old.ir.version, "sha256": old.ir.sha256, "file": old_spec},
                      {"name": new.ir.name, "version": new.ir.version, "sha256": new.ir.sha256, "file": new_spec},
                      structural(old.ir, new.ir))
-    from rubricdsl.analysis.semantic import compare  # noqa: PLC0415
+    from rubricdsl.analysis.semantic import compare_all  # noqa: PLC0415
 
-    res.semantic = compare(old.ir, new.ir, budget)
+    res.semantic, res.coverage = compare_all(old.ir, new.ir, budget)
     if data:
         res.data = True
         _records(old, new, data, res, input_format)

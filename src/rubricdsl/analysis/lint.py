@@ -17,6 +17,8 @@ from rubricdsl.language.load import RubricFileError, read_rubric_file
 from rubricdsl.language.walk import Visitor, conditions
 
 _IGNORE = re.compile(r"#\s*rubric:\s*ignore\[([^\]]*)\]")
+# `# rubric: ignore[CODE] when CONDITION` (the condition ends at a `;` outside a string)
+_WHEN = re.compile(r"\s*when\b\s*")
 
 
 class LintRunError(Exception):
@@ -34,10 +36,11 @@ class LintResult:
 
 
 def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | None = None,
-              analysis: bool = True) -> LintResult:
+              analysis: bool = True, assume_rules: bool = True) -> LintResult:
     """Lint one rubric's text. `timeout` is the time budget of the file's analysis, in
     seconds (`budget.DEFAULT_SECONDS` when None), counted from here; what the analysis
-    cannot decide within it is reported as RB209."""
+    cannot decide within it is reported as RB209. With `assume_rules` (the default),
+    decisions are analysed under the rubric's error rules (`checks.sound_assumption`)."""
     from rubricdsl.analysis.budget import Budget  # noqa: PLC0415
     from rubricdsl.language import resolve
     from rubricdsl.language import syntax  # noqa: PLC0415
@@ -51,6 +54,7 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
     tree, sink = syntax.parse(norm, name, recover=True)
     source = sink.source
     diags: list[Diagnostic] = []
+    accepted_whole = 0
     info = {"name": "", "version": "", "sha256": sha, "file": name}
     if tree is not None and tree.header is not None:
         info["name"], info["version"] = tree.header.name, tree.header.version
@@ -66,23 +70,100 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
             diags += _unused(rubric, sink, extra)
         if not sink.has_errors and rubric.examples:
             diags += _examples(rubric, name)  # examples test the whole rubric
+        accepted, cond_diags = _conditional_ignores(tree.comments, norm, name, sha, source)
+        diags += cond_diags
         if analysis:
-            from rubricdsl.analysis.checks import analyse  # noqa: PLC0415
+            from rubricdsl.analysis.checks import run_analysis  # noqa: PLC0415
 
-            diags += analyse(rubric, name, budget)
+            found, accepted_whole = run_analysis(rubric, name, budget, assume_rules, accepted,
+                                                 _plain_ignores(tree.comments))
+            diags += found
     diags = sink.items + diags
     kept, suppressed = _suppress(diags, source, tree.comments if tree is not None else None)
+    suppressed += accepted_whole
     kept.sort(key=lambda d: (d.span.line, d.span.column, d.code))
     return LintResult(name, source, kept, info, suppressed, dict(sink.sources))
 
 
-def lint_file(path: str, timeout: float | None = None) -> LintResult:
-    """Lint one rubric file; `timeout` as in `lint_text`."""
+def lint_file(path: str, timeout: float | None = None, assume_rules: bool = True) -> LintResult:
+    """Lint one rubric file; `timeout` and `assume_rules` as in `lint_text`."""
     try:
         text, sha = read_rubric_file(path)
     except RubricFileError as e:
         raise LintRunError(str(e)) from None
-    return lint_text(text, path, sha, timeout)
+    return lint_text(text, path, sha, timeout, assume_rules=assume_rules)
+
+
+def _split_condition(rest: str) -> str:
+    """The condition after `when`: up to the first `;` outside a string, or the end."""
+    quoted = False
+    i = 0
+    while i < len(rest):
+        ch = rest[i]
+        if quoted and ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            return rest[:i]
+        i += 1
+    return rest
+
+
+def _conditional_ignores(comments, text: str, name: str, sha: str, source: Source):
+    """The suppressions with a condition, `# rubric: ignore[CODE] when COND`, by line
+    (`checks.Accept`), and the diagnostics of conditions that do not compile, placed in
+    the comment. Each condition is compiled as the `require` of a rule appended to the
+    rubric, so that it reads the rubric's names exactly as a rule would."""
+    from rubricdsl.analysis.checks import Accept  # noqa: PLC0415
+    from rubricdsl.language import resolve, syntax  # noqa: PLC0415
+
+    found = []  # (line, keys, condition text, offset of the condition in the file)
+    for c in comments or []:
+        m = _IGNORE.search(c.text)
+        if not m:
+            continue
+        w = _WHEN.match(c.text, m.end())
+        if not w:
+            continue
+        keys = {k.strip() for k in m.group(1).split(",") if k.strip()}
+        cond = _split_condition(c.text[w.end():]).rstrip()
+        found.append((c.span.line, keys, cond, c.span.start + w.end(), c.span))
+    if not found:
+        return {}, []
+    out: dict[int, list] = {}
+    diags: list[Diagnostic] = []
+    pieces = [text.rstrip("\n"), "\n"]
+    at = len(pieces[0]) + 1
+    starts = []
+    for i, (_, _, cond, _, _) in enumerate(found):
+        head = f"rule __rubric_ignore_{i} \"\" {{\n  require "
+        pieces.append(head + cond + "\n}\n")
+        starts.append(at + len(head))
+        at += len(head) + len(cond) + 3
+    synth = "".join(pieces)
+    tree, sink = syntax.parse(synth, name, recover=True)
+    rubric = resolve.Checker(tree, sink, synth, sha).run() if tree is not None else None
+    rules = {r.name: r for r in rubric.rules} if rubric is not None else {}
+    for i, (line, keys, cond, orig, cspan) in enumerate(found):
+        lo, hi = starts[i], starts[i] + len(cond)
+        bad = False
+        for d in sink.items:
+            if d.severity == "error" and lo <= d.span.start <= hi + 3:
+                a = orig + min(max(d.span.start - lo, 0), len(cond))
+                b = orig + min(max(d.span.end - lo, 0), len(cond))
+                diags.append(Diagnostic(d.code, f"in the condition of a suppression: {d.message}",
+                                        source.span(a, max(a, b)), name, d.help))
+                bad = True
+        r = rules.get(f"__rubric_ignore_{i}")
+        if not bad and r is None:
+            diags.append(Diagnostic("RB001", "the condition of this suppression cannot be read", cspan, name,
+                                    help="write `# rubric: ignore[RB204] when CONDITION`, the condition in the "
+                                         "rubric's expression language"))
+            bad = True
+        out.setdefault(line, []).append(Accept(keys, None if bad or r is None else r.require, cond.strip()))
+    return out, diags
 
 
 def _unused(rubric, sink: Sink, extra: set[str] | None = None) -> list[Diagnostic]:
@@ -140,6 +221,16 @@ def _examples(rubric: ir.RubricIR, name: str) -> list[Diagnostic]:
     return out
 
 
+def _plain_ignores(comments) -> dict[int, set[str]]:
+    """The keys of the suppressions without a condition, by line."""
+    ignores: dict[int, set[str]] = {}
+    for c in comments or []:
+        m = _IGNORE.search(c.text)
+        if m and not _WHEN.match(c.text, m.end()):
+            ignores.setdefault(c.span.line, set()).update(k.strip() for k in m.group(1).split(",") if k.strip())
+    return ignores
+
+
 def _suppress(diags: list[Diagnostic], source: Source, comments) -> tuple[list[Diagnostic], int]:
     """Drop warnings and infos whose line carries `# rubric: ignore[CODE, ...]` naming their
     code (or its kebab name, or its check, or `all`). Errors are never suppressed: a rubric
@@ -147,7 +238,7 @@ def _suppress(diags: list[Diagnostic], source: Source, comments) -> tuple[list[D
     ignores: dict[int, set[str]] = {}
     for c in comments or []:
         m = _IGNORE.search(c.text)
-        if m:
+        if m and not _WHEN.match(c.text, m.end()):  # a condition accepts regions (`checks.Accept`)
             keys = {k.strip() for k in m.group(1).split(",") if k.strip()}
             ignores.setdefault(c.span.line, set()).update(keys)
     if not ignores:

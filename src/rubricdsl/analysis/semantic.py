@@ -58,6 +58,30 @@ class SemanticChange:
         return d
 
 
+@dataclass
+class CoverageChange:
+    """A region of situations where a decision's gap or overlap opens or closes."""
+
+    name: str  # the decided label
+    change: str  # opens gap | closes gap | opens overlap | closes overlap
+    where: str  # the region in the guideline's words
+    witness: dict[str, Any] | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": "coverage", "what": "decide", "name": self.name, "change": self.change,
+                             "where": self.where}
+        if self.witness is not None:
+            d["witness"] = self.witness
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
+# regions listed per change of one decision (opens gap, closes gap, ...)
+COVERAGE_SHOWN = 10
+
+
 def _comparable(old: ir.RubricIR, new: ir.RubricIR) -> tuple[set[str], dict[ir.EnumType, tuple[str, ...]]]:
     """Fields both versions can share variables for, and the index space of enums whose
     values changed (old values, then the new ones): a record is compared only where it
@@ -146,8 +170,15 @@ def _decide_terms(d: ir.DecideIR, enc: Encoder, rubric: ir.RubricIR, defs: list[
 def compare(old: ir.RubricIR, new: ir.RubricIR, budget: Budget | None = None) -> list[SemanticChange]:
     """The semantic changes from OLD to NEW, within the budget (by default
     `budget.DEFAULT_SECONDS` from now)."""
+    return compare_all(old, new, budget)[0]
+
+
+def compare_all(old: ir.RubricIR, new: ir.RubricIR, budget: Budget | None = None
+                ) -> tuple[list[SemanticChange], list[CoverageChange]]:
+    """`compare`, and the gaps and overlaps each decision opens or closes."""
     with interruptible():
-        return Comparison(old, new, budget if budget is not None else Budget()).run()
+        c = Comparison(old, new, budget if budget is not None else Budget())
+        return c.run(), c.coverage
 
 
 class Comparison:
@@ -163,6 +194,7 @@ class Comparison:
         self.s = Solver()
         self.names: set[str] = set()  # the fields the comparison under way reads
         self.out: list[SemanticChange] = []
+        self.coverage: list[CoverageChange] = []
 
     def run(self) -> list[SemanticChange]:
         todo: list[tuple[str, Callable[[], None]]] = []
@@ -309,6 +341,12 @@ class Comparison:
         names = set(o.mentions | d.mentions)
         self.names = names
         self.s.add(*defs)  # definitions of fresh Bools: they hold in every situation
+        self._meaning(name, names, (a_o, c_o, al_o, amb_o), (a_n, c_n, al_n, amb_n))
+        self.gaps_and_overlaps(o, d, names, (a_o, c_o, amb_o), (a_n, c_n, amb_n))
+
+    def _meaning(self, name: str, names: set[str], old: tuple, new: tuple) -> None:
+        a_o, c_o, al_o, amb_o = old
+        a_n, c_n, al_n, amb_n = new
         on = z3.Or(a_o, a_n)
         # a situation where the outcome differs: coverage, ambiguity or an allowed value
         differ_cov = z3.Or(a_o != a_n, z3.And(a_o, c_o != c_n))
@@ -337,6 +375,78 @@ class Comparison:
         model = m_cov if r_cov == z3.sat else (m_lost if r_lost == z3.sat else m_gain)
         self.out.append(SemanticChange("decide", name, status, self.witness(model, names),
                                        _says(model, a_o, c_o, al_o, amb_o), _says(model, a_n, c_n, al_n, amb_n)))
+
+    def gaps_and_overlaps(self, o: ir.DecideIR, d: ir.DecideIR, names: set[str], old: tuple, new: tuple) -> None:
+        """The regions where a gap or an overlap opens (NEW has it where OLD had not, or
+        where the record was not valid in OLD: a new enum value) or closes, each as
+        disjoint regions with a witness, up to COVERAGE_SHOWN per change."""
+        from rubricdsl.analysis import regions as R  # noqa: PLC0415
+        from rubricdsl.render.wording import Wording  # noqa: PLC0415
+
+        a_o, c_o, amb_o = old
+        a_n, c_n, amb_n = new
+        valid_o = z3.And(self.eo.domain_for(names) or [z3.BoolVal(True)])
+        valid_n = z3.And(self.en.domain_for(names) or [z3.BoolVal(True)])
+        gap_o, gap_n = z3.And(valid_o, a_o, z3.Not(c_o)), z3.And(valid_n, a_n, z3.Not(c_n))
+        ovl_o, ovl_n = z3.And(valid_o, a_o, amb_o), z3.And(valid_n, a_n, amb_n)
+        atoms = []
+        for dec, enc, rubric in ((o, self.eo, self.old), (d, self.en, self.new)):
+            crit = rubric.criterion(dec.criterion) if dec.criterion else None
+            exprs = [a.cond for a in dec.arms] + ([crit.applies] if crit is not None else [])
+            atoms += R.atoms_of(exprs, enc, Wording(rubric))
+        read = set().union(*(a.cond.mentions for a in o.arms + d.arms if a.cond is not None))
+        atoms += self._value_atoms(names - ({d.label.name} - read))  # the label's own value decides nothing
+
+        def ask(*a: Any) -> Any:
+            self.s.set("timeout", self.budget.question_ms())
+            r = self.s.check(*a)
+            if r == z3.unknown and self.budget.expired():
+                raise OutOfTime
+            return r
+
+        tag = f"{d.label.name}"
+        self.s.push()
+        try:
+            self.s.add(z3.Or(valid_o, valid_n))  # a situation valid in at least one version
+            self._coverage_regions(d, names, atoms, ask, tag, gap_o, gap_n, ovl_o, ovl_n)
+        finally:
+            self.s.pop()
+
+    def _coverage_regions(self, d: ir.DecideIR, names: set[str], atoms: list[Any], ask: Any, tag: str,
+                          gap_o: Any, gap_n: Any, ovl_o: Any, ovl_n: Any) -> None:
+        from rubricdsl.analysis import regions as R  # noqa: PLC0415
+
+        for change, target in (("opens gap", z3.And(gap_n, z3.Not(gap_o))),
+                               ("closes gap", z3.And(gap_o, z3.Not(gap_n))),
+                               ("opens overlap", z3.And(ovl_n, z3.Not(ovl_o))),
+                               ("closes overlap", z3.And(ovl_o, z3.Not(ovl_n)))):
+            if ask(target) != z3.sat:
+                continue
+            cubes = R.enumerate_cubes(self.s, target, atoms, ask, f"{change}:{tag}", limit=COVERAGE_SHOWN)
+            for lits, model in cubes.cubes:
+                self.coverage.append(CoverageChange(d.label.name, change, R.cube_words(lits),
+                                                    self.witness(model, names)))
+            if not cubes.complete:
+                self.coverage.append(CoverageChange(
+                    d.label.name, change, "more situations than the regions listed",
+                    reason=f"RB209: not every region was listed ({cubes.why})"))
+
+    def _value_atoms(self, names: set[str]) -> list[Any]:
+        """`f is v` for each value of the enum and bool fields read, in either version: the
+        tests that separate a value one version has and the other has not."""
+        from rubricdsl.analysis.regions import Atom  # noqa: PLC0415
+
+        out = []
+        for name in sorted(names):
+            enc = self.en if name in self.en.vars else self.eo
+            fv = enc.vars[name]
+            t = fv.f.type
+            if t.kind != "enum" or t.enum is None:
+                continue
+            for v in enc.space_of(t.enum):
+                out.append(Atom(z3.And(fv.present, fv.value == enc.index(t.enum, v)),
+                                f"`{name}` is `{v}`", f"`{name}` is not `{v}`", True))
+        return out
 
 
 UNDECIDED = "RB209: the solver could not decide within its time limit"

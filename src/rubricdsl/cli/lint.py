@@ -53,22 +53,27 @@ def _selectors(option: str):
               metavar="SECONDS",
               help="Time budget of the static analysis per rubric file; what it leaves undecided is "
                    "reported (RB209).")
+@click.option("--no-assume-rules", "no_assume_rules", is_flag=True, default=False,
+              help="Analyse decisions over every situation, not only those the rubric's error rules allow.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: on a terminal).")
 def lint(rubrics: tuple[str, ...], fmt: str | None, fail_level: str | None, select: tuple[str, ...] | None,
          ignore: tuple[str, ...] | None, config_file: str | None, isolated: bool, show_config: str | None,
-         output: str | None, timeout_s: float, color: bool | None) -> None:
+         output: str | None, timeout_s: float, no_assume_rules: bool, color: bool | None) -> None:
     """Parse, type-check and statically analyse RUBRIC files.
 
     Reports syntax and compile errors, unused inputs and lets, failing examples,
     and what the solver proves about the rubric: dead conditions, vacuous and
     always-violated requirements, gaps, overlaps, shadowed arms and useless edge
-    cases, each with a witness. Suppress one on its line with
-    `# rubric: ignore[CODE]`, or for files and projects in rubric.toml (or
-    pyproject.toml's [tool.rubric]): fail-level, select, ignore,
-    per-file-ignores, output-format; the nearest one above each RUBRIC applies,
-    and options given here win over it. Errors are always reported. Exit 1 when a
-    diagnostic at or above the fail level is reported, 2 when a file or the
-    configuration cannot be read.
+    cases, each with a witness. Decisions are analysed under the rubric's
+    error rules: a gap or overlap that only invalid records reach is not
+    reported (--no-assume-rules reports it). Every gap and overlap region is
+    listed. Suppress one on its line with `# rubric: ignore[CODE]`, only the
+    regions inside a condition with `# rubric: ignore[RB204] when COND`, or for
+    files and projects in rubric.toml (or pyproject.toml's [tool.rubric]):
+    fail-level, select, ignore, per-file-ignores, output-format; the nearest one
+    above each RUBRIC applies, and options given here win over it. Errors are
+    always reported. Exit 1 when a diagnostic at or above the fail level is
+    reported, 2 when a file or the configuration cannot be read.
     """
     configs = Configs(config_file, isolated)
     overrides = {k: v for k, v in (("select", select), ("ignore", ignore), ("fail_level", fail_level)) if v is not None}
@@ -90,7 +95,7 @@ def lint(rubrics: tuple[str, ...], fmt: str | None, fail_level: str | None, sele
     failed = False
     for path, cfg in zip(rubrics, file_configs):
         try:
-            res = lint_file(path, timeout_s)
+            res = lint_file(path, timeout_s, assume_rules=not no_assume_rules)
         except LintRunError as e:
             fail(str(e))
         disabled = cfg.ignored_codes_for(path)

@@ -22,6 +22,8 @@ class Diagnostic:
     notes: list[str] = field(default_factory=list)
     record: dict[str, Any] | None = None  # a JSON record showing the problem (static analysis)
     check_override: str | None = None  # the spec's check, when the code alone does not say it
+    regions: list[dict[str, Any]] | None = None  # a gap's or overlap's situations, as disjoint regions
+    regions_total: int | None = None  # how many regions there are (None: not all were found)
 
     def __post_init__(self) -> None:
         if self.severity is None:
@@ -68,6 +70,9 @@ class Diagnostic:
             d["record"] = self.record
         if self.notes:
             d["notes"] = list(self.notes)
+        if self.regions is not None:
+            d["regions"] = list(self.regions)
+            d["regions_total"] = self.regions_total
         return d
 
 

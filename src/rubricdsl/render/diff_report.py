@@ -31,6 +31,16 @@ def render_text(res: DiffResult, samples: int = 20) -> str:
             if c.reason:
                 line += f"  ({c.reason})"
             lines.append(line)
+    if res.coverage:
+        lines.append("")
+        lines.append("gaps and overlaps:")
+        for c in res.coverage:
+            line = f"  {c.change}: decide {c.name}: {c.where}"
+            if c.witness is not None:
+                line += f"  e.g. {data_text(c.witness, spaced=True)}"
+            if c.reason:
+                line += f"  ({c.reason})"
+            lines.append(line)
     if res.data:
         s = res.summary()
         lines.append("")
@@ -72,6 +82,11 @@ def render_markdown(res: DiffResult, samples: int = 50) -> str:
         for c in res.semantic:
             ex = f"`{data_text(c.witness, spaced=True)}`" if c.witness is not None else (c.reason or "")
             out.append(f"| {c.status} | {c.what} | `{c.name}` | {ex} | {c.old_says or ''} | {c.new_says or ''} |")
+    if res.coverage:
+        out += ["", "| gaps and overlaps | decide | where | for example |", "| --- | --- | --- | --- |"]
+        for c in res.coverage:
+            ex = f"`{data_text(c.witness, spaced=True)}`" if c.witness is not None else (c.reason or "")
+            out.append(f"| {c.change} | `{c.name}` | {_md_cell(c.where)} | {ex} |")
     if res.data:
         s = res.summary()
         out += ["", f"**{s['records_changed']}** of {s['records']} records get different findings."]
