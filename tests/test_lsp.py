@@ -1,0 +1,442 @@
+"""`rubric lsp` end to end: a real client (pytest-lsp) talks to the server over
+standard input and output. One server for the module; each test opens its own
+documents. What the server says is compared with what the lint API, the compiler and
+the formatter give for the same text, not with lists written here."""
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+pytest_lsp = pytest.importorskip("pytest_lsp")
+from lsprotocol import types  # noqa: E402
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
+
+import rubricdsl  # noqa: E402
+from rubricdsl.analysis.lint import lint_text  # noqa: E402
+from rubricdsl.language.fmt import format_text  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRICS = sorted(ROOT.glob("rubrics/*/*.rubric"))
+SAFETY = ROOT / "rubrics" / "response-safety" / "response-safety.rubric"
+
+# one server for the module: every test runs on the module's event loop, and xdist
+# keeps the module's tests on one worker
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("lsp")]
+
+SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
+            "info": types.DiagnosticSeverity.Information}
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=[sys.executable, "-m", "rubricdsl", "lsp"]))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=ROOT.as_uri()))
+    yield
+    await lsp_client.shutdown_session()
+
+
+# ---- helpers -----------------------------------------------------------------------
+
+_counter = iter(range(1, 10**6))
+
+
+def new_uri(tmp_path: Path) -> str:
+    return (tmp_path / f"doc{next(_counter)}.rubric").as_uri()
+
+
+async def published(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
+    """The next diagnostics published for `uri` (those of the text last sent)."""
+    for _ in range(6000):  # a guard against a hang, not a timing
+        if uri in client.diagnostics:
+            return list(client.diagnostics.pop(uri))
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no diagnostics were published for {uri}")
+
+
+async def open_doc(client: LanguageClient, uri: str, text: str) -> list[types.Diagnostic]:
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="rubric", version=1, text=text)))
+    return await published(client, uri)
+
+
+async def replace_text(client: LanguageClient, uri: str, text: str, version: int) -> list[types.Diagnostic]:
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+    return await published(client, uri)
+
+
+def close_doc(client: LanguageClient, uri: str) -> None:
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+
+
+def pos(text: str, offset: int) -> types.Position:
+    """The protocol position (UTF-16) of an offset into `text`."""
+    line = text.count("\n", 0, offset)
+    start = text.rfind("\n", 0, offset) + 1
+    return types.Position(line, len(text[start:offset].encode("utf-16-le")) // 2)
+
+
+def at(text: str, needle: str, skip: int = 0, nth: int = 0) -> types.Position:
+    """The position `skip` characters into the `nth` occurrence of `needle`."""
+    i = -1
+    for _ in range(nth + 1):
+        i = text.index(needle, i + 1)
+    return pos(text, i + skip)
+
+
+def span_range(text: str, line: int, column: int, end_line: int, end_column: int) -> types.Range:
+    lines = text.split("\n")
+
+    def p(ln: int, col: int) -> types.Position:
+        return types.Position(ln - 1, len(lines[ln - 1][: col - 1].encode("utf-16-le")) // 2)
+
+    return types.Range(p(line, column), p(end_line, end_column))
+
+
+def word_at(text: str, rng: types.Range) -> str:
+    lines = text.split("\n")
+    assert rng.start.line == rng.end.line
+    return lines[rng.start.line][rng.start.character:rng.end.character]
+
+
+def apply(text: str, edits: list[types.TextEdit]) -> str:
+    """The text with non-overlapping edits applied (last first)."""
+    offsets = []
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    for e in edits:
+        a = starts[e.range.start.line] + e.range.start.character
+        b = starts[e.range.end.line] + e.range.end.character if e.range.end.line < len(starts) else len(text)
+        offsets.append((a, b, e.new_text))
+    for a, b, new in sorted(offsets, reverse=True):
+        text = text[:a] + new + text[b:]
+    return text
+
+
+# ---- diagnostics -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", RUBRICS, ids=[p.stem for p in RUBRICS])
+async def test_a_shipped_rubric_has_the_diagnostics_lint_gives(client: LanguageClient, path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    got = await open_doc(client, path.as_uri(), text)
+    close_doc(client, path.as_uri())
+    want = lint_text(text, str(path)).diagnostics
+    assert sorted((d.code, d.severity, d.range.start.line, d.range.start.character) for d in got) == sorted(
+        (d.code, SEVERITY[d.severity], d.span.line - 1, span_range(text, d.span.line, d.span.column, d.span.line,
+                                                                  d.span.column).start.character) for d in want)
+    if not any(d.severity == "error" for d in want):
+        assert not [d for d in got if d.severity == types.DiagnosticSeverity.Error]
+
+
+async def test_an_error_typed_is_reported_with_its_code_range_and_page_then_cleared(
+        client: LanguageClient, tmp_path: Path) -> None:
+    uri = new_uri(tmp_path)
+    text = SAFETY.read_text(encoding="utf-8")
+    assert not [d for d in await open_doc(client, uri, text) if d.code == "RB101"]
+    broken = text.replace("when violence in harm_categories and intent == genuine",
+                          "when violence in harm_categories and intnet == genuine")
+    diags = await replace_text(client, uri, broken, 2)
+    unknown = [d for d in diags if d.code == "RB101"]
+    assert len(unknown) == 1
+    d = unknown[0]
+    assert d.severity == types.DiagnosticSeverity.Error
+    assert d.range.start == at(broken, "intnet ==")
+    assert word_at(broken, d.range) == "intnet"
+    # the page the diagnostic links to is the code's documentation page
+    page = Path(unquote(urlparse(d.code_description.href).path))
+    assert page.name == "RB101.md" and page.parent.name == "diagnostics"
+    assert page.read_text(encoding="utf-8") == (ROOT / "docs" / "diagnostics" / "RB101.md").read_text(encoding="utf-8")
+    # the same diagnostic as lint's
+    lint = [x for x in lint_text(broken, "x.rubric").diagnostics if x.code == "RB101"]
+    assert [x.message for x in lint] == [d.message.split("\n")[0]]
+    fixed = await replace_text(client, uri, text, 3)
+    assert not [x for x in fixed if x.code == "RB101"]
+    close_doc(client, uri)
+
+
+async def test_a_syntax_error_is_reported_where_lint_puts_it(client: LanguageClient, tmp_path: Path) -> None:
+    uri = new_uri(tmp_path)
+    text = 'rubric "r" version "1"\nlabel ok: bool from ok\nrule r "must" {\n  require ok and\n}\n'
+    diags = await open_doc(client, uri, text)
+    want = [d for d in lint_text(text, "x").diagnostics if d.severity == "error"]
+    assert want
+    assert sorted((d.code, d.range) for d in diags if d.severity == types.DiagnosticSeverity.Error) == sorted(
+        (d.code, span_range(text, d.span.line, d.span.column, d.span.end_line, d.span.end_column)) for d in want)
+    close_doc(client, uri)
+
+
+# ---- hover -------------------------------------------------------------------------
+
+
+async def hover_text(client: LanguageClient, uri: str, position: types.Position) -> str:
+    h = await client.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    assert h is not None
+    return h.contents.value
+
+
+async def test_hover_shows_a_fields_type_path_levels_and_guidance(client: LanguageClient) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    field = rubricdsl.loads(text).ir.field("severity")
+    value = await hover_text(client, uri, at(text, "severity >= high", 2))
+    assert field.type.describe() in value
+    assert field.path_text in value
+    assert field.doc in value
+    for v, meaning in field.levels:
+        assert meaning in value
+    close_doc(client, uri)
+
+
+async def test_hover_on_an_arm_says_its_situation_in_the_guidelines_words(client: LanguageClient) -> None:
+    from rubricdsl.render.wording import build_guide, plain
+
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    guide = build_guide(rubricdsl.loads(text).ir)
+    decide = next(d for s in guide.sections for d in s.decides if d.label == "safety")
+    for needle, arm in (("edge operational_uplift", decide.edges[0]), ("when harm_categories is empty", decide.arms[0])):
+        value = await hover_text(client, uri, at(text, needle, 1))
+        assert plain(arm.when) in value
+    close_doc(client, uri)
+
+
+async def test_hover_on_a_diagnostic_explains_its_code(client: LanguageClient, tmp_path: Path) -> None:
+    from rubricdsl.analysis.lint import explain
+
+    uri = new_uri(tmp_path)
+    text = 'rubric "r" version "1"\ninput unused: bool from u\nlabel ok: bool from ok\nrule r "must" { require ok }\n'
+    diags = await open_doc(client, uri, text)
+    assert [d.code for d in diags] == ["RB208"]
+    value = await hover_text(client, uri, diags[0].range.start)
+    assert explain("RB208").strip().splitlines()[0] in value
+    close_doc(client, uri)
+
+
+# ---- definition and references -----------------------------------------------------
+
+
+async def definition(client: LanguageClient, uri: str, position: types.Position) -> list[types.Location]:
+    got = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    return list(got or [])
+
+
+@pytest.mark.parametrize("use, decl", [
+    ("severity >= high", "label severity:"),  # a field
+    ("crisis_language\n", "let crisis_language"),  # a let
+    ("violation categories_need_severity", "rule categories_need_severity"),  # a rule, named by an example
+    ("== satire and", "satire, fiction, educational"),  # an enum value
+    ("-> unsafe\n", "borderline, unsafe} from labels.safety"),  # an arm's value
+    ("uncovered safety", "label safety:"),  # a decided label, named by an example
+])
+async def test_definition_goes_to_the_declaration(client: LanguageClient, use: str, decl: str) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    assert use in text and decl in text
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    name_skip = {"severity >= high": 0, "crisis_language\n": 0, "== satire and": 3, "-> unsafe\n": 3}.get(use)
+    if name_skip is None:
+        name_skip = use.index(" ") + 1
+    locations = await definition(client, uri, at(text, use, name_skip + 1))
+    name = re.match(r"[A-Za-z_]+", use[name_skip:]).group(0)
+    decl_at = text.index(decl) + decl.index(name)
+    assert [(loc.uri, loc.range.start) for loc in locations] == [(uri, pos(text, decl_at))]
+    assert word_at(text, locations[0].range) == name
+    close_doc(client, uri)
+
+
+async def test_references_find_every_use_of_a_field(client: LanguageClient) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    refs = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=at(text, "intent == genuine", 1),
+        context=types.ReferenceContext(include_declaration=True)))
+    assert all(word_at(text, r.range) == "intent" for r in refs)
+    lines = {r.range.start.line for r in refs}
+    # every line where `intent` is compared or declared, the `given` entries that name it
+    for m in re.finditer(r"\bintent (==|in) |label intent:|given \{[^}]*\bintent:", text):
+        assert text.count("\n", 0, m.start()) in lines
+    without = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=at(text, "intent == genuine", 1),
+        context=types.ReferenceContext(include_declaration=False)))
+    assert len(without) == len(refs) - 1
+    close_doc(client, uri)
+
+
+async def test_references_of_an_enum_value_are_that_enums_values_only(client: LanguageClient) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    # `none` is a value of `severity` and of `stance`'s neighbours; the references of
+    # severity's `none` are severity's
+    refs = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=at(text, "severity == none", 13),
+        context=types.ReferenceContext(include_declaration=True)))
+    assert refs and all(word_at(text, r.range) == "none" for r in refs)
+    for m in re.finditer(r"severity (==|>|<|>=|<=|!=) none\b", text):
+        assert pos(text, m.end() - 4) in [r.range.start for r in refs]
+    assert pos(text, text.index("{none, low, medium") + 1) in [r.range.start for r in refs]
+    close_doc(client, uri)
+
+
+# ---- completion --------------------------------------------------------------------
+
+
+async def complete(client: LanguageClient, uri: str, position: types.Position) -> list[types.CompletionItem]:
+    got = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    return got.items if isinstance(got, types.CompletionList) else list(got or [])
+
+
+@pytest.mark.parametrize("line, field", [
+    ("  when safety == ", "safety"),
+    ("  when intent in {satire, ", "intent"),
+    ("  when topic != ", "topic"),
+])
+async def test_completion_offers_the_values_of_the_enum_in_question(
+        client: LanguageClient, tmp_path: Path, line: str, field: str) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    anchor = '  rule rationale_substance'
+    edited = text.replace(anchor, f"  rule probe \"p\" {{\n{line}\n  require true\n  }}\n\n{anchor}", 1)
+    uri = new_uri(tmp_path)
+    await open_doc(client, uri, edited)
+    items = await complete(client, uri, at(edited, line, len(line)))
+    values = rubricdsl.loads(text).ir.field(field).type.enum.values
+    assert [i.label for i in items] == list(values)
+    close_doc(client, uri)
+
+
+async def test_completion_elsewhere_offers_names_and_keywords(client: LanguageClient, tmp_path: Path) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = new_uri(tmp_path)
+    edited = text.replace("    when crisis_language\n", "    when \n", 1)
+    await open_doc(client, uri, edited)
+    labels = {i.label for i in await complete(client, uri, at(edited, "    when \n", 9))}
+    ir = rubricdsl.loads(text).ir
+    assert {f.name for f in ir.fields} <= labels
+    assert {x.name for x in ir.lets} <= labels
+    assert {"and", "not", "is", "empty", "matches"} <= labels
+    close_doc(client, uri)
+
+
+# ---- symbols -----------------------------------------------------------------------
+
+
+async def test_document_symbols_outline_the_rubric(client: LanguageClient) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    got = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    names: set[str] = set()
+
+    def walk(syms) -> None:
+        for s in syms:
+            names.add(s.name)
+            walk(s.children or [])
+
+    walk(got)
+    ir = rubricdsl.loads(text).ir
+    assert {c.name for c in ir.criteria} <= {s.name for s in got}  # criteria at the top
+    assert {r.name for r in ir.rules + ir.item_rules} <= names
+    assert {x.name for x in ir.lets} <= names
+    assert {x.title for x in ir.examples} <= names
+    assert {f"decide {d.label.name}" for d in ir.decides} <= names
+    close_doc(client, uri)
+
+
+# ---- formatting --------------------------------------------------------------------
+
+
+async def test_formatting_gives_rubric_fmts_layout(client: LanguageClient, tmp_path: Path) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    messy = text.replace("label safety: enum {safe, borderline, unsafe}",
+                         "label   safety :enum{safe,borderline,unsafe}").replace("\n  rule ", "\n      rule ")
+    assert messy != text
+    uri = new_uri(tmp_path)
+    await open_doc(client, uri, messy)
+    edits = await client.text_document_formatting_async(types.DocumentFormattingParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), options=types.FormattingOptions(tab_size=2, insert_spaces=True)))
+    assert apply(messy, edits) == format_text(messy)
+    close_doc(client, uri)
+
+
+async def test_formatting_leaves_a_file_with_syntax_errors_alone(client: LanguageClient, tmp_path: Path) -> None:
+    text = 'rubric "r" version "1"\nlabel ok: bool from ok\nrule r "must" {\n  require ok and\n}\n'
+    uri = new_uri(tmp_path)
+    await open_doc(client, uri, text)
+    edits = await client.text_document_formatting_async(types.DocumentFormattingParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), options=types.FormattingOptions(tab_size=2, insert_spaces=True)))
+    assert not edits
+    close_doc(client, uri)
+
+
+# ---- code actions ------------------------------------------------------------------
+
+
+async def code_actions(client: LanguageClient, uri: str, d: types.Diagnostic) -> list[types.CodeAction]:
+    got = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=d.range, context=types.CodeActionContext(diagnostics=[d])))
+    return [a for a in got or [] if isinstance(a, types.CodeAction)]
+
+
+@pytest.mark.parametrize("wrong, right", [
+    ("when violence in harm_categories and intent == genuine", "when violence in harm_categories and intnet == genuine"),
+    ("intent == genuine and severity >= high", "intent == genuin and severity >= high"),
+])
+async def test_a_did_you_mean_is_a_quick_fix(client: LanguageClient, tmp_path: Path, wrong: str, right: str) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    broken = text.replace(wrong, right, 1)
+    uri = new_uri(tmp_path)
+    diags = [d for d in await open_doc(client, uri, broken) if d.severity == types.DiagnosticSeverity.Error]
+    assert len(diags) == 1 and "did you mean" in diags[0].message
+    actions = await code_actions(client, uri, diags[0])
+    assert len(actions) == 1
+    fixed = apply(broken, actions[0].edit.changes[uri])
+    assert fixed == text
+    close_doc(client, uri)
+
+
+GAP = """rubric "g" version "1"
+label harm: set {violence, hate} from harm
+label level: enum {low, "very high"} from level
+label safety: enum {safe, unsafe} from safety
+decide safety {
+  when harm is empty -> safe
+  when violence in harm -> unsafe
+  when hate in harm and level == low -> safe
+}
+"""
+
+
+@pytest.mark.parametrize("code", ["RB204", "RB205"])
+async def test_a_gap_or_overlap_witness_becomes_an_example(client: LanguageClient, tmp_path: Path, code: str) -> None:
+    uri = new_uri(tmp_path)
+    diags = await open_doc(client, uri, GAP)
+    found = [d for d in diags if d.code == code]
+    assert len(found) == 1
+    witness = next(d for d in lint_text(GAP, "g").diagnostics if d.code == code).witness
+    actions = [a for a in await code_actions(client, uri, found[0]) if "example" in a.title]
+    assert len(actions) == 1
+    new = apply(GAP, actions[0].edit.changes[uri])
+    assert new.startswith(GAP)
+    rubric = rubricdsl.loads(new)
+    (example,) = rubric.ir.examples
+    assert example.given == {k: (sorted(v) if isinstance(v, list) else v) for k, v in witness.items()} or \
+        {k: (sorted(v) if isinstance(v, (list, frozenset, set)) else v) for k, v in example.given.items()} == \
+        {k: (sorted(v) if isinstance(v, list) else v) for k, v in witness.items()}
+    # the example pins what the rubric gives for the witness today, so it passes
+    assert [r.passed for r in rubric.test()] == [True]
+    close_doc(client, uri)
