@@ -5,6 +5,7 @@ the formatter give for the same text, not with lists written here."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sys
 from pathlib import Path
@@ -439,4 +440,43 @@ async def test_a_gap_or_overlap_witness_becomes_an_example(client: LanguageClien
         {k: (sorted(v) if isinstance(v, list) else v) for k, v in witness.items()}
     # the example pins what the rubric gives for the witness today, so it passes
     assert [r.passed for r in rubric.test()] == [True]
+    close_doc(client, uri)
+
+
+# ---- the project's configuration ---------------------------------------------------
+
+UNUSED = 'rubric "r" version "1"\ninput unused: bool from u\nlabel ok: bool from ok\nrule r "must" { require ok }\n'
+
+
+async def test_the_configuration_disables_checks_for_its_files(client: LanguageClient, tmp_path: Path) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "rubric.toml").write_text('ignore = ["unused-field"]\n', encoding="utf-8")
+    inside, outside = (project / "sub" / "a.rubric").as_uri(), (elsewhere / "a.rubric").as_uri()
+    assert [d.code for d in await open_doc(client, outside, UNUSED)] == ["RB208"]
+    assert [d.code for d in await open_doc(client, inside, UNUSED)] == []
+    # errors are reported whatever the configuration says
+    broken = UNUSED.replace("require ok", "require okk")
+    assert [d.code for d in await replace_text(client, inside, broken, 2)] == ["RB101"]
+    close_doc(client, inside)
+    close_doc(client, outside)
+
+
+async def test_completion_after_from_offers_the_paths_of_the_sample_data(client: LanguageClient,
+                                                                          tmp_path: Path) -> None:
+    from rubricdsl.engine.sampling import infer_fields, read_sample
+    from rubricdsl.lsp.project import SAMPLE_RECORDS
+
+    sample = ROOT / "rubrics" / "response-safety" / "sample.jsonl"
+    (tmp_path / "rubric.toml").write_text(f"data = [{json.dumps(str(sample))}]\n", encoding="utf-8")
+    uri = (tmp_path / "new.rubric").as_uri()
+    text = 'rubric "r" version "1"\nlabel safety: enum {safe, unsafe} from labels.\n'
+    await open_doc(client, uri, text)
+    items = await complete(client, uri, at(text, "labels.", len("labels.")))
+    want = {".".join(f.path) for f in infer_fields(read_sample(str(sample), SAMPLE_RECORDS))[0]}
+    assert {i.label for i in items} == want
+    assert "labels.safety" in want
+    edit = next(i for i in items if i.label == "labels.safety").text_edit
+    assert apply(text, [edit]) == text.replace("from labels.", "from labels.safety")
     close_doc(client, uri)

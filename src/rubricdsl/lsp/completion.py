@@ -33,12 +33,24 @@ _LET = re.compile(r"^[ \t]*let[ \t]+(" + _IDENT + r")", re.M)
 _FROM = re.compile(r"^\s*(?:input|label)\s+" + _IDENT + r"\s*:.*\bfrom\s+(@?[^\s]*)$")
 
 
-def complete(doc: Document, offset: int, data_paths: Iterable[str] = ()) -> list[types.CompletionItem]:
+def wants_path(doc: Document, offset: int) -> bool:
+    """Whether the offset stands after `from` in a field's declaration."""
+    line_start = doc.text.rfind("\n", 0, offset) + 1
+    return bool(_FROM.search(doc.text[line_start:offset]))
+
+
+def complete(doc: Document, offset: int, data_paths: Iterable[tuple[str, str]] = ()) -> list[types.CompletionItem]:
+    """The completions at an offset; `data_paths` are (path, what is there) of the
+    project's sample data."""
     line_start = doc.text.rfind("\n", 0, offset) + 1
     before = doc.text[line_start:offset]
-    if _FROM.search(before):
-        return [types.CompletionItem(label=p, kind=types.CompletionItemKind.Reference, detail="path in the sample data")
-                for p in data_paths]
+    m = _FROM.search(before)
+    if m:
+        # each path replaces what is written of it, dots included
+        rng = types.Range(doc.lines.position(line_start + m.start(1)), doc.lines.position(offset))
+        return [types.CompletionItem(label=p, kind=types.CompletionItemKind.Reference, detail=f"sample data: {what}",
+                                     filter_text=p, text_edit=types.TextEdit(rng, p))
+                for p, what in data_paths]
     for pattern in (_COMPARE, _IN_SET):
         m = pattern.search(before)
         if m and values_of(doc, m.group(1)):

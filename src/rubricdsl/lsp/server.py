@@ -7,7 +7,7 @@ import asyncio
 import concurrent.futures
 import os
 import sys
-from typing import Any, Callable
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -16,6 +16,7 @@ from pygls.uris import to_fs_path
 from rubricdsl.core.version import __version__
 from rubricdsl.lsp import actions, completion, formatting, hover, navigation, symbols
 from rubricdsl.lsp.document import Document, analyse
+from rubricdsl.lsp.project import Project
 
 #: how long the server waits after a change before it lints the text again
 DEBOUNCE_SECONDS = 0.3
@@ -27,7 +28,8 @@ class RubricServer(LanguageServer):
         self.documents: dict[str, Document] = {}
         self.pending: dict[str, asyncio.Task] = {}
         self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rubric-lint")
-        self.data_paths: Callable[[str], list[str]] = lambda name: []
+        self.project = Project()
+        self._said: set[str] = set()
 
     # ---- analysis --------------------------------------------------------------
 
@@ -47,20 +49,39 @@ class RubricServer(LanguageServer):
             await asyncio.sleep(delay)
         td = self.workspace.get_text_document(uri)
         text, version = td.source, td.version
-        name = to_fs_path(uri) or uri
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        name = path or uri
         loop = asyncio.get_running_loop()
+
+        def work() -> Document:
+            doc = analyse(uri, name, text, version, self.encoding())
+            doc.diagnostics = self.project.reported(doc.diagnostics, path)
+            return doc
+
         try:
-            doc = await loop.run_in_executor(self.worker, analyse, uri, name, text, version, self.encoding())
+            doc = await loop.run_in_executor(self.worker, work)
         except Exception as e:  # noqa: BLE001 - a bug must not take the server down
             self.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Error, message=f"rubric: cannot analyse {name}: {type(e).__name__}: {e}"))
             return None
+        finally:
+            self.say_problems()
         if uri not in self.pending and uri not in self.documents:
             return None  # closed meanwhile
         self.documents[uri] = doc
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=doc.lsp_diagnostics()))
         return doc
+
+    def say_problems(self) -> None:
+        """What went wrong with the configuration or the sample data: each problem once
+        as a message, every time in the log."""
+        problems, self.project.problems = self.project.problems, []
+        for p in problems:
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=p))
+            if p not in self._said:
+                self._said.add(p)
+                self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=p))
 
     async def document(self, uri: str) -> Document | None:
         """The analysis of the document's current text (waiting for it if it is on its way)."""
@@ -133,7 +154,13 @@ async def on_completion(ls: RubricServer, params: types.CompletionParams) -> typ
     doc = await ls.document(uri)
     if doc is None:
         return types.CompletionList(is_incomplete=False, items=[])
-    items = completion.complete(doc, doc.lines.offset(params.position), ls.data_paths(doc.name))
+    offset = doc.lines.offset(params.position)
+    paths: list[tuple[str, str]] = []
+    if completion.wants_path(doc, offset) and uri.startswith("file:"):
+        loop = asyncio.get_running_loop()
+        paths = await loop.run_in_executor(ls.worker, ls.project.data_paths, to_fs_path(uri))
+        ls.say_problems()
+    items = completion.complete(doc, offset, paths)
     return types.CompletionList(is_incomplete=False, items=items)
 
 
