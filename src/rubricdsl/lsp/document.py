@@ -10,11 +10,10 @@ from typing import Any
 from lsprotocol import types
 
 from rubricdsl.analysis.lint import lint_text
-from rubricdsl.core.codes import CODES
-from rubricdsl.core.diagnostics import Diagnostic, Sink
+from rubricdsl.core.diagnostics import Diagnostic
 from rubricdsl.core.resources import diagnostic_page
 from rubricdsl.core.source import Source, normalize_text
-from rubricdsl.language import ast, ir
+from rubricdsl.language import ast, ir, resolve, syntax
 from rubricdsl.lsp.index import Index, build
 from rubricdsl.lsp.positions import Lines
 
@@ -87,8 +86,6 @@ class Document:
 
 def analyse(uri: str, name: str, text: str, version: int | None = None, encoding: str = "utf-16") -> Document:
     """Lint the text as `rubric lint` does and index its names."""
-    from rubricdsl.language import resolve, syntax  # noqa: PLC0415 - lark, when there is a file to read
-
     norm = normalize_text(text)
     result = lint_text(text, name, timeout=ANALYSIS_SECONDS)
     tree, sink = syntax.parse(norm, name, recover=True)
@@ -101,7 +98,3 @@ def analyse(uri: str, name: str, text: str, version: int | None = None, encoding
     return Document(uri, name, norm, version, Lines(norm, encoding), result.diagnostics, tree, rubric, index,
                     errors, syntax_errors)
 
-
-def code_summary(code: str) -> str | None:
-    c = CODES.get(code)
-    return c.summary if c is not None else None
