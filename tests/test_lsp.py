@@ -164,6 +164,23 @@ async def test_an_error_typed_is_reported_with_its_code_range_and_page_then_clea
     close_doc(client, uri)
 
 
+async def test_changes_in_a_row_are_linted_once_typing_stops(client: LanguageClient, tmp_path: Path) -> None:
+    uri = new_uri(tmp_path)
+    text = SAFETY.read_text(encoding="utf-8")
+    await open_doc(client, uri, text)
+    client.diagnostics.pop(uri, None)
+    typed = "and intent == genuine"
+    for n in range(1, len("intent") + 1):  # `and i == genuine`, `and in == genuine`, … one change each
+        partial = text.replace(typed, f"and {'intent'[:n]}x == genuine", 1)
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=n + 1),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=partial)]))
+    diags = await published(client, uri)
+    # the first diagnostics published after the burst are those of the last text
+    assert [d.message.split(";")[0] for d in diags if d.code == "RB101"] == ["unknown name `intentx`"]
+    close_doc(client, uri)
+
+
 async def test_a_syntax_error_is_reported_where_lint_puts_it(client: LanguageClient, tmp_path: Path) -> None:
     uri = new_uri(tmp_path)
     text = 'rubric "r" version "1"\nlabel ok: bool from ok\nrule r "must" {\n  require ok and\n}\n'
@@ -393,13 +410,18 @@ async def code_actions(client: LanguageClient, uri: str, d: types.Diagnostic) ->
     return [a for a in got or [] if isinstance(a, types.CodeAction)]
 
 
-@pytest.mark.parametrize("wrong, right", [
-    ("when violence in harm_categories and intent == genuine", "when violence in harm_categories and intnet == genuine"),
-    ("intent == genuine and severity >= high", "intent == genuin and severity >= high"),
+@pytest.mark.parametrize("right, wrong", [
+    ("and intent == genuine", "and intnet == genuine"),  # a field
+    ("intent == genuine and severity", "intent == genuin and severity"),  # an enum value
+    ("require words(rationale) >= 6", "require wrods(rationale) >= 6"),  # a function
+    ('at least 6 words" severity warning', 'at least 6 words" severity warnign'),  # a severity
+    ("violation categories_need_severity\n", "violation categories_need_severty\n"),  # an outcome
+    ("    harm_categories: {misinformation},", "    harm_categorie: {misinformation},"),  # a given entry
 ])
-async def test_a_did_you_mean_is_a_quick_fix(client: LanguageClient, tmp_path: Path, wrong: str, right: str) -> None:
+async def test_a_did_you_mean_is_a_quick_fix(client: LanguageClient, tmp_path: Path, right: str, wrong: str) -> None:
     text = SAFETY.read_text(encoding="utf-8")
-    broken = text.replace(wrong, right, 1)
+    assert right in text
+    broken = text.replace(right, wrong, 1)
     uri = new_uri(tmp_path)
     diags = [d for d in await open_doc(client, uri, broken) if d.severity == types.DiagnosticSeverity.Error]
     assert len(diags) == 1 and "did you mean" in diags[0].message

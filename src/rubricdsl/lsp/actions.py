@@ -15,7 +15,7 @@ from rubricdsl.language import ast
 from rubricdsl.language.fmt import enum_value, number, quote
 from rubricdsl.lsp.document import Document, suggestion
 
-_TOKEN = re.compile(r'"?[A-Za-z_][A-Za-z0-9_-]*"?|\'[^\']*\'')
+_TOKEN = re.compile(r'"[^"\n]*"|[A-Za-z_][A-Za-z0-9_]*')
 _OUTCOME_ORDER = {"violation": 0, "ambiguous": 1, "uncovered": 2, "invalid": 3, "escalation": 4}
 
 
@@ -41,15 +41,21 @@ def actions(doc: Document, rng: types.Range, context: list[types.Diagnostic]) ->
 
 
 def _replace(doc: Document, d: Diagnostic) -> types.CodeAction | None:
+    """Replace the name the diagnostic complains of (the first name of its span that its
+    message quotes) with the one it proposes."""
     s = suggestion(d)
     if s is None:
         return None
-    written = doc.text[d.span.start:d.span.end]
-    if not _TOKEN.fullmatch(written):  # the span is more than the one name to replace
+    for m in _TOKEN.finditer(doc.text, d.span.start, d.span.end):
+        written = m.group(0)
+        bare = written.strip("\"'")
+        if bare != s and (f"`{bare}`" in d.message or f"'{bare}'" in d.message):
+            break
+    else:
         return None
-    new = s if not written.startswith('"') else quote(s)
-    edit = types.TextEdit(doc.lines.range(d.span), new)
-    return types.CodeAction(title=f"Replace `{written}` with `{new}`", kind=types.CodeActionKind.QuickFix,
+    new = quote(s) if written.startswith('"') else s
+    edit = types.TextEdit(types.Range(doc.lines.position(m.start()), doc.lines.position(m.end())), new)
+    return types.CodeAction(title=f"Replace `{bare}` with `{s}`", kind=types.CodeActionKind.QuickFix,
                             diagnostics=[doc.lsp_diagnostic(d)], is_preferred=True,
                             edit=types.WorkspaceEdit(changes={doc.uri: [edit]}))
 

@@ -65,16 +65,9 @@ class Document:
         message = d.message + (f"\n{d.help}" if d.help else "")
         for note in d.notes:
             message += f"\nnote: {note}"
-        data: dict[str, Any] = {}
-        s = suggestion(d)
-        if s is not None:
-            data["replace"] = s
-        if d.witness is not None and d.code in ("RB204", "RB205"):
-            data["witness"] = True
         return types.Diagnostic(
             range=self.lines.range(d.span), message=message, severity=_SEVERITY.get(d.severity or "error"),
-            code=d.code, code_description=types.CodeDescription(href=href) if href else None,
-            source="rubric", data=data or None)
+            code=d.code, code_description=types.CodeDescription(href=href) if href else None, source="rubric")
 
     def diagnostic_at(self, rng: types.Range, code: str | None) -> Diagnostic | None:
         """The rubric diagnostic a protocol diagnostic stands for (same code and range)."""
