@@ -229,6 +229,24 @@ async def test_hover_on_an_arm_says_its_situation_in_the_guidelines_words(client
     close_doc(client, uri)
 
 
+async def test_hover_on_a_criterion_shows_its_title_scope_and_guidance(client: LanguageClient) -> None:
+    from rubricdsl.render.wording import build_guide, plain
+
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    rubric = rubricdsl.loads(text).ir
+    sections = {s.name: s for s in build_guide(rubric).sections}
+    for c in rubric.criteria:
+        value = await hover_text(client, uri, at(text, f"criterion {c.name} ", len("criterion ") + 1))
+        assert c.title in value
+        if c.applies is not None:
+            assert plain(sections[c.name].applies) in value
+        if c.doc:
+            assert c.doc.splitlines()[0] in value
+    close_doc(client, uri)
+
+
 async def test_hover_on_a_diagnostic_explains_its_code(client: LanguageClient, tmp_path: Path) -> None:
     from rubricdsl.analysis.lint import explain
 
@@ -501,4 +519,47 @@ async def test_completion_after_from_offers_the_paths_of_the_sample_data(client:
     assert "labels.safety" in want
     edit = next(i for i in items if i.label == "labels.safety").text_edit
     assert apply(text, [edit]) == text.replace("from labels.", "from labels.safety")
+    close_doc(client, uri)
+
+
+# ---- bad input -----------------------------------------------------------------------
+
+BAD = {
+    "empty": "",
+    "header only": 'rubric "r" version "1"\n',
+    "no header": "label ok: bool\n",
+    "unclosed": 'rubric "r" version "1"\nlabel ok: bool from ok\ndecide ok {\n  when ok ->\n',
+    "control characters": 'rubric "r\x1b[31m" version "1"\nlabel ok\x00: bool\n\U0001F600 {{{\n',
+    "a lone surrogate": 'rubric "r" version "1"\nlabel ok: enum {a, b} from ok\nrule r "\ud83d" { require ok == \ud83d }\n',
+    "crlf and a bom": '\ufeffrubric "r" version "1"\r\nlabel ok: bool from ok\r\nrule r "m" { require okk }\r\n',
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+async def test_bad_text_gets_lints_diagnostics_and_every_request_an_answer(
+        client: LanguageClient, tmp_path: Path, name: str) -> None:
+    text = BAD[name]
+    uri = new_uri(tmp_path)
+    got = await open_doc(client, uri, text)
+    # the text as the server reads it: a lone surrogate (which JSON can carry) is U+FFFD
+    want = lint_text(re.sub("[\ud800-\udfff]", "\ufffd", text), "x").diagnostics
+    assert sorted(d.code for d in got) == sorted(d.code for d in want)
+    tid = types.TextDocumentIdentifier(uri=uri)
+    lines = text.replace("\r\n", "\n").split("\n")
+    for line in range(len(lines) + 1):
+        for character in (0, 3, 200):
+            p = types.Position(line, character)
+            await client.text_document_hover_async(types.HoverParams(text_document=tid, position=p))
+            await client.text_document_definition_async(types.DefinitionParams(text_document=tid, position=p))
+            await client.text_document_references_async(types.ReferenceParams(
+                text_document=tid, position=p, context=types.ReferenceContext(include_declaration=True)))
+            await client.text_document_completion_async(types.CompletionParams(text_document=tid, position=p))
+    await client.text_document_document_symbol_async(types.DocumentSymbolParams(text_document=tid))
+    edits = await client.text_document_formatting_async(types.DocumentFormattingParams(
+        text_document=tid, options=types.FormattingOptions(tab_size=2, insert_spaces=True)))
+    if any(d.check == "syntax" for d in want):
+        assert not edits
+    for d in got:
+        await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=tid, range=d.range, context=types.CodeActionContext(diagnostics=[d])))
     close_doc(client, uri)

@@ -23,6 +23,7 @@ ANALYSIS_SECONDS = 10.0
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
              "info": types.DiagnosticSeverity.Information}
 # `did you mean `X`?` or `did you mean 'X'?`: a name the author may have meant
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DID_YOU_MEAN = re.compile(r"did you mean [`']([^`'\s]+)[`']\?")
 
 
@@ -79,6 +80,9 @@ class Document:
 
 def analyse(uri: str, name: str, text: str, version: int | None = None, encoding: str = "utf-16") -> Document:
     """Lint the text as `rubric lint` does and index its names."""
+    # JSON can carry a lone surrogate, which no file can hold: it reads as U+FFFD (one
+    # code point for one, so that every offset stays)
+    text = _SURROGATE.sub("\ufffd", text)
     norm = normalize_text(text)
     result = lint_text(text, name, timeout=ANALYSIS_SECONDS)
     tree, sink = syntax.parse(norm, name, recover=True)
