@@ -12,17 +12,18 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-pytest_lsp = pytest.importorskip("pytest_lsp")
-from lsprotocol import types  # noqa: E402
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
-
-import rubricdsl  # noqa: E402
-from rubricdsl.analysis.lint import lint_text  # noqa: E402
-from rubricdsl.language.fmt import format_text  # noqa: E402
+import rubricdsl
+from rubricdsl.analysis.lint import lint_text
+from rubricdsl.language.fmt import format_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRICS = sorted(ROOT.glob("rubrics/*/*.rubric"))
+# the documentation's rubrics: some with errors and warnings on purpose
+EXAMPLES = sorted(ROOT.glob("docs/examples/*.rubric"))
 SAFETY = ROOT / "rubrics" / "response-safety" / "response-safety.rubric"
 
 # one server for the module: every test runs on the module's event loop, and xdist
@@ -125,17 +126,21 @@ def apply(text: str, edits: list[types.TextEdit]) -> str:
 # ---- diagnostics -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", RUBRICS, ids=[p.stem for p in RUBRICS])
-async def test_a_shipped_rubric_has_the_diagnostics_lint_gives(client: LanguageClient, path: Path) -> None:
+@pytest.mark.parametrize("path", RUBRICS + EXAMPLES, ids=[str(p.relative_to(ROOT)) for p in RUBRICS + EXAMPLES])
+async def test_a_rubric_has_the_diagnostics_lint_gives(client: LanguageClient, path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     got = await open_doc(client, path.as_uri(), text)
     close_doc(client, path.as_uri())
     want = lint_text(text, str(path)).diagnostics
-    assert sorted((d.code, d.severity, d.range.start.line, d.range.start.character) for d in got) == sorted(
-        (d.code, SEVERITY[d.severity], d.span.line - 1, span_range(text, d.span.line, d.span.column, d.span.line,
-                                                                  d.span.column).start.character) for d in want)
+    ranges = [span_range(text, d.span.line, d.span.column, d.span.end_line, d.span.end_column) for d in want]
+    key = lambda c, s, r: (c, s, r.start.line, r.start.character, r.end.line, r.end.character)  # noqa: E731
+    assert sorted(key(d.code, d.severity, d.range) for d in got) == sorted(
+        key(d.code, SEVERITY[d.severity], r) for d, r in zip(want, ranges))
     if not any(d.severity == "error" for d in want):
         assert not [d for d in got if d.severity == types.DiagnosticSeverity.Error]
+    for d in got:  # each links to its code's page
+        page = Path(unquote(urlparse(d.code_description.href).path))
+        assert page.read_bytes() == (ROOT / "docs" / "diagnostics" / f"{d.code}.md").read_bytes()
 
 
 async def test_an_error_typed_is_reported_with_its_code_range_and_page_then_cleared(

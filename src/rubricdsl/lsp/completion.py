@@ -19,7 +19,7 @@ KEYWORDS = (
     "expect", "pass", "violation", "uncovered", "ambiguous", "invalid", "escalation", "from", "optional",
     "required", "bool", "int", "number", "text", "enum", "ordered", "set", "scale", "any", "all", "none", "of",
     "empty", "present", "missing", "contains", "matches", "and", "or", "not", "in", "is", "true", "false",
-    "per", "item",
+    "per", "item", "each", "judgment", "show", "skip", "min", "annotators",
 )
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
