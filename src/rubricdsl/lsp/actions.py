@@ -9,10 +9,10 @@ from typing import Any
 from lsprotocol import types
 
 from rubricdsl.api import Rubric
-from rubricdsl.core.diagnostics import Diagnostic
+from rubricdsl.core.diagnostics import Diagnostic, RubricError
 from rubricdsl.engine.examples import outcome_key
 from rubricdsl.language import ast
-from rubricdsl.language.fmt import enum_value, number, quote
+from rubricdsl.language.fmt import enum_value, format_text, number, quote
 from rubricdsl.lsp.document import Document, suggestion
 
 _TOKEN = re.compile(r'"[^"\n]*"|[A-Za-z_][A-Za-z0-9_]*')
@@ -95,11 +95,19 @@ def example_text(doc: Document, d: Diagnostic) -> str | None:
         return None
     got = sorted({outcome_key(f) for f in findings}, key=lambda k: (_OUTCOME_ORDER.get(k[0], 9), k[1]))
     expect = ", ".join(f"{k} {n}" for k, n in got) or "pass"
-    return (f"\nexample {quote(title)} {{\n"
-            f"  \"\"\"The witness of {d.code} on line {d.span.line}: {d.message}.\"\"\"\n"
-            f"  given {{ {', '.join(entries)} }}\n"
-            f"  expect {expect}\n"
-            f"}}\n")
+    note = d.message.replace('"', "'").replace("\\", "/")  # a docstring holds no escape and no `\"\"\"`
+    block = (f"example {quote(title)} {{\n"
+             f"  \"\"\"The witness of {d.code} on line {d.span.line}: {note}.\"\"\"\n"
+             f"  given {{ {', '.join(entries)} }}\n"
+             f"  expect {expect}\n"
+             f"}}\n")
+    # in `rubric fmt`'s layout: the block formatted under a header of its own
+    header = 'rubric "example" version "1"\n\n'
+    try:
+        block = format_text(header + block).removeprefix(header)
+    except RubricError:
+        return None
+    return "\n" + block
 
 
 def _example(doc: Document, d: Diagnostic) -> types.CodeAction | None:
