@@ -234,6 +234,24 @@ async def test_hover_on_an_arm_says_its_situation_in_the_guidelines_words(client
     close_doc(client, uri)
 
 
+async def test_hover_on_a_let_or_rule_says_what_it_means_in_the_guidelines_words(client: LanguageClient) -> None:
+    from rubricdsl.render.wording import build_guide, plain
+
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    guide = build_guide(rubricdsl.loads(text).ir)
+    for let in guide.lets:
+        value = await hover_text(client, uri, at(text, f"let {let.name} ", len("let ") + 1))
+        assert plain(let.means) in value
+    for rule in [r for s in guide.sections for r in s.rules]:
+        value = await hover_text(client, uri, at(text, f"rule {rule.name} ", len("rule ") + 1))
+        assert rule.message in value and plain(rule.require) in value
+        if rule.when:
+            assert plain(rule.when) in value
+    close_doc(client, uri)
+
+
 async def test_hover_on_a_criterion_shows_its_title_scope_and_guidance(client: LanguageClient) -> None:
     from rubricdsl.render.wording import build_guide, plain
 
