@@ -87,7 +87,8 @@ def _field(doc: Document, f: ast.Field) -> str:
     type_text = field_ir.type.describe() if field_ir is not None else f.type.kind
     out = [f"**{f.kind} `{f.name}`**: `{visible(type_text)}`"]
     if field_ir is not None:
-        out.append(_words(type_words(field_ir.type)).capitalize() + ".")
+        words = _words(type_words(field_ir.type))
+        out.append(words[:1].upper() + words[1:] + ".")
     if f.path is not None or field_ir is not None:
         path = field_ir.path_text if field_ir is not None and field_ir.path_text else (
             f.path.dotted() if f.path is not None else f.name)
