@@ -210,9 +210,12 @@ async def test_hover_shows_a_fields_type_path_levels_and_guidance(client: Langua
     text = SAFETY.read_text(encoding="utf-8")
     uri = SAFETY.as_uri()
     await open_doc(client, uri, text)
+    from rubricdsl.render.wording import plain, type_words
+
     field = rubricdsl.loads(text).ir.field("severity")
     value = await hover_text(client, uri, at(text, "severity >= high", 2))
     assert field.type.describe() in value
+    assert plain(type_words(field.type))[1:] in value  # as the guideline says it
     assert field.path_text in value
     assert field.doc in value
     for v, meaning in field.levels:
