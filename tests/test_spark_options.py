@@ -1,6 +1,7 @@
 """`rubric check`'s Spark options, without Spark: the command line never imports pyspark
 unless `--engine spark` is given, and arguments that cannot work fail with one line before
-Spark starts (so these tests run without pyspark or Java)."""
+Spark starts (so these tests run without pyspark or Java). Nor does any command but
+`rubric lsp` import the language server's libraries (pygls, lsprotocol)."""
 from __future__ import annotations
 
 import subprocess
@@ -18,7 +19,8 @@ import sys
 from click.testing import CliRunner
 from rubricdsl.cli import main
 r = CliRunner().invoke(main, sys.argv[1:])
-print(r.exit_code, "pyspark" in sys.modules, "py4j" in sys.modules, "rubricdsl.spark" in sys.modules)
+print(r.exit_code, "pyspark" in sys.modules, "py4j" in sys.modules, "rubricdsl.spark" in sys.modules,
+      "pygls" in sys.modules, "lsprotocol" in sys.modules, "rubricdsl.lsp" in sys.modules)
 print(r.output, file=sys.stderr)
 """
 
@@ -34,9 +36,22 @@ def probe(*args: str) -> tuple[list[str], str]:
     ["check", "--help"],
 ], ids=["jsonl", "text", "help"])
 def test_the_command_line_does_not_import_pyspark_without_engine_spark(args: list[str]) -> None:
-    (status, pyspark, py4j, module), _ = probe(*args)
+    (status, pyspark, py4j, module, *_), _ = probe(*args)
     assert status in ("0", "1")
     assert (pyspark, py4j, module) == ("False", "False", "False")
+
+
+@pytest.mark.parametrize("args", [
+    ["check", str(RUBRIC), str(DATA), "--format", "jsonl"],
+    ["lint", str(RUBRIC)],
+    ["fmt", "--check", str(RUBRIC)],
+    ["lsp", "--help"],
+    ["--help"],
+], ids=["check", "lint", "fmt", "lsp-help", "help"])
+def test_the_command_line_imports_the_language_server_only_to_run_it(args: list[str]) -> None:
+    (status, *_, pygls, lsprotocol, module), _ = probe(*args)
+    assert status in ("0", "1")
+    assert (pygls, lsprotocol, module) == ("False", "False", "False")
 
 
 def test_the_help_names_the_spark_options() -> None:

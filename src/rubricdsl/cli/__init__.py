@@ -13,6 +13,7 @@ from rubricdsl.cli.doc import doc
 from rubricdsl.cli.fmt import fmt
 from rubricdsl.cli.init import init
 from rubricdsl.cli.lint import explain, lint
+from rubricdsl.cli.lsp import lsp
 from rubricdsl.cli.schema import schema
 from rubricdsl.cli.test import test
 from rubricdsl.core.version import __version__
@@ -40,7 +41,7 @@ def main() -> None:
     """
 
 
-for _command in (check, test, lint, explain, fmt, doc, diff, agreement, schema, compile_rubric, init):
+for _command in (check, test, lint, explain, fmt, doc, diff, agreement, schema, compile_rubric, init, lsp):
     main.add_command(_command)
 
 __all__ = ["main"]

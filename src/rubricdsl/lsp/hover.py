@@ -1,0 +1,187 @@
+"""Hover: what a name is (a field's type, path, levels and guidance; a `let`'s,
+rule's or criterion's meaning in the guideline's words; an enum value and its level),
+what a decide arm says in the guideline's words (`render/wording.py`), and the
+explanation of each diagnostic under the cursor."""
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+from rubricdsl.analysis.lint import explain
+from rubricdsl.core.safetext import visible, visible_lines
+from rubricdsl.language import ast
+from rubricdsl.lsp.document import Document
+from rubricdsl.lsp.index import Definition
+from rubricdsl.render.wording import Guide, Words, build_guide, plain, type_words
+
+
+def guide(doc: Document) -> Guide | None:
+    """The guideline's model of the document's rubric (built once per version)."""
+    if doc.rubric is None:
+        return None
+    if "guide" not in doc.extra:
+        try:
+            doc.extra["guide"] = build_guide(doc.rubric)
+        except Exception:  # noqa: BLE001 - a rubric with errors may lack what the wording needs
+            doc.extra["guide"] = None
+    return doc.extra["guide"]
+
+
+def _words(w: Words | None) -> str:
+    return visible(plain(w)) if w else ""
+
+
+def hover(doc: Document, offset: int) -> types.Hover | None:
+    parts: list[str] = []
+    occ = doc.index.at(offset)
+    if occ is not None:
+        defs = doc.index.definitions.get(occ.key, [])
+        if defs:
+            parts.append(_definition(doc, defs[0]))
+    if not parts:
+        arm = _arm_at(doc, offset)
+        if arm is not None:
+            parts.append(_arm(doc, *arm))
+    for d in doc.diagnostics:
+        if d.span.start <= offset <= max(d.span.end, d.span.start + 1):
+            text = explain(d.code)
+            parts.append(f"**{d.code}** {visible(d.message)}" + (f"\n\n{text.strip()}" if text else ""))
+    parts = [p for p in parts if p]
+    if not parts:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
+
+
+def _arm_at(doc: Document, offset: int) -> tuple[ast.Decide, ast.Arm] | None:
+    for decide, arm in doc.index.arms:
+        if arm.span.start <= offset <= arm.span.end:
+            return decide, arm
+    return None
+
+
+def _definition(doc: Document, d: Definition) -> str:
+    if d.kind in ("input", "label"):
+        return _field(doc, d.node)
+    if d.kind == "value":
+        return _value(doc, d)
+    if d.kind == "edge":
+        return _arm(doc, *d.node)
+    if d.kind == "let":
+        return _let(doc, d.node)
+    if d.kind == "rule":
+        return _rule(doc, d.node)
+    if d.kind == "escalate":
+        return _escalate(doc, d.node)
+    if d.kind == "criterion":
+        return _criterion(doc, d.node)
+    return ""
+
+
+def _field(doc: Document, f: ast.Field) -> str:
+    g = guide(doc)
+    fd = None
+    if g is not None:
+        fd = next((x for s in g.sections for x in s.inputs + s.labels if x.name == f.name), None)
+    field_ir = doc.rubric.field(f.name) if doc.rubric is not None else None
+    type_text = field_ir.type.describe() if field_ir is not None else f.type.kind
+    out = [f"**{f.kind} `{f.name}`**: `{visible(type_text)}`"]
+    if field_ir is not None:
+        words = _words(type_words(field_ir.type))
+        out.append(words[:1].upper() + words[1:] + ".")
+    if f.path is not None or field_ir is not None:
+        path = field_ir.path_text if field_ir is not None and field_ir.path_text else (
+            f.path.dotted() if f.path is not None else f.name)
+        out.append(f"Path: `{visible(path)}`")
+    if fd is not None:
+        out.append(f"Presence: {_words(fd.presence)}")
+    if f.doc:
+        out.append(visible_lines(f.doc))
+    if f.levels:
+        out.append("Levels:\n" + "\n".join(f"- `{visible(str(lv.value.value))}`: {visible(lv.text)}" for lv in f.levels))
+    return "\n\n".join(out)
+
+
+def _value(doc: Document, d: Definition) -> str:
+    field_name, value = d.key[1], d.key[2]
+    f: ast.Field = d.node
+    out = [f"**value `{visible(value)}`** of {f.kind} `{field_name}`"]
+    for lv in f.levels:
+        if str(lv.value.value) == value:
+            out.append(visible(lv.text))
+    return "\n\n".join(out)
+
+
+def _arm(doc: Document, decide: ast.Decide, arm: ast.Arm) -> str:
+    g = guide(doc)
+    number = decide.arms.index(arm) + 1
+    head = (f"**edge `{arm.name}`**" if arm.kind == "edge" else
+            f"**otherwise** arm" if arm.kind == "otherwise" else f"**arm {number}**")
+    out = [f"{head} of `decide {decide.label}`" + (f": {visible(arm.title)}" if arm.title else "")]
+    dd = None
+    if g is not None:
+        dd = next((x for s in g.sections for x in s.decides if x.label == decide.label), None)
+    ad = next((a for a in dd.all_arms if a.number == number), None) if dd is not None else None
+    if ad is not None:
+        when = f"When {_words(ad.when)}" if ad.when else "Otherwise"
+        out.append(f"{when}: `{decide.label}` is " + " or ".join(f"`{visible(v)}`" for v in ad.values) + ".")
+    else:
+        out.append("(the arm does not resolve: see its diagnostics)")
+    if arm.doc:
+        out.append(visible_lines(arm.doc))
+    return "\n\n".join(out)
+
+
+def _let(doc: Document, let: ast.Let) -> str:
+    g = guide(doc)
+    ld = next((x for x in g.lets if x.name == let.name), None) if g is not None else None
+    out = [f"**let `{let.name}`**"]
+    if ld is not None:
+        out.append(("Holds when " if ld.condition else "Stands for ") + _words(ld.means) + ".")
+    if let.doc:
+        out.append(visible_lines(let.doc))
+    return "\n\n".join(out)
+
+
+def _rule(doc: Document, rule: ast.Rule) -> str:
+    g = guide(doc)
+    rd = None
+    if g is not None:
+        rd = next((x for s in g.sections for x in s.rules if x.name == rule.name), None) or next(
+            (x for x in g.item_rules if x.name == rule.name), None)
+    out = [f"**rule `{rule.name}`** ({rule.severity or 'error'}): {visible(rule.message)}"]
+    if rd is not None:
+        if rd.when:
+            out.append(f"When {_words(rd.when)}:")
+        out.append(f"requires that {_words(rd.require)}.")
+    if rule.doc:
+        out.append(visible_lines(rule.doc))
+    return "\n\n".join(out)
+
+
+def _escalate(doc: Document, e: ast.Escalate) -> str:
+    g = guide(doc)
+    ed: Any = None
+    if g is not None:
+        ed = next((x for s in g.sections for x in s.escalations if x.name == e.name), None) or next(
+            (x for x in g.item_escalations if x.name == e.name), None)
+    out = [f"**escalate `{e.name}`** to `{e.target}`: {visible(e.reason)}"]
+    if ed is not None:
+        out.append(f"When {_words(ed.when)}.")
+    if e.doc:
+        out.append(visible_lines(e.doc))
+    return "\n\n".join(out)
+
+
+def _criterion(doc: Document, c: ast.Criterion) -> str:
+    g = guide(doc)
+    sd = next((s for s in g.sections if s.name == c.name), None) if g is not None else None
+    out = [f"**criterion `{c.name}`**" + (f": {visible(c.title)}" if c.title else "")]
+    if sd is not None and sd.applies:
+        out.append(f"Applies when {_words(sd.applies)}.")
+    if c.doc:
+        out.append(visible_lines(c.doc))
+    fields = [i for i in c.items if isinstance(i, ast.Field)]
+    if fields:
+        out.append("Fields: " + ", ".join(f"`{i.name}`" for i in fields))
+    return "\n\n".join(out)

@@ -1,0 +1,595 @@
+"""`rubric lsp` end to end: a real client (pytest-lsp) talks to the server over
+standard input and output. One server for the module; each test opens its own
+documents. What the server says is compared with what the lint API, the compiler and
+the formatter give for the same text, not with lists written here."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+import rubricdsl
+from rubricdsl.analysis.lint import lint_text
+from rubricdsl.language.fmt import format_text
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRICS = sorted(ROOT.glob("rubrics/*/*.rubric"))
+# the documentation's rubrics: some with errors and warnings on purpose
+EXAMPLES = sorted(ROOT.glob("docs/examples/*.rubric"))
+SAFETY = ROOT / "rubrics" / "response-safety" / "response-safety.rubric"
+
+# one server for the module: every test runs on the module's event loop, and xdist
+# keeps the module's tests on one worker
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("lsp")]
+
+SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
+            "info": types.DiagnosticSeverity.Information}
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=[sys.executable, "-m", "rubricdsl", "lsp"]))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=ROOT.as_uri()))
+    yield
+    await lsp_client.shutdown_session()
+
+
+# ---- helpers -----------------------------------------------------------------------
+
+_counter = iter(range(1, 10**6))
+
+
+def new_uri(tmp_path: Path) -> str:
+    return (tmp_path / f"doc{next(_counter)}.rubric").as_uri()
+
+
+async def published(client: LanguageClient, uri: str) -> list[types.Diagnostic]:
+    """The next diagnostics published for `uri` (those of the text last sent)."""
+    for _ in range(6000):  # a guard against a hang, not a timing
+        if uri in client.diagnostics:
+            return list(client.diagnostics.pop(uri))
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no diagnostics were published for {uri}")
+
+
+async def open_doc(client: LanguageClient, uri: str, text: str) -> list[types.Diagnostic]:
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="rubric", version=1, text=text)))
+    return await published(client, uri)
+
+
+async def replace_text(client: LanguageClient, uri: str, text: str, version: int) -> list[types.Diagnostic]:
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+    return await published(client, uri)
+
+
+def close_doc(client: LanguageClient, uri: str) -> None:
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+
+
+def pos(text: str, offset: int) -> types.Position:
+    """The protocol position (UTF-16) of an offset into `text`."""
+    line = text.count("\n", 0, offset)
+    start = text.rfind("\n", 0, offset) + 1
+    return types.Position(line, len(text[start:offset].encode("utf-16-le")) // 2)
+
+
+def at(text: str, needle: str, skip: int = 0, nth: int = 0) -> types.Position:
+    """The position `skip` characters into the `nth` occurrence of `needle`."""
+    i = -1
+    for _ in range(nth + 1):
+        i = text.index(needle, i + 1)
+    return pos(text, i + skip)
+
+
+def span_range(text: str, line: int, column: int, end_line: int, end_column: int) -> types.Range:
+    lines = text.split("\n")
+
+    def p(ln: int, col: int) -> types.Position:
+        return types.Position(ln - 1, len(lines[ln - 1][: col - 1].encode("utf-16-le")) // 2)
+
+    return types.Range(p(line, column), p(end_line, end_column))
+
+
+def word_at(text: str, rng: types.Range) -> str:
+    lines = text.split("\n")
+    assert rng.start.line == rng.end.line
+    return lines[rng.start.line][rng.start.character:rng.end.character]
+
+
+def apply(text: str, edits: list[types.TextEdit]) -> str:
+    """The text with non-overlapping edits applied (last first)."""
+    offsets = []
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    for e in edits:
+        a = starts[e.range.start.line] + e.range.start.character
+        b = starts[e.range.end.line] + e.range.end.character if e.range.end.line < len(starts) else len(text)
+        offsets.append((a, b, e.new_text))
+    for a, b, new in sorted(offsets, reverse=True):
+        text = text[:a] + new + text[b:]
+    return text
+
+
+# ---- diagnostics -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", RUBRICS + EXAMPLES, ids=[str(p.relative_to(ROOT)) for p in RUBRICS + EXAMPLES])
+async def test_a_rubric_has_the_diagnostics_lint_gives(client: LanguageClient, path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    got = await open_doc(client, path.as_uri(), text)
+    close_doc(client, path.as_uri())
+    want = lint_text(text, str(path)).diagnostics
+    ranges = [span_range(text, d.span.line, d.span.column, d.span.end_line, d.span.end_column) for d in want]
+    key = lambda c, s, r: (c, s, r.start.line, r.start.character, r.end.line, r.end.character)  # noqa: E731
+    assert sorted(key(d.code, d.severity, d.range) for d in got) == sorted(
+        key(d.code, SEVERITY[d.severity], r) for d, r in zip(want, ranges))
+    if not any(d.severity == "error" for d in want):
+        assert not [d for d in got if d.severity == types.DiagnosticSeverity.Error]
+    for d in got:  # each links to its code's page
+        page = Path(unquote(urlparse(d.code_description.href).path))
+        assert page.read_bytes() == (ROOT / "docs" / "diagnostics" / f"{d.code}.md").read_bytes()
+
+
+async def test_an_error_typed_is_reported_with_its_code_range_and_page_then_cleared(
+        client: LanguageClient, tmp_path: Path) -> None:
+    uri = new_uri(tmp_path)
+    text = SAFETY.read_text(encoding="utf-8")
+    assert not [d for d in await open_doc(client, uri, text) if d.code == "RB101"]
+    broken = text.replace("when violence in harm_categories and intent == genuine",
+                          "when violence in harm_categories and intnet == genuine")
+    diags = await replace_text(client, uri, broken, 2)
+    unknown = [d for d in diags if d.code == "RB101"]
+    assert len(unknown) == 1
+    d = unknown[0]
+    assert d.severity == types.DiagnosticSeverity.Error
+    assert d.range.start == at(broken, "intnet ==")
+    assert word_at(broken, d.range) == "intnet"
+    # the page the diagnostic links to is the code's documentation page
+    page = Path(unquote(urlparse(d.code_description.href).path))
+    assert page.name == "RB101.md" and page.parent.name == "diagnostics"
+    assert page.read_text(encoding="utf-8") == (ROOT / "docs" / "diagnostics" / "RB101.md").read_text(encoding="utf-8")
+    # the same diagnostic as lint's
+    lint = [x for x in lint_text(broken, "x.rubric").diagnostics if x.code == "RB101"]
+    assert [x.message for x in lint] == [d.message.split("\n")[0]]
+    fixed = await replace_text(client, uri, text, 3)
+    assert not [x for x in fixed if x.code == "RB101"]
+    close_doc(client, uri)
+
+
+async def test_changes_in_a_row_are_linted_once_typing_stops(client: LanguageClient, tmp_path: Path) -> None:
+    uri = new_uri(tmp_path)
+    text = SAFETY.read_text(encoding="utf-8")
+    await open_doc(client, uri, text)
+    client.diagnostics.pop(uri, None)
+    typed = "and intent == genuine"
+    for n in range(1, len("intent") + 1):  # `and i == genuine`, `and in == genuine`, … one change each
+        partial = text.replace(typed, f"and {'intent'[:n]}x == genuine", 1)
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=n + 1),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=partial)]))
+    diags = await published(client, uri)
+    # the first diagnostics published after the burst are those of the last text
+    assert [d.message.split(";")[0] for d in diags if d.code == "RB101"] == ["unknown name `intentx`"]
+    close_doc(client, uri)
+
+
+async def test_a_syntax_error_is_reported_where_lint_puts_it(client: LanguageClient, tmp_path: Path) -> None:
+    uri = new_uri(tmp_path)
+    text = 'rubric "r" version "1"\nlabel ok: bool from ok\nrule r "must" {\n  require ok and\n}\n'
+    diags = await open_doc(client, uri, text)
+    want = [d for d in lint_text(text, "x").diagnostics if d.severity == "error"]
+    assert want
+    assert sorted((d.code, d.range) for d in diags if d.severity == types.DiagnosticSeverity.Error) == sorted(
+        (d.code, span_range(text, d.span.line, d.span.column, d.span.end_line, d.span.end_column)) for d in want)
+    close_doc(client, uri)
+
+
+# ---- hover -------------------------------------------------------------------------
+
+
+async def hover_text(client: LanguageClient, uri: str, position: types.Position) -> str:
+    h = await client.text_document_hover_async(types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    assert h is not None
+    return h.contents.value
+
+
+async def test_hover_shows_a_fields_type_path_levels_and_guidance(client: LanguageClient) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    from rubricdsl.render.wording import plain, type_words
+
+    field = rubricdsl.loads(text).ir.field("severity")
+    value = await hover_text(client, uri, at(text, "severity >= high", 2))
+    assert field.type.describe() in value
+    assert plain(type_words(field.type))[1:] in value  # as the guideline says it
+    assert field.path_text in value
+    assert field.doc in value
+    for v, meaning in field.levels:
+        assert meaning in value
+    close_doc(client, uri)
+
+
+async def test_hover_on_an_arm_says_its_situation_in_the_guidelines_words(client: LanguageClient) -> None:
+    from rubricdsl.render.wording import build_guide, plain
+
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    guide = build_guide(rubricdsl.loads(text).ir)
+    decide = next(d for s in guide.sections for d in s.decides if d.label == "safety")
+    for needle, arm in (("edge operational_uplift", decide.edges[0]), ("when harm_categories is empty", decide.arms[0])):
+        value = await hover_text(client, uri, at(text, needle, 1))
+        assert plain(arm.when) in value
+    close_doc(client, uri)
+
+
+async def test_hover_on_a_let_or_rule_says_what_it_means_in_the_guidelines_words(client: LanguageClient) -> None:
+    from rubricdsl.render.wording import build_guide, plain
+
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    guide = build_guide(rubricdsl.loads(text).ir)
+    for let in guide.lets:
+        value = await hover_text(client, uri, at(text, f"let {let.name} ", len("let ") + 1))
+        assert plain(let.means) in value
+    for rule in [r for s in guide.sections for r in s.rules]:
+        value = await hover_text(client, uri, at(text, f"rule {rule.name} ", len("rule ") + 1))
+        assert rule.message in value and plain(rule.require) in value
+        if rule.when:
+            assert plain(rule.when) in value
+    close_doc(client, uri)
+
+
+async def test_hover_on_a_criterion_shows_its_title_scope_and_guidance(client: LanguageClient) -> None:
+    from rubricdsl.render.wording import build_guide, plain
+
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    rubric = rubricdsl.loads(text).ir
+    sections = {s.name: s for s in build_guide(rubric).sections}
+    for c in rubric.criteria:
+        value = await hover_text(client, uri, at(text, f"criterion {c.name} ", len("criterion ") + 1))
+        assert c.title in value
+        if c.applies is not None:
+            assert plain(sections[c.name].applies) in value
+        if c.doc:
+            assert c.doc.splitlines()[0] in value
+    close_doc(client, uri)
+
+
+async def test_hover_on_a_diagnostic_explains_its_code(client: LanguageClient, tmp_path: Path) -> None:
+    from rubricdsl.analysis.lint import explain
+
+    uri = new_uri(tmp_path)
+    text = 'rubric "r" version "1"\ninput unused: bool from u\nlabel ok: bool from ok\nrule r "must" { require ok }\n'
+    diags = await open_doc(client, uri, text)
+    assert [d.code for d in diags] == ["RB208"]
+    value = await hover_text(client, uri, diags[0].range.start)
+    assert explain("RB208").strip().splitlines()[0] in value
+    close_doc(client, uri)
+
+
+# ---- definition and references -----------------------------------------------------
+
+
+async def definition(client: LanguageClient, uri: str, position: types.Position) -> list[types.Location]:
+    got = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    return list(got or [])
+
+
+@pytest.mark.parametrize("use, decl", [
+    ("severity >= high", "label severity:"),  # a field
+    ("crisis_language\n", "let crisis_language"),  # a let
+    ("violation categories_need_severity", "rule categories_need_severity"),  # a rule, named by an example
+    ("== satire and", "satire, fiction, educational"),  # an enum value
+    ("-> unsafe\n", "borderline, unsafe} from labels.safety"),  # an arm's value
+    ("uncovered safety", "label safety:"),  # a decided label, named by an example
+])
+async def test_definition_goes_to_the_declaration(client: LanguageClient, use: str, decl: str) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    assert use in text and decl in text
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    name_skip = {"severity >= high": 0, "crisis_language\n": 0, "== satire and": 3, "-> unsafe\n": 3}.get(use)
+    if name_skip is None:
+        name_skip = use.index(" ") + 1
+    locations = await definition(client, uri, at(text, use, name_skip + 1))
+    name = re.match(r"[A-Za-z_]+", use[name_skip:]).group(0)
+    decl_at = text.index(decl) + decl.index(name)
+    assert [(loc.uri, loc.range.start) for loc in locations] == [(uri, pos(text, decl_at))]
+    assert word_at(text, locations[0].range) == name
+    close_doc(client, uri)
+
+
+async def test_references_find_every_use_of_a_field(client: LanguageClient) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    refs = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=at(text, "intent == genuine", 1),
+        context=types.ReferenceContext(include_declaration=True)))
+    assert all(word_at(text, r.range) == "intent" for r in refs)
+    lines = {r.range.start.line for r in refs}
+    # every line where `intent` is compared or declared, the `given` entries that name it
+    for m in re.finditer(r"\bintent (==|in) |label intent:|given \{[^}]*\bintent:", text):
+        assert text.count("\n", 0, m.start()) in lines
+    without = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=at(text, "intent == genuine", 1),
+        context=types.ReferenceContext(include_declaration=False)))
+    assert len(without) == len(refs) - 1
+    close_doc(client, uri)
+
+
+async def test_references_of_an_enum_value_are_that_enums_values_only(client: LanguageClient) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    # `none` is a value of `severity` and of `stance`'s neighbours; the references of
+    # severity's `none` are severity's
+    refs = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=at(text, "severity == none", 13),
+        context=types.ReferenceContext(include_declaration=True)))
+    assert refs and all(word_at(text, r.range) == "none" for r in refs)
+    for m in re.finditer(r"severity (==|>|<|>=|<=|!=) none\b", text):
+        assert pos(text, m.end() - 4) in [r.range.start for r in refs]
+    assert pos(text, text.index("{none, low, medium") + 1) in [r.range.start for r in refs]
+    close_doc(client, uri)
+
+
+# ---- completion --------------------------------------------------------------------
+
+
+async def complete(client: LanguageClient, uri: str, position: types.Position) -> list[types.CompletionItem]:
+    got = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position))
+    return got.items if isinstance(got, types.CompletionList) else list(got or [])
+
+
+@pytest.mark.parametrize("line, field", [
+    ("  when safety == ", "safety"),
+    ("  when intent in {satire, ", "intent"),
+    ("  when topic != ", "topic"),
+])
+async def test_completion_offers_the_values_of_the_enum_in_question(
+        client: LanguageClient, tmp_path: Path, line: str, field: str) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    anchor = '  rule rationale_substance'
+    edited = text.replace(anchor, f"  rule probe \"p\" {{\n{line}\n  require true\n  }}\n\n{anchor}", 1)
+    uri = new_uri(tmp_path)
+    await open_doc(client, uri, edited)
+    items = await complete(client, uri, at(edited, line, len(line)))
+    values = rubricdsl.loads(text).ir.field(field).type.enum.values
+    assert [i.label for i in items] == list(values)
+    close_doc(client, uri)
+
+
+async def test_completion_elsewhere_offers_names_and_keywords(client: LanguageClient, tmp_path: Path) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = new_uri(tmp_path)
+    edited = text.replace("    when crisis_language\n", "    when \n", 1)
+    await open_doc(client, uri, edited)
+    labels = {i.label for i in await complete(client, uri, at(edited, "    when \n", 9))}
+    ir = rubricdsl.loads(text).ir
+    assert {f.name for f in ir.fields} <= labels
+    assert {x.name for x in ir.lets} <= labels
+    assert {"and", "not", "is", "empty", "matches"} <= labels
+    close_doc(client, uri)
+
+
+# ---- symbols -----------------------------------------------------------------------
+
+
+async def test_document_symbols_outline_the_rubric(client: LanguageClient) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    uri = SAFETY.as_uri()
+    await open_doc(client, uri, text)
+    got = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    names: set[str] = set()
+
+    def walk(syms) -> None:
+        for s in syms:
+            names.add(s.name)
+            walk(s.children or [])
+
+    walk(got)
+    ir = rubricdsl.loads(text).ir
+    assert {c.name for c in ir.criteria} <= {s.name for s in got}  # criteria at the top
+    assert {r.name for r in ir.rules + ir.item_rules} <= names
+    assert {x.name for x in ir.lets} <= names
+    assert {x.title for x in ir.examples} <= names
+    assert {f"decide {d.label.name}" for d in ir.decides} <= names
+    close_doc(client, uri)
+
+
+# ---- formatting --------------------------------------------------------------------
+
+
+async def test_formatting_gives_rubric_fmts_layout(client: LanguageClient, tmp_path: Path) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    messy = text.replace("label safety: enum {safe, borderline, unsafe}",
+                         "label   safety :enum{safe,borderline,unsafe}").replace("\n  rule ", "\n      rule ")
+    assert messy != text
+    uri = new_uri(tmp_path)
+    await open_doc(client, uri, messy)
+    edits = await client.text_document_formatting_async(types.DocumentFormattingParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), options=types.FormattingOptions(tab_size=2, insert_spaces=True)))
+    assert apply(messy, edits) == format_text(messy)
+    close_doc(client, uri)
+
+
+async def test_formatting_leaves_a_file_with_syntax_errors_alone(client: LanguageClient, tmp_path: Path) -> None:
+    text = 'rubric "r" version "1"\nlabel ok: bool from ok\nrule r "must" {\n  require ok and\n}\n'
+    uri = new_uri(tmp_path)
+    await open_doc(client, uri, text)
+    edits = await client.text_document_formatting_async(types.DocumentFormattingParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), options=types.FormattingOptions(tab_size=2, insert_spaces=True)))
+    assert not edits
+    close_doc(client, uri)
+
+
+# ---- code actions ------------------------------------------------------------------
+
+
+async def code_actions(client: LanguageClient, uri: str, d: types.Diagnostic) -> list[types.CodeAction]:
+    got = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=d.range, context=types.CodeActionContext(diagnostics=[d])))
+    return [a for a in got or [] if isinstance(a, types.CodeAction)]
+
+
+@pytest.mark.parametrize("right, wrong", [
+    ("and intent == genuine", "and intnet == genuine"),  # a field
+    ("intent == genuine and severity", "intent == genuin and severity"),  # an enum value
+    ("require words(rationale) >= 6", "require wrods(rationale) >= 6"),  # a function
+    ('at least 6 words" severity warning', 'at least 6 words" severity warnign'),  # a severity
+    ("violation categories_need_severity\n", "violation categories_need_severty\n"),  # an outcome
+    ("    harm_categories: {misinformation},", "    harm_categorie: {misinformation},"),  # a given entry
+])
+async def test_a_did_you_mean_is_a_quick_fix(client: LanguageClient, tmp_path: Path, right: str, wrong: str) -> None:
+    text = SAFETY.read_text(encoding="utf-8")
+    assert right in text
+    broken = text.replace(right, wrong, 1)
+    uri = new_uri(tmp_path)
+    diags = [d for d in await open_doc(client, uri, broken) if d.severity == types.DiagnosticSeverity.Error]
+    assert len(diags) == 1 and "did you mean" in diags[0].message
+    actions = await code_actions(client, uri, diags[0])
+    assert len(actions) == 1
+    fixed = apply(broken, actions[0].edit.changes[uri])
+    assert fixed == text
+    close_doc(client, uri)
+
+
+GAP = """rubric "g" version "1"
+
+label harm: set {violence, hate} from harm
+label level: enum {low, "very high"} from level
+label safety: enum {safe, unsafe} from safety
+
+decide safety {
+  when harm is empty -> safe
+  when violence in harm -> unsafe
+  when hate in harm and level == low -> safe
+}
+"""
+
+
+@pytest.mark.parametrize("code", ["RB204", "RB205"])
+async def test_a_gap_or_overlap_witness_becomes_an_example(client: LanguageClient, tmp_path: Path, code: str) -> None:
+    uri = new_uri(tmp_path)
+    diags = await open_doc(client, uri, GAP)
+    found = [d for d in diags if d.code == code]
+    assert len(found) == 1
+    witness = next(d for d in lint_text(GAP, "g").diagnostics if d.code == code).witness
+    actions = [a for a in await code_actions(client, uri, found[0]) if "example" in a.title]
+    assert len(actions) == 1
+    new = apply(GAP, actions[0].edit.changes[uri])
+    assert new.startswith(GAP)
+    assert format_text(GAP) == GAP and format_text(new) == new  # the example comes in rubric fmt's layout
+    rubric = rubricdsl.loads(new)
+    (example,) = rubric.ir.examples
+    def norm(values: dict) -> dict:
+        return {k: sorted(v) if isinstance(v, (list, set, frozenset)) else v for k, v in values.items() if v is not None}
+
+    assert norm(example.given) == norm(witness)
+    # the example pins what the rubric gives for the witness today, so it passes
+    assert [r.passed for r in rubric.test()] == [True]
+    close_doc(client, uri)
+
+
+# ---- the project's configuration ---------------------------------------------------
+
+UNUSED = 'rubric "r" version "1"\ninput unused: bool from u\nlabel ok: bool from ok\nrule r "must" { require ok }\n'
+
+
+async def test_the_configuration_disables_checks_for_its_files(client: LanguageClient, tmp_path: Path) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "rubric.toml").write_text('ignore = ["unused-field"]\n', encoding="utf-8")
+    inside, outside = (project / "sub" / "a.rubric").as_uri(), (elsewhere / "a.rubric").as_uri()
+    assert [d.code for d in await open_doc(client, outside, UNUSED)] == ["RB208"]
+    assert [d.code for d in await open_doc(client, inside, UNUSED)] == []
+    # errors are reported whatever the configuration says
+    broken = UNUSED.replace("require ok", "require okk")
+    assert [d.code for d in await replace_text(client, inside, broken, 2)] == ["RB101"]
+    close_doc(client, inside)
+    close_doc(client, outside)
+
+
+async def test_completion_after_from_offers_the_paths_of_the_sample_data(client: LanguageClient,
+                                                                          tmp_path: Path) -> None:
+    from rubricdsl.engine.sampling import infer_fields, read_sample
+    from rubricdsl.lsp.project import SAMPLE_RECORDS
+
+    sample = ROOT / "rubrics" / "response-safety" / "sample.jsonl"
+    (tmp_path / "rubric.toml").write_text(f"data = [{json.dumps(str(sample))}]\n", encoding="utf-8")
+    uri = (tmp_path / "new.rubric").as_uri()
+    text = 'rubric "r" version "1"\nlabel safety: enum {safe, unsafe} from labels.\n'
+    await open_doc(client, uri, text)
+    items = await complete(client, uri, at(text, "labels.", len("labels.")))
+    want = {".".join(f.path) for f in infer_fields(read_sample(str(sample), SAMPLE_RECORDS))[0]}
+    assert {i.label for i in items} == want
+    assert "labels.safety" in want
+    edit = next(i for i in items if i.label == "labels.safety").text_edit
+    assert apply(text, [edit]) == text.replace("from labels.", "from labels.safety")
+    close_doc(client, uri)
+
+
+# ---- bad input -----------------------------------------------------------------------
+
+BAD = {
+    "empty": "",
+    "header only": 'rubric "r" version "1"\n',
+    "no header": "label ok: bool\n",
+    "unclosed": 'rubric "r" version "1"\nlabel ok: bool from ok\ndecide ok {\n  when ok ->\n',
+    "control characters": 'rubric "r\x1b[31m" version "1"\nlabel ok\x00: bool\n\U0001F600 {{{\n',
+    "a lone surrogate": 'rubric "r" version "1"\nlabel ok: enum {a, b} from ok\nrule r "\ud83d" { require ok == \ud83d }\n',
+    "crlf and a bom": '\ufeffrubric "r" version "1"\r\nlabel ok: bool from ok\r\nrule r "m" { require okk }\r\n',
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+async def test_bad_text_gets_lints_diagnostics_and_every_request_an_answer(
+        client: LanguageClient, tmp_path: Path, name: str) -> None:
+    text = BAD[name]
+    uri = new_uri(tmp_path)
+    got = await open_doc(client, uri, text)
+    # the text as the server reads it: a lone surrogate (which JSON can carry) is U+FFFD
+    want = lint_text(re.sub("[\ud800-\udfff]", "\ufffd", text), "x").diagnostics
+    assert sorted(d.code for d in got) == sorted(d.code for d in want)
+    tid = types.TextDocumentIdentifier(uri=uri)
+    lines = text.replace("\r\n", "\n").split("\n")
+    for line in range(len(lines) + 1):
+        for character in (0, 3, 200):
+            p = types.Position(line, character)
+            await client.text_document_hover_async(types.HoverParams(text_document=tid, position=p))
+            await client.text_document_definition_async(types.DefinitionParams(text_document=tid, position=p))
+            await client.text_document_references_async(types.ReferenceParams(
+                text_document=tid, position=p, context=types.ReferenceContext(include_declaration=True)))
+            await client.text_document_completion_async(types.CompletionParams(text_document=tid, position=p))
+    await client.text_document_document_symbol_async(types.DocumentSymbolParams(text_document=tid))
+    edits = await client.text_document_formatting_async(types.DocumentFormattingParams(
+        text_document=tid, options=types.FormattingOptions(tab_size=2, insert_spaces=True)))
+    if any(d.check == "syntax" for d in want):
+        assert not edits
+    for d in got:
+        await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=tid, range=d.range, context=types.CodeActionContext(diagnostics=[d])))
+    close_doc(client, uri)
