@@ -492,7 +492,7 @@ def write_blocks(directory: str, writer: str, rows: list[tuple[str, tuple]], par
     partition files `p<n>.<writer>` of `directory`, one block per partition."""
     split: list[list] = [[] for _ in range(partitions)]
     crc = zlib.crc32
-    for pair in rows:
+    for pair in rows:  # partition_of, inline: once per record
         split[crc(pair[0].encode("utf-8", "surrogatepass")) % partitions].append(pair)
     try:
         for n, part in enumerate(split):
