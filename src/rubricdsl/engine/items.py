@@ -13,6 +13,7 @@ Item findings follow the spec: `file` and `line` of the item's first record,
 from __future__ import annotations
 
 import heapq
+import itertools
 import marshal
 import os
 import pickle
@@ -118,6 +119,27 @@ class Grouper:
     def add(self, key: str, row: tuple) -> None:
         try:
             self._add(key, row)
+        except (sqlite3.Error, OSError) as e:
+            raise _disk_error(e) from None
+
+    def add_many(self, pairs: list[tuple[str, tuple]]) -> None:
+        """`add` each (key, row) of `pairs` (a block of rows, bounded in size)."""
+        try:
+            if self._db is None:
+                mem = self._mem
+                for key, row in pairs:
+                    rows = mem.get(key)
+                    if rows is None:
+                        mem[key] = [row]
+                    else:
+                        rows.append(row)
+                self._n += len(pairs)
+                if self._n > self.memory_rows:
+                    self._spill()
+                return
+            add = self._add
+            for key, row in pairs:
+                add(key, row)
         except (sqlite3.Error, OSError) as e:
             raise _disk_error(e) from None
 
@@ -242,11 +264,12 @@ class Layout:
 class ItemView:
     """An item's judgments, answering the aggregates of `per item` checks."""
 
-    __slots__ = ("layout", "rows")
+    __slots__ = ("layout", "rows", "_values")
 
     def __init__(self, layout: Layout, rows: list[Row]) -> None:
         self.layout = layout
         self.rows = rows
+        self._values: dict[int, list[Any]] = {}  # by column: read once, by a consensus and aggregates
 
     @property
     def annotators(self) -> int:
@@ -262,7 +285,10 @@ class ItemView:
     def values(self, f: ir.FieldIR) -> list[Any]:
         """The valid values of `f` among the item's records (missing and invalid ones do not count)."""
         col = self.layout.field_col[f.name]
-        return [v for r in self.rows if (v := r[4][col]) is not None]
+        vals = self._values.get(col)
+        if vals is None:
+            vals = self._values[col] = [v for r in self.rows if (v := r[4][col]) is not None]
+        return vals
 
     def masks(self, d: ir.DecideIR) -> list[int | None]:
         col = self.layout.decide_col[d.index]
@@ -487,22 +513,37 @@ def partition_of(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode("utf-8", "surrogatepass")) % partitions
 
 
-def write_blocks(directory: str, writer: str, rows: list[tuple[str, tuple]], partitions: int) -> None:
-    """Append `rows` ((item, row) in input order, each row ending with its place) to the
-    partition files `p<n>.<writer>` of `directory`, one block per partition."""
-    split: list[list] = [[] for _ in range(partitions)]
-    crc = zlib.crc32
-    for pair in rows:  # partition_of, inline: once per record
-        split[crc(pair[0].encode("utf-8", "surrogatepass")) % partitions].append(pair)
-    try:
-        for n, part in enumerate(split):
-            if part:
-                data = marshal.dumps(part)
-                with open(os.path.join(directory, f"p{n}.{writer}"), "ab") as f:
-                    f.write(_BLOB.pack(part[0][1][-1], len(data)))
-                    f.write(data)
-    except OSError as e:
-        raise _disk_error(e) from None
+class Blocks:
+    """Rows split by partition as they come (`add(key, row)`), each row given its place
+    in the input from `place` on; `write` appends each partition's rows, a block, to the
+    partition files `p<n>.<writer>` of a directory."""
+
+    def __init__(self, partitions: int, place: int) -> None:
+        self.parts: list[list[tuple[str, tuple]]] = [[] for _ in range(partitions)]
+        parts = self.parts
+        crc = zlib.crc32
+        seq = itertools.count(place).__next__
+
+        def add(key: str, row: tuple) -> None:  # partition_of, inline: once per record
+            parts[crc(key.encode("utf-8", "surrogatepass")) % partitions].append((key, row + (seq(),)))
+
+        self.add = add
+
+    def rows(self) -> list[tuple[str, tuple]]:
+        """Every row, in input order."""
+        return sorted((p for part in self.parts for p in part), key=lambda p: p[1][-1])
+
+    def write(self, directory: str, writer: str) -> None:
+        try:
+            for n, part in enumerate(self.parts):
+                if part:
+                    data = marshal.dumps(part)
+                    with open(os.path.join(directory, f"p{n}.{writer}"), "ab") as f:
+                        f.write(_BLOB.pack(part[0][1][-1], len(data)))
+                        f.write(data)
+                    part.clear()
+        except OSError as e:
+            raise _disk_error(e) from None
 
 
 def private_dir(parent: str) -> str:
@@ -534,9 +575,9 @@ class ItemChecker:
         self.partitions = 0
         self.dir: str | None = None
         self._made = False  # rows were written to partition files
-        self._pending: list[tuple[str, tuple]] = []
+        self._blocks: Blocks | None = None  # rows read by this process, not yet written
+        self._pending = 0
         self._part = 0  # the part the rows read by this process belong to
-        self._seq = 0
         self.dropped: set[int] = set()  # parts whose rows do not count (re-read by this process)
 
     def partitionable(self) -> bool:
@@ -549,12 +590,14 @@ class ItemChecker:
         the first row: rows now carry their place in the input."""
         self.jobs = jobs
         self.partitions = partitions
+        self._blocks = Blocks(partitions, 0)
         self.add = self._add_placed
 
     def _add_placed(self, key: str, row: tuple) -> None:
-        self._pending.append((key, row + (self._seq,)))
-        self._seq += 1
-        if len(self._pending) >= self.memory_rows:
+        assert self._blocks is not None
+        self._blocks.add(key, row)
+        self._pending += 1
+        if self._pending >= self.memory_rows:
             self._write_pending()
 
     def _ensure_dir(self) -> str:
@@ -570,9 +613,10 @@ class ItemChecker:
 
     def _write_pending(self) -> None:
         if self._pending:
-            write_blocks(self._ensure_dir(), str(os.getpid()), self._pending, self.partitions)
+            assert self._blocks is not None
+            self._blocks.write(self._ensure_dir(), str(os.getpid()))
             self._made = True
-            self._pending = []
+            self._pending = 0
 
     def start_parts(self, n: int) -> tuple[str, int, int]:
         """Before a file is split into `n` parts between processes: (the directory, the
@@ -581,7 +625,7 @@ class ItemChecker:
         self._write_pending()  # each block holds rows of one stretch of the input
         first = self._part + 1
         self._part += n + 1
-        self._seq = self._part << PART_SHIFT
+        self._blocks = Blocks(self.partitions, self._part << PART_SHIFT)
         self._made = True
         return self._ensure_dir(), self.partitions, first
 
@@ -597,10 +641,9 @@ class ItemChecker:
     def each(self) -> Iterator[tuple[str, list[Row]]]:
         try:
             if self.partitions:
-                assert not self._made, "partitioned rows are judged by `finish`"
-                for key, row in self._pending:
-                    self.grouper.add(key, row)
-                self._pending = []
+                assert not self._made and self._blocks is not None, "partitioned rows are judged by `finish`"
+                self.grouper.add_many(self._blocks.rows())
+                self._blocks = None
             for key, rows in self.grouper.groups():
                 self.items += 1
                 yield key, rows
@@ -610,7 +653,8 @@ class ItemChecker:
     def close(self) -> None:
         """Drop the grouped rows and their temporary files (if any); safe to call twice."""
         self.grouper.close()
-        self._pending = []
+        self._blocks = None
+        self._pending = 0
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
@@ -694,7 +738,7 @@ def _judge_partition(n: int) -> int:
         grouper._tmp = d
         items = 0
         with grouper, open(os.path.join(d, f"f{n}"), "wb") as out:
-            add = grouper.add
+            add = grouper.add_many
             files: dict[str, Any] = {}
             try:
                 for _, name, pos, size in blocks:
@@ -702,8 +746,7 @@ def _judge_partition(n: int) -> int:
                     if f is None:
                         f = files[name] = open(os.path.join(d, name), "rb")
                     f.seek(pos)
-                    for key, row in marshal.loads(f.read(size)):
-                        add(key, row)
+                    add(marshal.loads(f.read(size)))
             finally:
                 for f in files.values():
                     f.close()

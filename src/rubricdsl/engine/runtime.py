@@ -456,29 +456,21 @@ def partitions_for(paths: list[str], jobs: int) -> int:
     return min(1024, -(-n // jobs) * jobs)
 
 
-class _PartitionRows(list):
-    """A worker process's stand-in for the item checks of a partitioned run: it keeps
-    (item, row) pairs, each row with its place in the input (`items.PART_SHIFT`), and
-    `write` appends them to the partition files."""
+class _PartitionRows:
+    """A worker process's stand-in for the item checks of a partitioned run: it splits
+    (item, row) pairs by partition, each row with its place in the input
+    (`items.PART_SHIFT`), and `write` appends them to the partition files."""
 
     items = 0
 
-    def __init__(self, part: int) -> None:
-        from rubricdsl.engine.items import PART_SHIFT  # noqa: PLC0415
+    def __init__(self, partitions: int, part: int) -> None:
+        from rubricdsl.engine.items import PART_SHIFT, Blocks  # noqa: PLC0415
 
-        super().__init__()
-        self.seq = part << PART_SHIFT
+        self.blocks = Blocks(partitions, part << PART_SHIFT)
+        self.add = self.blocks.add
 
-    def add(self, key: str, row: tuple) -> None:
-        self.append((key, row + (self.seq,)))
-        self.seq += 1
-
-    def write(self, directory: str, partitions: int) -> None:
-        from rubricdsl.engine.items import write_blocks  # noqa: PLC0415
-
-        if self:
-            write_blocks(directory, str(os.getpid()), self, partitions)
-            self.clear()
+    def write(self, directory: str) -> None:
+        self.blocks.write(directory, str(os.getpid()))
 
     def finish(self, emit: Callable[[dict], None]) -> None:
         pass
@@ -681,7 +673,7 @@ def _start_part(path: str, start: int, end: int, k: int) -> tuple[RecordChecker,
     found: list = []
     rows: Any = None
     if want_rows:
-        rows = _WorkerRows() if parts is None else _PartitionRows(parts[2] + k)
+        rows = _WorkerRows() if parts is None else _PartitionRows(parts[1], parts[2] + k)
     checker = RecordChecker(compiled, found.append, encode=encode, items=rows, arm_counts=arm_counts,
                             by_annotator=by_annotator)
     with open(path, "rb") as f:
@@ -707,7 +699,7 @@ def _rows_out(rows: Any) -> list:
     """A part's item rows for the main process; none when they went to partition files."""
     if isinstance(rows, _PartitionRows):
         assert _WORKER is not None and _WORKER[6] is not None
-        rows.write(*_WORKER[6][:2])
+        rows.write(_WORKER[6][0])
         return []
     return list(rows or ())
 
