@@ -191,6 +191,7 @@ def test_rows_beyond_memory_are_spilled_and_judged_the_same(parts, tmp_path: Pat
     real = items_mod.Grouper._spill
     monkeypatch.setattr(items_mod.Grouper, "_spill", lambda self: spills.append(1) or real(self))
     monkeypatch.setattr(items_mod, "MEMORY_ROWS", 25)
+    monkeypatch.setattr(items_mod, "MIN_BLOCK_ROWS", 10)
     assert _check(rubric, paths, 1) == one
     assert spills  # -j 1: on disk too
     assert _check(rubric, paths, 2) == one

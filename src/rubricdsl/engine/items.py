@@ -39,6 +39,8 @@ FLAG_UNCOVERED = 2
 
 # rows held in memory before grouping moves to a temporary SQLite file
 MEMORY_ROWS = 200_000
+# with partitions, the fewest rows the main process writes at once (however low MEMORY_ROWS)
+MIN_BLOCK_ROWS = 1_000
 
 
 def memory_limit() -> int:
@@ -591,13 +593,14 @@ class ItemChecker:
         self.jobs = jobs
         self.partitions = partitions
         self._blocks = Blocks(partitions, 0)
+        self._block_rows = max(self.memory_rows, MIN_BLOCK_ROWS)
         self.add = self._add_placed
 
     def _add_placed(self, key: str, row: tuple) -> None:
         assert self._blocks is not None
         self._blocks.add(key, row)
         self._pending += 1
-        if self._pending >= self.memory_rows:
+        if self._pending >= self._block_rows:
             self._write_pending()
 
     def _ensure_dir(self) -> str:
