@@ -742,17 +742,10 @@ def _judge_partition(n: int) -> int:
         items = 0
         with grouper, open(os.path.join(d, f"f{n}"), "wb") as out:
             add = grouper.add_many
-            files: dict[str, Any] = {}
-            try:
-                for _, name, pos, size in blocks:
-                    f = files.get(name)
-                    if f is None:
-                        f = files[name] = open(os.path.join(d, name), "rb")
+            for _, name, pos, size in blocks:
+                with open(os.path.join(d, name), "rb") as f:
                     f.seek(pos)
                     add(marshal.loads(f.read(size)))
-            finally:
-                for f in files.values():
-                    f.close()
             judge = Judge(checker.rubric, checker.plan, checker.check)
             batch: list[tuple] = []
             for key, rows in grouper.groups():

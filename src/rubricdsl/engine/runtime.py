@@ -444,7 +444,8 @@ PARTITION_BYTES = 48 << 20
 def partitions_for(paths: list[str], jobs: int) -> int:
     """How many partitions the item rows of a run over `paths` are split into: a few per
     process (so that they share the work evenly), more for larger inputs (so that each
-    partition's rows fit in memory: `items.MEMORY_ROWS`), at most 1024 (files to keep open)."""
+    partition's rows fit in memory: `items.MEMORY_ROWS`), at most 256 (the main process
+    keeps a file of each open while it merges their findings)."""
     size = 0
     for p in paths:
         try:
@@ -453,7 +454,7 @@ def partitions_for(paths: list[str], jobs: int) -> int:
         except OSError:
             pass
     n = max(4 * jobs, -(-size // PARTITION_BYTES))
-    return min(1024, -(-n // jobs) * jobs)
+    return min(256, -(-n // jobs) * jobs)
 
 
 class _PartitionRows:
