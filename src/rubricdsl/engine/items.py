@@ -7,6 +7,12 @@ memory: in a dict while they are few, then in a temporary SQLite file. Once
 every record is read, each item is judged: `consensus` thresholds, then `per
 item` rules and escalations, evaluated over the item's aggregates.
 
+With several processes (`ItemChecker.use_partitions`), rows are split by item into
+partitions, written to files by the processes that read them (`Blocks`); each
+partition is grouped and judged by a worker (`_judge_partition`) and the main
+process merges their findings by each item's first record: the same findings, in
+the same order, as one process.
+
 Item findings follow the spec: `file` and `line` of the item's first record,
 `record` = the item value, `lines` = every record of the item.
 """
