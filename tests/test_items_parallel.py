@@ -316,3 +316,24 @@ def test_the_partition_of_an_item_does_not_depend_on_the_process() -> None:
                            env=dict(os.environ, PYTHONHASHSEED=seed), check=True).stdout
             for seed in ("1", "2")}
     assert runs == {json.dumps([items_mod.partition_of(k, 7) for k in keys]) + "\n"}
+
+
+def test_a_partition_whose_grouping_fails_on_disk_is_a_data_error(parts, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that groups a partition too large for memory, on a disk that refuses the
+    temporary SQLite file: one DataError, and no temporary file left."""
+    import sqlite3
+
+    from rubricdsl.engine.reading import DataError
+
+    rubric = rubricdsl.loads(RUBRIC, "items.rubric")
+    path = _write(tmp_path / "one.jsonl", _lines(300, 9))
+    monkeypatch.setattr(items_mod, "MEMORY_ROWS", 20)
+
+    def full(self: items_mod.Grouper, batch: list) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(items_mod.Grouper, "_insert", full)  # the forked workers have it too
+    with pytest.raises(DataError, match="cannot group items.*database or disk is full"):
+        runtime.run(rubric.compiled, [path], lambda f: None, jobs=2)
+    assert parts and _leftovers(tmp_path) == []

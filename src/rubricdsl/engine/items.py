@@ -581,6 +581,7 @@ class ItemChecker:
         # partitioned runs (`use_partitions`)
         self.jobs = 1
         self.partitions = 0
+        self.pool: Callable[[int], Any] | None = None
         self.dir: str | None = None
         self._made = False  # rows were written to partition files
         self._blocks: Blocks | None = None  # rows read by this process, not yet written
@@ -592,10 +593,12 @@ class ItemChecker:
         """Whether items can be judged in partitions: only by this class's own judging."""
         return type(self).finish is ItemChecker.finish and type(self).each is ItemChecker.each
 
-    def use_partitions(self, jobs: int, partitions: int) -> None:
-        """Judge items in `partitions` partitions with `jobs` processes, once the rows are
-        more than fit in memory (or a file is read by several processes). Call before
-        the first row: rows now carry their place in the input."""
+    def use_partitions(self, jobs: int, partitions: int, pool: Callable[[int], Any]) -> None:
+        """Judge items in `partitions` partitions with `jobs` processes of `pool(jobs)` (a
+        `multiprocessing` pool of forked workers), once the rows are more than fit in
+        memory (or a file is read by several processes). Call before the first row: rows
+        now carry their place in the input."""
+        self.pool = pool
         self.jobs = jobs
         self.partitions = partitions
         self._blocks = Blocks(partitions, 0)
@@ -683,16 +686,13 @@ class ItemChecker:
 
     def _finish_partitions(self, emit: Callable[[dict], None],
                            encoded: tuple[Callable[[dict], Any], Callable[[str, str, Any], None]] | None) -> None:
-        import multiprocessing  # noqa: PLC0415
-
-        from rubricdsl.engine.runtime import _pool  # noqa: PLC0415
-
         global _JUDGING
         self._write_pending()
         assert self.dir is not None
         _JUDGING = (self, encoded[0] if encoded is not None else None)
         try:
-            with _pool(multiprocessing.get_context("fork"), min(self.jobs, self.partitions)) as pool:
+            assert self.pool is not None
+            with self.pool(min(self.jobs, self.partitions)) as pool:
                 for n in pool.imap_unordered(_judge_partition, range(self.partitions)):
                     self.items += n
         finally:

@@ -540,7 +540,7 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
             assert compiled.plan is not None
             items = ItemChecker(compiled.rubric, compiled.plan, check=compiled.item_check)
         if getattr(items, "partitionable", None) is not None and items.partitionable():
-            items.use_partitions(jobs, partitions_for(paths, jobs))
+            items.use_partitions(jobs, partitions_for(paths, jobs), _fork_pool)
     checker = RecordChecker(compiled, emit, encode=encode, items=items, arm_counts=arm_counts,
                             by_annotator=by_annotator)
     stats = checker.stats
@@ -739,22 +739,44 @@ def _ignore_sigint() -> None:
     import signal  # noqa: PLC0415
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while forked (`_pool`)
 
 
 def _pool(ctx: Any, jobs: int) -> Any:
     """A pool of workers that ignore Ctrl-C: the main process alone stops the run (and
     ends them), so an interrupt prints no worker's traceback. SIGINT is ignored while the
-    workers are forked too, so none can catch it before its initializer runs."""
+    workers are forked too, so none can catch it before its initializer runs; it is also
+    blocked then, so that a Ctrl-C in that moment is not lost for the main process: it
+    comes once the pool is made, as a KeyboardInterrupt (the pool ended)."""
     import signal  # noqa: PLC0415
 
+    if threading.current_thread() is not threading.main_thread():  # signals are not ours to set
+        return ctx.Pool(jobs, initializer=_ignore_sigint)
+    # blocked first: a blocked signal stays pending even while it is ignored
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: signals are not ours to set
-        return ctx.Pool(jobs, initializer=_ignore_sigint)
+        try:
+            pool = ctx.Pool(jobs, initializer=_ignore_sigint)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     try:
-        return ctx.Pool(jobs, initializer=_ignore_sigint)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending Ctrl-C is raised here
+    except BaseException:
+        pool.terminate()
+        raise
+    return pool
+
+
+def _fork_pool(jobs: int) -> Any:
+    """`_pool` of forked workers: they share what the main process holds (the compiled
+    rubric, the module state that names their work)."""
+    import multiprocessing  # noqa: PLC0415
+
+    return _pool(multiprocessing.get_context("fork"), jobs)
 
 
 def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int]], array: bool,
