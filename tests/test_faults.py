@@ -389,7 +389,8 @@ def test_grouping_items_when_the_database_fails(work: Path, monkeypatch: pytest.
         return real(self, batch)
 
     monkeypatch.setattr(items_mod.Grouper, "_insert", full)
-    res = cli_runner().invoke(main, ["check", "i.rubric", "i.jsonl", "--format", "jsonl", "-o", "old.txt"])
+    # one process, which counts the calls (with -j, workers group: test_items_parallel.py)
+    res = cli_runner().invoke(main, ["check", "i.rubric", "i.jsonl", "--format", "jsonl", "-o", "old.txt", "-j", "1"])
     assert res.exit_code == 2
     assert_one_line_error(res.stderr.encode(), "cannot group items", "database or disk is full")
     assert len(calls) > 1  # it did spill to disk

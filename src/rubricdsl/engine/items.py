@@ -7,17 +7,28 @@ memory: in a dict while they are few, then in a temporary SQLite file. Once
 every record is read, each item is judged: `consensus` thresholds, then `per
 item` rules and escalations, evaluated over the item's aggregates.
 
+With several processes (`ItemChecker.use_partitions`), rows are split by item into
+partitions, written to files by the processes that read them (`Blocks`); each
+partition is grouped and judged by a worker (`_judge_partition`) and the main
+process merges their findings by each item's first record: the same findings, in
+the same order, as one process.
+
 Item findings follow the spec: `file` and `line` of the item's first record,
 `record` = the item value, `lines` = every record of the item.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import marshal
 import os
+import pickle
 import secrets
 import shutil
 import sqlite3
+import struct
 import tempfile
+import zlib
 from collections import Counter
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator
@@ -34,6 +45,8 @@ FLAG_UNCOVERED = 2
 
 # rows held in memory before grouping moves to a temporary SQLite file
 MEMORY_ROWS = 200_000
+# with partitions, the fewest rows the main process writes at once (however low MEMORY_ROWS)
+MIN_BLOCK_ROWS = 1_000
 
 
 def memory_limit() -> int:
@@ -114,6 +127,27 @@ class Grouper:
     def add(self, key: str, row: tuple) -> None:
         try:
             self._add(key, row)
+        except (sqlite3.Error, OSError) as e:
+            raise _disk_error(e) from None
+
+    def add_many(self, pairs: list[tuple[str, tuple]]) -> None:
+        """`add` each (key, row) of `pairs` (a block of rows, bounded in size)."""
+        try:
+            if self._db is None:
+                mem = self._mem
+                for key, row in pairs:
+                    rows = mem.get(key)
+                    if rows is None:
+                        mem[key] = [row]
+                    else:
+                        rows.append(row)
+                self._n += len(pairs)
+                if self._n > self.memory_rows:
+                    self._spill()
+                return
+            add = self._add
+            for key, row in pairs:
+                add(key, row)
         except (sqlite3.Error, OSError) as e:
             raise _disk_error(e) from None
 
@@ -238,11 +272,12 @@ class Layout:
 class ItemView:
     """An item's judgments, answering the aggregates of `per item` checks."""
 
-    __slots__ = ("layout", "rows")
+    __slots__ = ("layout", "rows", "_values")
 
     def __init__(self, layout: Layout, rows: list[Row]) -> None:
         self.layout = layout
         self.rows = rows
+        self._values: dict[int, list[Any]] = {}  # by column: read once, by a consensus and aggregates
 
     @property
     def annotators(self) -> int:
@@ -258,7 +293,10 @@ class ItemView:
     def values(self, f: ir.FieldIR) -> list[Any]:
         """The valid values of `f` among the item's records (missing and invalid ones do not count)."""
         col = self.layout.field_col[f.name]
-        return [v for r in self.rows if (v := r[4][col]) is not None]
+        vals = self._values.get(col)
+        if vals is None:
+            vals = self._values[col] = [v for r in self.rows if (v := r[4][col]) is not None]
+        return vals
 
     def masks(self, d: ir.DecideIR) -> list[int | None]:
         col = self.layout.decide_col[d.index]
@@ -468,26 +506,156 @@ class Judge:
 # ---- the whole run ------------------------------------------------------------------------------
 
 
+# Rows of a run split between processes carry a sixth element, their place in the
+# input: the part they were read in (in input order: a file split between processes has one
+# part per chunk, the rest of the input one part per stretch between such files), shifted
+# by PART_SHIFT, plus their index in that part.
+PART_SHIFT = 40
+_BLOB = struct.Struct("<QQ")  # a block of a partition file: (first row's place, length)
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition of an item, the same in every process and every run (Python's own
+    `hash` of a string differs between processes). `key` is the item as text (`id_text`),
+    so 1, 1.0 and "1" meet in one partition, as they are one item."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % partitions
+
+
+class Blocks:
+    """Rows split by partition as they come (`add(key, row)`), each row given its place
+    in the input from `place` on; `write` appends each partition's rows, a block, to the
+    partition files `p<n>.<writer>` of a directory."""
+
+    def __init__(self, partitions: int, place: int) -> None:
+        self.parts: list[list[tuple[str, tuple]]] = [[] for _ in range(partitions)]
+        parts = self.parts
+        crc = zlib.crc32
+        seq = itertools.count(place).__next__
+
+        def add(key: str, row: tuple) -> None:  # partition_of, inline: once per record
+            parts[crc(key.encode("utf-8", "surrogatepass")) % partitions].append((key, row + (seq(),)))
+
+        self.add = add
+
+    def rows(self) -> list[tuple[str, tuple]]:
+        """Every row, in input order."""
+        return sorted((p for part in self.parts for p in part), key=lambda p: p[1][-1])
+
+    def write(self, directory: str, writer: str) -> None:
+        try:
+            for n, part in enumerate(self.parts):
+                if part:
+                    data = marshal.dumps(part)
+                    with open(os.path.join(directory, f"p{n}.{writer}"), "ab") as f:
+                        f.write(_BLOB.pack(part[0][1][-1], len(data)))
+                        f.write(data)
+                    part.clear()
+        except OSError as e:
+            raise _disk_error(e) from None
+
+
+def private_dir(parent: str) -> str:
+    """A new directory under `parent` that only this user can read, for a run's temporary
+    files. The caller remembers the name before it exists (see `Grouper._spill`)."""
+    return os.path.join(parent, f"rubric-items-{secrets.token_hex(8)}")
+
+
 class ItemChecker:
     """Collects rows during a run; `finish` judges every item and emits its findings
-    (`check`: the compiled rubric's `item_check`, when there is one)."""
+    (`check`: the compiled rubric's `item_check`, when there is one).
+
+    A run with several processes (`use_partitions`) splits the rows by item into
+    partitions, written to files in a private temporary directory by whichever process
+    read them; `finish` then judges each partition in a process of its own and merges
+    their findings into the same order as one process gives: by each item's first record."""
 
     def __init__(self, rubric: ir.RubricIR, plan: RowPlan, memory_rows: int | None = None,
                  check: Callable[[Any], list | None] | None = None) -> None:
         self.rubric = rubric
         self.plan = plan
         self.check = check
-        self.grouper = Grouper(memory_rows if memory_rows is not None else memory_limit())
+        self.memory_rows = memory_rows if memory_rows is not None else memory_limit()
+        self.grouper = Grouper(self.memory_rows)
         self.add = self.grouper.add  # (key, row), called once per record: no extra layer
         self.items = 0
+        # partitioned runs (`use_partitions`)
+        self.jobs = 1
+        self.partitions = 0
+        self.pool: Callable[[int], Any] | None = None
+        self.dir: str | None = None
+        self._made = False  # rows were written to partition files
+        self._blocks: Blocks | None = None  # rows read by this process, not yet written
+        self._pending = 0
+        self._part = 0  # the part the rows read by this process belong to
+        self.dropped: set[int] = set()  # parts whose rows do not count (re-read by this process)
+
+    def partitionable(self) -> bool:
+        """Whether items can be judged in partitions: only by this class's own judging."""
+        return type(self).finish is ItemChecker.finish and type(self).each is ItemChecker.each
+
+    def use_partitions(self, jobs: int, partitions: int, pool: Callable[[int], Any]) -> None:
+        """Judge items in `partitions` partitions with `jobs` processes of `pool(jobs)` (a
+        `multiprocessing` pool of forked workers), once the rows are more than fit in
+        memory (or a file is read by several processes). Call before the first row: rows
+        now carry their place in the input."""
+        self.pool = pool
+        self.jobs = jobs
+        self.partitions = partitions
+        self._blocks = Blocks(partitions, 0)
+        self._block_rows = max(self.memory_rows, MIN_BLOCK_ROWS)
+        self.add = self._add_placed
+
+    def _add_placed(self, key: str, row: tuple) -> None:
+        assert self._blocks is not None
+        self._blocks.add(key, row)
+        self._pending += 1
+        if self._pending >= self._block_rows:
+            self._write_pending()
+
+    def _ensure_dir(self) -> str:
+        if self.dir is None:
+            tmp = self.grouper._tmp
+            d = self.dir = private_dir(tmp)  # remembered first: `close` removes it whatever happens
+            try:
+                os.mkdir(d, 0o700)
+            except OSError as e:
+                self.dir = None
+                raise _disk_error(e) from None
+        return self.dir
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            assert self._blocks is not None
+            self._blocks.write(self._ensure_dir(), str(os.getpid()))
+            self._made = True
+            self._pending = 0
+
+    def start_parts(self, n: int) -> tuple[str, int, int]:
+        """Before a file is split into `n` parts between processes: (the directory, the
+        number of partitions, the first part's number) for the processes that read it,
+        which write their rows there themselves."""
+        self._write_pending()  # each block holds rows of one stretch of the input
+        first = self._part + 1
+        self._part += n + 1
+        self._blocks = Blocks(self.partitions, self._part << PART_SHIFT)
+        self._made = True
+        return self._ensure_dir(), self.partitions, first
+
+    def drop_part(self, part: int) -> None:
+        """Rows of this part (numbered as `start_parts` gave it) do not count."""
+        self.dropped.add(part)
 
     def add_rows(self, rows: Iterable[tuple[str, tuple]]) -> None:
-        add = self.grouper.add
+        add = self.add
         for key, row in rows:
             add(key, row)
 
     def each(self) -> Iterator[tuple[str, list[Row]]]:
         try:
+            if self.partitions:
+                assert not self._made and self._blocks is not None, "partitioned rows are judged by `finish`"
+                self.grouper.add_many(self._blocks.rows())
+                self._blocks = None
             for key, rows in self.grouper.groups():
                 self.items += 1
                 yield key, rows
@@ -495,11 +663,122 @@ class ItemChecker:
             self.grouper.close()
 
     def close(self) -> None:
-        """Drop the grouped rows and their temporary file (if any); safe to call twice."""
+        """Drop the grouped rows and their temporary files (if any); safe to call twice."""
         self.grouper.close()
+        self._blocks = None
+        self._pending = 0
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
 
-    def finish(self, emit: Callable[[dict], None]) -> None:
+    def finish(self, emit: Callable[[dict], None],
+               encoded: tuple[Callable[[dict], Any], Callable[[str, str, Any], None]] | None = None) -> None:
+        """Judge every item: its findings go to `emit`. `encoded` = (encode, sink): a
+        partitioned run may instead encode findings where they are judged and hand
+        `sink(kind, severity, encoded)` each of them."""
+        if self._made:
+            self._finish_partitions(emit, encoded)
+            return
         judge = Judge(self.rubric, self.plan, self.check)
         for key, rows in self.each():
             for f in judge(key, rows):
                 emit(f)
+
+    def _finish_partitions(self, emit: Callable[[dict], None],
+                           encoded: tuple[Callable[[dict], Any], Callable[[str, str, Any], None]] | None) -> None:
+        global _JUDGING
+        self._write_pending()
+        assert self.dir is not None
+        _JUDGING = (self, encoded[0] if encoded is not None else None)
+        try:
+            assert self.pool is not None
+            with self.pool(min(self.jobs, self.partitions)) as pool:
+                for n in pool.imap_unordered(_judge_partition, range(self.partitions)):
+                    self.items += n
+        finally:
+            _JUDGING = None
+        # every partition's findings are in the order of their items' first records: merge them
+        streams = [_read_findings(os.path.join(self.dir, f"f{n}")) for n in range(self.partitions)]
+        merged = heapq.merge(*streams, key=lambda t: t[0])
+        if encoded is not None:
+            sink = encoded[1]
+            for _, kind, severity, data in merged:
+                sink(kind, severity, data)
+        else:
+            for t in merged:
+                emit(t[3])
+
+
+# the item checker of a partitioned run and the findings' encoder, for the processes that judge
+_JUDGING: tuple[ItemChecker, Callable[[dict], Any] | None] | None = None
+
+
+def _judge_partition(n: int) -> int:
+    """In a worker: group and judge the items of partition `n`; their findings go to the
+    file `f<n>` as (first record's place, kind, severity, finding), in the order of their
+    items' first records. Returns how many items there were."""
+    assert _JUDGING is not None
+    checker, encode = _JUDGING
+    d = checker.dir
+    assert d is not None
+    dropped = checker.dropped
+    try:
+        blocks = []
+        prefix = f"p{n}."
+        for name in os.listdir(d):
+            if not name.startswith(prefix):
+                continue
+            with open(os.path.join(d, name), "rb") as f:
+                pos = 0
+                while True:
+                    head = f.read(_BLOB.size)
+                    if not head:
+                        break
+                    place, size = _BLOB.unpack(head)
+                    pos += _BLOB.size
+                    if place >> PART_SHIFT not in dropped:
+                        blocks.append((place, name, pos, size))
+                    pos += size
+                    f.seek(pos)
+        # blocks of one partition hold disjoint stretches of the input: in order of their
+        # first row, they give the rows in input order
+        blocks.sort()
+        grouper = Grouper(checker.memory_rows)
+        grouper._tmp = d
+        items = 0
+        with grouper, open(os.path.join(d, f"f{n}"), "wb") as out:
+            add = grouper.add_many
+            for _, name, pos, size in blocks:
+                with open(os.path.join(d, name), "rb") as f:
+                    f.seek(pos)
+                    add(marshal.loads(f.read(size)))
+            judge = Judge(checker.rubric, checker.plan, checker.check)
+            batch: list[tuple] = []
+            for key, rows in grouper.groups():
+                items += 1
+                found = judge(key, rows)
+                if found:
+                    place = rows[0][-1]
+                    for fd in found:
+                        batch.append((place, fd["kind"], fd["severity"], encode(fd) if encode is not None else fd))
+                    if len(batch) >= 2000:
+                        pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
+                        batch = []
+            if batch:
+                pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
+        return items
+    except OSError as e:
+        raise _disk_error(e) from None
+
+
+def _read_findings(path: str) -> Iterator[tuple]:
+    try:
+        with open(path, "rb") as f:
+            while True:
+                try:
+                    batch = pickle.load(f)
+                except EOFError:
+                    return
+                yield from batch
+    except OSError as e:
+        raise _disk_error(e) from None

@@ -110,6 +110,7 @@ class RecordChecker:
         self.compiled = compiled
         self.stats = stats = stats if stats is not None else Stats()
         self.sink = emit  # what receives findings already encoded (by the workers of a parallel run)
+        self.encode = encode
         self.emit = emit if encode is None else (lambda f, _e=emit, _c=encode: _e(_c(f)))
         if items is None and rubric.has_items:
             from rubricdsl.engine.items import ItemChecker  # noqa: PLC0415
@@ -375,6 +376,7 @@ class RecordChecker:
         items = self.items
         if items is None:
             return
+        encoded = None
         if emit is None:
             out, counts, sev = self.emit, stats.counts, stats.by_severity
 
@@ -383,8 +385,22 @@ class RecordChecker:
                 sev[f["severity"]] += 1
                 out(f)
 
+            if self.encode is not None and getattr(items, "partitions", 0):
+                # items judged in other processes: they encode their findings, as the
+                # workers that check records do
+                sink = self.sink
+
+                def sink_encoded(kind: str, severity: str, data: Any) -> None:
+                    counts[kind] += 1
+                    sev[severity] += 1
+                    sink(data)
+
+                encoded = (self.encode, sink_encoded)
         try:
-            items.finish(emit)
+            if encoded is not None:
+                items.finish(emit, encoded)
+            else:
+                items.finish(emit)
         except Exception as e:
             annotate(e)
             raise
@@ -421,6 +437,47 @@ class _WorkerRows(list):
 
 PARALLEL_MIN_BYTES = 16 << 20
 CHUNK_BYTES = 4 << 20
+# input bytes per partition of item rows: a partition's rows fit in memory when judged
+PARTITION_BYTES = 48 << 20
+
+
+def partitions_for(paths: list[str], jobs: int) -> int:
+    """How many partitions the item rows of a run over `paths` are split into: a few per
+    process (so that they share the work evenly), more for larger inputs (so that each
+    partition's rows fit in memory: `items.MEMORY_ROWS`), at most 256 (the main process
+    keeps a file of each open while it merges their findings)."""
+    size = 0
+    for p in paths:
+        try:
+            if p != "-" and os.path.isfile(p):
+                size += os.path.getsize(p)
+        except OSError:
+            pass
+    n = max(4 * jobs, -(-size // PARTITION_BYTES))
+    return min(256, -(-n // jobs) * jobs)
+
+
+class _PartitionRows:
+    """A worker process's stand-in for the item checks of a partitioned run: it splits
+    (item, row) pairs by partition, each row with its place in the input
+    (`items.PART_SHIFT`), and `write` appends them to the partition files."""
+
+    items = 0
+
+    def __init__(self, partitions: int, part: int) -> None:
+        from rubricdsl.engine.items import PART_SHIFT, Blocks  # noqa: PLC0415
+
+        self.blocks = Blocks(partitions, part << PART_SHIFT)
+        self.add = self.blocks.add
+
+    def write(self, directory: str) -> None:
+        self.blocks.write(directory, str(os.getpid()))
+
+    def finish(self, emit: Callable[[dict], None]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[str, tuple], None] | None,
@@ -471,7 +528,19 @@ def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
 
     `arm_counts` (the rubric compiled with `all_decides=True`) fills `Stats.masks`.
     `items` replaces the default judging of items (see `RecordChecker`). `by_annotator`
-    fills `Stats.by_annotator` (the same counts for any `jobs`)."""
+    fills `Stats.by_annotator` (the same counts for any `jobs`).
+
+    With jobs > 1 and item checks, the rows of items are split by item into partitions
+    (`items.ItemChecker.use_partitions`), which are judged in parallel at the end."""
+    paths = list(paths)
+    if jobs > 1 and compiled.rubric.has_items:
+        if items is None:
+            from rubricdsl.engine.items import ItemChecker  # noqa: PLC0415
+
+            assert compiled.plan is not None
+            items = ItemChecker(compiled.rubric, compiled.plan, check=compiled.item_check)
+        if getattr(items, "partitionable", None) is not None and items.partitionable():
+            items.use_partitions(jobs, partitions_for(paths, jobs), _fork_pool)
     checker = RecordChecker(compiled, emit, encode=encode, items=items, arm_counts=arm_counts,
                             by_annotator=by_annotator)
     stats = checker.stats
@@ -564,7 +633,10 @@ def _splittable(path: str, input_format: str = "auto") -> str | None:
         return None
 
 
-_WORKER: tuple[Compiled, Callable[[dict], Any] | None, bool, bool, Any, bool] | None = None
+# what the workers of a split file share: (compiled rubric, encode, whether records give
+# item rows, arm counts, first line of each part, by annotator, (directory, partitions,
+# first part) when item rows go to partition files)
+_WORKER: tuple[Compiled, Callable[[dict], Any] | None, bool, bool, Any, bool, tuple[str, int, int] | None] | None = None
 
 
 def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
@@ -594,13 +666,15 @@ def _boundaries(path: str, step: int) -> list[tuple[int, int]]:
     return out
 
 
-def _start_part(path: str, start: int, end: int) -> tuple[RecordChecker, list, "_WorkerRows | None", bytes, Any]:
+def _start_part(path: str, start: int, end: int, k: int) -> tuple[RecordChecker, list, "_WorkerRows | None", bytes, Any]:
     """In a worker: a checker with this part's own counters, where its findings and item
     rows go, the part's bytes, and the shared first-line table."""
     assert _WORKER is not None
-    compiled, encode, want_rows, arm_counts, offsets, by_annotator = _WORKER
+    compiled, encode, want_rows, arm_counts, offsets, by_annotator, parts = _WORKER
     found: list = []
-    rows = _WorkerRows() if want_rows else None
+    rows: Any = None
+    if want_rows:
+        rows = _WorkerRows() if parts is None else _PartitionRows(parts[1], parts[2] + k)
     checker = RecordChecker(compiled, found.append, encode=encode, items=rows, arm_counts=arm_counts,
                             by_annotator=by_annotator)
     with open(path, "rb") as f:
@@ -622,9 +696,18 @@ def _lines_before(offsets: Any, k: int, lines: int) -> int:
     return before
 
 
+def _rows_out(rows: Any) -> list:
+    """A part's item rows for the main process; none when they went to partition files."""
+    if isinstance(rows, _PartitionRows):
+        assert _WORKER is not None and _WORKER[6] is not None
+        rows.write(_WORKER[6][0])
+        return []
+    return list(rows or ())
+
+
 def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]:
     path, start, end, k = args
-    checker, found, rows, data, offsets = _start_part(path, start, end)
+    checker, found, rows, data, offsets = _start_part(path, start, end, k)
     batch = data.split(b"\n")
     del data
     if batch and batch[-1] == b"":
@@ -634,14 +717,14 @@ def _work(args: tuple[str, int, int, int]) -> tuple[list, Stats, int, int, list]
     first_line = _lines_before(offsets, k, len(batch))
     last, blank = checker.lines(batch, path, first_line)
     checker.finish()
-    return found, checker.stats, last - first_line, blank, list(rows or ())
+    return found, checker.stats, last - first_line, blank, _rows_out(rows)
 
 
 def _work_array(args: tuple[str, int, int, int, bool]) -> tuple[list, Stats, int, int, list] | None:
     """`_work` for a part of a pretty-printed JSON array file (`array_parts`); None when a
     part before the last stops on a syntax error: the main process reads on from there."""
     path, start, end, k, last = args
-    checker, found, rows, data, offsets = _start_part(path, start, end)
+    checker, found, rows, data, offsets = _start_part(path, start, end, k)
     before = _lines_before(offsets, k, data.count(b"\n"))
     reader = array_part(data, path, k == 0, last, before + 1)
     del data
@@ -649,29 +732,51 @@ def _work_array(args: tuple[str, int, int, int, bool]) -> tuple[list, Stats, int
     if reader.stopped and not last:
         return None
     checker.finish()
-    return found, checker.stats, n, 0, list(rows or ())
+    return found, checker.stats, n, 0, _rows_out(rows)
 
 
 def _ignore_sigint() -> None:
     import signal  # noqa: PLC0415
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while forked (`_pool`)
 
 
 def _pool(ctx: Any, jobs: int) -> Any:
     """A pool of workers that ignore Ctrl-C: the main process alone stops the run (and
     ends them), so an interrupt prints no worker's traceback. SIGINT is ignored while the
-    workers are forked too, so none can catch it before its initializer runs."""
+    workers are forked too, so none can catch it before its initializer runs; it is also
+    blocked then, so that a Ctrl-C in that moment is not lost for the main process: it
+    comes once the pool is made, as a KeyboardInterrupt (the pool ended)."""
     import signal  # noqa: PLC0415
 
+    if threading.current_thread() is not threading.main_thread():  # signals are not ours to set
+        return ctx.Pool(jobs, initializer=_ignore_sigint)
+    # blocked first: a blocked signal stays pending even while it is ignored
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: signals are not ours to set
-        return ctx.Pool(jobs, initializer=_ignore_sigint)
+        try:
+            pool = ctx.Pool(jobs, initializer=_ignore_sigint)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     try:
-        return ctx.Pool(jobs, initializer=_ignore_sigint)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending Ctrl-C is raised here
+    except BaseException:
+        pool.terminate()
+        raise
+    return pool
+
+
+def _fork_pool(jobs: int) -> Any:
+    """`_pool` of forked workers: they share what the main process holds (the compiled
+    rubric, the module state that names their work)."""
+    import multiprocessing  # noqa: PLC0415
+
+    return _pool(multiprocessing.get_context("fork"), jobs)
 
 
 def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int]], array: bool,
@@ -686,7 +791,9 @@ def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int
     ctx = multiprocessing.get_context("fork")
     # first line number of each chunk, -1 until known; shared with the workers
     offsets = ctx.Array("q", [0] + [-1] * len(ranges), lock=False)
-    _WORKER = (compiled, encode, items is not None, arm_counts, offsets, checker.by_annotator is not None)
+    # with partitions, the workers write their item rows to the partition files themselves
+    parts = items.start_parts(len(ranges)) if getattr(items, "partitions", 0) else None
+    _WORKER = (compiled, encode, items is not None, arm_counts, offsets, checker.by_annotator is not None, parts)
     # At most a few chunks in flight: when the main process is the slower side (grouping
     # items, writing), finished chunks do not pile up in its memory.
     slots = threading.Semaphore(2 * jobs + 2)
@@ -706,6 +813,9 @@ def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int
                 for part, (result, (s, e)) in enumerate(zip(pool.imap(_work_array if array else _work, tasks()),
                                                             ranges)):
                     slots.release()
+                    if rest is not None or result is None:
+                        if parts is not None:
+                            items.drop_part(parts[2] + part)  # its rows, if written, do not count
                     if rest is not None:
                         continue  # a part after one that stopped: its reading is not the file's
                     if result is None:
