@@ -598,10 +598,11 @@ class _Gen:
                     if len(hints[parent]) <= 80 else hints[parent]
                 var = names.new("p_", hint, str(len(prefix_var)))
                 self.emit(1, f"{var} = {value_of(parent, step)}")
-                if self.fast is not None:  # an object read through: its Struct, or None
+                if self.fast is not None:  # an object read through: its Struct, or None if it may be missing
                     path = path_of(node)
-                    empty = mod.const(self.fast[1][path], "EMPTY_", hint, ("empty", path), "no key read")
-                    self.emit(1, f"if {var} is None: {var} = {empty}")
+                    if path in self.fast[1]:
+                        empty = mod.const(self.fast[1][path], "EMPTY_", hint, ("empty", path), "no key read")
+                        self.emit(1, f"if {var} is None: {var} = {empty}")
                     normalized.add(node)
                 elif children_kind.get(node, set()) == {"key"}:
                     self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
@@ -624,6 +625,12 @@ class _Gen:
 
     def validate(self, f: ir.FieldIR, v: str) -> None:
         t = f.type
+        k = t.kind
+        if self.fast is not None and k != "set":
+            # the typed decoder read a valid value, or None where the field may be missing
+            if k == "enum" and t.enum is not None and t.enum.ordered:
+                self.emit(1, f"{self.mod.rank_var[f.index]} = {self.ranks(t.enum, f.name)}.get({v})")
+            return
         bit = self.bits(1 << f.index)
         i = f.index
         if f.optional or f.required_when is not None:
@@ -631,7 +638,6 @@ class _Gen:
         else:
             on_missing = f"bad |= {bit}; out = _o(out, (INVALID, {i}, MISSING))"
         on_bad = f"bad |= {bit}; out = _o(out, (INVALID, {i}, {v})); {v} = None"
-        k = t.kind
         rng = ""
         if k in ("int", "scale", "number") and t.lo is not None:
             rng = f" and {self.num(t.lo)} <= {v} <= {self.num(t.hi)}"
@@ -1297,8 +1303,10 @@ def compile_fast_check(rubric: ir.RubricIR, attrs: dict[tuple[str, ...], str],
                        empties: dict[tuple[str, ...], Any]) -> Callable[[Any], list | None]:
     """`check(rec)` for a record decoded by `engine.decode`'s typed decoder: the same
     checks, each path read as attributes of Structs (`attrs`: the attribute of each
-    path; `empties`: the Struct of each object path with nothing read, for an object
-    that is null or absent). Every path of the rubric must be object keys."""
+    path; `empties`: the Struct of each object path that may be missing, with nothing
+    read, for an object that is null or absent). Every path of the rubric must be object
+    keys, and the decoder must have checked each field's value but a set's (valid, or
+    None where the field may be missing): the checker does not check them again."""
     mod = _Module(rubric, _record_roots(rubric, None))
     gen = _Gen(mod)
     gen.fast = (attrs, empties)
