@@ -3,8 +3,10 @@ reads and finds nothing in is a line the general path (orjson and the strict re-
 finds nothing in, whatever the line holds."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -54,6 +56,18 @@ def _checker(text: str = RUBRIC, typed: bool = True) -> tuple[RecordChecker, lis
         compiled.fast = False  # no typed decoder: every line takes the general path
     out: list = []
     return RecordChecker(compiled, out.append), out
+
+
+@contextlib.contextmanager
+def _recursion_limit(n: int = 1000) -> Iterator[None]:
+    """The interpreter's default recursion limit, which hypothesis raises while it runs
+    a test (above orjson's nesting limit, the typed decoder is not used)."""
+    was = sys.getrecursionlimit()
+    sys.setrecursionlimit(n)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(was)
 
 
 def _both(lines: list[bytes], text: str = RUBRIC) -> tuple[tuple, tuple]:
@@ -157,14 +171,17 @@ VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4).map(lambda xs: b"[" + b", ".join(xs) + b"]")
     | st.lists(st.tuples(KEY_TEXT, inner), max_size=5).map(_obj),
     max_leaves=12)
-DEEP = st.sampled_from([5, 200, 990, 1000, 1030, 2000]).map(lambda d: b"[" * d + b"]" * d)
+DEEP = st.sampled_from([5, 5, 5, 200, 990, 1000, 1030, 2000]).map(lambda d: b"[" * d + b"]" * d)
 
 
 @st.composite
 def records(draw) -> bytes:
-    """Mostly valid records: each field valid, missing, null, duplicated or nasty."""
+    """Records of valid values (in any order, keys escaped or not, with keys no field
+    reads), or of fields each valid, missing, null, duplicated or nasty."""
+    nasty = draw(st.booleans())
+
     def field(valid: list[bytes]) -> list[bytes]:
-        pick = draw(st.integers(0, 11))
+        pick = draw(st.integers(0, 11)) if nasty else 0
         if pick < 7:
             return [draw(st.sampled_from(valid))]
         if pick == 7:
@@ -180,23 +197,25 @@ def records(draw) -> bytes:
         for key, valid in spec:
             k = _escape(key, draw(st.integers(0, 2)))
             nested = isinstance(valid[0], tuple)  # an object of fields
-            values = [obj(valid)] if nested and draw(st.integers(0, 9)) else field([b"{}"] if nested else valid)
+            values = [obj(valid)] if nested and (not nasty or draw(st.integers(0, 9))) else \
+                field([b"{}"] if nested else valid)
             pairs += [(k, v) for v in values]
-        # keys that fields read, or not; deep nesting where no field reads (a field would
-        # report the value as invalid, and showing it is another matter)
-        pairs += draw(st.lists(st.tuples(KEY_TEXT, VALUES) | st.tuples(st.just(b'"extra"'), DEEP), max_size=2))
+        # keys that fields read (nasty records), or not; deep nesting where no field reads
+        # (a field would report the value as invalid, and showing it is another matter)
+        keys = KEY_TEXT if nasty else st.sampled_from([b'"other"', b'"\\u0078"', b'"\xc3\xa9"'])
+        pairs += draw(st.lists(st.tuples(keys, VALUES) | st.tuples(st.just(b'"extra"'), DEEP), max_size=2))
         return _obj(draw(st.permutations(pairs)))
 
     words = [_escape(w, 0) for w in WORDS]
     spec = [
         ("id", [b'"r1"', b"7", b"null"]),
         ("who", [b'"ann"', b'"bob"']),
-        ("data", [("text", words), ("kind", [b'"a"', b'"b"', b'"c d"'])]),
-        ("labels", [("sev", [b'"none"', b'"low"', b'"high"']), ("n", [b"1", b"3", b"5", b"4.0"]),
+        ("data", [("text", words), ("kind", [b'"a"', b'"c d"', b'"b"'])]),
+        ("labels", [("sev", [b'"none"', b'"low"', b'"high"']), ("n", [b"3", b"5", b"4", b"1", b"4.0"]),
                     ("score", [b"-1.5", b"0", b"2.5", b"1e-3"]), ("ok", [b"true", b"false"]),
-                    ("tags", [b"[]", b'["x"]', b'["y", "z"]']),
+                    ("tags", [b'["x"]', b'["y", "z"]', b"[]"]),
                     ("deep", [("note", [b'"long enough"', b'"no"'])])]),
-        ("mood", [b"-3", b"0", b"3"]),
+        ("mood", [b"0", b"-3", b"3"]),
         ("k\u00e9y", [("a b", [b'"hi"'])]),
     ]
     line = obj(spec)
@@ -208,7 +227,8 @@ def records(draw) -> bytes:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(records() | VALUES.map(lambda v: v + b"\n"), min_size=1, max_size=6))
 def test_generated_lines_give_the_same_findings_on_both_paths(lines: list[bytes]) -> None:
-    fast, general = _both(lines)
+    with _recursion_limit():
+        fast, general = _both(lines)
     assert fast == general
 
 
@@ -217,7 +237,8 @@ def test_generated_lines_give_the_same_findings_on_both_paths(lines: list[bytes]
 def test_a_generated_record_is_read_by_the_typed_decoder_or_left_to_the_general_path(line: bytes) -> None:
     """Not vacuous: a record the typed decoder reads has the general path's values."""
     checker, _ = _checker()
-    typed = fast_path(checker.compiled)
+    with _recursion_limit():
+        typed = fast_path(checker.compiled)
     assert typed is not None
     try:
         rec = typed.decode(line)
@@ -246,6 +267,15 @@ def test_rubrics_the_typed_decoder_cannot_describe_have_none() -> None:
     found: list = []
     RecordChecker(rubric.compiled, found.append).lines([b'{"judgments": [{"a": "p"}, {"a": "q"}]}'], "d.jsonl", 0)
     assert [f["rule"] for f in found] == ["r"]
+
+
+def test_with_a_raised_recursion_limit_every_line_takes_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    checker, _ = _checker()
+    assert fast_path(checker.compiled) is not None
+    monkeypatch.setattr(sys, "getrecursionlimit", lambda: 5000)
+    assert fast_path(checker.compiled) is None
+    fast, general = _both([CLEAN.replace(b'"not read"', b'[' * 1500 + b']' * 1500), CLEAN])
+    assert fast == general
 
 
 def test_without_msgspec_every_line_takes_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,6 +32,7 @@ object), there is no fast path.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -41,6 +42,7 @@ from rubricdsl.engine.codegen import Compiled, compile_fast_check
 _I64 = (-(1 << 63), (1 << 63) - 1)  # msgspec bounds integers to int64; larger ones take the general path
 _DBL = 1.7976931348623157e308
 _EXACT = 1 << 53  # integers a double holds exactly
+_ORJSON_DEPTH = 1024  # arrays and objects orjson reads nested
 
 
 @dataclass
@@ -58,7 +60,14 @@ class FastPath:
 
 def fast_path(compiled: Compiled) -> FastPath | None:
     """The typed decoder of `compiled`'s rubric, built once (kept on `compiled`); None
-    without msgspec or when the rubric's paths are not all object keys."""
+    without msgspec or when the rubric's paths are not all object keys.
+
+    None too while the interpreter's recursion limit is above orjson's nesting limit:
+    msgspec's limit follows the interpreter's, so the decoder could then read a line
+    nested deeper than orjson reads, which the strict re-read (a frame or two deeper
+    in the stack) might find too deep."""
+    if sys.getrecursionlimit() > _ORJSON_DEPTH:
+        return None
     got = compiled.fast
     if got is None:
         got = compiled.fast = _build(compiled) or False
@@ -124,8 +133,9 @@ def _build(compiled: Compiled) -> FastPath | None:
     except (_Unfit, TypeError, ValueError):
         return None
     check = compile_fast_check(compiled.rubric, attrs, empties)
-    # RecursionError: nested deeper than the interpreter's stack allows
-    return FastPath(decoder.decode, (msgspec.DecodeError, RecursionError), check, is_utf8)
+    # RecursionError: nested deeper than the interpreter's stack allows; ValueError: text
+    # that is not UTF-8 in a string read (UnicodeDecodeError, in older msgspec releases)
+    return FastPath(decoder.decode, (msgspec.DecodeError, ValueError, RecursionError), check, is_utf8)
 
 
 def _leaf(msgspec: Any, f: Any) -> Any:
