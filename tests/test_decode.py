@@ -257,6 +257,7 @@ def test_rubrics_the_typed_decoder_cannot_describe_have_none() -> None:
         'rubric "r" version "1"\nlabel a: text from x[0]\n',                     # an index
         'rubric "r" version "1"\nlabel a: text from x\nlabel b: text from x.y\n',  # a value and an object
         'rubric "r" version "1"\nlabel a: text from x\nlabel b: enum {p} from x\n',  # one path, two fields
+        'rubric "r" version "1"\nlabel a: text from ' + ".".join(["k"] * 65) + "\n",  # 65 keys
     ):
         rubric = rubricdsl.loads(text, "r.rubric")
         assert paths_tree(rubric.ir.fields) is None

@@ -26,8 +26,8 @@ strict re-read, which gives the findings. So the typed decoder only ever says "n
 to report", and says it only where the general path finds nothing.
 
 Without msgspec (or for a rubric the decoder cannot describe: paths with indexes,
-selectors or `@`, a path read by two fields, or a path that is both a value and an
-object), there is no fast path.
+selectors or `@`, a path read by two fields, a path that is both a value and an
+object, a path of more than 64 keys), there is no fast path.
 """
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ _I64 = (-(1 << 63), (1 << 63) - 1)  # msgspec bounds integers to int64; larger o
 _DBL = 1.7976931348623157e308
 _EXACT = 1 << 53  # integers a double holds exactly
 _ORJSON_DEPTH = 1024  # arrays and objects orjson reads nested
+_STEPS = 64  # the longest path the typed decoder reads
 
 
 @dataclass
@@ -77,11 +78,12 @@ def fast_path(compiled: Compiled) -> FastPath | None:
 def paths_tree(fields: list[Any]) -> dict | None:
     """The keys the fields read, as a tree: key -> subtree (an object read through) or
     the field read there. None when a path holds an index, a selector or `@`, is read
-    by two fields, or is both a value and an object read through."""
+    by two fields, is both a value and an object read through, or is longer than
+    `_STEPS` (a Struct in a Struct in ...: the general path follows such a path)."""
     root: dict = {}
     for f in fields:
         path = f.path
-        if not path or not all(s.__class__ is str for s in path):
+        if not path or len(path) > _STEPS or not all(s.__class__ is str for s in path):
             return None
         node = root
         for step in path[:-1]:
@@ -130,7 +132,7 @@ def _build(compiled: Compiled) -> FastPath | None:
     try:
         top, _ = struct(tree, ())
         decoder = msgspec.json.Decoder(top)
-    except (_Unfit, TypeError, ValueError):
+    except (_Unfit, TypeError, ValueError, RecursionError):
         return None
     check = compile_fast_check(compiled.rubric, attrs, empties)
     # RecursionError: nested deeper than the interpreter's stack allows; ValueError: text
