@@ -7,19 +7,22 @@ and a blank one), writes a rubric with five rules, one `decide` (with an edge ar
 one `escalate`, and measures on that one file, best of N rounds:
 
   (a) floor        -- an orjson parse-only loop over the file (the I/O + JSON floor);
-  (b) rubric check -- `python -m rubricdsl check RUBRIC FILE --format jsonl --output F`,
-                      run as a subprocess: the whole command, interpreter start-up
-                      included (the start-up alone is also measured, on an empty file);
-                      the package is byte-compiled first, as `pip install` leaves it;
+  (b) rubric check -- `python -m rubricdsl check RUBRIC FILE --format jsonl --output F
+                      -j 1`, and the same with `-j 2`, run as subprocesses: the whole
+                      command, interpreter start-up included (the start-up alone is also
+                      measured, on an empty file); the package is byte-compiled first,
+                      as `pip install` leaves it;
   (c) handwritten  -- the same rules, decision and escalation coded directly in Python
                       on the parsed dicts, writing its findings (and a closing summary
                       line, as `rubric check` does) as JSONL with orjson.
 
 Each round runs (a), (c) and (b) once, so a slow stretch of a noisy machine does not
-land on one measurement only. Target: `rubric check` runs at >= 0.5x the parse-only rate.
+land on one measurement only. Targets: `rubric check -j 1` runs at >= 0.8x the parse-only
+rate (one core), `-j 2` at >= 1.5x.
 
-Sanity check: the findings of (b) and (c) are compared from the files they wrote, per
-kind, per kind and rule/label, and finding by finding (line, kind, rule/label, arms).
+Sanity check: the findings of each (b) run and of (c) are compared from the files they
+wrote, per kind, per kind and rule/label, and finding by finding (line, kind,
+rule/label, arms).
 A benchmark comparing unequal work is worthless, so a mismatch makes the script exit 1.
 When the CLI is not available, (b) is reported as such and (a) and (c) still run.
 
@@ -47,7 +50,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 OUT_DIR = HERE / "out"          # gitignored (/bench/out/)
 GEN_VERSION = 2                 # bump when the generator changes (names the kept files)
-TARGET_RATIO = 0.5              # rubric check >= 0.5x the parse-only rate
+JOBS = (1, 2)                   # the `rubric check -j N` runs measured
+TARGETS = {1: 0.8, 2: 1.5}      # rubric check -j N >= this many times the parse-only rate
 
 # ---------------------------------------------------------------------------------------
 # The rubric. The hand-written checker below implements exactly this; keep them in sync.
@@ -666,8 +670,9 @@ def check_available(cmd: list[str], env: dict) -> tuple[bool, bool, str]:
     return True, "--output" in p.stdout, ""
 
 
-def run_check(cmd: list[str], env: dict, has_output: bool, rubric: Path, data: Path, out: Path) -> float:
-    args = cmd + ["check", str(rubric), str(data), "--format", "jsonl"]
+def run_check(cmd: list[str], env: dict, has_output: bool, rubric: Path, data: Path, out: Path,
+              jobs: int = 1) -> float:
+    args = cmd + ["check", str(rubric), str(data), "--format", "jsonl", "-j", str(jobs)]
     t0 = time.perf_counter()
     if has_output:
         p = subprocess.run(args + ["--output", str(out)], env=env, stdout=subprocess.DEVNULL,
@@ -747,7 +752,8 @@ def main(argv: list[str] | None = None) -> int:
         rubric = work / "bench.rubric"
         rubric.write_text(RUBRIC, encoding="utf-8")
         results: dict = {"records": opts.records, "repeat": opts.repeat, "seed": opts.seed,
-                         "data": str(data), "rubric": str(rubric), "target_ratio": TARGET_RATIO}
+                         "data": str(data), "rubric": str(rubric),
+                         "targets": {f"-j {j}": TARGETS[j] for j in JOBS}}
 
         if opts.keep and data.is_file():
             size = data.stat().st_size
@@ -777,9 +783,9 @@ def main(argv: list[str] | None = None) -> int:
         # best of N, in rounds: each round runs every measurement once, so that a slow
         # stretch of the machine does not fall on one measurement only
         hand_out = work / "findings-handwritten.jsonl"
-        check_out = work / "findings-check.jsonl"
-        best = {"floor": float("inf"), "handwritten": float("inf"), "check": float("inf"),
-                "startup": float("inf")}
+        check_out = {j: work / f"findings-check-j{j}.jsonl" for j in JOBS}
+        best = {"floor": float("inf"), "handwritten": float("inf"), "startup": float("inf"),
+                **{f"check-j{j}": float("inf") for j in JOBS}}
 
         def timed(key, fn, *args):
             t0 = time.perf_counter()
@@ -794,10 +800,13 @@ def main(argv: list[str] | None = None) -> int:
             assert n == opts.records, (n, opts.records)
             if check is not None:                                      # (b), and its start-up alone
                 cmd, env, has_output = check
-                timed("check", run_check, cmd, env, has_output, rubric, data, check_out)
+                for j in JOBS:
+                    timed(f"check-j{j}", run_check, cmd, env, has_output, rubric, data, check_out[j], j)
                 timed("startup", run_check, cmd, env, has_output, rubric, empty, work / "findings-empty.jsonl")
             say(f"  round {rnd + 1}/{opts.repeat}: floor {best['floor']:.3f}s, handwritten "
-                f"{best['handwritten']:.3f}s" + (f", check {best['check']:.3f}s" if check else "") + " (best so far)")
+                f"{best['handwritten']:.3f}s"
+                + "".join(f", check -j {j} {best[f'check-j{j}']:.3f}s" for j in JOBS if check)
+                + " (best so far)")
 
         t_floor, t_hand = best["floor"], best["handwritten"]
         results["floor"] = {"seconds": t_floor, "records_per_s": opts.records / t_floor}
@@ -805,44 +814,46 @@ def main(argv: list[str] | None = None) -> int:
         hand_kinds, hand_named, _, hand_each = count_findings(hand_out)
         results["handwritten"]["findings"] = dict(hand_kinds)
         results["records_with_error_or_warning"] = _records_with_findings(hand_out)
-
-        check_kinds = check_named = None
-        if check is not None:
-            cmd, env, has_output = check
-            t_check, t_start = best["check"], best["startup"]
-            check_kinds, check_named, check_summary, check_each = count_findings(check_out)
-            results["check"] = {"available": True, "command": cmd + ["check", "RUBRIC", "DATA",
-                                                                     "--format", "jsonl"]
-                                + (["--output", "OUT"] if has_output else []),
-                                "pythonpath": env.get("PYTHONPATH"), "package": package,
-                                "seconds": t_check, "records_per_s": opts.records / t_check,
-                                "startup_seconds": t_start,
-                                "records_per_s_excluding_startup":
-                                    opts.records / (t_check - t_start) if t_check > t_start else None,
-                                "findings": dict(check_kinds),
-                                "summary_line": check_summary}
-
         floor_rate = results["floor"]["records_per_s"]
         results["handwritten_over_floor"] = results["handwritten"]["records_per_s"] / floor_rate
-        if results["check"].get("available"):
-            results["check_over_floor"] = results["check"]["records_per_s"] / floor_rate
-            results["check_over_handwritten"] = (results["check"]["records_per_s"]
-                                                 / results["handwritten"]["records_per_s"])
-            results["target_met"] = results["check_over_floor"] >= TARGET_RATIO
-            only_hand = hand_each - check_each
-            only_check = check_each - hand_each
-            results["findings_match"] = check_named == hand_named and not only_hand and not only_check
-            results["findings_differing"] = {
-                "only_handwritten": sum(only_hand.values()), "only_check": sum(only_check.values()),
-                "examples_only_handwritten": [list(k) for k in sorted(only_hand, key=repr)[:5]],
-                "examples_only_check": [list(k) for k in sorted(only_check, key=repr)[:5]]}
-            results["records_counted_by_check"] = (check_summary or {}).get("records")
-            results["findings_by_name"] = {k: {"handwritten": hand_named.get(k, 0), "check": check_named.get(k, 0)}
-                                           for k in sorted(set(hand_named) | set(check_named))}
-        else:
-            results["findings_by_name"] = {k: {"handwritten": v} for k, v in sorted(hand_named.items())}
 
-        _report(say, results, hand_kinds, check_kinds, hand_named, check_named)
+        if check is not None:
+            cmd, env, has_output = check
+            t_start = best["startup"]
+            results["check"] = {"available": True, "command": cmd + ["check", "RUBRIC", "DATA",
+                                                                     "--format", "jsonl", "-j", "N"]
+                                + (["--output", "OUT"] if has_output else []),
+                                "pythonpath": env.get("PYTHONPATH"), "package": package,
+                                "startup_seconds": t_start, "runs": {}}
+            for j in JOBS:
+                t_check = best[f"check-j{j}"]
+                kinds, named, summary, each = count_findings(check_out[j])
+                only_hand = hand_each - each
+                only_check = each - hand_each
+                rate = opts.records / t_check
+                results["check"]["runs"][f"-j {j}"] = {
+                    "jobs": j, "seconds": t_check, "records_per_s": rate,
+                    "records_per_s_excluding_startup":
+                        opts.records / (t_check - t_start) if t_check > t_start else None,
+                    "over_floor": rate / floor_rate,
+                    "over_handwritten": rate / results["handwritten"]["records_per_s"],
+                    "target": TARGETS[j], "target_met": rate / floor_rate >= TARGETS[j],
+                    "findings": dict(kinds), "summary_line": summary,
+                    "records_counted": (summary or {}).get("records"),
+                    "findings_match": named == hand_named and not only_hand and not only_check,
+                    "findings_differing": {
+                        "only_handwritten": sum(only_hand.values()), "only_check": sum(only_check.values()),
+                        "examples_only_handwritten": [list(k) for k in sorted(only_hand, key=repr)[:5]],
+                        "examples_only_check": [list(k) for k in sorted(only_check, key=repr)[:5]]},
+                    "findings_by_name": {k: {"handwritten": hand_named.get(k, 0), "check": named.get(k, 0)}
+                                         for k in sorted(set(hand_named) | set(named))},
+                    "_kinds": kinds}
+            results["findings_match"] = all(r["findings_match"] for r in results["check"]["runs"].values())
+            results["targets_met"] = all(r["target_met"] for r in results["check"]["runs"].values())
+
+        _report(say, results, hand_kinds, hand_named)
+        for r in results.get("check", {}).get("runs", {}).values():
+            del r["_kinds"]
         if opts.json:
             print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
         return 1 if results.get("findings_match") is False else 0
@@ -875,8 +886,7 @@ def _records_with_findings(path: Path) -> int:
     return len(seen)
 
 
-def _report(say, r: dict, hand_kinds: Counter, check_kinds: Counter | None,
-            hand_named: Counter, check_named: Counter | None) -> None:
+def _report(say, r: dict, hand_kinds: Counter, hand_named: Counter) -> None:
     n = r["records"]
     say()
     say(f"{n:,} records, {r['bytes'] / 1e6:.1f} MB; best of {r['repeat']}; source {r.get('source')}; "
@@ -887,9 +897,11 @@ def _report(say, r: dict, hand_kinds: Counter, check_kinds: Counter | None,
     fl = r["floor"]
     say(f"  {'(a) floor: orjson parse only':32} {fl['seconds']:9.3f} {fl['records_per_s']:12,.0f} {1:9.2f}x")
     c = r["check"]
+    runs = c.get("runs", {})
     if c.get("available"):
-        say(f"  {'(b) rubric check (subprocess)':32} {c['seconds']:9.3f} {c['records_per_s']:12,.0f} "
-            f"{r['check_over_floor']:9.2f}x")
+        for name, run in runs.items():
+            say(f"  {'(b) rubric check ' + name + ' (subprocess)':32} {run['seconds']:9.3f} "
+                f"{run['records_per_s']:12,.0f} {run['over_floor']:9.2f}x")
     else:
         say(f"  {'(b) rubric check':32} not available: {c.get('reason')}")
     h = r["handwritten"]
@@ -897,42 +909,47 @@ def _report(say, r: dict, hand_kinds: Counter, check_kinds: Counter | None,
         f"{r['handwritten_over_floor']:9.2f}x")
     say()
     if c.get("available"):
-        ex = c["records_per_s_excluding_startup"]
-        say(f"  rubric check start-up (empty data file): {c['startup_seconds']:.3f}s; "
-            f"rate without it: {ex:,.0f} records/s" if ex else
-            f"  rubric check start-up (empty data file): {c['startup_seconds']:.3f}s")
-        say(f"  rubric check / hand-written: {r['check_over_handwritten']:.2f}x")
+        say(f"  rubric check start-up (empty data file): {c['startup_seconds']:.3f}s")
+        for name, run in runs.items():
+            ex = run["records_per_s_excluding_startup"]
+            say(f"  rubric check {name}: {run['over_handwritten']:.2f}x the hand-written loop"
+                + (f"; {ex:,.0f} records/s without the start-up" if ex else ""))
         say(f"  command: {' '.join(c['command'])}"
             + (f"  (PYTHONPATH={c['pythonpath']})" if c.get("pythonpath") else "")
             + f"; package {c.get('package')}")
-        counted = r.get("records_counted_by_check")
-        if counted != n:
-            say(f"  WARNING: rubric check's summary line counts {counted} records, expected {n:,}")
-        verdict = "MET" if r["target_met"] else "NOT MET"
-        say(f"  target: rubric check >= {TARGET_RATIO}x the parse-only rate -> "
-            f"{r['check_over_floor']:.2f}x, {verdict}")
+        for name, run in runs.items():
+            if run["records_counted"] != n:
+                say(f"  WARNING: rubric check {name}'s summary line counts {run['records_counted']} records, "
+                    f"expected {n:,}")
+        for name, run in runs.items():
+            verdict = "MET" if run["target_met"] else "NOT MET"
+            say(f"  target: rubric check {name} >= {run['target']}x the parse-only rate -> "
+                f"{run['over_floor']:.2f}x, {verdict}")
     else:
-        say(f"  target: rubric check >= {TARGET_RATIO}x the parse-only rate (not measured)")
+        say("  targets: " + ", ".join(f"rubric check -j {j} >= {TARGETS[j]}x" for j in JOBS)
+            + " the parse-only rate (not measured)")
     say()
-    say("  findings per kind (sanity check: both must do the same work)")
-    kinds = sorted(set(hand_kinds) | set(check_kinds or ()))
-    say(f"    {'kind':14} {'handwritten':>12} {'check':>12}")
+    say("  findings per kind (sanity check: each must do the same work)")
+    kinds = sorted(set(hand_kinds).union(*(run["_kinds"] for run in runs.values())))
+    say(f"    {'kind':14} {'handwritten':>12}" + "".join(f" {'check ' + name:>12}" for name in runs))
     for k in kinds:
-        cv = f"{check_kinds.get(k, 0):,}" if check_kinds is not None else "-"
-        mark = "" if check_kinds is None or check_kinds.get(k, 0) == hand_kinds.get(k, 0) else "   <-- MISMATCH"
-        say(f"    {k:14} {hand_kinds.get(k, 0):12,} {cv:>12}{mark}")
-    if check_named is not None:
-        if r["findings_match"]:
-            say("    per kind and rule/label, and finding by finding (line, kind, rule/label, arms): identical")
+        marks = [run["_kinds"].get(k, 0) != hand_kinds.get(k, 0) for run in runs.values()]
+        say(f"    {k:14} {hand_kinds.get(k, 0):12,}"
+            + "".join(f" {run['_kinds'].get(k, 0):12,}" for run in runs.values())
+            + ("   <-- MISMATCH" if any(marks) else ""))
+    for name, run in runs.items():
+        if run["findings_match"]:
+            say(f"    rubric check {name}: per kind and rule/label, and finding by finding "
+                "(line, kind, rule/label, arms): identical to the hand-written loop's")
         else:
-            say("    DIFFERENT -- the comparison is not like for like:")
-            for k, v in r["findings_by_name"].items():
+            say(f"    rubric check {name}: DIFFERENT -- the comparison is not like for like:")
+            for k, v in run["findings_by_name"].items():
                 if v["handwritten"] != v["check"]:
                     say(f"      {k:45} handwritten {v['handwritten']:>9,}  check {v['check']:>9,}")
-            fd = r["findings_differing"]
+            fd = run["findings_differing"]
             say(f"      findings only in handwritten: {fd['only_handwritten']:,}, e.g. {fd['examples_only_handwritten']}")
             say(f"      findings only in check:       {fd['only_check']:,}, e.g. {fd['examples_only_check']}")
-    else:
+    if not runs:
         say("    per kind and rule/label (handwritten):")
         for k, v in sorted(hand_named.items()):
             say(f"      {k:45} {v:>9,}")

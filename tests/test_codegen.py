@@ -307,8 +307,13 @@ rule wordy "Wordy" {
     with pytest.raises(ZeroDivisionError) as info:
         rubric.check({"t": "a b", "n": 1})
     assert "tb.rubric:6 rule wordy" in "".join(traceback.format_exception(info.value))
+    from rubricdsl.engine.decode import fast_path
     from rubricdsl.engine.runtime import RecordChecker
 
+    # lines of JSON are read by the typed decoder, whose checker is a module of its own
+    typed = fast_path(compiled)
+    if typed is not None:
+        monkeypatch.setitem(typed.check.__globals__, "_wordsx", _boom)
     with pytest.raises(ZeroDivisionError) as info:
         RecordChecker(compiled, lambda f: None).lines([b'{"t": "a b", "n": 1}'], "data.jsonl", 0)
     assert "tb.rubric:6 rule wordy" in "".join(traceback.format_exception(info.value))

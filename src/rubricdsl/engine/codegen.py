@@ -205,6 +205,8 @@ class Compiled:
     # the module's file name in tracebacks and `linecache`, and generated line -> rubric place
     filename: str = ""
     line_map: dict[int, str] = field(default_factory=dict)
+    # `engine.decode`'s typed decoder and its checker, built on first use (False: none)
+    fast: Any = None
 
 
 # ---- text and names in generated code -----------------------------------------------------------
@@ -440,6 +442,9 @@ class _Gen:
         self.maybe: set[int] = set()  # lets computed on some path to here
         self.unset: set[int] = set()  # lets whose variable is read before it may be set: start as `...`
         self.spilled: dict[int, tuple[str, bool]] = {}  # subexpression -> (its temporary, may be None)
+        # (attribute of each path, empty Struct of each object path) when the record is
+        # a Struct of `engine.decode`'s typed decoder (every path is object keys)
+        self.fast: tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], Any]] | None = None
 
     def tmp(self) -> str:
         self.n += 1
@@ -529,8 +534,17 @@ class _Gen:
         # record (or judgment), whatever number of fields read through it
         sel_var: dict[int, str] = {}
 
+        def path_of(node: int) -> tuple:
+            out = []
+            while node != root:
+                node, step = steps[node]
+                out.append(step)
+            return tuple(reversed(out))
+
         def value_of(parent: int, step) -> str:
             pv = prefix_var[parent]
+            if self.fast is not None:  # a Struct (a key no record has is None)
+                return f"{pv}.{self.fast[0][path_of(parent) + (step,)]}"
             if isinstance(step, int):
                 return f"({pv}[{step}] if {pv}.__class__ is list and len({pv}) > {step} else None)"
             if parent in normalized:
@@ -562,7 +576,7 @@ class _Gen:
                 normalized.add(node)
                 prefix_var[node] = var
                 hints[node] = hints[steps[node][0]]
-            if len(todo) > _CHUNK:
+            if len(todo) > _CHUNK and self.fast is None:
                 # a long path: one call follows its steps, not a statement and a local per
                 # step (CPython compiles a function of that many locals slowly)
                 upto = todo[1]
@@ -584,7 +598,13 @@ class _Gen:
                     if len(hints[parent]) <= 80 else hints[parent]
                 var = names.new("p_", hint, str(len(prefix_var)))
                 self.emit(1, f"{var} = {value_of(parent, step)}")
-                if children_kind.get(node, set()) == {"key"}:
+                if self.fast is not None:  # an object read through: its Struct, or None if it may be missing
+                    path = path_of(node)
+                    if path in self.fast[1]:
+                        empty = mod.const(self.fast[1][path], "EMPTY_", hint, ("empty", path), "no key read")
+                        self.emit(1, f"if {var} is None: {var} = {empty}")
+                    normalized.add(node)
+                elif children_kind.get(node, set()) == {"key"}:
                     self.emit(1, f"if {var}.__class__ is not dict: {var} = EMPTY")
                     normalized.add(node)
                 prefix_var[node] = var
@@ -605,6 +625,12 @@ class _Gen:
 
     def validate(self, f: ir.FieldIR, v: str) -> None:
         t = f.type
+        k = t.kind
+        if self.fast is not None and k != "set":
+            # the typed decoder read a valid value, or None where the field may be missing
+            if k == "enum" and t.enum is not None and t.enum.ordered:
+                self.emit(1, f"{self.mod.rank_var[f.index]} = {self.ranks(t.enum, f.name)}.get({v})")
+            return
         bit = self.bits(1 << f.index)
         i = f.index
         if f.optional or f.required_when is not None:
@@ -612,7 +638,6 @@ class _Gen:
         else:
             on_missing = f"bad |= {bit}; out = _o(out, (INVALID, {i}, MISSING))"
         on_bad = f"bad |= {bit}; out = _o(out, (INVALID, {i}, {v})); {v} = None"
-        k = t.kind
         rng = ""
         if k in ("int", "scale", "number") and t.lo is not None:
             rng = f" and {self.num(t.lo)} <= {v} <= {self.num(t.hi)}"
@@ -1272,6 +1297,22 @@ def compile_item_checks(rubric: ir.RubricIR) -> Callable[[Any], list | None]:
     _Gen(mod).item_function()
     ns, _, _, _ = _load(mod, "item_check", " items")
     return ns["item_check"]
+
+
+def compile_fast_check(rubric: ir.RubricIR, attrs: dict[tuple[str, ...], str],
+                       empties: dict[tuple[str, ...], Any]) -> Callable[[Any], list | None]:
+    """`check(rec)` for a record decoded by `engine.decode`'s typed decoder: the same
+    checks, each path read as attributes of Structs (`attrs`: the attribute of each
+    path; `empties`: the Struct of each object path that may be missing, with nothing
+    read, for an object that is null or absent). Every path of the rubric must be object
+    keys, and the decoder must have checked each field's value but a set's (valid, or
+    None where the field may be missing): the checker does not check them again."""
+    mod = _Module(rubric, _record_roots(rubric, None))
+    gen = _Gen(mod)
+    gen.fast = (attrs, empties)
+    gen.record_function("check")
+    ns, _, _, _ = _load(mod, "check", " typed")
+    return ns["check"]
 
 
 def compile_rubric(rubric: ir.RubricIR, plan: RowPlan | None = None, all_decides: bool = False) -> Compiled:

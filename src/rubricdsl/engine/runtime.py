@@ -199,10 +199,22 @@ class RecordChecker:
         number, blank lines). Every line that is not blank is a record: one that is not
         a JSON object is an `unreadable` finding."""
         try:
-            return (self._loop if self.each is None else self._loop_each)(batch, name, lineno, orjson.loads)
+            if self.each is None:
+                return self._loop(batch, name, lineno, orjson.loads, self._typed())
+            return self._loop_each(batch, name, lineno, orjson.loads)
         except Exception as e:
             annotate(e)
             raise
+
+    def _typed(self) -> Any:
+        """The rubric's typed decoder (`engine.decode`), when a record with nothing to
+        report needs nothing more than its check: no item rows, arm counts or counts by
+        annotator. None when there is none."""
+        if self.on_row is not None or self.counting or self.by_annotator is not None:
+            return None
+        from rubricdsl.engine.decode import fast_path  # noqa: PLC0415
+
+        return fast_path(self.compiled)
 
     def records(self, records: Iterable[Any], name: str, lineno: int = 0) -> int:
         """Check Python objects, the n-th as line `lineno + n`: a dict is a record,
@@ -216,9 +228,14 @@ class RecordChecker:
         self.stats.records += last - lineno
         return last
 
-    def _loop(self, batch: Iterable[Any], name: str, lineno: int, loads: Callable[[Any], Any]) -> tuple[int, int]:
-        """The loop over records (the hot path of `rubric check`)."""
+    def _loop(self, batch: Iterable[Any], name: str, lineno: int, loads: Callable[[Any], Any],
+              typed: Any = None) -> tuple[int, int]:
+        """The loop over records (the hot path of `rubric check`). With `typed` (a
+        `decode.FastPath`), a line is first read by the typed decoder: a record it reads
+        that has nothing to report is done; any other line takes the general path."""
         decode_error = orjson.JSONDecodeError
+        if typed is not None:
+            fast_decode, fast_error, fast_check, utf8 = typed.decode, typed.errors, typed.check, typed.utf8
         check = self.check
         stats = self.stats
         counts = stats.counts
@@ -230,6 +247,14 @@ class RecordChecker:
         blank = 0
         for line in batch:
             lineno += 1
+            if typed is not None:
+                try:
+                    fast = fast_decode(line)
+                except fast_error:
+                    pass
+                else:
+                    if (line.isascii() or utf8(line)) and not fast_check(fast):
+                        continue
             try:
                 rec = loads(line)
             except decode_error:
