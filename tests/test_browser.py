@@ -83,9 +83,11 @@ def _unavailable(why: str) -> None:
     pytest.skip(f"{why} (the browser tests need it; RUBRIC_REQUIRE_BROWSER=1 makes this a failure)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium per test process (per xdist worker)."""
+    """One headless Chromium for this module's tests. Module-scoped, not session-scoped:
+    Playwright's synchronous API keeps an event loop running while it is started, and the
+    language server's tests (asyncio) that may follow in the same process need none."""
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415
     except ImportError:
