@@ -18,6 +18,8 @@ from rubricdsl.analysis import regions as R
 from rubricdsl.analysis.diff import diff
 from rubricdsl.analysis.lint import lint_text
 
+ROOT = Path(__file__).resolve().parent.parent
+
 HEAD = '''rubric "t" version "1"
 input source: enum {forum, news, chat} from data.source
 input lang: enum {en, de, fr} from data.lang
@@ -251,6 +253,53 @@ def test_cubes_are_disjoint_and_cover_the_target(seed: int) -> None:
         inside = z3.is_true(z3.simplify(z3.substitute(target, *sub)))
         n = sum(z3.is_true(z3.simplify(z3.substitute(R.cube_term(lits), *sub))) for lits, _ in cubes.cubes)
         assert n == (1 if inside else 0), (point, n, inside)
+
+
+@pytest.fixture
+def seeds():
+    """Runs its test's body under several of the solver's random seeds (the choices another
+    release of z3 may make), restoring the default after."""
+    def each():
+        for seed in (0, 1, 2, 7):
+            z3.set_param("smt.random_seed", seed)
+            z3.set_param("sat.random_seed", seed)
+            yield seed
+    try:
+        yield each
+    finally:
+        z3.set_param("smt.random_seed", 0)
+        z3.set_param("sat.random_seed", 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cubes_are_the_rubrics_choice_not_the_solvers(seed: int, seeds) -> None:
+    rnd = random.Random(seed)
+    xs = [z3.Int(f"x{i}") for i in range(3)]
+    tests = [xs[rnd.randrange(3)] == rnd.randrange(3) for _ in range(4)] + [xs[rnd.randrange(3)] < rnd.randrange(1, 3)]
+    target = z3.Or([z3.And([t if rnd.random() < 0.5 else z3.Not(t) for t in rnd.sample(tests, 2)]) for _ in range(3)])
+    atoms = [R.Atom(t, str(t), f"not {t}") for t in tests]
+    got = set()
+    for k in seeds():
+        s = z3.Solver()
+        s.add(*[z3.And(x >= 0, x < 3) for x in xs])
+        cubes = R.enumerate_cubes(s, target, atoms, lambda *a: s.check(*a), f"t{seed}:{k}")
+        got.add(tuple(R.cube_words(lits) for lits, _ in cubes.cubes))
+    assert len(got) == 1, got
+
+
+def test_diff_regions_and_witnesses_are_the_rubrics_choice_not_the_solvers(tmp_path: Path, seeds) -> None:
+    """Text tests and a set field: regions and witnesses from z3 models, the same whatever
+    model the solver picks first."""
+    old = ROOT / "rubrics" / "response-safety" / "response-safety.rubric"
+    text = old.read_text(encoding="utf-8")
+    new = text.replace("severity == low -> borderline\n", "severity == low -> borderline, unsafe\n")
+    assert new != text
+    got = set()
+    for _ in seeds():
+        res = diff(str(old), write(tmp_path, "new.rubric", new))
+        assert res.coverage
+        got.add(tuple((c.change, c.where, repr(c.witness)) for c in res.coverage))
+    assert len(got) == 1, got
 
 
 def test_overlap_regions_are_listed() -> None:

@@ -28,7 +28,7 @@ from rubricdsl.analysis.encode import Encoder, Solver, Unsupported, interruptibl
 from rubricdsl.core.interrupts import poll_interrupt
 from rubricdsl.core.source import Span
 from rubricdsl.core.values import value_text
-from rubricdsl.analysis.witness import record_from_values, situation
+from rubricdsl.analysis.witness import record_from_values, settle, situation
 from rubricdsl.language.walk import fields_read
 
 # past this many declarations left unfinished by the budget, one RB209 names the rest
@@ -484,8 +484,11 @@ class Analyzer:
 
         keys = self.ignored.get(span.line, set())
         hidden = bool(keys & {code, CODES[code].name, CODES[code].check, "all"})
+        solved = self.enc.connected(names)
+        order = [(self.enc, f.name) for f in self.r.fields if f.name in solved]
         cubes = R.enumerate_cubes(self.s, exact, atoms, self._ask_raw, f"{check}:{span.start}:{len(self.out)}",
-                                  limit=1 if hidden else R.MAX_CUBES)
+                                  limit=1 if hidden else R.MAX_CUBES,
+                                  settle=lambda lits: settle(self.s, self._ask_raw, lits, order))
         if hidden:  # suppressed whole: its regions are not listed, nothing is left undecided
             cubes.complete = True
         if not cubes.cubes:

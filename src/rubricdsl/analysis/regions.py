@@ -38,6 +38,9 @@ MAX_COUNTED = 10000
 MAX_CUBES = 100
 # a cube of at most this many tests is widened test by test; a longer one keeps its unsat core
 WIDEN_MAX = 12
+# with at most this many tests, a cube's point and its widening are the rubric's choice, not
+# the solver's: the regions are the same with every release of z3
+CANON_MAX = 40
 
 
 @dataclass
@@ -185,7 +188,8 @@ class Atom:
     no: str
     positive_first: bool = False  # kept in preference when widening (an enum value named)
     field: ir.FieldIR | None = None  # a required enum field the test compares with constants...
-    values: frozenset | None = None  # ...and the values where it holds
+    values: frozenset | None = None  # ...and the values where it holds...
+    domain: tuple | None = None  # ...among these (None: the field's enum values)
 
 
 def atoms_of(exprs: list[Any], enc: Any, wording: Any) -> list[Atom]:
@@ -212,9 +216,9 @@ def atoms_of(exprs: list[Any], enc: Any, wording: Any) -> list[Atom]:
         t = enc.cond(e)
         if t.get_id() in seen or z3.is_true(t) or z3.is_false(t):
             continue
-        f, vals = _enum_test(e)
+        f, vals, dom = _enum_test(e, enc)
         seen[t.get_id()] = Atom(t, plain(wording.say(e)), plain(wording.say(e, neg=True)),
-                                isinstance(e, ir.Op) and e.op == "==", f, vals)
+                                isinstance(e, ir.Op) and e.op == "==", f, vals, dom)
     return list(seen.values())
 
 
@@ -226,11 +230,13 @@ class Cubes:
 
 
 def enumerate_cubes(solver: Any, target: Any, atoms: list[Atom], ask: Callable[..., Any], tag: str,
-                    limit: int = MAX_CUBES) -> Cubes:
+                    limit: int = MAX_CUBES, settle: Callable[[list[Any]], Any] | None = None) -> Cubes:
     """Disjoint cubes over `atoms` whose union is `target` (a z3 Bool that the atoms
     decide: two situations that agree on every atom agree on it). `ask(*literals)`
     checks the solver under assumptions (and raises OutOfTime when the budget is
-    spent). Runs inside a push of its own."""
+    spent). `settle(literals)`, when given, picks the model kept for a cube
+    (`witness.settle`: one that does not depend on the solver's choices). Runs inside
+    a push of its own."""
     s = solver
     found: list[tuple[list[tuple[Atom, bool]], Any]] = []
     s.push()
@@ -254,6 +260,9 @@ def enumerate_cubes(solver: Any, target: Any, atoms: list[Atom], ask: Callable[.
                 return Cubes(found, False, "more regions than are counted")
             m = s.model()
             pol = [z3.is_true(m.eval(x, model_completion=True)) for x in lits]
+            canonical = len(atoms) <= CANON_MAX
+            if canonical:
+                pol = _first_point(s, ask, outside, lits, atoms, pol)
             keep = list(range(len(atoms)))
 
             def lit(i: int) -> Any:
@@ -262,16 +271,21 @@ def enumerate_cubes(solver: Any, target: Any, atoms: list[Atom], ask: Callable[.
             point = [lit(i) for i in keep]
             if ask(outside, *point) != z3.unsat:
                 return Cubes(found, False, "the tests do not separate this region")
-            # widen: the literals of the unsat core suffice; then drop more while the cube
-            # stays inside (for a short cube: each try is a solver question), named values last
-            core = {c.get_id() for c in s.unsat_core()}
-            keep = [i for i, x in zip(keep, point) if x.get_id() in core]
-            if len(keep) <= WIDEN_MAX:
+            # widen: drop literals while the cube stays inside (each try is a solver
+            # question), named values last; a long cube first keeps its unsat core (which
+            # is the solver's choice: the regions then depend on the solver's release)
+            if not canonical:
+                core = {c.get_id() for c in s.unsat_core()}
+                keep = [i for i, x in zip(keep, point) if x.get_id() in core]
+            if canonical or len(keep) <= WIDEN_MAX:
                 order = sorted(keep, key=lambda i: (pol[i] and atoms[i].positive_first, i))
                 for i in order:
                     trial = [j for j in keep if j != i]
                     if ask(outside, *[lit(j) for j in trial]) == z3.unsat:
                         keep = trial
+            if settle is not None:
+                settled = settle([lit(i) for i in keep])
+                m = m if settled is None else settled
             found.append(([(atoms[i], pol[i]) for i in keep], m))
             nxt = z3.Bool(f"outside:{tag}:{len(found)}")
             s.add(nxt == z3.Or(outside, z3.And([lit(i) for i in keep])))
@@ -280,11 +294,42 @@ def enumerate_cubes(solver: Any, target: Any, atoms: list[Atom], ask: Callable[.
         s.pop()
 
 
-def _enum_test(e: Any) -> tuple[ir.FieldIR | None, frozenset | None]:
-    """(field, values where the test holds) of `f == v`, `f != v`, `f in {..}`, `f not in {..}`
-    on a required enum field; (None, None) for any other test."""
+def _first_point(s: Any, ask: Callable[..., Any], outside: Any, lits: list[Any], atoms: list[Atom],
+                 pol: list[bool]) -> list[bool]:
+    """The polarities of the next cube's point, chosen as the rubric decides and not as the
+    solver does: atom by atom, in order, the preferred one when it can hold with those
+    before (a named enum value true, any other test false). `pol` (the solver's model)
+    when a question could not be answered."""
+    fixed = [z3.Not(outside)]
+    out: list[bool] = []
+    m = s.model()
+    for x, a in zip(lits, atoms):
+        want = a.positive_first
+        first = x if want else z3.Not(x)
+        if z3.is_true(m.eval(first, model_completion=True)):
+            out.append(want)
+            fixed.append(first)
+            continue
+        res = ask(*fixed, first)
+        if res == z3.sat:
+            m = s.model()
+            out.append(want)
+            fixed.append(first)
+        elif res == z3.unsat:
+            out.append(not want)
+            fixed.append(z3.Not(first))
+        else:
+            return pol
+    return out
+
+
+def _enum_test(e: Any, enc: Any) -> tuple[ir.FieldIR | None, frozenset | None, tuple | None]:
+    """(field, values where the test holds, the values it ranges over: the encoder's, two
+    versions' in a diff) of `f == v`, `f != v`, `f in {..}`, `f not in {..}` on a required
+    enum field; (None, None, None) for any other test."""
+    none = None, None, None
     if not isinstance(e, ir.Op) or e.op not in ("==", "!=", "in", "not in") or len(e.args) != 2:
-        return None, None
+        return none
     a, b = e.args
     while isinstance(a, ir.LetRef):
         a = a.let.expr
@@ -293,40 +338,45 @@ def _enum_test(e: Any) -> tuple[ir.FieldIR | None, frozenset | None]:
     if isinstance(a, ir.Const) and isinstance(b, ir.FieldRef) and e.op in ("==", "!="):
         a, b = b, a
     if not (isinstance(a, ir.FieldRef) and isinstance(b, ir.Const)):
-        return None, None
+        return none
     f = a.field
     if f.type.kind != "enum" or f.type.enum is None or f.may_be_missing:
-        return None, None
+        return none
     if e.op in ("in", "not in"):
         if getattr(e, "mode", "const") != "const":
-            return None, None
+            return none
         named = frozenset(b.value)
     else:
         named = frozenset([b.value])
-    dom = frozenset(f.type.enum.values)
-    return f, (named & dom) if e.op in ("==", "in") else dom - named
+    space = tuple(enc.space_of(f.type.enum))
+    dom = frozenset(space)
+    return f, (named & dom) if e.op in ("==", "in") else dom - named, space
 
 
 def cube_words(lits: list[tuple[Atom, bool]]) -> str:
     """A cube in words; the tests of one enum field read as the values left."""
     parts: list[str] = []
-    fields: dict[str, tuple[ir.FieldIR, frozenset]] = {}
+    # a field's values: those of every test of it (two versions of an enum in a diff)
+    domains: dict[str, list[Any]] = {}
+    for a, _ in lits:
+        if a.field is not None and a.values is not None and a.field.type.enum is not None:
+            dom = domains.setdefault(a.field.name, [])
+            dom += [v for v in (a.domain or a.field.type.enum.values) if v not in dom]
+    fields: dict[str, frozenset] = {}
     order: list[Any] = []
     for a, p in lits:
         if a.field is not None and a.values is not None and a.field.type.enum is not None:
-            dom = frozenset(a.field.type.enum.values)
+            dom = frozenset(domains[a.field.name])
             allowed = a.values if p else dom - a.values
-            f, have = fields.get(a.field.name, (a.field, dom))
             if a.field.name not in fields:
                 order.append(a.field.name)
-            fields[a.field.name] = (f, have & allowed)
+            fields[a.field.name] = fields.get(a.field.name, dom) & allowed
         else:
             order.append((a, p))
     for item in order:
         if isinstance(item, str):
-            f, vals = fields[item]
-            shown = [v for v in f.type.enum.values if v in vals]  # type: ignore[union-attr]
-            parts.append(f"`{f.name}` is " + " or ".join(f"`{v}`" for v in shown) if shown else "never")
+            shown = [v for v in domains[item] if v in fields[item]]
+            parts.append(f"`{item}` is " + " or ".join(f"`{v}`" for v in shown) if shown else "never")
         else:
             a, p = item
             parts.append(a.yes if p else a.no)

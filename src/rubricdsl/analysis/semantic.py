@@ -34,7 +34,7 @@ import z3
 from rubricdsl.language import ir
 from rubricdsl.analysis.budget import Budget, OutOfTime
 from rubricdsl.analysis.encode import Encoder, Solver, Unsupported, interruptible, model_value
-from rubricdsl.analysis.witness import synthesise_text
+from rubricdsl.analysis.witness import settle, synthesise_text
 
 
 @dataclass
@@ -416,13 +416,15 @@ class Comparison:
                           gap_o: Any, gap_n: Any, ovl_o: Any, ovl_n: Any) -> None:
         from rubricdsl.analysis import regions as R  # noqa: PLC0415
 
+        order = [(self.en if name in self.en.vars else self.eo, name) for name in sorted(names)]
         for change, target in (("opens gap", z3.And(gap_n, z3.Not(gap_o))),
                                ("closes gap", z3.And(gap_o, z3.Not(gap_n))),
                                ("opens overlap", z3.And(ovl_n, z3.Not(ovl_o))),
                                ("closes overlap", z3.And(ovl_o, z3.Not(ovl_n)))):
             if ask(target) != z3.sat:
                 continue
-            cubes = R.enumerate_cubes(self.s, target, atoms, ask, f"{change}:{tag}", limit=COVERAGE_SHOWN)
+            cubes = R.enumerate_cubes(self.s, target, atoms, ask, f"{change}:{tag}", limit=COVERAGE_SHOWN,
+                                      settle=lambda lits: settle(self.s, ask, lits, order))
             for lits, model in cubes.cubes:
                 self.coverage.append(CoverageChange(d.label.name, change, R.cube_words(lits),
                                                     self.witness(model, names)))
@@ -443,9 +445,12 @@ class Comparison:
             t = fv.f.type
             if t.kind != "enum" or t.enum is None:
                 continue
+            required = not fv.f.may_be_missing
             for v in enc.space_of(t.enum):
                 out.append(Atom(z3.And(fv.present, fv.value == enc.index(t.enum, v)),
-                                f"`{name}` is `{v}`", f"`{name}` is not `{v}`", True))
+                                f"`{name}` is `{v}`", f"`{name}` is not `{v}`", True,
+                                fv.f if required else None, frozenset([v]) if required else None,
+                                enc.space_of(t.enum) if required else None))
         return out
 
 

@@ -216,3 +216,59 @@ def record_from_values(rubric: ir.RubricIR, values: dict[str, Any], names: list[
         if v is not None:
             put(record, f.path, v, rubric.record_each)
     return witness, record
+
+
+def settle(solver: Any, ask: Any, fixed: list[Any], fields: list[tuple[Encoder, str]]) -> Any:
+    """A model of `fixed` (assumptions the solver can satisfy) that is the same whatever
+    model the solver would have picked: field by field, in the order given, the first
+    value of a fixed preference that can still hold is kept (present before missing,
+    the first enum value, false, the empty set or else the earliest one-value set or
+    else each value left out when it can be, the field's default number, each text
+    test failing when it can). The answers to these questions are the rubric's, not
+    the solver's, so two releases of z3 give one witness. `ask(*assumptions)` checks
+    the solver; returns the model, or None when a question could not be answered."""
+    fixed = list(fixed)
+    if ask(*fixed) != z3.sat:
+        return None
+    model = solver.model()
+
+    def take(*alternatives: Any) -> bool:
+        nonlocal model
+        for c in alternatives:
+            if z3.is_true(model.eval(c, model_completion=True)):
+                fixed.append(c)  # the model has it already: no question needed
+                return True
+            if ask(*fixed, c) == z3.sat:
+                fixed.append(c)
+                model = solver.model()
+                return True
+        return False
+
+    for enc, name in fields:
+        fv = enc.vars[name]
+        f = fv.f
+        t = f.type
+        if not z3.is_true(fv.present):
+            take(fv.present, z3.Not(fv.present))
+        if t.kind == "enum" and t.enum is not None:
+            take(*[fv.value == i for i in range(len(enc.space_of(t.enum)))])
+        elif t.kind == "bool":
+            take(z3.Not(fv.value), fv.value)
+        elif t.kind in ("int", "scale", "number"):
+            take(fv.value == default_value(f))
+        elif t.kind == "set":
+            bits = list(fv.value)
+            one = [z3.And([b if j == i else z3.Not(b) for j, b in enumerate(bits)]) for i in range(len(bits))]
+            if not take(z3.And([z3.Not(b) for b in bits]) if bits else z3.BoolVal(True), *one):
+                for b in bits:
+                    take(z3.Not(b), b)
+        elif t.kind == "text":
+            for a in fv.atoms.values():
+                take(z3.Not(a), a)
+            if "len" in fv.counted:
+                take(fv.length == 0)
+            if "words" in fv.counted:
+                take(fv.words == 0)
+    if ask(*fixed) != z3.sat:  # pragma: no cover - every assumption kept was satisfiable with the rest
+        return model
+    return solver.model()
