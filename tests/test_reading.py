@@ -76,6 +76,48 @@ def test_huge_numbers_are_read_as_written() -> None:
     assert findings.id_text(rec["a"]) == "1e400"
 
 
+@pytest.mark.parametrize("depth", [3, values.REPORT_DEPTH, values.REPORT_DEPTH + 1, 1000])
+def test_a_deeply_nested_value_is_shown_and_reported(depth: int) -> None:
+    v = orjson.loads(b"[" * depth + b"1" + b"]" * depth)
+    text = "[" * depth + "1" + "]" * depth
+    assert values.data_text(v) == text and values.data_text(v, spaced=True) == text
+    assert values.show(v) == text[:57] + "..." if depth > 30 else values.show(v) == text
+    got = values.report_value(v)
+    assert got == (v if depth <= values.REPORT_DEPTH else text)
+    orjson.dumps({"findings": [{"value": got}]})  # what the JSON report writes
+
+
+def test_data_text_keeps_its_layout_iteratively() -> None:
+    v = {"a": [1, 2.0, None, True, {"b": "x\ny"}], "c": {}, "d": [], "e": HugeNumber("1e400")}
+    assert values.data_text(v) == '{"a":[1,2,null,true,{"b":"x\\ny"}],"c":{},"d":[],"e":1e400}'
+    assert values.data_text(v, spaced=True) == '{"a": [1, 2, null, true, {"b": "x\\ny"}], "c": {}, "d": [], "e": 1e400}'
+    assert values.data_text(frozenset({"b", "a"})) == '["a","b"]'
+    assert values.data_text(values.MISSING) == "missing"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "jsonl"])
+def test_a_record_whose_value_nests_deep_is_invalid_not_a_crash(tmp_path: Path, fmt: str) -> None:
+    """The value of a field nested as deep as the reader allows (1,000 levels): an
+    invalid finding in every format, with the value shown, never an internal error."""
+    from helpers import rubric as run_rubric
+
+    rub = tmp_path / "r.rubric"
+    rub.write_text('rubric "d" version "1"\nlabel tone: enum {calm, angry} from tone\n', encoding="utf-8")
+    deep = b"[" * 990 + b"]" * 990
+    data = _write(tmp_path / "d.jsonl", [b'{"tone": "calm"}', b'{"tone": ' + deep + b'}', b'{"tone": "x"}'])
+    res = run_rubric("check", str(rub), data, "--format", fmt, text=True)
+    assert res.returncode == 1, res.stderr
+    assert "internal error" not in res.stderr
+    if fmt == "text":
+        assert "invalid 2" in res.stdout
+        return
+    found = ([json.loads(x) for x in res.stdout.splitlines() if x.strip()] if fmt == "jsonl"
+             else json.loads(res.stdout)["findings"])
+    found = [f for f in found if f.get("kind") == "invalid"]
+    assert [f["line"] for f in found] == [2, 3]
+    assert found[0]["value"] == "[" * 990 + "]" * 990
+
+
 def _write(path: Path, lines: list[bytes]) -> str:
     path.write_bytes(b"\n".join(lines) + b"\n")
     return str(path)

@@ -81,28 +81,69 @@ def number_text(v: Any) -> str:
 _INF = float("inf")
 
 
-def data_text(v: Any, spaced: bool = False) -> str:
+def data_text(v: Any, spaced: bool = False, limit: int | None = None) -> str:
     """A value as JSON text for people: strings quoted, numbers as `number_text` writes
     them. Compact (`{"a":1,"b":[2,3]}`), or `spaced` as witnesses and records are shown
-    (`{"a": 1, "b": [2, 3]}`). A field the record does not have is `missing`."""
-    c = v.__class__
-    if c is str or c is int or v is None:
-        try:
-            return orjson.dumps(v).decode()
-        except TypeError:  # an int over 64 bits, or a string with a lone surrogate
-            return str(v) if c is int else json.dumps(v, ensure_ascii=False)
-    if c is bool or c is float or c is HugeNumber:
-        return number_text(v)
-    if v is MISSING:
-        return "missing"
+    (`{"a": 1, "b": [2, 3]}`). A field the record does not have is `missing`. With
+    `limit`, the text may stop soon after that many characters (a message shortens it).
+    Iterative: a record's value may nest as deep as its JSON parser allows."""
     comma, colon = (", ", ": ") if spaced else (",", ":")
-    if c is list or c is tuple:
-        return "[" + comma.join(data_text(x, spaced) for x in v) + "]"
-    if c is frozenset or c is set:
-        return "[" + comma.join(sorted(data_text(x, spaced) for x in v)) + "]"
-    if isinstance(v, dict):
-        return "{" + comma.join(data_text(str(k)) + colon + data_text(x, spaced) for k, x in v.items()) + "}"
-    return number_text(v) if isinstance(v, (int, float)) else str(v)
+    out: list[str] = []
+    size = 0
+    todo: list[Any] = [v]  # values, and the punctuation between them as _Text
+    while todo:
+        x = todo.pop()
+        c = x.__class__
+        if c is _Text:
+            piece = x.text
+        elif c is str or c is int or x is None:
+            try:
+                piece = orjson.dumps(x).decode()
+            except TypeError:  # an int over 64 bits, or a string with a lone surrogate
+                piece = str(x) if c is int else json.dumps(x, ensure_ascii=False)
+        elif c is bool or c is float or c is HugeNumber:
+            piece = number_text(x)
+        elif x is MISSING:
+            piece = "missing"
+        elif c is list or c is tuple:
+            todo.append(_CLOSE_LIST)
+            for i in range(len(x) - 1, -1, -1):
+                todo.append(x[i])
+                if i:
+                    todo.append(_Text(comma))
+            piece = "["
+        elif c is frozenset or c is set:  # rubric values: flat
+            piece = "[" + comma.join(sorted(data_text(y, spaced) for y in x)) + "]"
+        elif isinstance(x, dict):
+            todo.append(_CLOSE_DICT)
+            items = list(x.items())
+            for i in range(len(items) - 1, -1, -1):
+                k, y = items[i]
+                todo.append(y)
+                todo.append(_Text(data_text(str(k)) + colon))
+                if i:
+                    todo.append(_Text(comma))
+            piece = "{"
+        else:
+            piece = number_text(x) if isinstance(x, (int, float)) else str(x)
+        out.append(piece)
+        size += len(piece)
+        if limit is not None and size > limit:
+            break
+    return "".join(out)
+
+
+class _Text:
+    """Punctuation in `data_text`'s work list."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+_CLOSE_LIST = _Text("]")
+_CLOSE_DICT = _Text("}")
 
 
 def value_text(v: Any) -> str:
@@ -134,43 +175,67 @@ def shorten(text: str, limit: int, mark: str = "...") -> str:
 
 def show(v: Any, limit: int = 60) -> str:
     """A record's value in a message: `data_text`, shortened."""
-    return shorten(data_text(v), limit)
+    return shorten(data_text(v, limit=limit), limit)
+
+
+# how deep a value the reports hold as data: a JSON writer stops at some depth (orjson at
+# 255 levels, with the report's own levels above the value); a record's value nested
+# deeper is reported as its JSON text instead (a string)
+REPORT_DEPTH = 200
 
 
 def report_value(v: Any) -> Any:
     """A record's value as the report holds it: JSON data. A huge number becomes its
-    text (a double cannot hold it), wherever it stands in the value."""
+    text (a double cannot hold it), wherever it stands in the value; a value nested
+    deeper than REPORT_DEPTH levels becomes its JSON text (`data_text`)."""
     c = v.__class__
     if c is HugeNumber:
         return v.text
-    if (c is list or c is dict) and _holds_huge(v):
-        return _plain(v)
+    if c is list or c is dict:
+        huge, deep = _scan(v)
+        if deep:
+            return data_text(v)
+        if huge:
+            return _plain(v)
     return v
 
 
-def _holds_huge(v: Any) -> bool:
-    stack = [v]
+def _scan(v: Any) -> tuple[bool, bool]:
+    """(holds a huge number, nests deeper than REPORT_DEPTH)."""
+    huge = False
+    stack = [(v, 1)]
     while stack:
-        x = stack.pop()
+        x, depth = stack.pop()
         c = x.__class__
         if c is HugeNumber:
-            return True
-        if c is list:
-            stack.extend(x)
-        elif c is dict:
-            stack.extend(x.values())
-    return False
+            huge = True
+        elif c is list or c is dict:
+            if depth > REPORT_DEPTH:
+                return huge, True
+            stack.extend((y, depth + 1) for y in (x if c is list else x.values()))
+    return huge, False
 
 
 def _plain(v: Any) -> Any:
-    c = v.__class__
-    if c is HugeNumber:
+    """`v` with each huge number as its text (iterative: values nest deep)."""
+    if v.__class__ is HugeNumber:
         return v.text
-    if c is list:
-        return [_plain(x) for x in v]
-    if c is dict:
-        return {k: _plain(x) for k, x in v.items()}
-    return v
+    root: list[Any] = [v]
+    todo: list[tuple[Any, Any, Any]] = [(root, 0, v)]  # (container, key, value to copy into it)
+    while todo:
+        into, key, x = todo.pop()
+        c = x.__class__
+        if c is HugeNumber:
+            into[key] = x.text
+        elif c is list:
+            copy: Any = list(x)
+            into[key] = copy
+            todo.extend((copy, i, y) for i, y in enumerate(x) if y.__class__ in (list, dict, HugeNumber))
+        elif c is dict:
+            copy = dict(x)
+            into[key] = copy
+            todo.extend((copy, k, y) for k, y in x.items() if y.__class__ in (list, dict, HugeNumber))
+    return root[0]
 
 
 def json_type(v: Any) -> str:
