@@ -290,6 +290,7 @@ class Checker:
         if td is None or not td.ok:
             self.bad_fields.add(node.name)
         if td is None:
+            self.scope_names.untyped.add(node.name)
             return ir.FieldType("text")
         self.field_types[node.name] = td
         return td.type

@@ -85,6 +85,7 @@ class Names:
     skipped: set[str] = field(default_factory=set)
     imported: set[str] = field(default_factory=set)  # lets an import brings in: visible everywhere
     open: bool = False  # an import failed: any name may be one it declares, none is reported unknown
+    untyped: set[str] = field(default_factory=set)  # fields whose named type is unknown: their values are too
 
 
 class ExprChecker:
@@ -449,6 +450,9 @@ class ExprChecker:
             if isinstance(e, ast.Name) and not self._visible(e.name, scope):
                 return None  # the other side already failed; don't pile on
             return self.expr(e, scope)
+        if (self.names.untyped and other.mentions & self.names.untyped
+                and (isinstance(e, ast.SetLit) or isinstance(e, ast.Name) and not self._visible(e.name, scope))):
+            return None  # a value of a field whose type is unknown (reported at the type): don't pile on
         want = other.type.enum if other.type.kind in ("enum", "set") else None
         if isinstance(e, ast.SetLit):
             return self._set_lit(e, other.type, _label_of(other))
@@ -547,8 +551,8 @@ class ExprChecker:
     def _in(self, e: ast.Binary, scope: Scope) -> ir.Expr | None:
         if isinstance(e.right, ast.SetLit):
             a = self.expr(e.left, scope)
-            if a is None:
-                return None
+            if a is None or a.mentions & self.names.untyped:
+                return None  # (a field whose type is unknown: its values cannot be checked)
             if a.type.kind not in ("num", "text", "enum", "bool"):
                 self.sink.error("RB103", f"`{e.op}` tests one value, but this is {a.type.describe()}", e.left.span,
                                 help="for sets, use `any of`, `all of` or `none of`")
