@@ -17,7 +17,7 @@ from helpers import Ran, rubric
 
 import rubricdsl
 from rubricdsl.language import ir
-from rubricdsl.render.wording import Wording, anchor, build_guide, plain
+from rubricdsl.language.wording import Wording, anchor, build_guide, plain
 from rubricdsl.render.guide import md_code, md_text, render_guide
 
 ROOT = Path(__file__).resolve().parents[1]

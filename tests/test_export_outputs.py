@@ -9,7 +9,7 @@ from pathlib import Path
 from helpers import rubric
 
 import rubricdsl
-from rubricdsl.render.wording import path_words, plain, singular
+from rubricdsl.language.wording import path_words, plain, singular
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"

@@ -210,7 +210,7 @@ async def test_hover_shows_a_fields_type_path_levels_and_guidance(client: Langua
     text = SAFETY.read_text(encoding="utf-8")
     uri = SAFETY.as_uri()
     await open_doc(client, uri, text)
-    from rubricdsl.render.wording import plain, type_words
+    from rubricdsl.language.wording import plain, type_words
 
     field = rubricdsl.loads(text).ir.field("severity")
     value = await hover_text(client, uri, at(text, "severity >= high", 2))
@@ -224,7 +224,7 @@ async def test_hover_shows_a_fields_type_path_levels_and_guidance(client: Langua
 
 
 async def test_hover_on_an_arm_says_its_situation_in_the_guidelines_words(client: LanguageClient) -> None:
-    from rubricdsl.render.wording import build_guide, plain
+    from rubricdsl.language.wording import build_guide, plain
 
     text = SAFETY.read_text(encoding="utf-8")
     uri = SAFETY.as_uri()
@@ -238,7 +238,7 @@ async def test_hover_on_an_arm_says_its_situation_in_the_guidelines_words(client
 
 
 async def test_hover_on_a_let_or_rule_says_what_it_means_in_the_guidelines_words(client: LanguageClient) -> None:
-    from rubricdsl.render.wording import build_guide, plain
+    from rubricdsl.language.wording import build_guide, plain
 
     text = SAFETY.read_text(encoding="utf-8")
     uri = SAFETY.as_uri()
@@ -256,7 +256,7 @@ async def test_hover_on_a_let_or_rule_says_what_it_means_in_the_guidelines_words
 
 
 async def test_hover_on_a_criterion_shows_its_title_scope_and_guidance(client: LanguageClient) -> None:
-    from rubricdsl.render.wording import build_guide, plain
+    from rubricdsl.language.wording import build_guide, plain
 
     text = SAFETY.read_text(encoding="utf-8")
     uri = SAFETY.as_uri()

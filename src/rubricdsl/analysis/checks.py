@@ -136,7 +136,7 @@ class Analyzer:
 
     def wording(self) -> Any:
         if self._wording is None:
-            from rubricdsl.render.wording import Wording  # noqa: PLC0415
+            from rubricdsl.language.wording import Wording  # noqa: PLC0415
 
             self._wording = Wording(self.r)
         return self._wording

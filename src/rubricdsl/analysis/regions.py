@@ -195,7 +195,7 @@ class Atom:
 def atoms_of(exprs: list[Any], enc: Any, wording: Any) -> list[Atom]:
     """The atomic tests under the conditions (through lets), each once, in order."""
     from rubricdsl.language.walk import children  # noqa: PLC0415
-    from rubricdsl.render.wording import plain  # noqa: PLC0415
+    from rubricdsl.language.wording import plain  # noqa: PLC0415
 
     seen: dict[Any, Atom] = {}
     stack = [e for e in reversed(exprs) if e is not None]

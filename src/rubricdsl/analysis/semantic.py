@@ -381,7 +381,7 @@ class Comparison:
         where the record was not valid in OLD: a new enum value) or closes, each as
         disjoint regions with a witness, up to COVERAGE_SHOWN per change."""
         from rubricdsl.analysis import regions as R  # noqa: PLC0415
-        from rubricdsl.render.wording import Wording  # noqa: PLC0415
+        from rubricdsl.language.wording import Wording  # noqa: PLC0415
 
         a_o, c_o, amb_o = old
         a_n, c_n, amb_n = new

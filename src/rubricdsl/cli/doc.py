@@ -1,5 +1,5 @@
 """`rubric doc`: render the annotator-facing guideline of rubric files (see
-`rubricdsl.render.wording` and `rubricdsl.render.guide`).
+`rubricdsl.language.wording` and `rubricdsl.render.guide`).
 
 - `rubric doc RUBRIC`: the guideline as Markdown on standard output (`--format html`
   for one self-contained HTML page);
@@ -72,7 +72,7 @@ def doc(rubrics: tuple[str, ...], fmt: str | None, outputs: tuple[str, ...], che
     """
     from rubricdsl.core.outputs import OutputError, atomic  # noqa: PLC0415
     from rubricdsl.render.guide import render_guide  # noqa: PLC0415
-    from rubricdsl.render.wording import build_guide  # noqa: PLC0415
+    from rubricdsl.language.wording import build_guide  # noqa: PLC0415
 
     if not outputs:
         if check:

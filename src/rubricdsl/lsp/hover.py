@@ -1,6 +1,6 @@
 """Hover: what a name is (a field's type, path, levels and guidance; a `let`'s,
 rule's or criterion's meaning in the guideline's words; an enum value and its level),
-what a decide arm says in the guideline's words (`render/wording.py`), and the
+what a decide arm says in the guideline's words (`language/wording.py`), and the
 explanation of each diagnostic under the cursor."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rubricdsl.core.safetext import visible, visible_lines
 from rubricdsl.language import ast
 from rubricdsl.lsp.document import Document
 from rubricdsl.lsp.index import Definition
-from rubricdsl.render.wording import Guide, Words, build_guide, plain, type_words
+from rubricdsl.language.wording import Guide, Words, build_guide, plain, type_words
 
 
 def guide(doc: Document) -> Guide | None:

@@ -28,7 +28,7 @@ from typing import Any, Iterable
 import jinja2
 from markupsafe import Markup, escape
 
-from rubricdsl.render.wording import Frag, Guide, severity_word
+from rubricdsl.language.wording import Frag, Guide, severity_word
 
 FORMATS = ("md", "html")
 

@@ -31,7 +31,7 @@ from rubricdsl.core.severity import SEVERITIES
 from rubricdsl.core.values import data_text, shorten
 from rubricdsl.engine.findings import ANNOTATOR_KINDS, annotator_rows
 from rubricdsl.language import ir
-from rubricdsl.render.wording import anchor, build_guide, field_anchor, finding_anchor, plain, severity_word
+from rubricdsl.language.wording import anchor, build_guide, field_anchor, finding_anchor, plain, severity_word
 
 KIND_ORDER = ("violation", "invalid", "unreadable", "ambiguous", "uncovered", "escalation")
 SAMPLES = 3
@@ -546,7 +546,7 @@ def _coverage(col: ReportCollector, d: ir.DecideIR, stats: Any, guide_url: str) 
 
 
 def _arm_words(rubric: ir.RubricIR, a: ir.ArmIR):
-    from rubricdsl.render.wording import T, Wording  # noqa: PLC0415
+    from rubricdsl.language.wording import T, Wording  # noqa: PLC0415
 
     if a.cond is None:
         return (T("otherwise"),)

@@ -1,4 +1,6 @@
-"""The guideline model: what `rubric doc` shows annotators, built from a rubric's IR.
+"""The guideline model: what `rubric doc` shows annotators, built from a rubric's IR,
+and the words of a condition that lint, diff, the guideline and the language server
+share (in the language layer so that each of them reads it downward).
 
 Input: an `ir.RubricIR`. Output: a `Guide`, plain dataclasses whose conditions are
 `Words` — tuples of `Frag`s (plain words, field and let names, values, patterns) that
