@@ -76,7 +76,8 @@ class RubricInfo(BaseModel):
 
     name: str
     version: str
-    sha256: str = Field(description="sha256 of the rubric file's bytes")
+    sha256: str = Field(description="sha256 of the rubric file's bytes; with imports, of one line per file "
+                        "(the rubric, then each imported file), each its own sha256 (language.md, 4.13)")
     file: str
 
 
