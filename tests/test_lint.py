@@ -836,10 +836,16 @@ def test_sarif_format() -> None:
     rule_ids = [r["id"] for r in rules]
     results = run["results"]
     want = []
+    regions = []
     for f in files:
         for d in lint_text(Path(f).read_text(encoding="utf-8"), f).diagnostics:
             want.append((d.code, {"error": "error", "warning": "warning", "info": "note"}[d.severity], d.line,
                          d.column))
+            regions.append((d.regions, d.regions_total, d.notes))
+    assert any(r for r, _, _ in regions)
+    for r, (reg, total, notes) in zip(results, regions):  # a gap's regions, each with its witness
+        assert r["properties"].get("regions") == reg and r["properties"].get("regionsTotal") == total
+        assert r["message"]["text"].split("\n")[1:] == notes
     got = []
     for r in results:
         assert r["ruleId"] in rule_ids
@@ -865,12 +871,16 @@ def test_github_format() -> None:
     for f in files:
         for d in lint_text(Path(f).read_text(encoding="utf-8"), f).diagnostics:
             want.append(({"error": "error", "warning": "warning", "info": "notice"}[d.severity], f, d.line, d.column))
+    notes = [d.notes for f in files for d in lint_text(Path(f).read_text(encoding="utf-8"), f).diagnostics]
     got = []
-    for line in lines:
+    for line, note in zip(lines, notes):
         m = GITHUB.match(line)
         assert m, f"not a workflow command: {line!r}"
         assert "\n" not in m.group("msg")
         got.append((m.group("kind"), m.group("file"), int(m.group("line")), int(m.group("col"))))
+        # the notes (a gap's regions with their witnesses) on lines of their own
+        assert m.group("msg").split("%0A")[1:] == [n.replace("%", "%25") for n in note]
+    assert any(n for n in notes if any("region" in x for x in n))
     assert got == want
     assert any(line.startswith("::warning file=") for line in lines)
     assert any(line.startswith("::error file=") for line in lines)

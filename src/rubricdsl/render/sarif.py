@@ -1,6 +1,7 @@
 """`rubric lint --format sarif`: SARIF 2.1.0 for code scanning (GitHub, GitLab, IDEs).
-Every code is a rule of the tool, so that a result's rule always resolves; witnesses
-and records go in each result's properties."""
+Every code is a rule of the tool, so that a result's rule always resolves; a result's
+message has the diagnostic's notes on lines of their own (a gap's regions among them);
+witnesses, records and regions go in each result's properties."""
 from __future__ import annotations
 
 import json
@@ -33,7 +34,7 @@ def sarif_log(results: list[LintResult]) -> dict[str, Any]:
         for d in r.diagnostics:
             res: dict[str, Any] = {
                 "ruleId": d.code, "ruleIndex": index[d.code], "level": _LEVEL[d.severity or "error"],
-                "message": {"text": d.message + (f" — {d.help}" if d.help else "")},
+                "message": {"text": "\n".join([d.message + (f" — {d.help}" if d.help else ""), *d.notes])},
                 "locations": [{"physicalLocation": {
                     "artifactLocation": {"uri": _uri(d.file)},
                     "region": {"startLine": d.span.line, "startColumn": d.span.column,
@@ -45,6 +46,9 @@ def sarif_log(results: list[LintResult]) -> dict[str, Any]:
                 res["properties"]["witness"] = d.witness
             if d.record is not None:
                 res["properties"]["record"] = d.record
+            if d.regions:  # a gap's or overlap's regions: each with its words and a witness
+                res["properties"]["regions"] = d.regions
+                res["properties"]["regionsTotal"] = d.regions_total
             out_results.append(res)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
