@@ -13,9 +13,9 @@ from lsprotocol import types
 from rubricdsl.analysis.lint import explain
 from rubricdsl.core.safetext import visible, visible_lines
 from rubricdsl.language import ast
+from rubricdsl.language.wording import Guide, Words, build_guide, plain, type_words
 from rubricdsl.lsp.document import Document, Unit
 from rubricdsl.lsp.index import Definition
-from rubricdsl.language.wording import Guide, Words, build_guide, plain, type_words
 from rubricdsl.lsp.navigation import World, locate
 
 
