@@ -802,3 +802,58 @@ async def test_an_imported_file_opened_alone_has_its_own_diagnostics_symbols_and
     assert sorted((d.code, d.range.start.line, d.range.start.character) for d in diags) == sorted(
         (d.code, d.span.line - 1, d.span.column - 1) for d in want)
     close_doc(client, uri)
+
+
+BASE = '''type grade = enum {low, mid, high}
+level high "Needs a reviewer."
+let limit = 3
+'''
+
+MIDDLE = '''import "base.rubric"
+type risk = grade
+let twice = limit * 2
+'''
+
+TOP = '''rubric "top" version "1"
+import "shared/middle.rubric"
+input n: int from n
+label r: risk from r
+rule big "a high risk stays small" { when r == high require n <= twice }
+'''
+
+
+async def test_imports_of_imports_are_followed_to_their_declarations(client: LanguageClient, tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    base, middle, top = tmp_path / "shared" / "base.rubric", tmp_path / "shared" / "middle.rubric", tmp_path / "top.rubric"
+    for path, text in ((base, BASE), (middle, MIDDLE), (top, TOP)):
+        path.write_text(text, encoding="utf-8")
+    assert not lint_text(TOP, str(top)).diagnostics
+    assert await open_doc(client, top.as_uri(), TOP) == []
+
+    async def goes(uri: str, text: str, use: str, name: str) -> tuple[Path, types.Position]:
+        [loc] = await definition(client, uri, pos(text, name_at(text, use, name) + 1))
+        return path_of(loc.uri), loc.range.start
+
+    assert await goes(top.as_uri(), TOP, "r: risk", "risk") == (middle, pos(MIDDLE, name_at(MIDDLE, "type risk", "risk")))
+    assert await goes(top.as_uri(), TOP, "<= twice", "twice") == (middle, pos(MIDDLE, MIDDLE.index("twice")))
+    # a value of a type that names a type of another file: declared in that file
+    assert await goes(top.as_uri(), TOP, "== high", "high") == (base, pos(BASE, name_at(BASE, "mid, high", "high")))
+    value = await hover_text(client, top.as_uri(), at(TOP, "== high", 4))
+    assert "Needs a reviewer." in value and "`shared/base.rubric`, line 1" in value
+    # what an import line brings in, its own and through its imports
+    value = await hover_text(client, top.as_uri(), at(TOP, "shared/middle", 2))
+    assert all(f"`{n}`" in value for n in ("risk", "twice", "grade", "limit"))
+    # completion offers the imported lets, and the values of an imported enum type
+    edited = TOP.replace("require n <= twice", "require n <= ")
+    await replace_text(client, top.as_uri(), edited, 2)
+    labels = {i.label for i in await complete(client, top.as_uri(), at(edited, "n <= ", len("n <= ")))}
+    assert {"twice", "limit"} <= labels
+    edited = TOP.replace("when r == high", "when r == ")
+    await replace_text(client, top.as_uri(), edited, 3)
+    assert [i.label for i in await complete(client, top.as_uri(), at(edited, "r == ", len("r == ")))] == [
+        "low", "mid", "high"]
+    # from the middle file, opened: its import's let
+    await open_doc(client, middle.as_uri(), MIDDLE)
+    assert await goes(middle.as_uri(), MIDDLE, "limit * 2", "limit") == (base, pos(BASE, BASE.index("limit")))
+    close_doc(client, middle.as_uri())
+    close_doc(client, top.as_uri())

@@ -201,7 +201,7 @@ def outside(library: Library) -> Outside:
     out = Outside(lets=set(library.lets))
     for tname, td in library.types.items():
         values = list(td.type.enum.values) if td.type.enum is not None else []
-        out.types[tname] = values + [v for v in (str(lv[0]) for lv in td.levels) if v not in values]
+        out.types[tname] = (values, [str(lv[0]) for lv in td.levels])
     return out
 
 

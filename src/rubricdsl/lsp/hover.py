@@ -16,7 +16,7 @@ from rubricdsl.language import ast
 from rubricdsl.language.wording import Guide, Words, build_guide, plain, type_words
 from rubricdsl.lsp.document import Document, Unit
 from rubricdsl.lsp.index import Definition
-from rubricdsl.lsp.navigation import World, locate
+from rubricdsl.lsp.navigation import World, import_at, locate
 
 
 def guide(doc: Document) -> Guide | None:
@@ -51,6 +51,10 @@ def hover(doc: Document, offset: int, world: World | None = None) -> types.Hover
                 h, d = found
                 parts.append(_definition(doc, d, h) + "\n\n" + _declared(doc, h, d))
     if not parts:
+        path = import_at(doc, offset)
+        if path is not None:
+            parts.append(_import(doc, path))
+    if not parts:
         arm = _arm_at(doc, offset)
         if arm is not None:
             parts.append(_arm(doc, *arm))
@@ -69,6 +73,26 @@ def _arm_at(doc: Document, offset: int) -> tuple[ast.Decide, ast.Arm] | None:
         if arm.span.start <= offset <= arm.span.end:
             return decide, arm
     return None
+
+
+def _import(doc: Document, path: str) -> str:
+    """What an `import` line brings in: the file's own types and lets, and what its
+    own imports bring in."""
+    shown = os.path.relpath(path, os.path.dirname(doc.name)).replace(os.sep, "/")
+    unit = doc.unit(path)
+    if unit is None:
+        return f"**import** `{visible(shown)}` (not read: see its diagnostic)"
+    out = [f"**import** `{visible(shown)}`"]
+    types_ = list(unit.index.type_decls)
+    lets = list(unit.index.lets)
+    if types_:
+        out.append("Types: " + ", ".join(f"`{t}`" for t in types_))
+    if lets:
+        out.append("Lets: " + ", ".join(f"`{n}`" for n in lets))
+    more = [n for n in list(unit.library.types) + list(unit.library.lets)]
+    if more:
+        out.append("Through its imports: " + ", ".join(f"`{n}`" for n in more))
+    return "\n\n".join(out)
 
 
 def _declared(doc: Document, h: Union[Document, Unit], d: Definition) -> str:

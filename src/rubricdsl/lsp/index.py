@@ -44,11 +44,11 @@ class Definition:
 
 @dataclass
 class Outside:
-    """What a file's imports bring in: `let` names, and types with their values (enum
-    or set values, then the values their levels describe)."""
+    """What a file's imports bring in: `let` names, and types with their values (those
+    of an enum or set type) and the values their levels describe."""
 
     lets: set[str] = field(default_factory=set)
-    types: dict[str, list[str]] = field(default_factory=dict)
+    types: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,28 +75,33 @@ class Index:
     def references(self, key: Key, declaration: bool = True) -> list[Occurrence]:
         return [o for o in self.occurrences if o.key == key and (declaration or not o.definition)]
 
-    def values(self, field_name: str) -> list[str]:
-        """The values of an enum or set field, in declaration order (those of its type,
-        with the values its levels describe, for a field of a named type)."""
+    def values(self, field_name: str, levels: bool = False) -> list[str]:
+        """The values of an enum or set field, in declaration order (its type's, for a
+        field of a named type); with `levels`, then the other values the levels of its
+        named type describe (those of a scale)."""
         f = self.fields.get(field_name)
         if f is None:
             return []
         if f.type.kind == "named" and f.type.name:
-            return self.type_values(f.type.name)
+            values, described = self.type_values(f.type.name)
+            return values + [v for v in described if v not in values] if levels else values
         if f.type.kind not in ("enum", "set"):
             return []
         return [str(v.value) for v in f.type.values]
 
-    def type_values(self, name: str, depth: int = 0) -> list[str]:
-        """The values of a named type (declared here or imported)."""
+    def type_values(self, name: str, depth: int = 0) -> tuple[list[str], list[str]]:
+        """The values of a named type (declared here or imported), and the values its
+        levels describe."""
         decl = self.type_decls.get(name)
         if decl is None:
-            return self.outside.types.get(name, [])
+            return self.outside.types.get(name, ([], []))
+        values: list[str] = []
+        described: list[str] = []
         if decl.type.kind == "named" and decl.type.name and depth < 64:
-            out = self.type_values(decl.type.name, depth + 1)
-        else:
-            out = [str(v.value) for v in decl.type.values]
-        return out + [v for v in (str(lv.value.value) for lv in decl.levels) if v not in out]
+            values, described = self.type_values(decl.type.name, depth + 1)
+        elif decl.type.kind in ("enum", "set"):
+            values = [str(v.value) for v in decl.type.values]
+        return values, described + [str(lv.value.value) for lv in decl.levels]
 
     def value_key(self, field_name: str, value: str) -> Key:
         f = self.fields.get(field_name)
@@ -139,7 +144,7 @@ class _Builder:
         key = self.index.value_key(field_name, str(v.value))
         # a number is a value of a scale type's level
         kinds = ("name", "string", "int", "number") if key[0] == "tvalue" else ("name", "string")
-        if v.kind in kinds and str(v.value) in self.index.values(field_name):
+        if v.kind in kinds and str(v.value) in self.index.values(field_name, levels=True):
             self.refer(key, v.span)
 
     def _type_ref(self, t: ast.TypeNode) -> None:
