@@ -772,6 +772,14 @@ async def test_an_edit_of_an_open_imported_file_relints_the_rubrics_that_import_
     assert path_of(related.location.uri) == common
     assert related.location.range == span_range(broken, want[0].span.line, want[0].span.column,
                                                 want[0].span.end_line, want[0].span.end_column)
+    # hover on the import line explains it; at its offset in the imported file's text it is not here
+    from rubricdsl.analysis.lint import explain
+
+    value = await hover_text(client, main.as_uri(), at(MAIN, "shared/common", 2))
+    assert "RB103" in value and explain("RB103").strip().splitlines()[0] in value
+    elsewhere = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=main.as_uri()), position=pos(MAIN, want[0].span.start)))
+    assert elsewhere is None or "RB103" not in elsewhere.contents.value
     # closed unsaved: the rubric reads the file from disk again
     client.diagnostics.pop(main.as_uri(), None)
     close_doc(client, common.as_uri())

@@ -131,6 +131,10 @@ class Document:
             code=d.code, code_description=types.CodeDescription(href=href) if href else None, source="rubric",
             related_information=related)
 
+    def own(self, d: Diagnostic) -> bool:
+        """Whether a diagnostic is in this file (not in a file its imports reach)."""
+        return d.file == self.name
+
     def import_reaching(self, file: str) -> ast.Import | None:
         """The `import` line of this document through which its imports reach `file`."""
         key = os.path.realpath(file)
@@ -145,7 +149,7 @@ class Document:
     def diagnostic_at(self, rng: types.Range, code: str | None) -> Diagnostic | None:
         """The rubric diagnostic a protocol diagnostic stands for (same code and range)."""
         for d in self.diagnostics:
-            if (code is None or d.code == code) and self.lines.range(d.span) == rng:
+            if self.own(d) and (code is None or d.code == code) and self.lines.range(d.span) == rng:
                 return d
         return None
 

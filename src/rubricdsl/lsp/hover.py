@@ -59,9 +59,17 @@ def hover(doc: Document, offset: int, world: World | None = None) -> types.Hover
         if arm is not None:
             parts.append(_arm(doc, *arm))
     for d in doc.diagnostics:
-        if d.span.start <= offset <= max(d.span.end, d.span.start + 1):
-            text = explain(d.code)
-            parts.append(f"**{d.code}** {visible(d.message)}" + (f"\n\n{text.strip()}" if text else ""))
+        where = ""
+        if doc.own(d):
+            if not d.span.start <= offset <= max(d.span.end, d.span.start + 1):
+                continue
+        else:  # in an imported file: on the import line that reaches it
+            node = doc.import_reaching(d.file)
+            if node is None or not node.path_span.start <= offset <= node.path_span.end:
+                continue
+            where = f"in `{visible(d.file)}:{d.span.line}:{d.span.column}`: "
+        text = explain(d.code)
+        parts.append(f"**{d.code}** {where}{visible(d.message)}" + (f"\n\n{text.strip()}" if text else ""))
     parts = [p for p in parts if p]
     if not parts:
         return None
