@@ -593,3 +593,275 @@ async def test_bad_text_gets_lints_diagnostics_and_every_request_an_answer(
         await client.text_document_code_action_async(types.CodeActionParams(
             text_document=tid, range=d.range, context=types.CodeActionContext(diagnostics=[d])))
     close_doc(client, uri)
+
+
+# ---- imports -----------------------------------------------------------------------
+
+COMMON = '''"""Scales the team's rubrics share."""
+type likert5 = scale 1..5
+level 1 "Strongly disagree"
+level 5 "Strongly agree"
+type tone = enum {calm, hostile}
+level hostile "Insults or threats."
+let max_len = 280
+'''
+
+MAIN = '''rubric "main" version "1"
+import "shared/common.rubric"
+input answer: text from answer
+label clarity: likert5 from clarity
+level 5 "Clear to a first reader"
+label mood: tone from mood
+rule short "answers stay short" { require len(answer) <= max_len }
+rule flagged "a hostile answer is unclear" { when mood == hostile require clarity <= 2 }
+'''
+
+
+def write_project(tmp_path: Path) -> tuple[Path, Path]:
+    """A rubric and the shared file it imports (in a subdirectory), on disk."""
+    (tmp_path / "shared").mkdir()
+    common = tmp_path / "shared" / "common.rubric"
+    common.write_text(COMMON, encoding="utf-8")
+    main = tmp_path / "main.rubric"
+    main.write_text(MAIN, encoding="utf-8")
+    assert not lint_text(MAIN, str(main)).diagnostics  # the pair is clean as written
+    return main, common
+
+
+def path_of(uri: str) -> Path:
+    return Path(unquote(urlparse(uri).path))
+
+
+def name_at(text: str, needle: str, name: str) -> int:
+    """The offset of `name` inside the first occurrence of `needle`."""
+    return text.index(needle) + needle.index(name)
+
+
+@pytest.mark.parametrize("use, decl, name", [
+    ("clarity: likert5", "type likert5", "likert5"),  # an imported type
+    ("<= max_len", "let max_len", "max_len"),  # an imported let
+    ("== hostile", "calm, hostile", "hostile"),  # a value of an imported enum type
+    ('level 5 "Clear', 'level 5 "Strongly', "5"),  # a level of an imported scale type
+])
+async def test_definition_of_an_imported_name_is_its_declaration_in_the_imported_file(
+        client: LanguageClient, tmp_path: Path, use: str, decl: str, name: str) -> None:
+    main, common = write_project(tmp_path)
+    await open_doc(client, main.as_uri(), MAIN)  # the imported file is not open: read from disk
+    locations = await definition(client, main.as_uri(), pos(MAIN, name_at(MAIN, use, name) + 1))
+    assert len(locations) == 1
+    loc = locations[0]
+    assert path_of(loc.uri) == common
+    assert loc.range.start == pos(COMMON, name_at(COMMON, decl, name))
+    assert word_at(COMMON, loc.range) == name
+    close_doc(client, main.as_uri())
+
+
+async def test_definition_on_an_import_path_opens_the_imported_file(client: LanguageClient, tmp_path: Path) -> None:
+    main, common = write_project(tmp_path)
+    await open_doc(client, main.as_uri(), MAIN)
+    locations = await definition(client, main.as_uri(), at(MAIN, "shared/common", 3))
+    assert [(path_of(loc.uri), loc.range.start, loc.range.end) for loc in locations] == [
+        (common, types.Position(0, 0), types.Position(0, 0))]
+    # a path that names no file goes nowhere
+    missing = MAIN.replace("shared/common.rubric", "shared/nothing.rubric")
+    await replace_text(client, main.as_uri(), missing, 2)
+    assert await definition(client, main.as_uri(), at(missing, "shared/nothing", 3)) == []
+    close_doc(client, main.as_uri())
+
+
+async def references(client: LanguageClient, uri: str, position: types.Position,
+                     declaration: bool = True) -> set[tuple[Path, int, int]]:
+    got = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position,
+        context=types.ReferenceContext(include_declaration=declaration)))
+    return {(path_of(r.uri), r.range.start.line, r.range.start.character) for r in got or []}
+
+
+def words(path: Path, text: str, word: str) -> set[tuple[Path, int, int]]:
+    """Every place `word` stands as a whole word in `text` outside strings."""
+    out = set()
+    for m in re.finditer(rf"\b{word}\b", text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if text[line_start:m.start()].count('"') % 2 == 0:
+            p = pos(text, m.start())
+            out.add((path, p.line, p.character))
+    return out
+
+
+async def test_references_of_an_imported_declaration_reach_the_rubrics_that_import_it(
+        client: LanguageClient, tmp_path: Path) -> None:
+    main, common = write_project(tmp_path)
+    # a second rubric that imports the file, and one that declares the same names itself
+    other = tmp_path / "other.rubric"
+    other_text = MAIN.replace('"main"', '"other"').replace("<= max_len", "<= max_len - 30")
+    other.write_text(other_text, encoding="utf-8")
+    alone = tmp_path / "alone.rubric"
+    alone_text = ('rubric "alone" version "1"\nlet max_len = 10\ninput answer: text from answer\n'
+                  'label mood: enum {calm, hostile} from mood\n'
+                  'rule short "short" { when mood == hostile require len(answer) <= max_len }\n')
+    alone.write_text(alone_text, encoding="utf-8")
+    for path, text in ((main, MAIN), (other, other_text), (alone, alone_text), (common, COMMON)):
+        await open_doc(client, path.as_uri(), text)
+    # from the declaration in the imported file
+    got = await references(client, common.as_uri(), at(COMMON, "let max_len", 5))
+    want = words(common, COMMON, "max_len") | words(main, MAIN, "max_len") | words(other, other_text, "max_len")
+    assert got == want and len(want) == 3
+    assert await references(client, common.as_uri(), at(COMMON, "let max_len", 5), declaration=False) == (
+        want - words(common, COMMON, "max_len"))
+    # from a use in a rubric: the same places; the value `hostile` of the imported type
+    # (its declaration and its level line in the imported file), never `alone`'s own
+    assert await references(client, main.as_uri(), at(MAIN, "<= max_len", 4)) == want
+    got = await references(client, main.as_uri(), at(MAIN, "== hostile", 4))
+    assert got == words(common, COMMON, "hostile") | words(main, MAIN, "hostile") | words(
+        other, other_text, "hostile")
+    assert not {p for p, _, _ in got} & {alone}
+    # with the imported file closed, a rubric's request still reaches its declaration there
+    close_doc(client, common.as_uri())
+    assert await references(client, main.as_uri(), at(MAIN, "<= max_len", 4)) == want
+    for path in (main, other, alone):
+        close_doc(client, path.as_uri())
+
+
+async def test_hover_on_an_imported_name_says_where_it_is_declared(client: LanguageClient, tmp_path: Path) -> None:
+    main, common = write_project(tmp_path)
+    await open_doc(client, main.as_uri(), MAIN)
+    clarity = rubricdsl.load(main).ir.field("clarity")
+    value = await hover_text(client, main.as_uri(), at(MAIN, "clarity: likert5", len("clarity: ") + 1))
+    line = COMMON[:COMMON.index("type likert5")].count("\n") + 1
+    assert f"`shared/common.rubric`, line {line}" in value
+    assert clarity.type.describe() in value
+    assert "Strongly disagree" in value and "Strongly agree" in value
+    value = await hover_text(client, main.as_uri(), at(MAIN, "<= max_len", 4))
+    line = COMMON[:COMMON.index("let max_len")].count("\n") + 1
+    assert "max_len" in value and f"`shared/common.rubric`, line {line}" in value
+    # what the imported file's own hover shows for its declaration, and where it is
+    await open_doc(client, common.as_uri(), COMMON)
+    local = await hover_text(client, common.as_uri(), at(COMMON, "type likert5", len("type ") + 1))
+    imported = await hover_text(client, main.as_uri(), at(MAIN, "clarity: likert5", len("clarity: ") + 1))
+    assert imported.startswith(local) and "Declared in" not in local
+    close_doc(client, common.as_uri())
+    close_doc(client, main.as_uri())
+
+
+async def test_an_edit_of_an_open_imported_file_relints_the_rubrics_that_import_it(
+        client: LanguageClient, tmp_path: Path) -> None:
+    main, common = write_project(tmp_path)
+    assert await open_doc(client, main.as_uri(), MAIN) == []
+    client.diagnostics.pop(main.as_uri(), None)
+    await open_doc(client, common.as_uri(), COMMON)
+    # opening the imported file lints the rubric again (from the editor's text: the same)
+    assert await published(client, main.as_uri()) == []
+    # the let removed in the editor, not on disk: the rubric's use of it is unknown
+    edited = COMMON.replace("let max_len = 280\n", "")
+    await replace_text(client, common.as_uri(), edited, 2)
+    diags = await published(client, main.as_uri())
+    assert [(d.code, word_at(MAIN, d.range)) for d in diags] == [("RB101", "max_len")]
+    assert common.read_text(encoding="utf-8") == COMMON
+    # an error inside the imported file: shown at the rubric's import line, with its place there
+    broken = COMMON.replace('level 5 "Strongly agree"', 'level 7 "Strongly agree"')
+    want = lint_text(broken, str(common)).diagnostics
+    assert [d.code for d in want] == ["RB103"]
+    client.diagnostics.pop(main.as_uri(), None)
+    assert [d.code for d in await replace_text(client, common.as_uri(), broken, 3)] == ["RB103"]
+    diags = await published(client, main.as_uri())
+    assert [d.code for d in diags] == ["RB103"]
+    d = diags[0]
+    assert word_at(MAIN, d.range) == '"shared/common.rubric"'
+    assert str(common) in d.message
+    [related] = d.related_information
+    assert path_of(related.location.uri) == common
+    assert related.location.range == span_range(broken, want[0].span.line, want[0].span.column,
+                                                want[0].span.end_line, want[0].span.end_column)
+    # hover on the import line explains it; at its offset in the imported file's text it is not here
+    from rubricdsl.analysis.lint import explain
+
+    value = await hover_text(client, main.as_uri(), at(MAIN, "shared/common", 2))
+    assert "RB103" in value and explain("RB103").strip().splitlines()[0] in value
+    elsewhere = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=main.as_uri()), position=pos(MAIN, want[0].span.start)))
+    assert elsewhere is None or "RB103" not in elsewhere.contents.value
+    # closed unsaved: the rubric reads the file from disk again
+    client.diagnostics.pop(main.as_uri(), None)
+    close_doc(client, common.as_uri())
+    assert await published(client, main.as_uri()) == []
+    close_doc(client, main.as_uri())
+
+
+async def test_an_imported_file_opened_alone_has_its_own_diagnostics_symbols_and_hover(
+        client: LanguageClient, tmp_path: Path) -> None:
+    _main, common = write_project(tmp_path)
+    uri = common.as_uri()
+    # no header, no field: not a rubric, and none of its lets is "never read"
+    assert await open_doc(client, uri, COMMON) == []
+    got = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert [(s.name, s.kind) for s in got] == [("likert5", types.SymbolKind.Class), ("tone", types.SymbolKind.Class),
+                                              ("max_len", types.SymbolKind.Variable)]
+    assert [word_at(COMMON, s.selection_range) for s in got] == ["likert5", "tone", "max_len"]
+    value = await hover_text(client, uri, at(COMMON, "type tone", len("type ") + 1))
+    assert "enum {calm, hostile}" in value and "Insults or threats." in value
+    value = await hover_text(client, uri, at(COMMON, "level hostile", len("level ") + 1))
+    assert "Insults or threats." in value
+    # its own errors, as lint gives them; a header changes nothing
+    bad = 'rubric "common" version "1"\n' + COMMON.replace("= 280", "= 280 + nope").replace("level 5", "level 7")
+    diags = await replace_text(client, uri, bad, 2)
+    want = lint_text(bad, str(common)).diagnostics
+    assert sorted(d.code for d in want) == ["RB101", "RB103"]
+    assert sorted((d.code, d.range.start.line, d.range.start.character) for d in diags) == sorted(
+        (d.code, d.span.line - 1, d.span.column - 1) for d in want)
+    close_doc(client, uri)
+
+
+BASE = '''type grade = enum {low, mid, high}
+level high "Needs a reviewer."
+let limit = 3
+'''
+
+MIDDLE = '''import "base.rubric"
+type risk = grade
+let twice = limit * 2
+'''
+
+TOP = '''rubric "top" version "1"
+import "shared/middle.rubric"
+input n: int from n
+label r: risk from r
+rule big "a high risk stays small" { when r == high require n <= twice }
+'''
+
+
+async def test_imports_of_imports_are_followed_to_their_declarations(client: LanguageClient, tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    base, middle, top = tmp_path / "shared" / "base.rubric", tmp_path / "shared" / "middle.rubric", tmp_path / "top.rubric"
+    for path, text in ((base, BASE), (middle, MIDDLE), (top, TOP)):
+        path.write_text(text, encoding="utf-8")
+    assert not lint_text(TOP, str(top)).diagnostics
+    assert await open_doc(client, top.as_uri(), TOP) == []
+
+    async def goes(uri: str, text: str, use: str, name: str) -> tuple[Path, types.Position]:
+        [loc] = await definition(client, uri, pos(text, name_at(text, use, name) + 1))
+        return path_of(loc.uri), loc.range.start
+
+    assert await goes(top.as_uri(), TOP, "r: risk", "risk") == (middle, pos(MIDDLE, name_at(MIDDLE, "type risk", "risk")))
+    assert await goes(top.as_uri(), TOP, "<= twice", "twice") == (middle, pos(MIDDLE, MIDDLE.index("twice")))
+    # a value of a type that names a type of another file: declared in that file
+    assert await goes(top.as_uri(), TOP, "== high", "high") == (base, pos(BASE, name_at(BASE, "mid, high", "high")))
+    value = await hover_text(client, top.as_uri(), at(TOP, "== high", 4))
+    assert "Needs a reviewer." in value and "`shared/base.rubric`, line 1" in value
+    # what an import line brings in, its own and through its imports
+    value = await hover_text(client, top.as_uri(), at(TOP, "shared/middle", 2))
+    assert all(f"`{n}`" in value for n in ("risk", "twice", "grade", "limit"))
+    # completion offers the imported lets, and the values of an imported enum type
+    edited = TOP.replace("require n <= twice", "require n <= ")
+    await replace_text(client, top.as_uri(), edited, 2)
+    labels = {i.label for i in await complete(client, top.as_uri(), at(edited, "n <= ", len("n <= ")))}
+    assert {"twice", "limit"} <= labels
+    edited = TOP.replace("when r == high", "when r == ")
+    await replace_text(client, top.as_uri(), edited, 3)
+    assert [i.label for i in await complete(client, top.as_uri(), at(edited, "r == ", len("r == ")))] == [
+        "low", "mid", "high"]
+    # from the middle file, opened: its import's let
+    await open_doc(client, middle.as_uri(), MIDDLE)
+    assert await goes(middle.as_uri(), MIDDLE, "limit * 2", "limit") == (base, pos(BASE, BASE.index("limit")))
+    close_doc(client, middle.as_uri())
+    close_doc(client, top.as_uri())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from rubricdsl.core.codes import lookup
 from rubricdsl.core.diagnostics import Diagnostic, Sink
@@ -36,11 +37,14 @@ class LintResult:
 
 
 def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | None = None,
-              analysis: bool = True, assume_rules: bool = True) -> LintResult:
+              analysis: bool = True, assume_rules: bool = True,
+              reader: Callable[[str], bytes] | None = None) -> LintResult:
     """Lint one rubric's text. `timeout` is the time budget of the file's analysis, in
     seconds (`budget.DEFAULT_SECONDS` when None), counted from here; what the analysis
     cannot decide within it is reported as RB209. With `assume_rules` (the default),
-    decisions are analysed under the rubric's error rules (`checks.sound_assumption`)."""
+    decisions are analysed under the rubric's error rules (`checks.sound_assumption`).
+    `reader` reads an imported file's bytes (from disk by default; the language server
+    gives the text an editor holds)."""
     from rubricdsl.analysis.budget import Budget  # noqa: PLC0415
     from rubricdsl.language import resolve
     from rubricdsl.language import syntax  # noqa: PLC0415
@@ -59,7 +63,7 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
     if tree is not None and tree.header is not None:
         info["name"], info["version"] = tree.header.name, tree.header.version
     if tree is not None:
-        checker = resolve.Checker(tree, sink, norm, sha)
+        checker = resolve.Checker(tree, sink, norm, sha, reader=reader)
         rubric = checker.run()
         info["sha256"] = rubric.sha256  # covers the files it imports
         extra: set[str] = set()

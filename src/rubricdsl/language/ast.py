@@ -364,7 +364,8 @@ class Rubric:
 
     @property
     def shared(self) -> bool:
-        """A shared file: no header, and nothing but imports, types (with their levels) and
-        lets, which rubrics import. Its header is optional, and its lets are for others."""
-        return self.header is None and bool(self.items) and all(
+        """A shared file: nothing but imports, types (with their levels) and lets, which
+        rubrics import. Its header is optional (ignored when it has one), and its lets
+        are for others."""
+        return bool(self.items) and all(
             isinstance(it, (Import, TypeDecl, Let)) for it in self.items)

@@ -27,7 +27,7 @@ def actions(doc: Document, rng: types.Range, context: list[types.Diagnostic]) ->
         chosen = [d for d in wanted if d is not None]
     else:
         start, end = doc.lines.offset(rng.start), doc.lines.offset(rng.end)
-        chosen = [d for d in doc.diagnostics if not (d.span.end < start or d.span.start > end)]
+        chosen = [d for d in doc.diagnostics if doc.own(d) and not (d.span.end < start or d.span.start > end)]
     out = []
     for d in chosen:
         fix = _replace(doc, d)

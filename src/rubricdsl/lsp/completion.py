@@ -132,6 +132,9 @@ def _names(doc: Document) -> list[types.CompletionItem]:
         out.append(types.CompletionItem(label=name, kind=types.CompletionItemKind.Variable, detail="let",
                                         documentation=let.doc))
     known = {i.label for i in out}
+    for name in sorted(doc.index.outside.lets - known):
+        out.append(types.CompletionItem(label=name, kind=types.CompletionItemKind.Variable, detail="let (imported)"))
+    known = {i.label for i in out}
     for name, (kind, _values) in _declared(doc).items():
         if name not in known:
             out.append(types.CompletionItem(label=name, kind=types.CompletionItemKind.Field, detail=kind))

@@ -1,8 +1,11 @@
 """Names to their definitions and references, built from the AST.
 
 Keys name what a name stands for: `("name", N)` for the one namespace of fields,
-`let`s, rules, escalations and edge arms; `("criterion", N)`; `("value", FIELD, V)`
-for the value `V` of the enum or set field `FIELD`. A bare name in an expression is
+`let`s, rules, escalations and edge arms; `("criterion", N)`; `("type", T)`;
+`("value", FIELD, V)` for the value `V` of the enum or set field `FIELD`, and
+`("tvalue", T, V)` for the value (or level) `V` of the named type `T` (the values of a
+field declared with a named type are its type's). A name the file's imports bring in
+(`Outside`) is indexed where it is used; its declaration is in another file. A bare name in an expression is
 resolved as the language resolves it (docs/language.md §6.2): a value of the enum
 expected on that side of a comparison or membership test if it is one, else a field
 or a `let`."""
@@ -40,6 +43,15 @@ class Definition:
 
 
 @dataclass
+class Outside:
+    """What a file's imports bring in: `let` names, and types with their values (those
+    of an enum or set type) and the values their levels describe."""
+
+    lets: set[str] = field(default_factory=set)
+    types: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+
+
+@dataclass
 class Index:
     occurrences: list[Occurrence] = field(default_factory=list)
     definitions: dict[Key, list[Definition]] = field(default_factory=dict)
@@ -47,6 +59,8 @@ class Index:
     lets: dict[str, ast.Let] = field(default_factory=dict)
     # (decide node, arm node) for every arm, with the decide's label
     arms: list[tuple[ast.Decide, ast.Arm]] = field(default_factory=list)
+    type_decls: dict[str, ast.TypeDecl] = field(default_factory=dict)
+    outside: Outside = field(default_factory=Outside)
 
     def at(self, offset: int) -> Occurrence | None:
         """The innermost name occurrence at an offset (its end counts: a cursor just
@@ -61,23 +75,50 @@ class Index:
     def references(self, key: Key, declaration: bool = True) -> list[Occurrence]:
         return [o for o in self.occurrences if o.key == key and (declaration or not o.definition)]
 
-    def values(self, field_name: str) -> list[str]:
-        """The values of an enum or set field, in declaration order."""
+    def values(self, field_name: str, levels: bool = False) -> list[str]:
+        """The values of an enum or set field, in declaration order (its type's, for a
+        field of a named type); with `levels`, then the other values the levels of its
+        named type describe (those of a scale)."""
         f = self.fields.get(field_name)
-        if f is None or f.type.kind not in ("enum", "set"):
+        if f is None:
+            return []
+        if f.type.kind == "named" and f.type.name:
+            values, described = self.type_values(f.type.name)
+            return values + [v for v in described if v not in values] if levels else values
+        if f.type.kind not in ("enum", "set"):
             return []
         return [str(v.value) for v in f.type.values]
 
+    def type_values(self, name: str, depth: int = 0) -> tuple[list[str], list[str]]:
+        """The values of a named type (declared here or imported), and the values its
+        levels describe."""
+        decl = self.type_decls.get(name)
+        if decl is None:
+            return self.outside.types.get(name, ([], []))
+        values: list[str] = []
+        described: list[str] = []
+        if decl.type.kind == "named" and decl.type.name and depth < 64:
+            values, described = self.type_values(decl.type.name, depth + 1)
+        elif decl.type.kind in ("enum", "set"):
+            values = [str(v.value) for v in decl.type.values]
+        return values, described + [str(lv.value.value) for lv in decl.levels]
 
-def build(tree: ast.Rubric, source: Source) -> Index:
-    return _Builder(tree, source).run()
+    def value_key(self, field_name: str, value: str) -> Key:
+        f = self.fields.get(field_name)
+        if f is not None and f.type.kind == "named" and f.type.name:
+            return ("tvalue", f.type.name, value)
+        return ("value", field_name, value)
+
+
+def build(tree: ast.Rubric, source: Source, outside: Outside | None = None) -> Index:
+    return _Builder(tree, source, outside or Outside()).run()
 
 
 class _Builder:
-    def __init__(self, tree: ast.Rubric, source: Source) -> None:
+    def __init__(self, tree: ast.Rubric, source: Source, outside: Outside) -> None:
         self.tree = tree
         self.source = source
-        self.index = Index()
+        self.index = Index(outside=outside)
 
     # ---- helpers -----------------------------------------------------------------
 
@@ -100,13 +141,27 @@ class _Builder:
     def _value_ref(self, field_name: str | None, v: Any) -> None:
         if field_name is None or not isinstance(v, ast.Value):
             return
-        if v.kind in ("name", "string") and str(v.value) in self.index.values(field_name):
-            self.refer(("value", field_name, str(v.value)), v.span)
+        key = self.index.value_key(field_name, str(v.value))
+        # a number is a value of a scale type's level
+        kinds = ("name", "string", "int", "number") if key[0] == "tvalue" else ("name", "string")
+        if v.kind in kinds and str(v.value) in self.index.values(field_name, levels=True):
+            self.refer(key, v.span)
+
+    def _type_ref(self, t: ast.TypeNode) -> None:
+        if t.kind != "named" or not t.name:
+            return
+        if t.name in self.index.type_decls or t.name in self.index.outside.types:
+            span = self._sub(t.span, r"(" + _NAME + r")\s*$", t.name)
+            if span is not None:
+                self.refer(("type", t.name), span)
 
     # ---- declarations ------------------------------------------------------------
 
     def run(self) -> Index:
         items = list(self._items(self.tree.items, None))
+        for item, _ in items:
+            if isinstance(item, ast.TypeDecl):
+                self.index.type_decls.setdefault(item.name, item)
         for item, crit in items:  # every declaration first: names may be used before them
             self._declare(item, crit)
         for item, crit in items:
@@ -129,6 +184,14 @@ class _Builder:
         elif isinstance(item, ast.Let):
             self.index.lets.setdefault(item.name, item)
             self.define(("name", item.name), "let", item, item.name_span, crit)
+        elif isinstance(item, ast.TypeDecl):
+            self.define(("type", item.name), "type", item, item.name_span, crit)
+            for v in item.type.values:
+                self.define(("tvalue", item.name, str(v.value)), "tvalue", item, v.span, crit)
+            for lv in item.levels:
+                key = ("tvalue", item.name, str(lv.value.value))
+                if key not in self.index.definitions:  # a level of a scale's value declares it
+                    self.define(key, "tvalue", item, lv.value.span, crit)
         elif isinstance(item, ast.Rule):
             self.define(("name", item.name), "rule", item, item.name_span, crit)
         elif isinstance(item, ast.Escalate):
@@ -145,10 +208,18 @@ class _Builder:
 
     def _use(self, item: Any, crit: str | None) -> None:
         if isinstance(item, ast.Field):
+            self._type_ref(item.type)
             self.expr(item.required_when)
-            if item.type.kind in ("enum", "set"):
+            if item.type.kind in ("enum", "set", "named"):
                 for level in item.levels:
                     self._value_ref(item.name, level.value)
+        elif isinstance(item, ast.TypeDecl):
+            self._type_ref(item.type)
+            for lv in item.levels:
+                key = ("tvalue", item.name, str(lv.value.value))
+                defs = self.index.definitions.get(key, [])
+                if defs and defs[0].span != lv.value.span:
+                    self.refer(key, lv.value.span)
         elif isinstance(item, ast.Level):
             pass
         elif isinstance(item, ast.Let):
@@ -202,12 +273,13 @@ class _Builder:
             e, ctx = stack.pop()
             if isinstance(e, ast.Name):
                 if ctx is not None and e.name in self.index.values(ctx):
-                    self.refer(("value", ctx, e.name), e.span)
-                elif e.name in self.index.fields or e.name in self.index.lets:
+                    self.refer(self.index.value_key(ctx, e.name), e.span)
+                elif (e.name in self.index.fields or e.name in self.index.lets
+                      or e.name in self.index.outside.lets):
                     self.refer(("name", e.name), e.span)
             elif isinstance(e, ast.Literal):
                 if ctx is not None and e.kind == "string" and str(e.value) in self.index.values(ctx):
-                    self.refer(("value", ctx, str(e.value)), e.span)
+                    self.refer(self.index.value_key(ctx, str(e.value)), e.span)
             elif isinstance(e, ast.SetValue):
                 for v in e.items:
                     self._value_ref(ctx, v)

@@ -1,6 +1,8 @@
 """The server: pygls wiring. Each open rubric is linted (as `rubric lint` lints it) a
 moment after the last change (`DEBOUNCE_SECONDS`), on one worker thread, and its
-diagnostics published; requests wait for the analysis of the text they are about."""
+diagnostics published; requests wait for the analysis of the text they are about.
+Imported files are read as the editor holds them when they are open: a change to one
+lints again the open rubrics whose imports reach it."""
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +17,8 @@ from pygls.uris import to_fs_path
 
 from rubricdsl.core.version import __version__
 from rubricdsl.lsp import actions, completion, formatting, hover, navigation, symbols
-from rubricdsl.lsp.document import Document, analyse
+from rubricdsl.lsp.document import Document, analyse, overlay_reader
+from rubricdsl.lsp.navigation import World
 from rubricdsl.lsp.project import Project
 
 #: how long the server waits after a change before it lints the text again
@@ -44,6 +47,28 @@ class RubricServer(LanguageServer):
             old.cancel()
         self.pending[uri] = asyncio.ensure_future(self._lint(uri, delay))
 
+    def open_texts(self) -> dict[str, str]:
+        """The text of every open file, by real path: what imports read."""
+        out = {}
+        for uri, td in list(self.workspace.text_documents.items()):
+            if uri.startswith("file:"):
+                path = to_fs_path(uri)
+                if path:
+                    out[os.path.realpath(path)] = td.source
+        return out
+
+    def dependents(self, uri: str) -> list[str]:
+        """The open documents whose imports reach the file `uri` names."""
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        if not path:
+            return []
+        key = os.path.realpath(path)
+        return [u for u, d in self.documents.items() if u != uri and (
+            key in d.units or any(os.path.realpath(p) == key for _, p in d.imports))]
+
+    def world(self) -> World:
+        return World(list(self.documents.values()))
+
     async def _lint(self, uri: str, delay: float) -> Document | None:
         if delay:
             await asyncio.sleep(delay)
@@ -52,9 +77,10 @@ class RubricServer(LanguageServer):
         path = to_fs_path(uri) if uri.startswith("file:") else None
         name = path or uri
         loop = asyncio.get_running_loop()
+        reader = overlay_reader(self.open_texts())
 
         def work() -> Document:
-            doc = analyse(uri, name, text, version, self.encoding())
+            doc = analyse(uri, name, text, version, self.encoding(), reader)
             doc.diagnostics = self.project.reported(doc.diagnostics, path)
             return doc
 
@@ -83,6 +109,11 @@ class RubricServer(LanguageServer):
                 self._said.add(p)
                 self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=p))
 
+    async def settled(self) -> None:
+        """Wait for the analyses on their way (of every open document)."""
+        for uri in list(self.pending):
+            await self.document(uri)
+
     async def document(self, uri: str) -> Document | None:
         """The analysis of the document's current text (waiting for it if it is on its way)."""
         task = self.pending.get(uri)
@@ -101,20 +132,27 @@ class RubricServer(LanguageServer):
 server = RubricServer()
 
 
+def relint(ls: RubricServer, uri: str, delay: float) -> None:
+    """Lint a document again, and the open rubrics whose imports reach it."""
+    ls.schedule(uri, delay)
+    for other in ls.dependents(uri):
+        ls.schedule(other, delay)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: RubricServer, params: types.DidOpenTextDocumentParams) -> None:
     ls.documents.pop(params.text_document.uri, None)
-    ls.schedule(params.text_document.uri, 0)
+    relint(ls, params.text_document.uri, 0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: RubricServer, params: types.DidChangeTextDocumentParams) -> None:
-    ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+    relint(ls, params.text_document.uri, DEBOUNCE_SECONDS)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: RubricServer, params: types.DidSaveTextDocumentParams) -> None:
-    ls.schedule(params.text_document.uri, 0)
+    relint(ls, params.text_document.uri, 0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -125,18 +163,20 @@ def did_close(ls: RubricServer, params: types.DidCloseTextDocumentParams) -> Non
         task.cancel()
     ls.documents.pop(uri, None)
     ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+    for other in ls.dependents(uri):  # they read the file from disk again
+        ls.schedule(other, 0)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 async def on_hover(ls: RubricServer, params: types.HoverParams) -> types.Hover | None:
     doc = await ls.document(params.text_document.uri)
-    return hover.hover(doc, doc.lines.offset(params.position)) if doc is not None else None
+    return hover.hover(doc, doc.lines.offset(params.position), ls.world()) if doc is not None else None
 
 
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
 async def on_definition(ls: RubricServer, params: types.DefinitionParams) -> list[types.Location]:
     doc = await ls.document(params.text_document.uri)
-    return navigation.definition(doc, doc.lines.offset(params.position)) if doc is not None else []
+    return navigation.definition(doc, doc.lines.offset(params.position), ls.world()) if doc is not None else []
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
@@ -144,7 +184,9 @@ async def on_references(ls: RubricServer, params: types.ReferenceParams) -> list
     doc = await ls.document(params.text_document.uri)
     if doc is None:
         return []
-    return navigation.references(doc, doc.lines.offset(params.position), params.context.include_declaration)
+    await ls.settled()
+    return navigation.references(doc, doc.lines.offset(params.position), params.context.include_declaration,
+                                 ls.world())
 
 
 @server.feature(types.TEXT_DOCUMENT_COMPLETION,

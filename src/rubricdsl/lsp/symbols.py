@@ -1,5 +1,5 @@
-"""The document's outline: criteria (with what they hold), fields, decisions and their
-edge arms, rules, escalations, `let`s and examples."""
+"""The document's outline: imports, types, criteria (with what they hold), fields,
+decisions and their edge arms, rules, escalations, `let`s and examples."""
 from __future__ import annotations
 
 from typing import Any
@@ -37,6 +37,10 @@ def _items(doc: Document, items: list[Any]) -> list[types.DocumentSymbol]:
             out.append(_sym(doc, item.name, item.kind, K.Field, item.span, item.name_span))
         elif isinstance(item, ast.Let):
             out.append(_sym(doc, item.name, "let", K.Variable, item.span, item.name_span))
+        elif isinstance(item, ast.TypeDecl):
+            out.append(_sym(doc, item.name, "type", K.Class, item.span, item.name_span))
+        elif isinstance(item, ast.Import):
+            out.append(_sym(doc, item.path, "import", K.Module, item.span, item.path_span))
         elif isinstance(item, ast.Decide):
             arms = [_sym(doc, a.name, "edge", K.EnumMember, a.span, a.span)
                     for a in item.arms if a.kind == "edge" and a.name]
