@@ -6,9 +6,14 @@ level. A chain of operands of one operator (`a and b and c ...`, `x + y - z ...`
 one level however long it is, and every pass handles chains iteratively; only nesting
 is handled by recursion, so the depth of that recursion is bounded by the limit.
 `nesting_recursion()` lets Python recurse that deep while a pass runs.
+
+`collector_paused()` keeps Python's cycle collector from running while a pass builds a
+large tree: the parser and the checker make hundreds of thousands of objects and no
+cycles, and each collection would walk every object made so far.
 """
 from __future__ import annotations
 
+import gc
 import sys
 from contextlib import contextmanager
 from typing import Iterator
@@ -41,4 +46,19 @@ def nesting_recursion() -> Iterator[None]:
             sys.setrecursionlimit(old)
 
 
-__all__ = ["MAX_NESTING", "FRAMES_PER_LEVEL", "nesting_recursion"]
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for the duration of a pass, and back on after it,
+    unless it was off before (then it stays off). What the pass leaves behind is
+    collected as usual afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+__all__ = ["MAX_NESTING", "FRAMES_PER_LEVEL", "nesting_recursion", "collector_paused"]

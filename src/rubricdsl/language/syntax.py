@@ -10,7 +10,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from rubricdsl.language import ast
-from rubricdsl.language.limits import MAX_NESTING
+from rubricdsl.language.limits import MAX_NESTING, collector_paused
 from rubricdsl.core.diagnostics import Sink
 from rubricdsl.core.resources import grammar_path
 from rubricdsl.core.source import Source, Span, normalize_text
@@ -67,6 +67,101 @@ def build_parser(strict: bool = True) -> Lark:
     strict=True)."""
     return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
                 propagate_positions=True, maybe_placeholders=True, strict=strict)
+
+
+# ---- the parse loop ----------------------------------------------------------------------
+
+
+def _run(text: str) -> Any:
+    """Parse `text` with Lark's lexer and parse table, as `Lark.parse` does, and return
+    what the start rule's callback built. The loop is Lark's own (shift a token, or
+    reduce a rule and call its callback), without its per-token overhead, and passes a
+    rule that only wraps one other (`?sum: product`, the expression chain) through
+    without a call. At an error, Lark parses the text itself, to raise its error."""
+    parser = _parser()
+    ip = parser.parse_interactive(text)
+    ps = ip.parser_state
+    conf = ps.parse_conf
+    table = _table(conf)
+    end = conf.end_state
+    states, values = ps.state_stack, ps.value_stack
+    try:
+        for tok in ip.lexer_thread.lex(ps):
+            typ = tok.type
+            while True:
+                act = table[states[-1]].get(typ)
+                if act is None:
+                    raise _Unexpected
+                if act.__class__ is int:  # shift
+                    states.append(act)
+                    values.append(tok)
+                    break
+                size, origin, call = act
+                if call is None:  # passes its one child through
+                    del states[-1]
+                elif size:
+                    children = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                    values.append(call(children))
+                else:
+                    values.append(call([]))
+                states.append(table[states[-1]][origin])
+        while states[-1] != end:
+            act = table[states[-1]].get("$END")
+            if act is None or act.__class__ is int:
+                raise _Unexpected
+            size, origin, call = act
+            if call is None:
+                del states[-1]
+            elif size:
+                children = values[-size:]
+                del states[-size:]
+                del values[-size:]
+                values.append(call(children))
+            else:
+                values.append(call([]))
+            states.append(table[states[-1]][origin])
+    except (_Unexpected, UnexpectedInput):
+        _COMMENTS.clear()
+        return parser.parse(text)  # raises the error as Lark reports it
+    return values[-1]
+
+
+class _Unexpected(Exception):
+    pass
+
+
+_TABLES: dict[int, tuple[Any, dict]] = {}
+
+
+def _table(conf: Any) -> dict:
+    """Lark's parse table, as `_run` reads it: per state and lookahead, the state to
+    shift to (an int), or the rule to reduce as (size, name, callback), the callback
+    None for a rule that passes its one child through unchanged (`?rule: other`, as
+    Lark's ExpandSingleChild does for one child)."""
+    hit = _TABLES.get(id(conf.parse_table))
+    if hit is not None and hit[0] is conf.parse_table:
+        return hit[1]
+    callbacks = conf.callbacks
+    rules: dict[Any, tuple] = {}
+    table: dict[Any, dict] = {}
+    for state, actions in conf.states.items():
+        row = table[state] = {}
+        for sym, (action, arg) in actions.items():
+            if action.name == "Shift":
+                row[sym] = arg
+                continue
+            red = rules.get(arg)
+            if red is None:
+                exp = arg.expansion
+                through = (arg.options.expand1 and not arg.alias and len(exp) == 1 and not arg.options.empty_indices
+                           and (exp[0].is_term or not exp[0].name.startswith("_")))
+                red = rules[arg] = (len(exp), arg.origin.name, None if through else callbacks[arg])
+            row[sym] = red
+    _TABLES.clear()
+    _TABLES[id(conf.parse_table)] = (conf.parse_table, table)
+    return table
 
 
 # ---- the builder's callbacks ------------------------------------------------------------
@@ -198,6 +293,11 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
     without a header that declares nothing but imports, types (with their levels) and
     lets is such a file too: a shared file, checked on its own.
     """
+    with collector_paused():
+        return _parse(text, name, sink, recover, header)
+
+
+def _parse(text: str, name: str, sink: Sink | None, recover: bool, header: bool) -> tuple[ast.Rubric | None, Sink]:
     text = normalize_text(text)
     source = Source(name, text)
     sink = sink or Sink(source)
@@ -218,7 +318,7 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
         try:
             _COMMENTS.clear()
             _Parse.builder = attempt
-            built = _parser().parse(work)
+            built = _run(work)
             comments = [ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in _COMMENTS]
         except UnexpectedInput as e:
             errors += 1
