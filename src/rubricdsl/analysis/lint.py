@@ -41,6 +41,16 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
     seconds (`budget.DEFAULT_SECONDS` when None), counted from here; what the analysis
     cannot decide within it is reported as RB209. With `assume_rules` (the default),
     decisions are analysed under the rubric's error rules (`checks.sound_assumption`)."""
+    from rubricdsl.language.limits import collector_paused  # noqa: PLC0415
+
+    # a large rubric makes millions of objects and few cycles: Python's cycle collector,
+    # run every few hundred allocations over them all, would take a good part of the time
+    with collector_paused():
+        return _lint_text(text, name, sha256, timeout, analysis, assume_rules)
+
+
+def _lint_text(text: str, name: str, sha256: str | None, timeout: float | None, analysis: bool,
+               assume_rules: bool) -> LintResult:
     from rubricdsl.analysis.budget import Budget  # noqa: PLC0415
     from rubricdsl.language import resolve
     from rubricdsl.language import syntax  # noqa: PLC0415
