@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -29,11 +30,20 @@ _TOP_KEYWORDS = ("rubric", "import", "type", "record", "input", "label", "let", 
 _TOP_LINE = re.compile(r"^(?:%s)\b" % "|".join(_TOP_KEYWORDS))
 
 
-_COMMENTS: list[Token] = []
+class _Parse(threading.local):
+    """The parse in progress, in this thread (the parser is made once and shared, with
+    its callbacks): the builder the callbacks call, and the comments the lexer met."""
+
+    def __init__(self) -> None:
+        self.builder: _Builder | None = None
+        self.comments: list[Token] = []
+
+
+_PARSE = _Parse()
 
 
 def _on_comment(tok: Token) -> None:
-    _COMMENTS.append(tok)
+    _PARSE.comments.append(tok)
 
 
 @lru_cache(maxsize=1)
@@ -123,7 +133,7 @@ def _run(text: str) -> Any:
                 values.append(call([]))
             states.append(table[states[-1]][origin])
     except (_Unexpected, UnexpectedInput):
-        _COMMENTS.clear()
+        _PARSE.comments = []
         return parser.parse(text)  # raises the error as Lark reports it
     return values[-1]
 
@@ -176,13 +186,6 @@ def _named_terminals(grammar: str) -> frozenset[str]:
     return frozenset(_NAMED_TERMINAL.findall(grammar))
 
 
-class _Parse:
-    """The parse in progress: the builder the callbacks call (Lark's callbacks are made
-    once, with the parser)."""
-
-    builder: "_Builder | None" = None
-
-
 def _callbacks(named: frozenset[str]) -> Any:
     """Lark's callbacks: one per builder method, which Lark calls with the children of
     the rule it reduces, keywords included. Each returns `(value, first token, last
@@ -204,7 +207,7 @@ def _callback(fn: Callable[..., Any], takes_span: bool, nests: bool, named: froz
     level = 1 if nests else 0
 
     def reduce(children: list[Any]) -> tuple:
-        builder = _Parse.builder
+        builder = _PARSE.builder
         args: list[Any] = []
         first = last = None
         depth = 0
@@ -316,10 +319,10 @@ def _parse(text: str, name: str, sink: Sink | None, recover: bool, header: bool)
         # last one): an attempt that meets a syntax error is parsed again without the error
         attempt = _Builder(source, Sink(source))
         try:
-            _COMMENTS.clear()
-            _Parse.builder = attempt
+            _PARSE.comments = []
+            _PARSE.builder = attempt
             built = _run(work)
-            comments = [ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in _COMMENTS]
+            comments = [ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in _PARSE.comments]
         except UnexpectedInput as e:
             errors += 1
             start, end = _report_syntax_error(e, work, source, sink)
@@ -336,8 +339,8 @@ def _parse(text: str, name: str, sink: Sink | None, recover: bool, header: bool)
                 return None, sink
             raise
         finally:
-            _Parse.builder = None
-            _COMMENTS.clear()
+            _PARSE.builder = None
+            _PARSE.comments = []
         # the parse counts how deep its expressions nest; only an expression nested too
         # deep is looked for in a parse tree, which tells where (rare: no speed needed)
         deep = _too_deep(_tree_parser().parse(work)) if built[3] > MAX_NESTING else None
