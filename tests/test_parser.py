@@ -76,7 +76,7 @@ def test_every_declaration_of_the_shipped_rubrics_has_the_span_lark_gives_it() -
 def test_the_builder_receives_exactly_the_tokens_lark_keeps() -> None:
     """The builder is given the named terminals of the grammar (NAME, FIRST, ...) and
     not its keywords: the tokens Lark's tree keeps and filters out, rule by rule."""
-    named = syntax._named_terminals(grammar_path().read_text(encoding="utf-8"))
+    named = syntax.named_terminals(grammar_path().read_text(encoding="utf-8"))
     assert {"NAME", "STRING", "FIRST", "MINUS", "COMP_OP", "SET_ANY"} <= named
     seen_kept = seen_filtered = 0
     for rule in syntax.build_parser(strict=False).rules:

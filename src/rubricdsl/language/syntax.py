@@ -59,7 +59,7 @@ def _parser() -> Lark:
         lexer="contextual",
         keep_all_tokens=True,  # keywords and punctuation place the span of their rule
         maybe_placeholders=True,
-        transformer=_callbacks(_named_terminals(grammar)),
+        transformer=_callbacks(named_terminals(grammar)),
         lexer_callbacks={"COMMENT": _on_comment},
         cache=grammar_cache(),  # grammar analysis cached in a private directory: start-up counts
     )
@@ -179,7 +179,7 @@ def _table(conf: Any) -> dict:
 _NAMED_TERMINAL = re.compile(r"^([A-Z][A-Z0-9_]*)(?:\.\d+)?\s*:", re.MULTILINE)
 
 
-def _named_terminals(grammar: str) -> frozenset[str]:
+def named_terminals(grammar: str) -> frozenset[str]:
     """The terminals the grammar names (NAME, STRING, FIRST, ...): the tokens a rule's
     builder receives. Every other token is a keyword or punctuation written in a rule
     (`"decide"`, `"{"`), which only places the rule's span."""
