@@ -49,8 +49,10 @@ def nesting_recursion() -> Iterator[None]:
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Python's cycle collector off for the duration of a pass, and back on after it,
-    unless it was off before (then it stays off). What the pass leaves behind is
-    collected as usual afterwards."""
+    unless it was off before (then it stays off). When the pass made many objects, the
+    young generations are collected once at the end (the objects made before the pass
+    are not walked): what the pass made then joins the old generation in one walk, not
+    in the several walks the collector would otherwise make over it later."""
     if not gc.isenabled():
         yield
         return
@@ -59,6 +61,13 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+        if gc.get_count()[0] > _MANY:
+            gc.collect(1)
+
+
+# objects made during a paused pass beyond which it collects them when it ends (a
+# small pass leaves them to the collector's usual run)
+_MANY = 50_000
 
 
 __all__ = ["MAX_NESTING", "FRAMES_PER_LEVEL", "nesting_recursion", "collector_paused"]
