@@ -45,6 +45,16 @@ def lint_text(text: str, name: str, sha256: str | None = None, timeout: float | 
     decisions are analysed under the rubric's error rules (`checks.sound_assumption`).
     `reader` reads an imported file's bytes (from disk by default; the language server
     gives the text an editor holds)."""
+    from rubricdsl.language.limits import collector_paused  # noqa: PLC0415
+
+    # a large rubric makes millions of objects and few cycles: Python's cycle collector,
+    # run every few hundred allocations over them all, would take a good part of the time
+    with collector_paused():
+        return _lint_text(text, name, sha256, timeout, analysis, assume_rules, reader)
+
+
+def _lint_text(text: str, name: str, sha256: str | None, timeout: float | None, analysis: bool,
+               assume_rules: bool, reader: Callable[[str], bytes] | None) -> LintResult:
     from rubricdsl.analysis.budget import Budget  # noqa: PLC0415
     from rubricdsl.language import resolve
     from rubricdsl.language import syntax  # noqa: PLC0415

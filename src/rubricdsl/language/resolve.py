@@ -23,7 +23,7 @@ from rubricdsl.core.values import value_text
 from rubricdsl.language import ast
 from rubricdsl.language import imports as imp
 from rubricdsl.language import ir
-from rubricdsl.language.limits import nesting_recursion
+from rubricdsl.language.limits import collector_paused, nesting_recursion
 from rubricdsl.language.typecheck import ExprChecker, Names, Scope, suggest, values_list
 from rubricdsl.language.walk import conditions, fields_read, names_read, walk
 
@@ -97,7 +97,8 @@ class Checker:
 
     def run(self) -> ir.RubricIR:
         """The IR of the whole rubric; its problems go to the sink."""
-        with nesting_recursion():  # the expression checker recurses along nesting (at most MAX_NESTING levels)
+        # the expression checker recurses along nesting (at most MAX_NESTING levels)
+        with nesting_recursion(), collector_paused():
             return self._run()
 
     def _run(self) -> ir.RubricIR:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -10,7 +11,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from rubricdsl.language import ast
-from rubricdsl.language.limits import MAX_NESTING
+from rubricdsl.language.limits import MAX_NESTING, collector_paused
 from rubricdsl.core.diagnostics import Sink
 from rubricdsl.core.resources import grammar_path
 from rubricdsl.core.source import Source, Span, normalize_text
@@ -29,32 +30,213 @@ _TOP_KEYWORDS = ("rubric", "import", "type", "record", "input", "label", "let", 
 _TOP_LINE = re.compile(r"^(?:%s)\b" % "|".join(_TOP_KEYWORDS))
 
 
-_COMMENTS: list[Token] = []
+class _Parse(threading.local):
+    """The parse in progress, in this thread (the parser is made once and shared, with
+    its callbacks): the builder the callbacks call, and the comments the lexer met."""
+
+    def __init__(self) -> None:
+        self.builder: _Builder | None = None
+        self.comments: list[Token] = []
+
+
+_PARSE = _Parse()
 
 
 def _on_comment(tok: Token) -> None:
-    _COMMENTS.append(tok)
+    _PARSE.comments.append(tok)
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    """The parser, which builds the AST as it parses (no parse tree): Lark calls a
+    method of `_Builder` for each rule it reduces (see `_callbacks`)."""
     from rubricdsl.language.cache import grammar_cache  # noqa: PLC0415 - Lark's pickle: never in the shared temporary directory
 
+    grammar = grammar_path().read_text(encoding="utf-8")
     return Lark(
-        grammar_path().read_text(encoding="utf-8"),
+        grammar,
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        keep_all_tokens=True,  # keywords and punctuation place the span of their rule
         maybe_placeholders=True,
+        transformer=_callbacks(named_terminals(grammar)),
         lexer_callbacks={"COMMENT": _on_comment},
         cache=grammar_cache(),  # grammar analysis cached in a private directory: start-up counts
     )
 
 
+@lru_cache(maxsize=1)
+def _tree_parser() -> Lark:
+    """A parser that builds Lark's parse tree with positions: only to find where an
+    expression nests too deep (`_too_deep`)."""
+    return build_parser(strict=False)
+
+
 def build_parser(strict: bool = True) -> Lark:
-    """A fresh parser (used by tests to check the grammar with strict=True)."""
+    """A fresh parser that builds a parse tree (used by tests to check the grammar with
+    strict=True)."""
     return Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
                 propagate_positions=True, maybe_placeholders=True, strict=strict)
+
+
+# ---- the parse loop ----------------------------------------------------------------------
+
+
+def _run(text: str) -> Any:
+    """Parse `text` with Lark's lexer and parse table, as `Lark.parse` does, and return
+    what the start rule's callback built. The loop is Lark's own (shift a token, or
+    reduce a rule and call its callback), without its per-token overhead, and passes a
+    rule that only wraps one other (`?sum: product`, the expression chain) through
+    without a call. At an error, Lark parses the text itself, to raise its error."""
+    parser = _parser()
+    ip = parser.parse_interactive(text)
+    ps = ip.parser_state
+    conf = ps.parse_conf
+    table = _table(conf)
+    end = conf.end_state
+    states, values = ps.state_stack, ps.value_stack
+    try:
+        for tok in ip.lexer_thread.lex(ps):
+            typ = tok.type
+            while True:
+                act = table[states[-1]].get(typ)
+                if act is None:
+                    raise _Unexpected
+                if act.__class__ is int:  # shift
+                    states.append(act)
+                    values.append(tok)
+                    break
+                size, origin, call = act
+                if call is None:  # passes its one child through
+                    del states[-1]
+                elif size:
+                    children = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                    values.append(call(children))
+                else:
+                    values.append(call([]))
+                states.append(table[states[-1]][origin])
+        while states[-1] != end:
+            act = table[states[-1]].get("$END")
+            if act is None or act.__class__ is int:
+                raise _Unexpected
+            size, origin, call = act
+            if call is None:
+                del states[-1]
+            elif size:
+                children = values[-size:]
+                del states[-size:]
+                del values[-size:]
+                values.append(call(children))
+            else:
+                values.append(call([]))
+            states.append(table[states[-1]][origin])
+    except (_Unexpected, UnexpectedInput):
+        _PARSE.comments = []
+        return parser.parse(text)  # raises the error as Lark reports it
+    return values[-1]
+
+
+class _Unexpected(Exception):
+    pass
+
+
+_TABLES: dict[int, tuple[Any, dict]] = {}
+
+
+def _table(conf: Any) -> dict:
+    """Lark's parse table, as `_run` reads it: per state and lookahead, the state to
+    shift to (an int), or the rule to reduce as (size, name, callback), the callback
+    None for a rule that passes its one child through unchanged (`?rule: other`, as
+    Lark's ExpandSingleChild does for one child)."""
+    hit = _TABLES.get(id(conf.parse_table))
+    if hit is not None and hit[0] is conf.parse_table:
+        return hit[1]
+    callbacks = conf.callbacks
+    rules: dict[Any, tuple] = {}
+    table: dict[Any, dict] = {}
+    for state, actions in conf.states.items():
+        row = table[state] = {}
+        for sym, (action, arg) in actions.items():
+            if action.name == "Shift":
+                row[sym] = arg
+                continue
+            red = rules.get(arg)
+            if red is None:
+                exp = arg.expansion
+                through = (arg.options.expand1 and not arg.alias and len(exp) == 1 and not arg.options.empty_indices
+                           and (exp[0].is_term or not exp[0].name.startswith("_")))
+                red = rules[arg] = (len(exp), arg.origin.name, None if through else callbacks[arg])
+            row[sym] = red
+    _TABLES.clear()
+    _TABLES[id(conf.parse_table)] = (conf.parse_table, table)
+    return table
+
+
+# ---- the builder's callbacks ------------------------------------------------------------
+
+_NAMED_TERMINAL = re.compile(r"^([A-Z][A-Z0-9_]*)(?:\.\d+)?\s*:", re.MULTILINE)
+
+
+def named_terminals(grammar: str) -> frozenset[str]:
+    """The terminals the grammar names (NAME, STRING, FIRST, ...): the tokens a rule's
+    builder receives. Every other token is a keyword or punctuation written in a rule
+    (`"decide"`, `"{"`), which only places the rule's span."""
+    return frozenset(_NAMED_TERMINAL.findall(grammar))
+
+
+def _callbacks(named: frozenset[str]) -> Any:
+    """Lark's callbacks: one per builder method, which Lark calls with the children of
+    the rule it reduces, keywords included. Each returns `(value, first token, last
+    token, nesting)`: the built node; the first and last token of the text the rule
+    matched (None when it matched nothing), from which its parent's span is made as
+    Lark's `propagate_positions` would; and how many levels of nesting (`_NESTING`) its
+    deepest expression has."""
+    class Callbacks:
+        pass
+
+    for name, fn in vars(_Builder).items():
+        if name.startswith("_") or not callable(fn):
+            continue
+        setattr(Callbacks, name, staticmethod(_callback(fn, fn.__code__.co_argcount == 3, name in _NESTING, named)))
+    return Callbacks()
+
+
+def _callback(fn: Callable[..., Any], takes_span: bool, nests: bool, named: frozenset[str]) -> Callable[[list[Any]], tuple]:
+    level = 1 if nests else 0
+
+    def reduce(children: list[Any]) -> tuple:
+        builder = _PARSE.builder
+        args: list[Any] = []
+        first = last = None
+        depth = 0
+        for c in children:
+            if c.__class__ is tuple:  # a rule reduced before
+                args.append(c[0])
+                if c[1] is not None:
+                    if first is None:
+                        first = c[1]
+                    last = c[2]
+                if c[3] > depth:
+                    depth = c[3]
+            elif c is None:  # an optional `[...]` not there
+                args.append(None)
+            else:  # a token
+                if first is None:
+                    first = c
+                last = c
+                if c.type in named:
+                    args.append(c)
+        if takes_span:
+            span = builder.empty if first is None else Span(  # type: ignore[union-attr]
+                first.start_pos, last.end_pos, first.line, first.column, last.end_line, last.end_column)
+            value = fn(builder, span, args)
+        else:
+            value = fn(builder, args)
+        return (value, first, last, depth + level)
+
+    return reduce
 
 
 # ---- user-facing names of terminals -----------------------------------------------
@@ -114,6 +296,11 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
     without a header that declares nothing but imports, types (with their levels) and
     lets is such a file too: a shared file, checked on its own.
     """
+    with collector_paused():
+        return _parse(text, name, sink, recover, header)
+
+
+def _parse(text: str, name: str, sink: Sink | None, recover: bool, header: bool) -> tuple[ast.Rubric | None, Sink]:
     text = normalize_text(text)
     source = Source(name, text)
     sink = sink or Sink(source)
@@ -128,11 +315,14 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
                    help="a character beyond U+FFFF is one code point: write it as itself, or as both halves "
                         "of its pair, as in `\\ud83d\\ude00`")
     while True:
+        # what the builder reports goes to the sink only from the parse that succeeds (the
+        # last one): an attempt that meets a syntax error is parsed again without the error
+        attempt = _Builder(source, Sink(source))
         try:
-            _COMMENTS.clear()
-            tree = _parser().parse(work)
-            comments = [ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in _COMMENTS]
-            _COMMENTS.clear()
+            _PARSE.comments = []
+            _PARSE.builder = attempt
+            built = _run(work)
+            comments = [ast.Comment(str(t), source.span(t.start_pos, t.end_pos)) for t in _PARSE.comments]
         except UnexpectedInput as e:
             errors += 1
             start, end = _report_syntax_error(e, work, source, sink)
@@ -144,7 +334,16 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
             # blank out the broken top-level declaration and parse again
             work = work[:start] + "".join(ch if ch == "\n" else " " for ch in work[start:end]) + work[end:]
             continue
-        deep = _too_deep(tree) if _may_nest_deep(work) else None
+        except Exception:
+            if errors:  # declarations with errors the builder cannot take: the errors are reported
+                return None, sink
+            raise
+        finally:
+            _PARSE.builder = None
+            _PARSE.comments = []
+        # the parse counts how deep its expressions nest; only an expression nested too
+        # deep is looked for in a parse tree, which tells where (rare: no speed needed)
+        deep = _too_deep(_tree_parser().parse(work)) if built[3] > MAX_NESTING else None
         if deep is None:
             break
         # an expression nested beyond the limit: an error like a syntax error, so that
@@ -160,19 +359,17 @@ def parse(text: str, name: str = "<string>", sink: Sink | None = None,
             return None, sink
         skipped.append((start, end))
         work = work[:start] + "".join(ch if ch == "\n" else " " for ch in work[start:end]) + work[end:]
+    rubric = built[0]
+    for diag in attempt.sink.items:
+        sink.add(diag)
     if errors:
         # the declarations that did parse may hold errors of their own (escapes, clauses,
-        # reserved words): report them too; give their tree only when recovering
-        try:
-            rubric = _Builder(source, sink).build(tree)
-        except Exception:  # noqa: BLE001 - a tree with errors the builder cannot take: the errors are reported
-            return None, sink
+        # reserved words): they are reported too; their tree is given only when recovering
         if not recover:
             return None, sink
         rubric.comments = comments
         rubric.skipped = sorted(skipped)
         return rubric, sink
-    rubric = _Builder(source, sink).build(tree)
     rubric.comments = comments
     if rubric.header is None and header and not rubric.shared:
         sink.error("RB004", "the file does not start with a `rubric` header", source.span(0, 0),
@@ -189,12 +386,6 @@ def _surrogates(text: str) -> list[int]:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _may_nest_deep(text: str) -> bool:
-    """Whether `text` holds enough of what opens a level of nesting (`(`, `-`, `not`)
-    to nest beyond the limit; most rubrics do not, and skip the walk of `_too_deep`."""
-    return text.count("(") + text.count("-") + text.count("not") > MAX_NESTING
 
 
 def _too_deep(tree: Tree) -> tuple[int, int, str] | None:
@@ -462,55 +653,19 @@ def _docstring(tok: Token) -> str:
 
 
 class _Builder:
-    """Turns the Lark tree into `ast` nodes. Never raises for user errors: they go to the sink.
+    """Turns what the parser reduces into `ast` nodes. Never raises for user errors: they
+    go to the sink.
 
-    Each grammar rule (or alias) has a method of its name, called with the rule's
-    children already built: `(meta, children)` when it takes the node's position,
-    `(children)` otherwise."""
+    Each grammar rule (or alias) has a method of its name, called by the parser as it
+    reduces the rule (see `_callbacks`), with the rule's children already built and its
+    keywords and punctuation left out: `(span, children)` when it takes the node's
+    position, `(children)` otherwise. The span runs from the first token of the rule to
+    its last, keywords included (`source.span(0, 0)` for a rule that matched nothing)."""
 
     def __init__(self, source: Source, sink: Sink) -> None:
         self.source = source
         self.sink = sink
-
-    def build(self, tree: Tree) -> Any:
-        """The AST of a parse tree, built bottom-up without recursion: a chain of
-        thousands of operands is a tree as deep."""
-        order: list[Any] = []  # every node, each before its children (reversed below)
-        todo: list[Any] = [tree]
-        while todo:
-            t = todo.pop()
-            order.append(t)
-            if isinstance(t, Tree):
-                todo.extend(t.children)
-        calls: dict[str, Callable[[Tree, list[Any]], Any]] = {}
-        done: list[Any] = []
-        for x in reversed(order):
-            if not isinstance(x, Tree):
-                done.append(x)
-                continue
-            n = len(x.children)
-            args = done[len(done) - n:] if n else []
-            if n:
-                del done[len(done) - n:]
-            call = calls.get(x.data)
-            if call is None:
-                call = calls[x.data] = self._method(str(x.data))
-            done.append(call(x, args))
-        return done[0]
-
-    def _method(self, data: str) -> Callable[[Tree, list[Any]], Any]:
-        m = getattr(self, data, None)
-        if m is None or data.startswith("_"):
-            raise AssertionError(f"no builder for grammar rule {data!r}")
-        if m.__func__.__code__.co_argcount == 3:  # (self, meta, children)
-            return lambda t, args: m(t.meta, args)
-        return lambda t, args: m(args)
-
-    # helpers
-    def _span(self, meta) -> Span:
-        if getattr(meta, "empty", True) and not hasattr(meta, "start_pos"):
-            return self.source.span(0, 0)
-        return Span(meta.start_pos, meta.end_pos, meta.line, meta.column, meta.end_line, meta.end_column)
+        self.empty = source.span(0, 0)
 
     def _tspan(self, tok: Token) -> Span:
         return Span(tok.start_pos, tok.end_pos, tok.line, tok.column, tok.end_line, tok.end_column)
@@ -544,7 +699,7 @@ class _Builder:
                             help="reserved words: and, or, not, in, is, true, false")
 
     # ---- top level
-    def start(self, meta, children):
+    def start(self, span, children):
         header = None
         items: list = []
         rubric = ast.Rubric(header=None, items=items)
@@ -584,39 +739,39 @@ class _Builder:
             self.sink.error("RB006", "a `level` must follow the `label` or `type` it describes", level.span,
                             help="move the `level` lines right after their `label` or `type`")
 
-    def import_decl(self, meta, children):
+    def import_decl(self, span, children):
         tok = children[0]
-        return ast.Import(self._str(tok), self._span(meta), self._tspan(tok))
+        return ast.Import(self._str(tok), span, self._tspan(tok))
 
-    def type_decl(self, meta, children):
+    def type_decl(self, span, children):
         name, type_ = children
         self._check_name(name, "a type")
-        return ast.TypeDecl(str(name), type_, None, [], self._span(meta), self._tspan(name))
+        return ast.TypeDecl(str(name), type_, None, [], span, self._tspan(name))
 
-    def header(self, meta, children):
+    def header(self, span, children):
         name, version = children
-        return ast.Header(self._str(name), self._str(version), self._span(meta))
+        return ast.Header(self._str(name), self._str(version), span)
 
-    def doc(self, meta, children):
-        return _Doc(_docstring(children[0]), self._span(meta))
+    def doc(self, span, children):
+        return _Doc(_docstring(children[0]), span)
 
-    def record_block(self, meta, children):
-        return ast.RecordBlock(list(children), None, self._span(meta))
+    def record_block(self, span, children):
+        return ast.RecordBlock(list(children), None, span)
 
-    def record_entry(self, meta, children):
+    def record_entry(self, span, children):
         key, path, *more = children
-        return ast.RecordEntry(str(key), path, self._span(meta), list(more))
+        return ast.RecordEntry(str(key), path, span, list(more))
 
-    def record_when(self, meta, children):
+    def record_when(self, span, children):
         key, expr = children
-        return ast.RecordWhen(str(key), expr, self._span(meta), self._tspan(key))
+        return ast.RecordWhen(str(key), expr, span, self._tspan(key))
 
     # ---- paths
-    def path(self, meta, children):
+    def path(self, span, children):
         at = bool(children) and isinstance(children[0], Token) and children[0].type == "AT"
-        return ast.Path([c for c in children if isinstance(c, ast.Segment)], self._span(meta), at)
+        return ast.Path([c for c in children if isinstance(c, ast.Segment)], span, at)
 
-    def segment(self, meta, children):
+    def segment(self, span, children):
         tok = children[0]
         quoted = tok.type == "STRING"
         key = self._str(tok) if quoted else str(tok)
@@ -630,10 +785,10 @@ class _Builder:
                                  "segment carries `[N]` indexes or one selector; follow the element with `.KEY`")
         return ast.Segment(key, indexes, quoted, selectors[0] if selectors else None)
 
-    def selector(self, meta, children):
+    def selector(self, span, children):
         key, value = children
         quoted = key.type == "STRING"
-        return ast.Selector(self._str(key) if quoted else str(key), self._str(value), quoted, self._span(meta))
+        return ast.Selector(self._str(key) if quoted else str(key), self._str(value), quoted, span)
 
     def index(self, children):
         return self._num(children[0])
@@ -642,7 +797,7 @@ class _Builder:
         return children[0]
 
     # ---- fields
-    def _field(self, kind, meta, children):
+    def _field(self, kind, span, children):
         name, type_ = children[0], children[1]
         self._check_name(name, f"an {kind}" if kind == "input" else f"a {kind}")
         path = None
@@ -654,14 +809,14 @@ class _Builder:
             elif isinstance(ch, _Presence):
                 optional = ch.optional
                 required_when = ch.required_when
-        return ast.Field(kind, str(name), type_, path, optional, required_when, None, [], self._span(meta),
+        return ast.Field(kind, str(name), type_, path, optional, required_when, None, [], span,
                          self._tspan(name))
 
-    def input_decl(self, meta, children):
-        return self._field("input", meta, children)
+    def input_decl(self, span, children):
+        return self._field("input", span, children)
 
-    def label_decl(self, meta, children):
-        return self._field("label", meta, children)
+    def label_decl(self, span, children):
+        return self._field("label", span, children)
 
     def optional(self, children):
         return _Presence(True, None)
@@ -669,45 +824,45 @@ class _Builder:
     def required_when(self, children):
         return _Presence(False, children[0])
 
-    def let_decl(self, meta, children):
+    def let_decl(self, span, children):
         name, expr = children
         self._check_name(name, "a `let`")
-        return ast.Let(str(name), expr, None, self._span(meta), self._tspan(name))
+        return ast.Let(str(name), expr, None, span, self._tspan(name))
 
-    def level_decl(self, meta, children):
+    def level_decl(self, span, children):
         value, text = children
-        return ast.Level(value, self._str(text), self._span(meta))
+        return ast.Level(value, self._str(text), span)
 
     # ---- types
-    def t_bool(self, meta, children):
-        return ast.TypeNode("bool", span=self._span(meta))
+    def t_bool(self, span, children):
+        return ast.TypeNode("bool", span=span)
 
-    def t_text(self, meta, children):
-        return ast.TypeNode("text", span=self._span(meta))
+    def t_text(self, span, children):
+        return ast.TypeNode("text", span=span)
 
-    def t_int(self, meta, children):
+    def t_int(self, span, children):
         lo, hi = children[0] if children and children[0] is not None else (None, None)
-        return ast.TypeNode("int", lo, hi, span=self._span(meta))
+        return ast.TypeNode("int", lo, hi, span=span)
 
-    def t_number(self, meta, children):
+    def t_number(self, span, children):
         lo, hi = children[0] if children and children[0] is not None else (None, None)
-        return ast.TypeNode("number", lo, hi, span=self._span(meta))
+        return ast.TypeNode("number", lo, hi, span=span)
 
-    def t_scale(self, meta, children):
+    def t_scale(self, span, children):
         lo, hi = children[0]
-        return ast.TypeNode("scale", lo, hi, span=self._span(meta))
+        return ast.TypeNode("scale", lo, hi, span=span)
 
-    def t_enum(self, meta, children):
+    def t_enum(self, span, children):
         ordered = any(isinstance(c, Token) and c.type == "ORDERED" for c in children)
         values = [c for c in children if isinstance(c, list)][0]
-        return ast.TypeNode("enum", values=values, ordered=ordered, span=self._span(meta))
+        return ast.TypeNode("enum", values=values, ordered=ordered, span=span)
 
-    def t_set(self, meta, children):
-        return ast.TypeNode("set", values=children[0], span=self._span(meta))
+    def t_set(self, span, children):
+        return ast.TypeNode("set", values=children[0], span=span)
 
-    def t_named(self, meta, children):
+    def t_named(self, span, children):
         self._check_name(children[0], "a type")
-        return ast.TypeNode("named", span=self._span(meta), name=str(children[0]))
+        return ast.TypeNode("named", span=span, name=str(children[0]))
 
     def range(self, children):
         return (children[0].value, children[1].value)
@@ -715,31 +870,31 @@ class _Builder:
     def enum_values(self, children):
         return [c for c in children if c is not None]
 
-    def enum_value(self, meta, children):
+    def enum_value(self, span, children):
         tok = children[0]
         if tok.type == "STRING":
-            return ast.Value("string", self._str(tok), self._span(meta))
+            return ast.Value("string", self._str(tok), span)
         self._check_name(tok, "an enum value (quote it)")
-        return ast.Value("name", str(tok), self._span(meta))
+        return ast.Value("name", str(tok), span)
 
-    def signed_number(self, meta, children):
+    def signed_number(self, span, children):
         neg = len(children) == 2
-        return ast.Value("number", self._num(children[-1], neg), self._span(meta))
+        return ast.Value("number", self._num(children[-1], neg), span)
 
-    def value(self, meta, children):
+    def value(self, span, children):
         ch = children[0]
         if isinstance(ch, ast.Value):
             return ch
         if ch.type == "STRING":
-            return ast.Value("string", self._str(ch), self._span(meta))
+            return ast.Value("string", self._str(ch), span)
         if ch.type == "TRUE":
-            return ast.Value("bool", True, self._span(meta))
+            return ast.Value("bool", True, span)
         if ch.type == "FALSE":
-            return ast.Value("bool", False, self._span(meta))
-        return ast.Value("name", str(ch), self._span(meta))
+            return ast.Value("bool", False, span)
+        return ast.Value("name", str(ch), span)
 
     # ---- criteria
-    def criterion(self, meta, children):
+    def criterion(self, span, children):
         name = children[0]
         self._check_name(name, "a criterion")
         title = None
@@ -747,7 +902,7 @@ class _Builder:
         if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
             title = self._str(rest[0])
             rest = rest[1:]
-        crit = ast.Criterion(str(name), title, [], None, None, self._span(meta), self._tspan(name))
+        crit = ast.Criterion(str(name), title, [], None, None, span, self._tspan(name))
         prev = None
         for ch in rest:
             if isinstance(ch, _Doc):
@@ -768,14 +923,14 @@ class _Builder:
             prev = ch
         return crit
 
-    def applies(self, meta, children):
-        return ast.Applies(children[0], self._span(meta))
+    def applies(self, span, children):
+        return ast.Applies(children[0], span)
 
     # ---- decisions
-    def decide(self, meta, children):
+    def decide(self, span, children):
         label = children[0]
         first = len(children) > 1 and isinstance(children[1], Token) and children[1].type == "FIRST"
-        dec = ast.Decide(str(label), first, [], None, self._span(meta), self._tspan(label))
+        dec = ast.Decide(str(label), first, [], None, span, self._tspan(label))
         prev = None
         for ch in children[1:]:
             if isinstance(ch, Token):
@@ -790,11 +945,11 @@ class _Builder:
             prev = ch
         return dec
 
-    def arm(self, meta, children):
+    def arm(self, span, children):
         cond, values = children
-        return ast.Arm("when", cond, values, None, None, None, self._span(meta))
+        return ast.Arm("when", cond, values, None, None, None, span)
 
-    def edge_arm(self, meta, children):
+    def edge_arm(self, span, children):
         name = children[0]
         self._check_name(name, "an edge case")
         title = None
@@ -803,16 +958,16 @@ class _Builder:
             title = self._str(rest[0])
             rest = rest[1:]
         cond, values = rest
-        return ast.Arm("edge", cond, values, str(name), title, None, self._span(meta))
+        return ast.Arm("edge", cond, values, str(name), title, None, span)
 
-    def otherwise_arm(self, meta, children):
-        return ast.Arm("otherwise", None, children[0], None, None, None, self._span(meta))
+    def otherwise_arm(self, span, children):
+        return ast.Arm("otherwise", None, children[0], None, None, None, span)
 
     def arm_values(self, children):
         return list(children)
 
     # ---- rules, escalations
-    def rule(self, meta, children):
+    def rule(self, span, children):
         name, message = children[0], children[1]
         self._check_name(name, "a rule")
         severity = None
@@ -841,7 +996,7 @@ class _Builder:
                 require = ch.expr
             elif isinstance(ch, _Doc):
                 doc = ch.text if doc is None else doc + "\n\n" + ch.text
-        span = self._span(meta)
+        span = span
         if not seen_req:
             self.sink.error("RB007", f"rule `{name}` has no `require`", self._tspan(name),
                             help="add `require EXPR`: what must hold when the rule's `when` holds")
@@ -851,16 +1006,16 @@ class _Builder:
     def per_item(self, children):
         return _PER_ITEM
 
-    def severity(self, meta, children):
+    def severity(self, span, children):
         return _Severity(str(children[0]), self._tspan(children[0]))
 
-    def when_clause(self, meta, children):
-        return _When(children[0], self._span(meta))
+    def when_clause(self, span, children):
+        return _When(children[0], span)
 
-    def require_clause(self, meta, children):
-        return _Require(children[0], self._span(meta))
+    def require_clause(self, span, children):
+        return _Require(children[0], span)
 
-    def escalate(self, meta, children):
+    def escalate(self, span, children):
         target, name, reason = children[0], children[1], children[2]
         self._check_name(target, "an escalation target")
         self._check_name(name, "an escalation")
@@ -882,13 +1037,13 @@ class _Builder:
         if not seen:
             self.sink.error("RB007", f"escalation `{name}` has no `when`", self._tspan(name),
                             help="add `when EXPR`: the condition that routes a record")
-        return ast.Escalate(str(target), str(name), self._str(reason), when, doc, self._span(meta), self._tspan(name),
+        return ast.Escalate(str(target), str(name), self._str(reason), when, doc, span, self._tspan(name),
                             per_item=per_item)
 
     # ---- consensus
-    def consensus(self, meta, children):
+    def consensus(self, span, children):
         label = children[0]
-        node = ast.Consensus(str(label), None, None, None, self._span(meta), self._tspan(label))
+        node = ast.Consensus(str(label), None, None, None, span, self._tspan(label))
         doc = None
         for ch in children[1:]:
             if isinstance(ch, _Doc):
@@ -904,14 +1059,14 @@ class _Builder:
         node.doc = doc
         return node
 
-    def min_annotators(self, meta, children):
-        return ("min_annotators", children[0].value, self._span(meta))
+    def min_annotators(self, span, children):
+        return ("min_annotators", children[0].value, span)
 
-    def min_agreement(self, meta, children):
-        return ("min_agreement", children[0].value, self._span(meta))
+    def min_agreement(self, span, children):
+        return ("min_agreement", children[0].value, span)
 
     # ---- examples
-    def example(self, meta, children):
+    def example(self, span, children):
         title = self._str(children[0])
         given: list[ast.GivenEntry] = []
         expect: list[ast.Outcome] = []
@@ -928,120 +1083,120 @@ class _Builder:
                 expect.extend(ch)
             elif isinstance(ch, _Doc):
                 doc = ch.text if doc is None else doc + "\n\n" + ch.text
-        span = self._span(meta)
+        span = span
         if not expect:
             self.sink.error("RB007", f"example \"{title}\" has no `expect`", span,
                             help="add `expect pass` or the findings the example should produce")
         return ast.Example(title, given, expect, doc, span)
 
-    def given(self, meta, children):
-        return _Given([c for c in children if c is not None], self._span(meta))
+    def given(self, span, children):
+        return _Given([c for c in children if c is not None], span)
 
-    def given_entry(self, meta, children):
+    def given_entry(self, span, children):
         name, value = children
-        return ast.GivenEntry(str(name), value, self._span(meta))
+        return ast.GivenEntry(str(name), value, span)
 
-    def set_literal(self, meta, children):
-        return ast.SetValue([c for c in children if c is not None], self._span(meta))
+    def set_literal(self, span, children):
+        return ast.SetValue([c for c in children if c is not None], span)
 
     def expect(self, children):
         return list(children)
 
-    def outcome(self, meta, children):
+    def outcome(self, span, children):
         if len(children) == 1:
-            return ast.Outcome("pass", None, self._span(meta))
-        return ast.Outcome(str(children[0]), str(children[1]), self._span(meta))
+            return ast.Outcome("pass", None, span)
+        return ast.Outcome(str(children[0]), str(children[1]), span)
 
     # ---- expressions
-    def _bin(self, op, meta, children):
-        return ast.Binary(op, children[0], children[-1], self._span(meta))
+    def _bin(self, op, span, children):
+        return ast.Binary(op, children[0], children[-1], span)
 
-    def or_(self, meta, ch):
-        return self._bin("or", meta, ch)
+    def or_(self, span, ch):
+        return self._bin("or", span, ch)
 
-    def and_(self, meta, ch):
-        return self._bin("and", meta, ch)
+    def and_(self, span, ch):
+        return self._bin("and", span, ch)
 
-    def not_(self, meta, ch):
-        return ast.Unary("not", ch[0], self._span(meta))
+    def not_(self, span, ch):
+        return ast.Unary("not", ch[0], span)
 
-    def compare(self, meta, ch):
-        return ast.Binary(str(ch[1]), ch[0], ch[2], self._span(meta))
+    def compare(self, span, ch):
+        return ast.Binary(str(ch[1]), ch[0], ch[2], span)
 
-    def in_(self, meta, ch):
-        return self._bin("in", meta, ch)
+    def in_(self, span, ch):
+        return self._bin("in", span, ch)
 
-    def not_in(self, meta, ch):
-        return self._bin("not in", meta, ch)
+    def not_in(self, span, ch):
+        return self._bin("not in", span, ch)
 
-    def is_empty(self, meta, ch):
-        return ast.Test("empty", ch[0], self._span(meta))
+    def is_empty(self, span, ch):
+        return ast.Test("empty", ch[0], span)
 
-    def is_not_empty(self, meta, ch):
-        return ast.Test("not empty", ch[0], self._span(meta))
+    def is_not_empty(self, span, ch):
+        return ast.Test("not empty", ch[0], span)
 
-    def is_present(self, meta, ch):
-        return ast.Test("present", ch[0], self._span(meta))
+    def is_present(self, span, ch):
+        return ast.Test("present", ch[0], span)
 
-    def is_missing(self, meta, ch):
-        return ast.Test("missing", ch[0], self._span(meta))
+    def is_missing(self, span, ch):
+        return ast.Test("missing", ch[0], span)
 
-    def set_test(self, meta, ch):
-        return ast.Binary(str(ch[1]), ch[0], ch[2], self._span(meta))
+    def set_test(self, span, ch):
+        return ast.Binary(str(ch[1]), ch[0], ch[2], span)
 
-    def contains(self, meta, ch):
-        return self._bin("contains", meta, ch)
+    def contains(self, span, ch):
+        return self._bin("contains", span, ch)
 
-    def matches(self, meta, ch):
+    def matches(self, span, ch):
         operand, tok = ch
         raw = str(tok)
         end = raw.rfind("/")
         pattern = raw[1:end]
         flags = raw[end + 1 :]
-        return ast.Matches(operand, pattern, flags, self._span(meta), self._tspan(tok))
+        return ast.Matches(operand, pattern, flags, span, self._tspan(tok))
 
-    def add(self, meta, ch):
-        return self._bin("+", meta, ch)
+    def add(self, span, ch):
+        return self._bin("+", span, ch)
 
-    def sub(self, meta, ch):
-        return self._bin("-", meta, ch)
+    def sub(self, span, ch):
+        return self._bin("-", span, ch)
 
-    def mul(self, meta, ch):
-        return self._bin("*", meta, ch)
+    def mul(self, span, ch):
+        return self._bin("*", span, ch)
 
-    def div(self, meta, ch):
-        return self._bin("/", meta, ch)
+    def div(self, span, ch):
+        return self._bin("/", span, ch)
 
-    def neg(self, meta, ch):
+    def neg(self, span, ch):
         operand = ch[-1]
         if isinstance(operand, ast.Literal) and operand.kind in ("int", "number"):
-            return ast.Literal(operand.kind, -operand.value, self._span(meta))  # type: ignore[operator]
-        return ast.Unary("-", operand, self._span(meta))
+            return ast.Literal(operand.kind, -operand.value, span)  # type: ignore[operator]
+        return ast.Unary("-", operand, span)
 
     def paren(self, ch):
         return ch[0]
 
-    def name(self, meta, ch):
-        return ast.Name(str(ch[0]), self._span(meta))
+    def name(self, span, ch):
+        return ast.Name(str(ch[0]), span)
 
-    def call(self, meta, ch):
+    def call(self, span, ch):
         args = [a for a in ch[1:] if a is not None]
-        return ast.Call(str(ch[0]), args, self._span(meta))
+        return ast.Call(str(ch[0]), args, span)
 
-    def int_lit(self, meta, ch):
-        return ast.Literal("int", self._num(ch[0]), self._span(meta))
+    def int_lit(self, span, ch):
+        return ast.Literal("int", self._num(ch[0]), span)
 
-    def dec_lit(self, meta, ch):
-        return ast.Literal("number", self._num(ch[0]), self._span(meta))
+    def dec_lit(self, span, ch):
+        return ast.Literal("number", self._num(ch[0]), span)
 
-    def str_lit(self, meta, ch):
-        return ast.Literal("string", self._str(ch[0]), self._span(meta))
+    def str_lit(self, span, ch):
+        return ast.Literal("string", self._str(ch[0]), span)
 
-    def true_lit(self, meta, ch):
-        return ast.Literal("bool", True, self._span(meta))
+    def true_lit(self, span, ch):
+        return ast.Literal("bool", True, span)
 
-    def false_lit(self, meta, ch):
-        return ast.Literal("bool", False, self._span(meta))
+    def false_lit(self, span, ch):
+        return ast.Literal("bool", False, span)
 
 
 _PER_ITEM = object()
