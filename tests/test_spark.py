@@ -275,3 +275,93 @@ def test_the_command_line_fails_on_a_corrupt_gz_with_one_line(tmp_path) -> None:
     assert got.returncode == want.returncode == 2
     assert got.stderr == want.stderr and got.stderr.count("\n") == 1, got.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ---- a rubric that imports files: the executors read them from the job, not from a disk --------------
+
+SHARED = '''type score = int 1..5
+type verdict = enum {ok, unsure, bad}
+let high = 4
+let low = high - 2
+'''
+IMPORTING = '''rubric "imports" version "1"
+import "../shared/common.rubric"
+label s: score from s
+label v: verdict from v
+rule hi "a firm verdict comes with a high score" { when v != unsure  require s >= high }
+rule bad_low "a bad verdict has a low score" severity warning { when v == bad  require s <= low }
+'''
+
+
+@pytest.fixture
+def importing(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "guides").mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "guides" / "r.rubric").write_text(IMPORTING, encoding="utf-8")
+    (tmp_path / "shared" / "common.rubric").write_text(SHARED, encoding="utf-8")
+    rnd = random.Random(17)
+    lines = []
+    for i in range(600):
+        rec = {"s": rnd.choice([1, 2, 3, 4, 5, 9, "x"]), "v": rnd.choice(["ok", "unsure", "bad", "maybe"])}
+        if i % 97 == 0:
+            del rec["s"]
+        lines.append(json.dumps(rec) if i % 151 else "{not json")
+    (tmp_path / "d.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path / "guides" / "r.rubric", tmp_path / "d.jsonl"
+
+
+def test_a_rubric_with_imports_checks_the_same(spark, importing, tmp_path, monkeypatch) -> None:
+    rubric, data = importing
+    want, want_summary = local(rubric, [data])
+    assert {f["rule"] for f in want if f["kind"] == "violation"} == {"hi", "bad_low"}
+    assert {f["kind"] for f in want} >= {"invalid", "unreadable"}
+    sha = rubricdsl.load(rubric).sha256
+    # from another directory, by a relative path: the rubric and its import are read by
+    # the driver only (the executors' working directory is the JVM's, where neither is)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    report = rspark.check(spark, "../guides/r.rubric", [str(data)])
+    try:
+        got = [rspark.finding_dict(r) for r in report.findings.collect()]
+    finally:
+        report.unpersist()
+    assert report.rubric["sha256"] == sha
+    assert multiset(got) == multiset(want)
+    assert {k: v for k, v in report.summary.items() if k != "with_findings"} == want_summary
+
+
+def test_an_executor_compiles_the_imports_from_the_job(importing, tmp_path) -> None:
+    import pickle
+
+    rubric, data = importing
+    loaded = rubricdsl.load(rubric)
+    job = rspark._job(loaded, "auto", "<dataframe>")
+    assert job.bundle is not None and job.bundle.files == {
+        "../shared/common.rubric": (tmp_path / "shared" / "common.rubric").read_bytes()}
+    shipped = pickle.loads(pickle.dumps(job))  # as the tasks receive it
+    # the files are gone from the disk: the job still compiles, to the same rubric
+    shutil.rmtree(tmp_path / "shared")
+    rspark._COMPILED.pop(shipped.key, None)
+    compiled, _ = rspark._compiled(shipped)
+    assert compiled.rubric.sha256 == loaded.sha256
+    assert compiled.rubric.imports == loaded.ir.imports
+    found: list[dict] = []
+    run(compiled, [str(data)], found.append)
+    want: list[dict] = []
+    run(loaded.compiled, [str(data)], want.append)
+    assert found and multiset(found) == multiset(want)
+    # another version of the imported file is another rubric: another cache key
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "common.rubric").write_text(SHARED.replace("high = 4", "high = 3"), encoding="utf-8")
+    other = rspark._job(rubricdsl.load(rubric), "auto", "<dataframe>")
+    assert other.key != job.key and other.sha256 != job.sha256
+
+
+def test_an_import_changed_after_loading_is_one_line(spark, importing, tmp_path) -> None:
+    rubric, data = importing
+    loaded = rubricdsl.load(rubric)
+    (tmp_path / "shared" / "common.rubric").write_text(SHARED.replace("high = 4", "high = 2"), encoding="utf-8")
+    with pytest.raises(rspark.SparkCheckError) as got:
+        rspark.check(spark, loaded, [str(data)])
+    assert str(got.value) == f"{rubric}: a file it imports changed since the rubric was loaded: load it again"
