@@ -331,33 +331,6 @@ def test_a_rubric_with_imports_checks_the_same(spark, importing, tmp_path, monke
     assert {k: v for k, v in report.summary.items() if k != "with_findings"} == want_summary
 
 
-def test_an_executor_compiles_the_imports_from_the_job(importing, tmp_path) -> None:
-    import pickle
-
-    rubric, data = importing
-    loaded = rubricdsl.load(rubric)
-    job = rspark._job(loaded, "auto", "<dataframe>")
-    assert job.bundle is not None and job.bundle.files == {
-        "../shared/common.rubric": (tmp_path / "shared" / "common.rubric").read_bytes()}
-    shipped = pickle.loads(pickle.dumps(job))  # as the tasks receive it
-    # the files are gone from the disk: the job still compiles, to the same rubric
-    shutil.rmtree(tmp_path / "shared")
-    rspark._COMPILED.pop(shipped.key, None)
-    compiled, _ = rspark._compiled(shipped)
-    assert compiled.rubric.sha256 == loaded.sha256
-    assert compiled.rubric.imports == loaded.ir.imports
-    found: list[dict] = []
-    run(compiled, [str(data)], found.append)
-    want: list[dict] = []
-    run(loaded.compiled, [str(data)], want.append)
-    assert found and multiset(found) == multiset(want)
-    # another version of the imported file is another rubric: another cache key
-    (tmp_path / "shared").mkdir()
-    (tmp_path / "shared" / "common.rubric").write_text(SHARED.replace("high = 4", "high = 3"), encoding="utf-8")
-    other = rspark._job(rubricdsl.load(rubric), "auto", "<dataframe>")
-    assert other.key != job.key and other.sha256 != job.sha256
-
-
 def test_an_import_changed_after_loading_is_one_line(spark, importing, tmp_path) -> None:
     rubric, data = importing
     loaded = rubricdsl.load(rubric)
@@ -365,3 +338,16 @@ def test_an_import_changed_after_loading_is_one_line(spark, importing, tmp_path)
     with pytest.raises(rspark.SparkCheckError) as got:
         rspark.check(spark, loaded, [str(data)])
     assert str(got.value) == f"{rubric}: a file it imports changed since the rubric was loaded: load it again"
+
+
+def test_the_command_line_checks_a_rubric_with_imports_the_same(importing, tmp_path) -> None:
+    rubric, data = importing
+    out = tmp_path / "out"
+    p = _cli("--engine", "spark", "--master", "local[2]", str(rubric), str(data), "-o", str(out))
+    assert p.returncode == 1, p.stderr
+    want = _cli(str(rubric), str(data), "--format", "jsonl").stdout.splitlines()
+    got = [ln for part in sorted(out.glob("part-*")) for ln in part.read_text(encoding="utf-8").splitlines()]
+    assert got == want[:-1]
+    summary = json.loads((out / "_summary.json").read_text(encoding="utf-8"))
+    assert summary == json.loads(want[-1])
+    assert summary["rubric"]["sha256"] == rubricdsl.load(rubric).sha256
