@@ -21,7 +21,7 @@ from helpers import rubric
 
 import rubricdsl
 from rubricdsl.core.diagnostics import RubricError
-from rubricdsl.language import ast, cache, load, syntax
+from rubricdsl.language import ast, cache, imports, load, syntax
 from rubricdsl.language.digest import combined_sha256
 from rubricdsl.language.fmt import format_text
 
@@ -345,3 +345,51 @@ def test_imports_nest_at_most_64_files_deep(tmp_path: Path) -> None:
     files["main.rubric"] = 'rubric "m" version "1"\nimport "f10.rubric"\nlabel q: deep\n'
     _write(tmp_path, files)
     assert rubricdsl.load(tmp_path / "main.rubric").ir.field("q").type.kind == "bool"
+
+
+# ---- where the files are read from ---------------------------------------------------------------
+
+
+class _Memory(imports.Files):
+    """Files from a mapping (path -> text), as a rubric read from git or shipped with a
+    Spark job reads them: nothing from the disk."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        super().__init__()
+        self.texts = files
+        self.read_paths: list[str] = []
+
+    def key(self, path: str) -> str:
+        return os.path.normpath(path)
+
+    def name(self, path: str) -> str:
+        return "mem:" + path
+
+    def read(self, path: str) -> bytes:
+        self.read_paths.append(path)
+        if path.startswith(".."):
+            raise imports.Refused(f"{path} is out of reach", "keep it inside")
+        if path not in self.texts:
+            raise FileNotFoundError(2, "no such file", path)
+        return self.texts[path].encode("utf-8")
+
+
+def test_imports_are_read_through_the_files_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # nothing here: every file comes from the mapping
+    shared = "type score = int 1..5\nlet high = 4\n"
+    files = _Memory({"g/shared/a.rubric": 'import "b.rubric"\n' + shared, "g/shared/b.rubric": "let low = 1\n"})
+    main = ('rubric "m" version "1"\nimport "shared/a.rubric"\nimport "shared/../shared/b.rubric"\n'
+            'label s: score from s\nrule r "r" { require s >= high and s > low }\n')
+    rub = load.compile_text(main, "g/m.rubric", "0" * 64, base="g", reader=files)
+    assert files.read_paths == ["g/shared/a.rubric", "g/shared/b.rubric"]  # each once
+    assert rub.imports == tuple((p, hashlib.sha256(files.texts["g/" + p].encode()).hexdigest())
+                                for p in ("shared/a.rubric", "shared/b.rubric"))
+    assert rub.sha256 == combined_sha256("0" * 64, [sha for _, sha in rub.imports])
+    # a file the mapping does not hold, and one it refuses: RB117 at the import, named as it names them
+    with pytest.raises(RubricError) as err:
+        load.compile_text(main.replace("shared/a.rubric", "shared/c.rubric").replace(
+            "shared/../shared/b.rubric", "../../b.rubric"), "g/m.rubric", base="g", reader=_Memory({}))
+    got = [(d.code, d.span.line, d.message) for d in err.value.diagnostics if d.code == "RB117"]
+    assert got == [("RB117", 2, "cannot import `shared/c.rubric`: no such file (mem:g/shared/c.rubric)"),
+                   ("RB117", 3, "cannot import `../../b.rubric`: ../b.rubric is out of reach")]
+    assert next(d for d in err.value.diagnostics if d.span.line == 3).help == "keep it inside"

@@ -275,3 +275,79 @@ def test_the_command_line_fails_on_a_corrupt_gz_with_one_line(tmp_path) -> None:
     assert got.returncode == want.returncode == 2
     assert got.stderr == want.stderr and got.stderr.count("\n") == 1, got.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ---- a rubric that imports files: the executors read them from the job, not from a disk --------------
+
+SHARED = '''type score = int 1..5
+type verdict = enum {ok, unsure, bad}
+let high = 4
+let low = high - 2
+'''
+IMPORTING = '''rubric "imports" version "1"
+import "../shared/common.rubric"
+label s: score from s
+label v: verdict from v
+rule hi "a firm verdict comes with a high score" { when v != unsure  require s >= high }
+rule bad_low "a bad verdict has a low score" severity warning { when v == bad  require s <= low }
+'''
+
+
+@pytest.fixture
+def importing(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "guides").mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "guides" / "r.rubric").write_text(IMPORTING, encoding="utf-8")
+    (tmp_path / "shared" / "common.rubric").write_text(SHARED, encoding="utf-8")
+    rnd = random.Random(17)
+    lines = []
+    for i in range(600):
+        rec = {"s": rnd.choice([1, 2, 3, 4, 5, 9, "x"]), "v": rnd.choice(["ok", "unsure", "bad", "maybe"])}
+        if i % 97 == 0:
+            del rec["s"]
+        lines.append(json.dumps(rec) if i % 151 else "{not json")
+    (tmp_path / "d.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path / "guides" / "r.rubric", tmp_path / "d.jsonl"
+
+
+def test_a_rubric_with_imports_checks_the_same(spark, importing, tmp_path, monkeypatch) -> None:
+    rubric, data = importing
+    want, want_summary = local(rubric, [data])
+    assert {f["rule"] for f in want if f["kind"] == "violation"} == {"hi", "bad_low"}
+    assert {f["kind"] for f in want} >= {"invalid", "unreadable"}
+    sha = rubricdsl.load(rubric).sha256
+    # from another directory, by a relative path: the rubric and its import are read by
+    # the driver only (the executors' working directory is the JVM's, where neither is)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    report = rspark.check(spark, "../guides/r.rubric", [str(data)])
+    try:
+        got = [rspark.finding_dict(r) for r in report.findings.collect()]
+    finally:
+        report.unpersist()
+    assert report.rubric["sha256"] == sha
+    assert multiset(got) == multiset(want)
+    assert {k: v for k, v in report.summary.items() if k != "with_findings"} == want_summary
+
+
+def test_an_import_changed_after_loading_is_one_line(spark, importing, tmp_path) -> None:
+    rubric, data = importing
+    loaded = rubricdsl.load(rubric)
+    (tmp_path / "shared" / "common.rubric").write_text(SHARED.replace("high = 4", "high = 2"), encoding="utf-8")
+    with pytest.raises(rspark.SparkCheckError) as got:
+        rspark.check(spark, loaded, [str(data)])
+    assert str(got.value) == f"{rubric}: a file it imports changed since the rubric was loaded: load it again"
+
+
+def test_the_command_line_checks_a_rubric_with_imports_the_same(importing, tmp_path) -> None:
+    rubric, data = importing
+    out = tmp_path / "out"
+    p = _cli("--engine", "spark", "--master", "local[2]", str(rubric), str(data), "-o", str(out))
+    assert p.returncode == 1, p.stderr
+    want = _cli(str(rubric), str(data), "--format", "jsonl").stdout.splitlines()
+    got = [ln for part in sorted(out.glob("part-*")) for ln in part.read_text(encoding="utf-8").splitlines()]
+    assert got == want[:-1]
+    summary = json.loads((out / "_summary.json").read_text(encoding="utf-8"))
+    assert summary == json.loads(want[-1])
+    assert summary["rubric"]["sha256"] == rubricdsl.load(rubric).sha256

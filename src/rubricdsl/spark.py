@@ -5,8 +5,10 @@
     >>> report = rspark.check(session, "safety.rubric", ["s3a://bucket/judgments/"])
     >>> report.summary["errors"], report.findings.count()
 
-The rubric travels to the executors as its text and is compiled once per Python worker
-process (cached by the text's sha256). Records are checked in Arrow batches
+The rubric travels to the executors as its text, with the bytes of every file it imports
+(by its path relative to the rubric's directory, as the driver read them), and is
+compiled once per Python worker process (cached by a sha256 of them all): an executor
+never reads a rubric file from its own disk. Records are checked in Arrow batches
 (`mapInArrow`) by the same loop as `rubric check` (`engine.runtime.RecordChecker`),
 never one Python call per row. Where the data comes from:
 
@@ -30,6 +32,7 @@ pyspark is imported here only: the command line imports this module for
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import io
@@ -51,6 +54,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from rubricdsl.api import Rubric, load
+from rubricdsl.core.diagnostics import RubricError
 from rubricdsl.engine.codegen import Compiled, compile_rubric
 from rubricdsl.engine.findings import KINDS, summary_dict
 from rubricdsl.engine.items import Judge
@@ -59,6 +63,7 @@ from rubricdsl.engine.reading import (
     table_format,
 )
 from rubricdsl.engine.runtime import RecordChecker
+from rubricdsl.language.imports import Files, read_file
 from rubricdsl.language.load import compile_text
 
 __all__ = ["FINDINGS_SCHEMA", "SparkCheckError", "SparkReport", "check", "error_line", "finding_dict", "session", "write"]
@@ -158,22 +163,110 @@ class _File:
 class _Job:
     text: str  # the rubric's source text
     source: str  # its file name
-    sha256: str  # of its file's bytes (the report's)
-    key: str  # sha256 of `text`: the executors' cache key
+    sha256: str  # the report's: of its file's bytes, and of the files it imports
+    key: str  # sha256 of `text` and of the imported files: the executors' cache key
     input_format: str = "auto"
     files: dict[tuple[str, str, str], _File] = field(default_factory=dict)
     before: dict[tuple[int, int], int] = field(default_factory=dict)  # (file, block start) -> lines before
     frame_name: str = "<dataframe>"
+    bundle: _Bundle | None = None  # the files the rubric imports, when it imports some
+
+
+class _Bundle(Files):
+    """The files a rubric imports, shipped with its text: the bytes of each (by its path
+    relative to `base`, the rubric's directory) and which paths are one file (`keys`,
+    as the driver's real paths said). An executor's import of the rubric reads them here."""
+
+    def __init__(self, base: str, files: dict[str, bytes], keys: dict[str, str],
+                 imports: tuple[tuple[str, str], ...]) -> None:
+        super().__init__()
+        self.base = base
+        self.files = files
+        self.keys = keys
+        self.imports = imports  # (path, sha256) of each, in the digest's order: what the driver compiled
+
+    def key(self, path: str) -> str:
+        rel = _relative(path, self.base)
+        return self.keys.get(rel, "path:" + rel)
+
+    def read(self, path: str) -> bytes:
+        data = self.files.get(_relative(path, self.base))
+        if data is None:
+            raise FileNotFoundError(errno.ENOENT, "no such file", path)
+        return data
+
+
+class _Recorder(Files):
+    """The file system, keeping every imported file that the driver reads: the bundle
+    the executors compile from."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+        self.files: dict[str, bytes] = {}
+        self.keys: dict[str, str] = {}
+
+    def key(self, path: str) -> str:
+        real = os.path.realpath(path)
+        self.keys[_relative(path, self.base)] = real
+        return real
+
+    def read(self, path: str) -> bytes:
+        data = read_file(path)
+        self.files[_relative(path, self.base)] = data
+        return data
+
+    def bundle(self, imports: tuple[tuple[str, str], ...]) -> _Bundle:
+        ids: dict[str, str] = {}  # a real path of the driver's is no business of the executors
+        keys = {rel: ids.setdefault(real, f"file:{len(ids)}") for rel, real in self.keys.items()}
+        return _Bundle(self.base, dict(self.files), keys, imports)
+
+
+def _relative(path: str, base: str) -> str:
+    return os.path.relpath(path, base).replace(os.sep, "/")
+
+
+def _base(source: str) -> str:
+    """The directory a rubric's imports are relative to (as `compile_text` takes it)."""
+    return (os.path.dirname(source) if not source.startswith("<") else "") or "."
+
+
+def _job(rubric: Rubric, input_format: str, frame_name: str) -> _Job:
+    """What every task needs of the rubric: its text and, when it imports files, their
+    bytes, read again here and compared with what the rubric was compiled from (a file
+    changed since is an error, not a silently different rubric)."""
+    text, source = rubric.source_text, rubric.ir.source_name
+    key = hashlib.sha256(text.encode("utf-8"))
+    bundle = None
+    if rubric.ir.imports:
+        recorder = _Recorder(_base(source))
+        try:
+            again = compile_text(text, source, base=recorder.base, reader=recorder)
+        except RubricError:
+            again = None
+        if again is None or again.imports != rubric.ir.imports:
+            raise SparkCheckError(f"{source}: a file it imports changed since the rubric was loaded: load it again")
+        bundle = recorder.bundle(rubric.ir.imports)
+        for rel, sha in rubric.ir.imports:
+            key.update(f"\n{rel}\0{sha}".encode("utf-8", "surrogateescape"))
+    return _Job(text, source, rubric.sha256, key.hexdigest(), input_format, frame_name=frame_name, bundle=bundle)
 
 
 _COMPILED: dict[str, tuple[Compiled, Judge | None]] = {}
 
 
 def _compiled(job: _Job) -> tuple[Compiled, Judge | None]:
-    """The rubric compiled in this process, once per rubric text."""
+    """The rubric compiled in this process, once per rubric (its text and imported files):
+    its imports are read from the job's bundle, never from this machine's disk."""
     hit = _COMPILED.get(job.key)
     if hit is None:
-        rubric = compile_text(job.text, job.source, job.sha256)
+        if job.bundle is None:
+            rubric = compile_text(job.text, job.source, job.sha256)
+        else:
+            rubric = compile_text(job.text, job.source, base=job.bundle.base, reader=job.bundle)
+            if rubric.imports != job.bundle.imports:  # the same files, or a broken bundle
+                raise RuntimeError(f"{job.source}: its imported files compiled differently on this executor")
+            rubric.sha256 = job.sha256
         compiled = compile_rubric(rubric)
         judge = Judge(rubric, compiled.plan, compiled.item_check) if rubric.has_items and compiled.plan else None
         hit = _COMPILED[job.key] = (compiled, judge)
@@ -513,9 +606,7 @@ def check(spark: SparkSession, rubric: Rubric | str | Path, data: str | Path | I
         raise ValueError(f"input_format must be one of {', '.join(INPUT_FORMATS)}, not {input_format!r}")
     if not isinstance(rubric, Rubric):
         rubric = load(rubric)
-    text = rubric.source_text
-    job = _Job(text, rubric.ir.source_name, rubric.sha256, hashlib.sha256(text.encode("utf-8")).hexdigest(),
-               input_format, frame_name=name)
+    job = _job(rubric, input_format, name)
     _compiled(job)  # the rubric compiles here first: an error in it is the caller's, not a task's
     cached: list[DataFrame] = []
     try:

@@ -7,7 +7,11 @@ witnesses) and, with data, every record whose findings differ between the versio
 """
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import posixpath
+import re
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +19,7 @@ from typing import Any, Callable
 
 from rubricdsl.language import ir
 from rubricdsl.engine.codegen import Compiled, compile_rubric
+from rubricdsl.language.imports import Files, Refused
 from rubricdsl.language.load import RubricFileError, compile_text, decode_rubric, read_rubric_file
 from rubricdsl.language.walk import fold
 from rubricdsl.core.paths import path_text
@@ -24,40 +29,164 @@ class DiffError(Exception):
     """A side of the diff cannot be read or compiled."""
 
 
-def read_side(spec: str) -> tuple[str, str, str]:
-    """(display name, text, sha256) of PATH or REV:PATH (read through git).
+@dataclass
+class SideText:
+    """One side as read: its display name, text and sha256 (of its bytes); for a side
+    read from git, where its imports are read (`files`, at the same revision) and the
+    directory they are relative to (`base`, inside the repository)."""
 
-    REV and PATH reach git as data only: REV may not start with `-` (git would read it as
-    an option), and `--end-of-options` ends git's options before the `REV:PATH` argument
-    whatever it holds."""
-    import os  # noqa: PLC0415
+    name: str
+    text: str
+    sha256: str
+    files: Files | None = None
+    base: str | None = None
 
+
+def read_side(spec: str) -> SideText:
+    """PATH, or REV:PATH read through git (with the files it imports, at REV)."""
     if os.path.exists(spec):
         try:
             text, sha = read_rubric_file(spec)
         except RubricFileError as e:
             raise DiffError(str(e)) from None
-        return spec, text, sha
-    if ":" in spec:
-        rev, path = spec.split(":", 1)
-        if not rev or rev.startswith("-") or "\0" in spec:
-            raise DiffError(f"{spec}: no such file, and not REV:PATH (a git revision does not start with `-`)")
+        return SideText(spec, text, sha)
+    parts = _split_revision(spec)
+    if parts is None:
+        raise DiffError(f"{_shown(spec)}: no such file")
+    return _read_revision(spec, *parts)
+
+
+# ---- REV:PATH --------------------------------------------------------------------------------
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _shown(text: str) -> str:
+    """A spec as a message prints it: control characters made visible."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _split_revision(spec: str) -> tuple[str, str] | None:
+    """(REV, PATH) of REV:PATH, split where git splits it: at the first `:` outside
+    `{...}` (`main@{2 days ago}:r.rubric`); None when there is no such `:`."""
+    depth = 0
+    for i, c in enumerate(spec):
+        if c == "{":
+            depth += 1
+        elif c == "}" and depth:
+            depth -= 1
+        elif c == ":" and not depth:
+            return spec[:i], spec[i + 1:]
+    return None
+
+
+class _Git:
+    """git, run with arguments that are data: a revision never starts with `-` and
+    `--end-of-options` ends git's options before it; object names go to `git cat-file
+    --batch` on its standard input, never on its command line."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+
+    def run(self, args: list[str], data: bytes = b"") -> subprocess.CompletedProcess:
         try:
-            proc = subprocess.run(["git", "show", "--no-textconv", "--end-of-options", f"{rev}:{path}"],
-                                  capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            return subprocess.run(["git", *args], input=data, capture_output=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as e:
-            raise DiffError(f"{spec}: cannot run git: {e}") from None
-        if proc.returncode != 0:
-            msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise DiffError(f"{spec}: {msg[-1] if msg else 'git show failed'}")
-        data = proc.stdout
-    else:
-        raise DiffError(f"{spec}: no such file")
+            raise DiffError(f"{_shown(self.spec)}: cannot run git: {e}") from None
+
+    def object(self, tree: str, path: str) -> tuple[str, bytes]:
+        """(kind, bytes) of PATH in TREE, symbolic links inside the repository followed:
+        kind is `blob`, `tree`, `missing`, `symlink` (a link out of the repository) or
+        another git object kind."""
+        proc = self.run(["cat-file", "--batch", "--follow-symlinks"], f"{tree}:{path}\n".encode("utf-8"))
+        head, _, rest = proc.stdout.partition(b"\n")
+        words = head.split()
+        if proc.returncode != 0 or not words:
+            raise DiffError(f"{_shown(self.spec)}: git cannot read {_shown(path)}")
+        if words[-1] == b"missing" or words[0] in (b"dangling", b"notdir"):
+            return "missing", b""
+        if words[0] in (b"symlink", b"loop"):
+            return words[0].decode("ascii"), b""
+        size = int(words[-1]) if len(words) == 3 and words[-1].isdigit() else 0
+        return words[1].decode("ascii", "replace") if len(words) == 3 else "unknown", rest[:size]
+
+
+def _read_revision(spec: str, rev: str, path: str) -> SideText:
+    """REV:PATH, read with git. PATH is relative to the repository's top directory, or
+    to the current directory when it starts with `./` or `../` (as git reads it)."""
+    if not rev or rev.startswith("-"):
+        raise DiffError(f"{_shown(spec)}: no such file, and not REV:PATH (a git revision does not start with `-`)")
+    if _CONTROL.search(spec):
+        raise DiffError(f"{_shown(spec)}: no such file, and REV:PATH holds a control character")
+    git = _Git(spec)
+    top = git.run(["rev-parse", "--show-prefix"])
+    if top.returncode != 0:
+        raise DiffError(f"{_shown(spec)}: no such file, and not in a git repository (REV:PATH is read with git)")
+    prefix = top.stdout.decode("utf-8", "surrogateescape").strip("\n")
+    found = git.run(["rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{tree}"])
+    tree = found.stdout.decode("ascii", "replace").strip()
+    if found.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", tree):
+        raise DiffError(f"{_shown(spec)}: `{_shown(rev)}` is not a revision of this repository")
+    relative = path in (".", "..") or path.startswith(("./", "../"))
+    where = posixpath.normpath(prefix + path) if relative else posixpath.normpath(path or ".")
+    if where == ".." or where.startswith(("../", "/")):
+        raise DiffError(f"{_shown(spec)}: {_shown(path)} is outside the repository")
+    files = _Revision(git, tree, rev, where)
     try:
-        text = decode_rubric(data, spec)
+        data = files.read(where)
+    except IsADirectoryError:
+        raise DiffError(f"{_shown(spec)}: is a directory, not a rubric file") from None
+    except FileNotFoundError:
+        hint = (" (PATH is relative to the repository's top directory, `./PATH` to the current one)"
+                if prefix and not relative else "")
+        raise DiffError(f"{_shown(spec)}: no such file at {_shown(rev)}{hint}") from None
+    except OSError as e:
+        raise DiffError(f"{_shown(spec)}: cannot read: {e.strerror}") from None
+    try:
+        text = decode_rubric(data, _shown(spec))
     except RubricFileError as e:
         raise DiffError(str(e)) from None
-    return spec, text, hashlib.sha256(data).hexdigest()
+    return SideText(spec, text, hashlib.sha256(data).hexdigest(), files, posixpath.dirname(where) or ".")
+
+
+class _Revision(Files):
+    """The files of one git revision, for the imports of a rubric read from it: a path
+    is relative to the repository's top directory and never leaves it."""
+
+    def __init__(self, git: _Git, tree: str, rev: str, main: str) -> None:
+        super().__init__()
+        self.git = git
+        self.tree = tree
+        self.rev = rev
+        self.main = main
+
+    def key(self, path: str) -> str:
+        return posixpath.normpath(path.replace(os.sep, "/"))
+
+    def name(self, path: str) -> str:
+        return f"{_shown(self.rev)}:{self.key(path)}"
+
+    def read(self, path: str) -> bytes:
+        where = self.key(path)
+        if where == ".." or where.startswith(("../", "/")):
+            raise Refused(f"{where} is outside the repository, and the rubric is read from git revision "
+                          f"`{_shown(self.rev)}`",
+                          "an import of a rubric read from git stays inside the repository")
+        if _CONTROL.search(where):  # refused at the import already (`path_problem`)
+            raise Refused("the path holds a control character", "write the file's path as it is")
+        kind, data = self.git.object(self.tree, where)
+        if kind == "blob":
+            return data
+        if kind == "missing":
+            raise FileNotFoundError(errno.ENOENT, "no such file", where)
+        if kind == "tree":
+            raise IsADirectoryError(errno.EISDIR, "is a directory", where)
+        if kind == "symlink":
+            raise OSError(0, "a symbolic link out of the repository")
+        if kind == "loop":
+            raise OSError(0, "a loop of symbolic links")
+        raise OSError(0, "not a regular file")
 
 
 @dataclass
@@ -411,8 +540,8 @@ class Side:
 
 
 def compile_side(spec: str) -> Side:
-    name, text, sha = read_side(spec)
-    return Side(compile_text(text, name, sha))
+    side = read_side(spec)
+    return Side(compile_text(side.text, side.name, side.sha256, base=side.base, reader=side.files))
 
 
 def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: float | None = None,

@@ -33,11 +33,11 @@ def diff(old: str, new: str, data: tuple[str, ...], input_format: str, fmt: str,
          fail_on_change: str | None, timeout_s: float, config_file: str | None, isolated: bool) -> None:
     """What changed between two versions of a rubric, and which records it flips.
 
-    OLD and NEW are paths or REV:PATH (read with `git show`). Reports structural
-    changes (fields, enum values, criteria, decisions and arms, rules, escalations,
-    examples), what each decision, rule and escalation now means (equivalent,
-    narrower, broader or changed, with a witness), and, with --data, every record
-    whose findings differ. Without --data, the data files of NEW's configuration
+    OLD and NEW are paths or REV:PATH (read from git at REV, imports included).
+    Reports structural changes (fields, enum values, criteria, decisions and arms,
+    rules, escalations, examples), what each decision, rule and escalation now means
+    (equivalent, narrower, broader or changed, with a witness), and, with --data,
+    every record whose findings differ. Without --data, the data files of NEW's configuration
     (rubric.toml, or pyproject.toml's [tool.rubric]) are used.
     """
     import json  # noqa: PLC0415

@@ -14,6 +14,10 @@ device or a pipe is never opened), unreadable or not UTF-8. Nothing is executed 
 no path is expanded. A file that imports itself, directly or through others, is an
 error (RB118) naming the chain.
 
+Files are read from the file system by default; a `Files` object reads them from
+elsewhere (a git revision for `rubric diff REV:PATH`, the files shipped with a rubric to
+Spark's executors), with the same checks and the same diagnostics.
+
 The rubric's digest (the `sha256` of reports and the key of the compiled-rubric cache)
 covers every imported file: see `combined_sha256`.
 """
@@ -30,7 +34,8 @@ from rubricdsl.core.source import Span, normalize_text
 from rubricdsl.language import ast, ir, syntax
 from rubricdsl.language.digest import combined_sha256, read_file
 
-__all__ = ["Library", "Loader", "TypeDef", "ImportedLet", "combined_sha256", "path_problem", "read_file"]
+__all__ = ["Files", "Library", "Loader", "Refused", "TypeDef", "ImportedLet", "combined_sha256", "path_problem",
+           "read_file"]
 
 MAX_DEPTH = 64  # files importing files: deeper than this is an error
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -38,6 +43,41 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMPORTABLE = (ast.Import, ast.TypeDecl, ast.Let)
 
 Reader = Callable[[str], bytes]
+
+
+class Refused(OSError):
+    """A file that a `Files` object will not read (a path outside a git repository):
+    `reason` follows `cannot import `PATH`: ` in the diagnostic, `help` is its help."""
+
+    def __init__(self, reason: str, help: str) -> None:
+        super().__init__(0, reason)
+        self.reason = reason
+        self.help = help
+
+
+class Files:
+    """Where imported files are read from. A path is the importing file's directory
+    joined with the import path, normalised (`os.path.normpath`), starting from the
+    Loader's `base`. This class reads the file system: `key` is a file's real path (one
+    file reached by two paths is read once), `name` is how diagnostics name it, `read`
+    returns its bytes or raises OSError (FileNotFoundError, IsADirectoryError, `Refused`
+    or another). `main` is the key of the rubric itself, when it is not its real path.
+    A subclass reads elsewhere; a plain `reader` callable given to the Loader reads the
+    bytes and keeps the rest."""
+
+    main: str | None = None
+
+    def __init__(self, reader: Reader | None = None) -> None:
+        self._reader = reader or read_file
+
+    def read(self, path: str) -> bytes:
+        return self._reader(path)
+
+    def key(self, path: str) -> str:
+        return os.path.realpath(path)
+
+    def name(self, path: str) -> str:
+        return path.replace(os.sep, "/")
 # checks an imported file: (tree, its sink, its text, its sha256, what its imports bring
 # in) -> (its types, its lets and the `let` nodes they come from)
 Check = Callable[[ast.Rubric, Sink, str, str, "Library"],
@@ -124,17 +164,20 @@ def path_problem(path: str) -> tuple[str, str] | None:
 class Loader:
     """Reads the imports of one rubric, transitively. `base`: the directory the
     rubric's own imports are relative to; `main_key`: the rubric's real path (None for
-    text that is no file), so that a file importing the rubric is a cycle."""
+    text that is no file), so that a file importing the rubric is a cycle; `reader`:
+    where files are read from, a `Files` object or a callable returning a path's bytes
+    (the file system by default)."""
 
     def __init__(self, sink: Sink, base: str, main_key: str | None, check: Check,
-                 reader: Reader | None = None) -> None:
+                 reader: Files | Reader | None = None) -> None:
         self.sink = sink  # the rubric's: every diagnostic ends up here
         self.base = base
         self.check = check
-        self.reader = reader or read_file
+        self.files = reader if isinstance(reader, Files) else Files(reader)
         self.units: dict[str, _Unit] = {}
         self.order: list[_Unit] = []
-        self.stack: list[tuple[str, str]] = [(main_key or "", sink.source.name)]
+        main = self.files.main if self.files.main is not None else main_key
+        self.stack: list[tuple[str, str]] = [(main or "", sink.source.name)]
         self.broken = False
 
     def library(self, tree: ast.Rubric, sink: Sink, directory: str) -> Library:
@@ -159,7 +202,7 @@ class Loader:
             sink.error("RB117", problem[0], node.path_span, help=problem[1])
             return None
         path = os.path.normpath(os.path.join(directory, node.path))
-        key = os.path.realpath(path)
+        key = self.files.key(path)
         chain = [k for k, _ in self.stack]
         if key in chain:
             names = [n for _, n in self.stack[chain.index(key):]] + [self._name(path)]
@@ -176,7 +219,9 @@ class Loader:
             return None
         name = self._name(path)
         try:
-            data = self.reader(path)
+            data = self.files.read(path)
+        except Refused as e:
+            return self._fail(sink, node, f"cannot import `{node.path}`: {e.reason}", e.help)
         except FileNotFoundError:
             return self._fail(sink, node, f"cannot import `{node.path}`: no such file ({name})")
         except IsADirectoryError:
@@ -199,7 +244,7 @@ class Loader:
         return unit.exports
 
     def _name(self, path: str) -> str:
-        return path.replace(os.sep, "/")
+        return self.files.name(path)
 
     def _fail(self, sink: Sink, node: ast.Import, message: str,
               help: str = "an import path is relative to the importing file's directory") -> None:

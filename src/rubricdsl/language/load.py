@@ -7,22 +7,29 @@ import errno
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rubricdsl.core.diagnostics import RubricError
 from rubricdsl.core.source import normalize_text
 from rubricdsl.language import cache, ir
 
+if TYPE_CHECKING:  # pragma: no cover - the parser (through imports) is loaded only to compile
+    from rubricdsl.language.imports import Files
+
 
 def compile_text(text: str, name: str = "<string>", sha256: str | None = None, use_cache: bool = False,
-                 base: str | None = None) -> ir.RubricIR:
+                 base: str | None = None, reader: Files | None = None) -> ir.RubricIR:
     """Parse and check rubric text. Raises RubricError with every diagnostic found.
 
     `import` paths are relative to `base`, by default the directory of `name` (the
-    working directory when `name` is no path, as `<string>`). `sha256` is the digest of
+    working directory when `name` is no path, as `<string>`), read from the file system
+    or by `reader` (`imports.Files`: a git revision, files shipped with the rubric; the
+    cache is not used with one). `sha256` is the digest of
     the text's file; the IR's `sha256` also covers the imported files (see
     `imports.combined_sha256`). With `use_cache` (and a sha256), a rubric compiled
     before is read from the cache when neither it nor a file it imports has changed.
     """
+    use_cache = use_cache and reader is None
     if use_cache and sha256:
         hit = cache.load(sha256, name, _base(name, base))
         if hit is not None:
@@ -37,7 +44,7 @@ def compile_text(text: str, name: str = "<string>", sha256: str | None = None, u
     if tree is None or sink.has_errors:
         raise RubricError(sink.sorted(), {name: source})
     rubric = resolve.Checker(tree, sink, norm, sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                             base=base).run()
+                             base=base, reader=reader).run()
     if sink.has_errors:
         raise RubricError(sink.sorted(), dict(sink.sources))
     if use_cache and sha256:

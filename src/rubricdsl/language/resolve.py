@@ -52,10 +52,10 @@ class Checker:
 
     def __init__(self, rubric: ast.Rubric, sink: Sink, source_text: str, sha256: str | None = None,
                  library: imp.Library | None = None, imported: bool = False, base: str | None = None,
-                 reader: imp.Reader | None = None) -> None:
+                 reader: imp.Files | imp.Reader | None = None) -> None:
         """`library`: what the file's imports bring in (read here when None: `base` is
         the directory imports are relative to, by default the directory of the sink's
-        source name, and `reader` reads a file's bytes). `imported`: the file is an
+        source name, and `reader` reads a file's bytes, `imports.Files`). `imported`: the file is an
         imported one, checked for its types and lets."""
         self.tree = rubric
         self.sink = sink
