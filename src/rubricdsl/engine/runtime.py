@@ -22,6 +22,9 @@ from rubricdsl.engine.reading import (
 )
 
 
+NOT_READ = object()  # a line the typed decoder did not read
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C during `run`: `stats` holds what was checked before it."""
 
@@ -199,9 +202,12 @@ class RecordChecker:
         number, blank lines). Every line that is not blank is a record: one that is not
         a JSON object is an `unreadable` finding."""
         try:
-            if self.each is None:
-                return self._loop(batch, name, lineno, orjson.loads, self._typed())
-            return self._loop_each(batch, name, lineno, orjson.loads)
+            if self.each is not None:
+                return self._loop_each(batch, name, lineno, orjson.loads)
+            typed = self._typed()
+            if typed is None:
+                return self._loop(batch, name, lineno, orjson.loads)
+            return self._loop_typed(batch if batch.__class__ is list else list(batch), name, lineno, typed)
         except Exception as e:
             annotate(e)
             raise
@@ -228,33 +234,18 @@ class RecordChecker:
         self.stats.records += last - lineno
         return last
 
-    def _loop(self, batch: Iterable[Any], name: str, lineno: int, loads: Callable[[Any], Any],
-              typed: Any = None) -> tuple[int, int]:
-        """The loop over records (the hot path of `rubric check`). With `typed` (a
-        `decode.FastPath`), a line is first read by the typed decoder: a record it reads
-        that has nothing to report is done; any other line takes the general path."""
+    def _loop(self, batch: Iterable[Any], name: str, lineno: int, loads: Callable[[Any], Any]) -> tuple[int, int]:
+        """The loop over records, each line read by `loads` (orjson, or `_as_record` for
+        Python objects) and checked by the rubric's checker; returns (last line number,
+        blank lines)."""
         decode_error = orjson.JSONDecodeError
-        if typed is not None:
-            fast_decode, fast_error, fast_check, utf8 = typed.decode, typed.errors, typed.check, typed.utf8
         check = self.check
-        stats = self.stats
-        counts = stats.counts
-        sev = stats.by_severity
-        emit = self.emit
-        expand = self.expander.expand
         on_row = self.on_row
         check_row = self.check_row
+        found = self._found
         blank = 0
         for line in batch:
             lineno += 1
-            if typed is not None:
-                try:
-                    fast = fast_decode(line)
-                except fast_error:
-                    pass
-                else:
-                    if (line.isascii() or utf8(line)) and not fast_check(fast):
-                        continue
             try:
                 rec = loads(line)
             except decode_error:
@@ -272,14 +263,65 @@ class RecordChecker:
                     res, row = check_row(rec)
                     on_row(rec, res, row, name, lineno)
                 if res:
-                    stats.with_findings += 1
-                    for f in expand(res, rec, name, lineno):
-                        counts[f["kind"]] += 1
-                        sev[f["severity"]] += 1
-                        emit(f)
+                    found(res, rec, name, lineno)
                 continue
             self._unreadable(name, lineno, not_an_object(rec))
         return lineno, blank
+
+    def _found(self, res: list, rec: dict, name: str, lineno: int) -> None:
+        """A record's finding tuples: expanded, counted and emitted."""
+        stats = self.stats
+        stats.with_findings += 1
+        counts = stats.counts
+        sev = stats.by_severity
+        emit = self.emit
+        for f in self.expander.expand(res, rec, name, lineno):
+            counts[f["kind"]] += 1
+            sev[f["severity"]] += 1
+            emit(f)
+
+    def _loop_typed(self, batch: list[bytes], name: str, lineno: int, typed: Any) -> tuple[int, int]:
+        """`_loop` with the rubric's typed decoder (a `decode.FastPath`), the hot path of
+        `rubric check`, in two passes over the batch. The first reads each line with the
+        typed decoder and checks it: a record read with nothing to report (nearly all of
+        them) is done there, at the cost of a decode and a check. The second takes the
+        other lines in order. A line the typed decoder read is read again by orjson, for
+        its findings' values, but not checked again: the typed check's findings are the
+        checker's (`codegen.compile_fast_check`). Every other line (the typed decoder
+        rejected it, or orjson does not read what the typed decoder skipped) takes the
+        general path, `_loop`."""
+        decode, errors, fast_check, utf8 = typed.decode, typed.errors, typed.check, typed.utf8
+        rest: list[tuple[int, Any]] = []  # (index in the batch, findings of the typed check or NOT_READ)
+        keep = rest.append
+        for i, line in enumerate(batch):
+            try:
+                rec = decode(line)
+            except errors:
+                keep((i, NOT_READ))
+                continue
+            res = fast_check(rec)
+            if res or not (line.isascii() or utf8(line)):
+                keep((i, res))
+        if not rest:
+            return lineno + len(batch), 0
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        found = self._found
+        general = self._loop
+        blank = 0
+        for i, res in rest:
+            line = batch[i]
+            if res is not NOT_READ:
+                try:
+                    rec = loads(line)
+                except decode_error:
+                    pass
+                else:
+                    if res:
+                        found(res, rec, name, lineno + i + 1)
+                    continue
+            blank += general((line,), name, lineno + i, loads)[1]
+        return lineno + len(batch), blank
 
     def elements(self, elements: Iterable[tuple[int, Any, str | None]], name: str, what: str | None = None) -> int:
         """Check the elements of a JSON array file or the rows of a table, each (line,
