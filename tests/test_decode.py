@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
+from rubricdsl.engine.codegen import compile_rubric
 from rubricdsl.engine.decode import fast_path, paths_tree
 from rubricdsl.engine.runtime import RecordChecker
 
@@ -290,3 +291,50 @@ def test_without_msgspec_every_line_takes_the_general_path(monkeypatch: pytest.M
     assert fast_path(checker.compiled) is None
     checker.lines(list(lines), "d.jsonl", 0)
     assert out == with_typed[0]
+
+
+# ---- arm counts (`rubric check --report`) -------------------------------------------------------
+
+DECIDES = RUBRIC + '''
+decide sev {
+  edge weak "n is low and not ok" when n <= 2 and not ok -> high
+  when kind == b -> low, high
+  when ok -> none, low
+  when tags is not empty -> low
+}
+decide ok first {
+  when sev == high -> false
+  when score is present and score > 1 -> true, false
+  otherwise -> true
+}
+'''
+
+
+def _counted(lines: list[bytes], typed: bool) -> tuple:
+    rubric = rubricdsl.loads(DECIDES, "typed.rubric")
+    compiled = compile_rubric(rubric.ir, all_decides=True)
+    if not typed:
+        compiled.fast = False
+    out: list = []
+    checker = RecordChecker(compiled, out.append, arm_counts=True)
+    last, blank = checker.lines(list(lines), "d.jsonl", 0)
+    s = checker.stats
+    return out, last, blank, s.counts, s.arm_counts, s.decided
+
+
+def test_arm_counts_use_the_typed_decoder() -> None:
+    rubric = rubricdsl.loads(DECIDES, "typed.rubric")
+    compiled = compile_rubric(rubric.ir, all_decides=True)
+    checker = RecordChecker(compiled, [].append, arm_counts=True)
+    got = checker._typed()
+    assert got is not None and got[1] is fast_path(compiled).check_count
+    checker.lines([CLEAN, CLEAN], "d.jsonl", 0)
+    assert checker.stats.decided == [2, 2]  # each record counted once, by the typed checker
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(records() | VALUES.map(lambda v: v + b"\n"), min_size=1, max_size=6))
+def test_generated_lines_give_the_same_findings_and_arm_counts_on_both_paths(lines: list[bytes]) -> None:
+    with _recursion_limit():
+        fast, general = _counted(lines, True), _counted(lines, False)
+    assert fast == general

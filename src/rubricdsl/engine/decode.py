@@ -17,13 +17,19 @@ the values (in C):
 
 A line the decoder reads is a record whose fields are all valid: its checks run in
 `check`, the rubric's checker generated to read those Structs
-(`codegen.compile_fast_check`), and when they find nothing the record is done. Every
-other line (one the decoder rejects: an invalid or missing value, a number beyond 64
-bits or a double, an array where an object belongs, a lone surrogate, text that is not
-JSON...; a record with a finding; a line with bytes that are not UTF-8 in a key no field
-reads, which the decoder skips without looking) takes the general path, orjson and the
-strict re-read, which gives the findings. So the typed decoder only ever says "nothing
-to report", and says it only where the general path finds nothing.
+(`codegen.compile_fast_check`), and when they find nothing the record is done; when they
+find something, orjson reads the line again for the values its findings show, and the
+typed check's findings are the record's (they are the general checker's, the values
+being the same). Every other line (one the decoder rejects: an invalid or missing value,
+a number beyond 64 bits or a double, an array where an object belongs, a lone surrogate,
+text that is not JSON...; a line with bytes that are not UTF-8 in a key no field reads,
+which the decoder skips without looking) takes the general path, orjson and the strict
+re-read, which gives the findings. So the typed decoder says "nothing to report" only
+where the general path finds nothing, and its findings are the general path's.
+
+With arm counts (`rubric check --report`), `check_count` counts each record the decoder
+reads, once; the lines it does not read are counted by the general path. Item rows,
+judgments (`each`) and counts by annotator take the general path for every line.
 
 Without msgspec (or for a rubric the decoder cannot describe: paths with indexes,
 selectors or `@`, a path read by two fields, a path that is both a value and an
@@ -51,12 +57,15 @@ class FastPath:
     """A rubric's typed decoder: `decode(line)` gives a Struct or raises one of `errors`;
     `check` is the rubric's checker over that Struct (None or a list, as `Compiled.check`);
     `utf8(line)` whether a line that is not ASCII is UTF-8 (the decoder does not look at
-    the bytes of what it skips)."""
+    the bytes of what it skips); `check_count`, for a rubric compiled with
+    `all_decides=True`, the checker that also counts arms (as `Compiled.check_count`,
+    into the same dicts), else None."""
 
     decode: Callable[[bytes], Any]
     errors: tuple[type[BaseException], ...]
     check: Callable[[Any], Any]
     utf8: Callable[[bytes], bool]
+    check_count: Callable[[Any], Any] | None = None
 
 
 def fast_path(compiled: Compiled) -> FastPath | None:
@@ -134,10 +143,11 @@ def _build(compiled: Compiled) -> FastPath | None:
         decoder = msgspec.json.Decoder(top)
     except (_Unfit, TypeError, ValueError, RecursionError):
         return None
-    check = compile_fast_check(compiled.rubric, attrs, empties)
+    counters = compiled.counters if compiled.check_count is not None else None
+    check, check_count = compile_fast_check(compiled.rubric, attrs, empties, counters)
     # RecursionError: nested deeper than the interpreter's stack allows; ValueError: text
     # that is not UTF-8 in a string read (UnicodeDecodeError, in older msgspec releases)
-    return FastPath(decoder.decode, (msgspec.DecodeError, ValueError, RecursionError), check, is_utf8)
+    return FastPath(decoder.decode, (msgspec.DecodeError, ValueError, RecursionError), check, is_utf8, check_count)
 
 
 def _leaf(msgspec: Any, f: Any) -> Any:

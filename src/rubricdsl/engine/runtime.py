@@ -213,14 +213,19 @@ class RecordChecker:
             raise
 
     def _typed(self) -> Any:
-        """The rubric's typed decoder (`engine.decode`), when a record with nothing to
-        report needs nothing more than its check: no item rows, arm counts or counts by
+        """The rubric's typed decoder (`engine.decode`) and the check to run on what it
+        reads, when a record with nothing to report needs nothing more than its check
+        (with arm counts, the check that counts them): no item rows, no counts by
         annotator. None when there is none."""
-        if self.on_row is not None or self.counting or self.by_annotator is not None:
+        if self.on_row is not None or self.by_annotator is not None:
             return None
         from rubricdsl.engine.decode import fast_path  # noqa: PLC0415
 
-        return fast_path(self.compiled)
+        typed = fast_path(self.compiled)
+        if typed is None:
+            return None
+        check = typed.check_count if self.counting else typed.check
+        return None if check is None else (typed, check)
 
     def records(self, records: Iterable[Any], name: str, lineno: int = 0) -> int:
         """Check Python objects, the n-th as line `lineno + n`: a dict is a record,
@@ -281,17 +286,19 @@ class RecordChecker:
             emit(f)
 
     def _loop_typed(self, batch: list[bytes], name: str, lineno: int, typed: Any) -> tuple[int, int]:
-        """`_loop` with the rubric's typed decoder (a `decode.FastPath`), the hot path of
-        `rubric check`, in two passes over the batch. The first reads each line with the
-        typed decoder and checks it: a record read with nothing to report (nearly all of
-        them) is done there, at the cost of a decode and a check. The second takes the
-        other lines in order. A line the typed decoder read is read again by orjson, for
+        """`_loop` with the rubric's typed decoder (`_typed()`: a `decode.FastPath` and its
+        check), the hot path of `rubric check`, in two passes over the batch. The first
+        reads each line with the typed decoder and checks it: a record read with nothing
+        to report (nearly all of them) is done there, at the cost of a decode and a
+        check. The second takes the other lines in order. A line the typed decoder read
+        is read again by orjson (or the strict reader, for numbers beyond a double), for
         its findings' values, but not checked again: the typed check's findings are the
-        checker's (`codegen.compile_fast_check`). Every other line (the typed decoder
-        rejected it, or orjson does not read what the typed decoder skipped) takes the
-        general path, `_loop`."""
-        decode, errors, fast_check, utf8 = typed.decode, typed.errors, typed.check, typed.utf8
-        rest: list[tuple[int, Any]] = []  # (index in the batch, findings of the typed check or NOT_READ)
+        checker's (`codegen.compile_fast_check`), and its arms are counted once. Every
+        other line (the typed decoder rejected it, or it is not UTF-8 where the typed
+        decoder skipped) takes the general path, `_loop`."""
+        fast, fast_check = typed
+        decode, errors, utf8 = fast.decode, fast.errors, fast.utf8
+        rest: list[tuple[int, Any]] = []  # (index in the batch, the typed check's findings or NOT_READ)
         keep = rest.append
         for i, line in enumerate(batch):
             try:
@@ -299,8 +306,11 @@ class RecordChecker:
             except errors:
                 keep((i, NOT_READ))
                 continue
+            if not (line.isascii() or utf8(line)):
+                keep((i, NOT_READ))
+                continue
             res = fast_check(rec)
-            if res or not (line.isascii() or utf8(line)):
+            if res:
                 keep((i, res))
         if not rest:
             return lineno + len(batch), 0
@@ -314,11 +324,11 @@ class RecordChecker:
             if res is not NOT_READ:
                 try:
                     rec = loads(line)
+                    why = None
                 except decode_error:
-                    pass
-                else:
-                    if res:
-                        found(res, rec, name, lineno + i + 1)
+                    rec, why = read_line(line)  # a number beyond a double where no field reads
+                if why is None and rec.__class__ is dict:
+                    found(res, rec, name, lineno + i + 1)
                     continue
             blank += general((line,), name, lineno + i, loads)[1]
         return lineno + len(batch), blank
@@ -861,6 +871,8 @@ def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int
     # with partitions, the workers write their item rows to the partition files themselves
     parts = items.start_parts(len(ranges)) if getattr(items, "partitions", 0) else None
     _WORKER = (compiled, encode, items is not None, arm_counts, offsets, checker.by_annotator is not None, parts)
+    if not array and checker.each is None:
+        checker._typed()  # the typed decoder is built once, here, and the workers inherit it
     # At most a few chunks in flight: when the main process is the slower side (grouping
     # items, writing), finished chunks do not pile up in its memory.
     slots = threading.Semaphore(2 * jobs + 2)
