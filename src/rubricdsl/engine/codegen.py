@@ -205,8 +205,10 @@ class Compiled:
     # the module's file name in tracebacks and `linecache`, and generated line -> rubric place
     filename: str = ""
     line_map: dict[int, str] = field(default_factory=dict)
-    # `engine.decode`'s typed decoder and its checker, built on first use (False: none)
+    # `engine.decode`'s typed decoder and its checker, built on first use (False: none);
+    # `fast_by`: the one that also reads the record's annotator (`--by annotator`)
     fast: Any = None
+    fast_by: Any = None
 
 
 # ---- text and names in generated code -----------------------------------------------------------

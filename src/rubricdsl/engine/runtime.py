@@ -154,14 +154,18 @@ class RecordChecker:
         ann_of = self.expander.annotator
         kinds = CODE_KINDS
 
-        def tally(rec: Any, jud: Any, res: Any) -> None:
-            a = ann_of(rec, jud)
+        def tally_name(a: str | None, res: Any) -> None:
             row = table.get(a)
             if row is None:
                 row = table[a] = annotator_row()
             row["judgments"] += 1
             for t in res or ():
                 row[kinds[t[0]]] += 1
+
+        def tally(rec: Any, jud: Any, res: Any) -> None:
+            tally_name(ann_of(rec, jud), res)
+
+        self._tally = tally_name  # for the typed decoder, which reads the annotator itself
 
         check, check_row = self.check, self.check_row
         if self.each is None:
@@ -213,19 +217,20 @@ class RecordChecker:
             raise
 
     def _typed(self) -> Any:
-        """The rubric's typed decoder (`engine.decode`) and the check to run on what it
-        reads, when a record with nothing to report needs nothing more than its check
-        (with arm counts, the check that counts them): no item rows, no counts by
-        annotator. None when there is none."""
-        if self.on_row is not None or self.by_annotator is not None:
+        """The rubric's typed decoder (`engine.decode`), the check to run on what it reads
+        (with arm counts, the check that counts them) and, with counts by annotator, what
+        counts a record's judgment and findings by its annotator's name; when a record
+        with nothing to report needs nothing more: no item rows. None when there is none."""
+        if self.on_row is not None:
             return None
         from rubricdsl.engine.decode import fast_path  # noqa: PLC0415
 
-        typed = fast_path(self.compiled)
+        by = self.by_annotator is not None
+        typed = fast_path(self.compiled, annotator=by)
         if typed is None:
             return None
         check = typed.check_count if self.counting else typed.check
-        return None if check is None else (typed, check)
+        return None if check is None else (typed, check, self._tally if by else None)
 
     def records(self, records: Iterable[Any], name: str, lineno: int = 0) -> int:
         """Check Python objects, the n-th as line `lineno + n`: a dict is a record,
@@ -293,25 +298,42 @@ class RecordChecker:
         check. The second takes the other lines in order. A line the typed decoder read
         is read again by orjson (or the strict reader, for numbers beyond a double), for
         its findings' values, but not checked again: the typed check's findings are the
-        checker's (`codegen.compile_fast_check`), and its arms are counted once. Every
+        checker's (`codegen.compile_fast_check`), and its arms and its annotator's counts
+        are counted once, in the first pass. Every
         other line (the typed decoder rejected it, or it is not UTF-8 where the typed
         decoder skipped) takes the general path, `_loop`."""
-        fast, fast_check = typed
+        fast, fast_check, tally = typed
         decode, errors, utf8 = fast.decode, fast.errors, fast.utf8
         rest: list[tuple[int, Any]] = []  # (index in the batch, the typed check's findings or NOT_READ)
         keep = rest.append
-        for i, line in enumerate(batch):
-            try:
-                rec = decode(line)
-            except errors:
-                keep((i, NOT_READ))
-                continue
-            if not (line.isascii() or utf8(line)):
-                keep((i, NOT_READ))
-                continue
-            res = fast_check(rec)
-            if res:
-                keep((i, res))
+        if tally is None:
+            for i, line in enumerate(batch):
+                try:
+                    rec = decode(line)
+                except errors:
+                    keep((i, NOT_READ))
+                    continue
+                if not (line.isascii() or utf8(line)):
+                    keep((i, NOT_READ))
+                    continue
+                res = fast_check(rec)
+                if res:
+                    keep((i, res))
+        else:  # counts by annotator: each record the typed decoder reads is counted here
+            annotator = fast.annotator
+            for i, line in enumerate(batch):
+                try:
+                    rec = decode(line)
+                except errors:
+                    keep((i, NOT_READ))
+                    continue
+                if not (line.isascii() or utf8(line)):
+                    keep((i, NOT_READ))
+                    continue
+                res = fast_check(rec)
+                tally(annotator(rec), res)
+                if res:
+                    keep((i, res))
         if not rest:
             return lineno + len(batch), 0
         loads = orjson.loads
