@@ -299,9 +299,9 @@ class RecordChecker:
         is read again by orjson (or the strict reader, for numbers beyond a double), for
         its findings' values, but not checked again: the typed check's findings are the
         checker's (`codegen.compile_fast_check`), and its arms and its annotator's counts
-        are counted once, in the first pass. Every
-        other line (the typed decoder rejected it, or it is not UTF-8 where the typed
-        decoder skipped) takes the general path, `_loop`."""
+        are counted once, in the first pass. Every other line (the typed decoder rejected
+        it, or it is not UTF-8 where the typed decoder skipped) takes the general path,
+        `_loop`."""
         fast, fast_check, tally = typed
         decode, errors, utf8 = fast.decode, fast.errors, fast.utf8
         rest: list[tuple[int, Any]] = []  # (index in the batch, the typed check's findings or NOT_READ)
