@@ -29,6 +29,11 @@ When the CLI is not available, (b) is reported as such and (a) and (c) still run
     python bench/check_throughput.py                    # 500,000 records, best of 3
     python bench/check_throughput.py --records 20000    # smoke test (a few seconds)
     python bench/check_throughput.py --keep --json      # keep/reuse bench/out/, JSON on stdout
+    python bench/check_throughput.py --baseline ../main # before/after: another checkout in the same rounds
+
+Wall-clock times on a shared machine swing with the load; the CPU time of each
+measurement (this process's, or the command's and its workers') is printed too, and
+for -j 1 its ratio to the floor's is the steadier figure.
 """
 from __future__ import annotations
 
@@ -732,6 +737,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep the generated files in bench/out/ (and reuse them when they exist)")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
     ap.add_argument("--no-check", action="store_true", help="skip (b), measure only the floor and the handwritten loop")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also measure the `rubric check` of another checkout (its src/ on PYTHONPATH) in the "
+                         "same rounds, for a before/after under the same conditions")
     opts = ap.parse_args(argv)
     if opts.records < 10 or opts.repeat < 1:
         ap.error("--records must be >= 10 and --repeat >= 1")
@@ -786,11 +794,20 @@ def main(argv: list[str] | None = None) -> int:
         check_out = {j: work / f"findings-check-j{j}.jsonl" for j in JOBS}
         best = {"floor": float("inf"), "handwritten": float("inf"), "startup": float("inf"),
                 **{f"check-j{j}": float("inf") for j in JOBS}}
+        baseline = None
+        if opts.baseline and check is not None:
+            baseline = _baseline_env(opts.baseline, check[1])
+            best.update({f"baseline-j{j}": float("inf") for j in JOBS})
+            base_out = {j: work / f"findings-baseline-j{j}.jsonl" for j in JOBS}
+
+        cpu = {k: float("inf") for k in best}
 
         def timed(key, fn, *args):
+            c0 = _cpu()
             t0 = time.perf_counter()
             result = fn(*args)
             best[key] = min(best[key], time.perf_counter() - t0)
+            cpu[key] = min(cpu[key], _cpu() - c0)
             return result
 
         for rnd in range(opts.repeat):
@@ -803,14 +820,18 @@ def main(argv: list[str] | None = None) -> int:
                 for j in JOBS:
                     timed(f"check-j{j}", run_check, cmd, env, has_output, rubric, data, check_out[j], j)
                 timed("startup", run_check, cmd, env, has_output, rubric, empty, work / "findings-empty.jsonl")
+                if baseline is not None:
+                    for j in JOBS:
+                        timed(f"baseline-j{j}", run_check, cmd, baseline, has_output, rubric, data, base_out[j], j)
             say(f"  round {rnd + 1}/{opts.repeat}: floor {best['floor']:.3f}s, handwritten "
                 f"{best['handwritten']:.3f}s"
                 + "".join(f", check -j {j} {best[f'check-j{j}']:.3f}s" for j in JOBS if check)
                 + " (best so far)")
 
         t_floor, t_hand = best["floor"], best["handwritten"]
-        results["floor"] = {"seconds": t_floor, "records_per_s": opts.records / t_floor}
-        results["handwritten"] = {"seconds": t_hand, "records_per_s": opts.records / t_hand}
+        results["floor"] = {"seconds": t_floor, "records_per_s": opts.records / t_floor, "cpu_seconds": cpu["floor"]}
+        results["handwritten"] = {"seconds": t_hand, "records_per_s": opts.records / t_hand,
+                                  "cpu_seconds": cpu["handwritten"]}
         hand_kinds, hand_named, _, hand_each = count_findings(hand_out)
         results["handwritten"]["findings"] = dict(hand_kinds)
         results["records_with_error_or_warning"] = _records_with_findings(hand_out)
@@ -832,7 +853,8 @@ def main(argv: list[str] | None = None) -> int:
                 only_check = each - hand_each
                 rate = opts.records / t_check
                 results["check"]["runs"][f"-j {j}"] = {
-                    "jobs": j, "seconds": t_check, "records_per_s": rate,
+                    "jobs": j, "seconds": t_check, "records_per_s": rate, "cpu_seconds": cpu[f"check-j{j}"],
+                    "cpu_over_floor": cpu["floor"] / cpu[f"check-j{j}"] if j == 1 else None,
                     "records_per_s_excluding_startup":
                         opts.records / (t_check - t_start) if t_check > t_start else None,
                     "over_floor": rate / floor_rate,
@@ -849,6 +871,17 @@ def main(argv: list[str] | None = None) -> int:
                                          for k in sorted(set(hand_named) | set(named))},
                     "_kinds": kinds}
             results["findings_match"] = all(r["findings_match"] for r in results["check"]["runs"].values())
+            if baseline is not None:
+                results["baseline"] = {"source": opts.baseline, "runs": {}}
+                for j in JOBS:
+                    t_base = best[f"baseline-j{j}"]
+                    _, named, _, each = count_findings(base_out[j])
+                    same = named == hand_named and not (hand_each - each) and not (each - hand_each)
+                    results["baseline"]["runs"][f"-j {j}"] = {
+                        "seconds": t_base, "over_floor": opts.records / t_base / floor_rate,
+                        "cpu_seconds": cpu[f"baseline-j{j}"],
+                        "cpu_over_floor": cpu["floor"] / cpu[f"baseline-j{j}"] if j == 1 else None,
+                        "findings_match": same}
             results["targets_met"] = all(r["target_met"] for r in results["check"]["runs"].values())
 
         _report(say, results, hand_kinds, hand_named)
@@ -856,10 +889,36 @@ def main(argv: list[str] | None = None) -> int:
             del r["_kinds"]
         if opts.json:
             print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
-        return 1 if results.get("findings_match") is False else 0
+        mismatch = results.get("findings_match") is False or any(
+            not run["findings_match"] for run in results.get("baseline", {}).get("runs", {}).values())
+        return 1 if mismatch else 0
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _cpu() -> float:
+    """CPU time (user and system) of this process and of its finished children."""
+    import resource  # noqa: PLC0415  (POSIX only, like the fork start-up `-j N` uses)
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _baseline_env(source: str, env: dict) -> dict:
+    """The environment that runs the `rubricdsl` of another checkout: its src/ (or the
+    directory itself) first on PYTHONPATH."""
+    root = Path(source).resolve()
+    src = root / "src" if (root / "src" / "rubricdsl").is_dir() else root
+    if not (src / "rubricdsl").is_dir():
+        raise SystemExit(f"--baseline {source}: no rubricdsl package under it (nor under its src/)")
+    import compileall  # noqa: PLC0415
+
+    compileall.compile_dir(str(src / "rubricdsl"), quiet=1)
+    out = dict(env)
+    out["PYTHONPATH"] = str(src) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return out
 
 
 def _source_state() -> str | None:
@@ -904,9 +963,29 @@ def _report(say, r: dict, hand_kinds: Counter, hand_named: Counter) -> None:
                 f"{run['records_per_s']:12,.0f} {run['over_floor']:9.2f}x")
     else:
         say(f"  {'(b) rubric check':32} not available: {c.get('reason')}")
+    b = r.get("baseline")
+    for name, run in (b or {}).get("runs", {}).items():
+        say(f"  {'(b0) baseline ' + name + ' (subprocess)':32} {run['seconds']:9.3f} "
+            f"{n / run['seconds']:12,.0f} {run['over_floor']:9.2f}x")
     h = r["handwritten"]
     say(f"  {'(c) hand-written Python loop':32} {h['seconds']:9.3f} {h['records_per_s']:12,.0f} "
         f"{r['handwritten_over_floor']:9.2f}x")
+    say()
+    # CPU time (the process's, or the command's and its workers'): steadier than the
+    # wall clock on a shared machine; for -j 1 only, where the two measure the same
+    cpu_line = [f"floor {fl['cpu_seconds']:.3f}s", f"hand-written {h['cpu_seconds']:.3f}s "
+                f"({fl['cpu_seconds'] / h['cpu_seconds']:.2f}x)"]
+    if c.get("available") and "-j 1" in runs:
+        run = runs["-j 1"]
+        cpu_line.append(f"check -j 1 {run['cpu_seconds']:.3f}s ({run['cpu_over_floor']:.2f}x)")
+    if b and "-j 1" in b["runs"]:
+        run = b["runs"]["-j 1"]
+        cpu_line.append(f"baseline -j 1 {run['cpu_seconds']:.3f}s ({run['cpu_over_floor']:.2f}x)")
+    say("  CPU time, best of the rounds (x: the floor's CPU time over it): " + "; ".join(cpu_line))
+    if b:
+        say(f"  baseline: {b['source']}; findings "
+            + ", ".join(f"{name} {'identical to' if run['findings_match'] else 'DIFFERENT from'} the hand-written loop's"
+                        for name, run in b["runs"].items()))
     say()
     if c.get("available"):
         say(f"  rubric check start-up (empty data file): {c['startup_seconds']:.3f}s")

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rubricdsl
+from rubricdsl.engine.codegen import compile_rubric
 from rubricdsl.engine.decode import fast_path, paths_tree
 from rubricdsl.engine.runtime import RecordChecker
 
@@ -290,3 +291,104 @@ def test_without_msgspec_every_line_takes_the_general_path(monkeypatch: pytest.M
     assert fast_path(checker.compiled) is None
     checker.lines(list(lines), "d.jsonl", 0)
     assert out == with_typed[0]
+
+
+# ---- arm counts (`rubric check --report`) -------------------------------------------------------
+
+DECIDES = RUBRIC + '''
+decide sev {
+  edge weak "n is low and not ok" when n <= 2 and not ok -> high
+  when kind == b -> low, high
+  when ok -> none, low
+  when tags is not empty -> low
+}
+decide ok first {
+  when sev == high -> false
+  when score is present and score > 1 -> true, false
+  otherwise -> true
+}
+'''
+
+
+def _counted(lines: list[bytes], typed: bool) -> tuple:
+    rubric = rubricdsl.loads(DECIDES, "typed.rubric")
+    compiled = compile_rubric(rubric.ir, all_decides=True)
+    if not typed:
+        compiled.fast = False
+    out: list = []
+    checker = RecordChecker(compiled, out.append, arm_counts=True)
+    last, blank = checker.lines(list(lines), "d.jsonl", 0)
+    s = checker.stats
+    return out, last, blank, s.counts, s.arm_counts, s.decided
+
+
+def test_arm_counts_use_the_typed_decoder() -> None:
+    rubric = rubricdsl.loads(DECIDES, "typed.rubric")
+    compiled = compile_rubric(rubric.ir, all_decides=True)
+    checker = RecordChecker(compiled, [].append, arm_counts=True)
+    got = checker._typed()
+    assert got is not None and got[1] is fast_path(compiled).check_count
+    checker.lines([CLEAN, CLEAN], "d.jsonl", 0)
+    assert checker.stats.decided == [2, 2]  # each record counted once, by the typed checker
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(records() | VALUES.map(lambda v: v + b"\n"), min_size=1, max_size=6))
+def test_generated_lines_give_the_same_findings_and_arm_counts_on_both_paths(lines: list[bytes]) -> None:
+    with _recursion_limit():
+        fast, general = _counted(lines, True), _counted(lines, False)
+    assert fast == general
+
+
+# ---- counts by annotator (`rubric check --by annotator`) ----------------------------------------
+
+NESTED_WHO = RUBRIC.replace("annotator = who", "annotator = labels.who")
+
+
+def _by_annotator(lines: list[bytes], typed: bool, text: str = RUBRIC, counts: bool = False) -> tuple:
+    rubric = rubricdsl.loads(text, "typed.rubric")
+    compiled = compile_rubric(rubric.ir, all_decides=True) if counts else rubric.compiled
+    if not typed:
+        compiled.fast = compiled.fast_by = False
+    out: list = []
+    checker = RecordChecker(compiled, out.append, by_annotator=True, arm_counts=counts)
+    last, blank = checker.lines(list(lines), "d.jsonl", 0)
+    s = checker.stats
+    return out, last, blank, s.counts, s.by_annotator, s.arm_counts
+
+
+def test_counts_by_annotator_use_the_typed_decoder_that_reads_the_annotator() -> None:
+    rubric = rubricdsl.loads(RUBRIC, "typed.rubric")
+    checker = RecordChecker(rubric.compiled, [].append, by_annotator=True)
+    got = checker._typed()
+    assert got is not None and got[0] is fast_path(rubric.compiled, annotator=True)
+    assert got[0] is not fast_path(rubric.compiled)  # the plain decoder does not read it
+    checker.lines([CLEAN, CLEAN.replace(b'"who": "ann"', b'"who": 7')], "d.jsonl", 0)
+    assert {a: row["judgments"] for a, row in checker.stats.by_annotator.items()} == {"ann": 1, "7": 1}
+    # an annotator at a field's path, or none: no typed decoder reads it
+    for text in (RUBRIC.replace("annotator = who", "annotator = labels.sev"),
+                 RUBRIC.replace("record { id = id  annotator = who }", "record { id = id }"),
+                 RUBRIC.replace("annotator = who", "annotator = labels.n.x")):
+        assert fast_path(rubricdsl.loads(text, "typed.rubric").compiled, annotator=True) is None
+
+
+@pytest.mark.parametrize("text", [RUBRIC, NESTED_WHO])
+@pytest.mark.parametrize("who", [b'"ann"', b'"caf\xc3\xa9"', b"7", b"-7", b"7.0", b"7.5", b"true", b"null", b"[]",
+                                 b'{"x": 1}', b"18446744073709551616", b"9223372036854775808", b'"\\u0061nn"'])
+def test_an_annotator_of_any_kind_is_counted_the_same_on_both_paths(text: str, who: bytes) -> None:
+    lines = [CLEAN.replace(b'"who": "ann"', b'"who": ' + who),
+             CLEAN.replace(b'"who": "ann"', b'"who": ' + who).replace(b'"kind": "b"', b'"kind": "a"'),
+             CLEAN.replace(b'"labels": {', b'"labels": {"who": ' + who + b", "),
+             CLEAN.replace(b'"who": "ann", ', b"")]
+    assert _by_annotator(lines, True, text) == _by_annotator(lines, False, text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(records() | VALUES.map(lambda v: v + b"\n"), min_size=1, max_size=6), st.booleans(),
+       st.booleans())
+def test_generated_lines_give_the_same_counts_by_annotator_on_both_paths(lines: list[bytes], nested: bool,
+                                                                         counts: bool) -> None:
+    text = NESTED_WHO if nested else DECIDES if counts else RUBRIC
+    with _recursion_limit():
+        fast, general = _by_annotator(lines, True, text, counts), _by_annotator(lines, False, text, counts)
+    assert fast == general

@@ -205,8 +205,10 @@ class Compiled:
     # the module's file name in tracebacks and `linecache`, and generated line -> rubric place
     filename: str = ""
     line_map: dict[int, str] = field(default_factory=dict)
-    # `engine.decode`'s typed decoder and its checker, built on first use (False: none)
+    # `engine.decode`'s typed decoder and its checker, built on first use (False: none);
+    # `fast_by`: the one that also reads the record's annotator (`--by annotator`)
     fast: Any = None
+    fast_by: Any = None
 
 
 # ---- text and names in generated code -----------------------------------------------------------
@@ -1300,19 +1302,32 @@ def compile_item_checks(rubric: ir.RubricIR) -> Callable[[Any], list | None]:
 
 
 def compile_fast_check(rubric: ir.RubricIR, attrs: dict[tuple[str, ...], str],
-                       empties: dict[tuple[str, ...], Any]) -> Callable[[Any], list | None]:
+                       empties: dict[tuple[str, ...], Any],
+                       counters: list[dict[int, int]] | None = None) -> tuple[Callable[[Any], list | None], Any]:
     """`check(rec)` for a record decoded by `engine.decode`'s typed decoder: the same
     checks, each path read as attributes of Structs (`attrs`: the attribute of each
     path; `empties`: the Struct of each object path that may be missing, with nothing
     read, for an object that is null or absent). Every path of the rubric must be object
     keys, and the decoder must have checked each field's value but a set's (valid, or
-    None where the field may be missing): the checker does not check them again."""
+    None where the field may be missing): the checker does not check them again.
+
+    With `counters` (a `Compiled`'s, compiled with `all_decides=True`), also
+    `check_count(rec)`, which counts into those same dicts as the general path's
+    `check_count` does; else None in its place."""
     mod = _Module(rubric, _record_roots(rubric, None))
     gen = _Gen(mod)
     gen.fast = (attrs, empties)
     gen.record_function("check")
+    if counters is not None:
+        gen = _Gen(mod)
+        gen.fast = (attrs, empties)
+        gen.record_function("check_count", count=True)
     ns, _, _, _ = _load(mod, "check", " typed")
-    return ns["check"]
+    if counters is None:
+        return ns["check"], None
+    for d in rubric.decides:
+        ns[mod.consts[("counts", d.index)]] = counters[d.index]  # the general path's dicts: one count
+    return ns["check"], ns["check_count"]
 
 
 def compile_rubric(rubric: ir.RubricIR, plan: RowPlan | None = None, all_decides: bool = False) -> Compiled:

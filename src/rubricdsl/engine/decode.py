@@ -17,13 +17,19 @@ the values (in C):
 
 A line the decoder reads is a record whose fields are all valid: its checks run in
 `check`, the rubric's checker generated to read those Structs
-(`codegen.compile_fast_check`), and when they find nothing the record is done. Every
-other line (one the decoder rejects: an invalid or missing value, a number beyond 64
-bits or a double, an array where an object belongs, a lone surrogate, text that is not
-JSON...; a record with a finding; a line with bytes that are not UTF-8 in a key no field
-reads, which the decoder skips without looking) takes the general path, orjson and the
-strict re-read, which gives the findings. So the typed decoder only ever says "nothing
-to report", and says it only where the general path finds nothing.
+(`codegen.compile_fast_check`), and when they find nothing the record is done; when they
+find something, orjson reads the line again for the values its findings show, and the
+typed check's findings are the record's (they are the general checker's, the values
+being the same). Every other line (one the decoder rejects: an invalid or missing value,
+a number beyond 64 bits or a double, an array where an object belongs, a lone surrogate,
+text that is not JSON...; a line with bytes that are not UTF-8 in a key no field reads,
+which the decoder skips without looking) takes the general path, orjson and the strict
+re-read, which gives the findings. So the typed decoder says "nothing to report" only
+where the general path finds nothing, and its findings are the general path's.
+
+With arm counts (`rubric check --report`), `check_count` counts each record the decoder
+reads, once; the lines it does not read are counted by the general path. Item rows,
+judgments (`each`) and counts by annotator take the general path for every line.
 
 Without msgspec (or for a rubric the decoder cannot describe: paths with indexes,
 selectors or `@`, a path read by two fields, a path that is both a value and an
@@ -51,17 +57,24 @@ class FastPath:
     """A rubric's typed decoder: `decode(line)` gives a Struct or raises one of `errors`;
     `check` is the rubric's checker over that Struct (None or a list, as `Compiled.check`);
     `utf8(line)` whether a line that is not ASCII is UTF-8 (the decoder does not look at
-    the bytes of what it skips)."""
+    the bytes of what it skips); `check_count`, for a rubric compiled with
+    `all_decides=True`, the checker that also counts arms (as `Compiled.check_count`,
+    into the same dicts), else None; `annotator(struct)`, for the decoder built to read
+    it, the record's annotator as `findings.id_text` gives it."""
 
     decode: Callable[[bytes], Any]
     errors: tuple[type[BaseException], ...]
     check: Callable[[Any], Any]
     utf8: Callable[[bytes], bool]
+    check_count: Callable[[Any], Any] | None = None
+    annotator: Callable[[Any], str | None] | None = None
 
 
-def fast_path(compiled: Compiled) -> FastPath | None:
+def fast_path(compiled: Compiled, annotator: bool = False) -> FastPath | None:
     """The typed decoder of `compiled`'s rubric, built once (kept on `compiled`); None
-    without msgspec or when the rubric's paths are not all object keys.
+    without msgspec or when the rubric's paths are not all object keys. With
+    `annotator`, the decoder that also reads the record's annotator (`FastPath.annotator`);
+    None when the rubric names none or its path is not object keys.
 
     None too while the interpreter's recursion limit is above orjson's nesting limit:
     msgspec's limit follows the interpreter's, so the decoder could then read a line
@@ -69,9 +82,13 @@ def fast_path(compiled: Compiled) -> FastPath | None:
     in the stack) might find too deep."""
     if sys.getrecursionlimit() > _ORJSON_DEPTH:
         return None
-    got = compiled.fast
+    got = compiled.fast_by if annotator else compiled.fast
     if got is None:
-        got = compiled.fast = _build(compiled) or False
+        got = _build(compiled, annotator) or False
+        if annotator:
+            compiled.fast_by = got
+        else:
+            compiled.fast = got
     return got or None
 
 
@@ -96,10 +113,16 @@ def paths_tree(fields: list[Any]) -> dict | None:
     return root
 
 
-def _build(compiled: Compiled) -> FastPath | None:
+def _build(compiled: Compiled, annotator: bool = False) -> FastPath | None:
     tree = paths_tree(compiled.rubric.fields)
     if tree is None:
         return None
+    ann_path = compiled.rubric.record_annotator
+    if annotator:
+        # the annotator's value where the record gives one as text or an integer (what
+        # `findings.id_text` shows as they are), else the general path's
+        if not _add_annotator(tree, ann_path):
+            return None
     try:
         import msgspec  # noqa: PLC0415  (only for checking: `rubric --help` does not load it)
     except ImportError:
@@ -119,6 +142,8 @@ def _build(compiled: Compiled) -> FastPath | None:
             rename[attr] = key
             if sub.__class__ is dict:
                 typ, required = struct(sub, at + (key,))
+            elif sub is _ANNOTATOR:
+                typ, required = str | int, False
             else:
                 typ, required = _leaf(msgspec, sub), not sub.may_be_missing
             must = must or required
@@ -134,10 +159,46 @@ def _build(compiled: Compiled) -> FastPath | None:
         decoder = msgspec.json.Decoder(top)
     except (_Unfit, TypeError, ValueError, RecursionError):
         return None
-    check = compile_fast_check(compiled.rubric, attrs, empties)
+    counters = compiled.counters if compiled.check_count is not None else None
+    check, check_count = compile_fast_check(compiled.rubric, attrs, empties, counters)
     # RecursionError: nested deeper than the interpreter's stack allows; ValueError: text
     # that is not UTF-8 in a string read (UnicodeDecodeError, in older msgspec releases)
-    return FastPath(decoder.decode, (msgspec.DecodeError, ValueError, RecursionError), check, is_utf8)
+    get = _annotator_getter(tuple(attrs[tuple(ann_path[:k + 1])] for k in range(len(ann_path)))) if annotator else None
+    return FastPath(decoder.decode, (msgspec.DecodeError, ValueError, RecursionError), check, is_utf8, check_count,
+                    get)
+
+
+_ANNOTATOR = object()  # the annotator's place in a paths tree
+
+
+def _add_annotator(tree: dict, path: Any) -> bool:
+    """Put the annotator's path in a paths tree: False when the rubric names no
+    annotator, its path is not object keys (or too long), or it is a field's path or
+    crosses one."""
+    if not path or len(path) > _STEPS or not all(s.__class__ is str for s in path):
+        return False
+    node = tree
+    for step in path[:-1]:
+        node = node.setdefault(step, {})
+        if node.__class__ is not dict:
+            return False
+    if path[-1] in node:
+        return False
+    node[path[-1]] = _ANNOTATOR
+    return True
+
+
+def _annotator_getter(attrs: tuple[str, ...]) -> Callable[[Any], str | None]:
+    """The annotator of a decoded record, as `findings.id_text` gives it (an object
+    on the way that is null or absent: none)."""
+    def annotator(rec: Any) -> str | None:
+        for a in attrs:
+            if rec is None:
+                return None
+            rec = getattr(rec, a)
+        return rec if rec is None or rec.__class__ is str else str(rec)
+
+    return annotator
 
 
 def _leaf(msgspec: Any, f: Any) -> Any:

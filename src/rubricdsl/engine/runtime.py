@@ -22,6 +22,9 @@ from rubricdsl.engine.reading import (
 )
 
 
+NOT_READ = object()  # a line the typed decoder did not read
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C during `run`: `stats` holds what was checked before it."""
 
@@ -151,14 +154,18 @@ class RecordChecker:
         ann_of = self.expander.annotator
         kinds = CODE_KINDS
 
-        def tally(rec: Any, jud: Any, res: Any) -> None:
-            a = ann_of(rec, jud)
+        def tally_name(a: str | None, res: Any) -> None:
             row = table.get(a)
             if row is None:
                 row = table[a] = annotator_row()
             row["judgments"] += 1
             for t in res or ():
                 row[kinds[t[0]]] += 1
+
+        def tally(rec: Any, jud: Any, res: Any) -> None:
+            tally_name(ann_of(rec, jud), res)
+
+        self._tally = tally_name  # for the typed decoder, which reads the annotator itself
 
         check, check_row = self.check, self.check_row
         if self.each is None:
@@ -199,22 +206,31 @@ class RecordChecker:
         number, blank lines). Every line that is not blank is a record: one that is not
         a JSON object is an `unreadable` finding."""
         try:
-            if self.each is None:
-                return self._loop(batch, name, lineno, orjson.loads, self._typed())
-            return self._loop_each(batch, name, lineno, orjson.loads)
+            if self.each is not None:
+                return self._loop_each(batch, name, lineno, orjson.loads)
+            typed = self._typed()
+            if typed is None:
+                return self._loop(batch, name, lineno, orjson.loads)
+            return self._loop_typed(batch if batch.__class__ is list else list(batch), name, lineno, typed)
         except Exception as e:
             annotate(e)
             raise
 
     def _typed(self) -> Any:
-        """The rubric's typed decoder (`engine.decode`), when a record with nothing to
-        report needs nothing more than its check: no item rows, arm counts or counts by
-        annotator. None when there is none."""
-        if self.on_row is not None or self.counting or self.by_annotator is not None:
+        """The rubric's typed decoder (`engine.decode`), the check to run on what it reads
+        (with arm counts, the check that counts them) and, with counts by annotator, what
+        counts a record's judgment and findings by its annotator's name; when a record
+        with nothing to report needs nothing more: no item rows. None when there is none."""
+        if self.on_row is not None:
             return None
         from rubricdsl.engine.decode import fast_path  # noqa: PLC0415
 
-        return fast_path(self.compiled)
+        by = self.by_annotator is not None
+        typed = fast_path(self.compiled, annotator=by)
+        if typed is None:
+            return None
+        check = typed.check_count if self.counting else typed.check
+        return None if check is None else (typed, check, self._tally if by else None)
 
     def records(self, records: Iterable[Any], name: str, lineno: int = 0) -> int:
         """Check Python objects, the n-th as line `lineno + n`: a dict is a record,
@@ -228,33 +244,18 @@ class RecordChecker:
         self.stats.records += last - lineno
         return last
 
-    def _loop(self, batch: Iterable[Any], name: str, lineno: int, loads: Callable[[Any], Any],
-              typed: Any = None) -> tuple[int, int]:
-        """The loop over records (the hot path of `rubric check`). With `typed` (a
-        `decode.FastPath`), a line is first read by the typed decoder: a record it reads
-        that has nothing to report is done; any other line takes the general path."""
+    def _loop(self, batch: Iterable[Any], name: str, lineno: int, loads: Callable[[Any], Any]) -> tuple[int, int]:
+        """The loop over records, each line read by `loads` (orjson, or `_as_record` for
+        Python objects) and checked by the rubric's checker; returns (last line number,
+        blank lines)."""
         decode_error = orjson.JSONDecodeError
-        if typed is not None:
-            fast_decode, fast_error, fast_check, utf8 = typed.decode, typed.errors, typed.check, typed.utf8
         check = self.check
-        stats = self.stats
-        counts = stats.counts
-        sev = stats.by_severity
-        emit = self.emit
-        expand = self.expander.expand
         on_row = self.on_row
         check_row = self.check_row
+        found = self._found
         blank = 0
         for line in batch:
             lineno += 1
-            if typed is not None:
-                try:
-                    fast = fast_decode(line)
-                except fast_error:
-                    pass
-                else:
-                    if (line.isascii() or utf8(line)) and not fast_check(fast):
-                        continue
             try:
                 rec = loads(line)
             except decode_error:
@@ -272,14 +273,87 @@ class RecordChecker:
                     res, row = check_row(rec)
                     on_row(rec, res, row, name, lineno)
                 if res:
-                    stats.with_findings += 1
-                    for f in expand(res, rec, name, lineno):
-                        counts[f["kind"]] += 1
-                        sev[f["severity"]] += 1
-                        emit(f)
+                    found(res, rec, name, lineno)
                 continue
             self._unreadable(name, lineno, not_an_object(rec))
         return lineno, blank
+
+    def _found(self, res: list, rec: dict, name: str, lineno: int) -> None:
+        """A record's finding tuples: expanded, counted and emitted."""
+        stats = self.stats
+        stats.with_findings += 1
+        counts = stats.counts
+        sev = stats.by_severity
+        emit = self.emit
+        for f in self.expander.expand(res, rec, name, lineno):
+            counts[f["kind"]] += 1
+            sev[f["severity"]] += 1
+            emit(f)
+
+    def _loop_typed(self, batch: list[bytes], name: str, lineno: int, typed: Any) -> tuple[int, int]:
+        """`_loop` with the rubric's typed decoder (`_typed()`: a `decode.FastPath` and its
+        check), the hot path of `rubric check`, in two passes over the batch. The first
+        reads each line with the typed decoder and checks it: a record read with nothing
+        to report (nearly all of them) is done there, at the cost of a decode and a
+        check. The second takes the other lines in order. A line the typed decoder read
+        is read again by orjson (or the strict reader, for numbers beyond a double), for
+        its findings' values, but not checked again: the typed check's findings are the
+        checker's (`codegen.compile_fast_check`), and its arms and its annotator's counts
+        are counted once, in the first pass. Every other line (the typed decoder rejected
+        it, or it is not UTF-8 where the typed decoder skipped) takes the general path,
+        `_loop`."""
+        fast, fast_check, tally = typed
+        decode, errors, utf8 = fast.decode, fast.errors, fast.utf8
+        rest: list[tuple[int, Any]] = []  # (index in the batch, the typed check's findings or NOT_READ)
+        keep = rest.append
+        if tally is None:
+            for i, line in enumerate(batch):
+                try:
+                    rec = decode(line)
+                except errors:
+                    keep((i, NOT_READ))
+                    continue
+                if not (line.isascii() or utf8(line)):
+                    keep((i, NOT_READ))
+                    continue
+                res = fast_check(rec)
+                if res:
+                    keep((i, res))
+        else:  # counts by annotator: each record the typed decoder reads is counted here
+            annotator = fast.annotator
+            for i, line in enumerate(batch):
+                try:
+                    rec = decode(line)
+                except errors:
+                    keep((i, NOT_READ))
+                    continue
+                if not (line.isascii() or utf8(line)):
+                    keep((i, NOT_READ))
+                    continue
+                res = fast_check(rec)
+                tally(annotator(rec), res)
+                if res:
+                    keep((i, res))
+        if not rest:
+            return lineno + len(batch), 0
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        found = self._found
+        general = self._loop
+        blank = 0
+        for i, res in rest:
+            line = batch[i]
+            if res is not NOT_READ:
+                try:
+                    rec = loads(line)
+                    why = None
+                except decode_error:
+                    rec, why = read_line(line)  # a number beyond a double where no field reads
+                if why is None and rec.__class__ is dict:
+                    found(res, rec, name, lineno + i + 1)
+                    continue
+            blank += general((line,), name, lineno + i, loads)[1]
+        return lineno + len(batch), blank
 
     def elements(self, elements: Iterable[tuple[int, Any, str | None]], name: str, what: str | None = None) -> int:
         """Check the elements of a JSON array file or the rows of a table, each (line,
@@ -819,6 +893,8 @@ def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int
     # with partitions, the workers write their item rows to the partition files themselves
     parts = items.start_parts(len(ranges)) if getattr(items, "partitions", 0) else None
     _WORKER = (compiled, encode, items is not None, arm_counts, offsets, checker.by_annotator is not None, parts)
+    if not array and checker.each is None:
+        checker._typed()  # the typed decoder is built once, here, and the workers inherit it
     # At most a few chunks in flight: when the main process is the slower side (grouping
     # items, writing), finished chunks do not pile up in its memory.
     slots = threading.Semaphore(2 * jobs + 2)
