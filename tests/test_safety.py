@@ -444,6 +444,37 @@ def test_cache_entries_round_trip_and_reject_what_is_not_theirs(tmp_path: Path, 
             cache.decode(data, "a")
 
 
+def test_a_cached_rubric_keeps_integer_literals_beyond_64_bits() -> None:
+    """JSON readers take an integer beyond 64 bits for a float: the entry must not, or a
+    rubric read from the cache would compare with another number than the one it wrote."""
+    import hashlib
+
+    from rubricdsl.language import cache
+    from rubricdsl.api import Rubric, compile_text
+
+    big = 10**29 + 1
+    text = ('rubric "big" version "1"\nlabel x: number\n'
+            f'rule r "m" {{ require x != {big} and x != -{big} and x != 9223372036854775807 }}\n')
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    fresh = compile_text(text, "big.rubric", sha)
+    loaded = cache.decode(cache.encode(fresh), sha)
+
+    def consts(r) -> list:
+        out, todo = [], [r.rules[0].require]
+        while todo:
+            e = todo.pop()
+            if type(e).__name__ == "Const":
+                out.append((type(e.value), e.value))
+            todo.extend(getattr(e, "args", ()))
+        return sorted(out, key=repr)
+
+    assert consts(loaded) == consts(fresh)
+    assert (int, big) in consts(loaded) and (int, -big) in consts(loaded)
+    records = [{"x": 1e29}, {"x": -1e29}, {"x": 2}]  # 1e29 is a double, not 10**29 + 1
+    assert (Rubric(loaded, text).check_records(records).model_dump()
+            == Rubric(fresh, text).check_records(records).model_dump())
+
+
 def test_a_cache_entry_others_may_write_is_ignored(work: Path) -> None:
     assert run("check", "r.rubric", "d.jsonl", cwd=work).returncode == 1
     (entry,) = list((work / "cache").iterdir())

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import math
 import os
 import stat
@@ -32,13 +31,16 @@ from typing import Any
 import orjson
 
 from rubricdsl.language import ir
+from rubricdsl.language.limits import collector_paused
 from rubricdsl.core.version import __version__
 from rubricdsl.core.resources import package_files
 from rubricdsl.core.paths import AT, Select
 from rubricdsl.core.source import Span
 
-FORMAT = 5  # 3: paths with `@` and selectors; 4: `show` in the record block; 5: imports
+FORMAT = 6  # 3: paths with `@` and selectors; 4: `show` in the record block; 5: imports; 6: big integers
 _MAX_BYTES = 64 << 20  # an entry larger than this is not one this package wrote
+_INT64 = 1 << 63
+_INT_DIGITS = 400  # a number literal is at most a double's range: 309 digits
 
 
 def _dir() -> Path | None:
@@ -123,6 +125,11 @@ class _Unsupported(Exception):
 def encode(rubric: ir.RubricIR, key: str | None = None) -> bytes:
     """An IR as the bytes of a cache entry; `key`: the sha256 of the rubric file (by
     default the IR's, which differs when the rubric imports files)."""
+    with collector_paused():  # a table of many small objects, none of them in a cycle
+        return _encode(rubric, key)
+
+
+def _encode(rubric: ir.RubricIR, key: str | None) -> bytes:
     classes = _classes()
     table: list[Any] = []
     index: dict[int, int] = {}
@@ -145,8 +152,10 @@ def encode(rubric: ir.RubricIR, key: str | None = None) -> bytes:
 
     def val(v: Any) -> Any:
         t = type(v)
-        if v is None or t is bool or t is int or t is str:
+        if v is None or t is bool or t is str:
             return v
+        if t is int:  # JSON readers take an integer beyond 64 bits for a float: tagged, as digits
+            return v if -_INT64 <= v < _INT64 else {"i": str(v)}
         if t is float:
             if not math.isfinite(v):
                 return {"n": repr(v)}
@@ -173,11 +182,19 @@ def encode(rubric: ir.RubricIR, key: str | None = None) -> bytes:
         name = type(o).__name__
         table[n] = [name, {f: val(getattr(o, f)) for f in classes[name][1]}]
     doc = {"format": FORMAT, "sha256": key or rubric.sha256, "root": root, "objects": table}
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    try:
+        return orjson.dumps(doc)
+    except orjson.JSONEncodeError as e:  # a lone surrogate (no rubric that compiles holds one)
+        raise _Unsupported(str(e)) from None
 
 
 def decode(data: bytes, sha256: str) -> ir.RubricIR:
     """The IR of a cache entry; raises on anything this package would not have written."""
+    with collector_paused():  # as in `encode`: objects by the hundred thousand, no cycles
+        return _decode(data, sha256)
+
+
+def _decode(data: bytes, sha256: str) -> ir.RubricIR:
     doc = orjson.loads(data)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("sha256") != sha256:
         raise ValueError("not an entry of this format for this rubric")
@@ -212,6 +229,8 @@ def decode(data: bytes, sha256: str) -> ir.RubricIR:
                     return {val(k): val(y) for k, y in x}
             if tag == "n" and x in ("inf", "-inf", "nan"):
                 return float(x)
+            if tag == "i" and type(x) is str and 0 < len(x) <= _INT_DIGITS and x.lstrip("-").isdigit():
+                return int(x)
             if tag == "a" and x == 1:
                 return AT
         raise ValueError("bad value")
