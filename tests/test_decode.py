@@ -392,3 +392,40 @@ def test_generated_lines_give_the_same_counts_by_annotator_on_both_paths(lines: 
     with _recursion_limit():
         fast, general = _by_annotator(lines, True, text, counts), _by_annotator(lines, False, text, counts)
     assert fast == general
+
+
+def test_a_long_checker_builds_its_typed_decoder_only_for_a_long_file(monkeypatch) -> None:
+    """The typed decoder is a second code generation: a short file checked with a rubric
+    whose checker is long reads every line on the general path (no decoder is built), a
+    long one switches after a line per TYPED_RATE characters of the checker beyond
+    TYPED_FREE, and the findings are the same as on the general path alone."""
+    from rubricdsl.engine import runtime
+
+    n = 300
+    text = ('rubric "wide" version "1"\n'
+            + "".join(f"label f{k}: int 0..9 from labels.f{k} optional\n" for k in range(n))
+            + f'rule r "m" {{ require f0 != 3 and f{n - 1} != 4 }}\n')
+    # the same rule, at a size a test can afford
+    monkeypatch.setattr(runtime, "TYPED_FREE", 1000)
+    monkeypatch.setattr(runtime, "TYPED_RATE", 100)
+    lines = [json.dumps({"labels": {"f0": k % 5, f"f{n - 1}": k % 7, "f7": "x" if k % 11 == 0 else 1}}).encode()
+             for k in range(400)]
+
+    def run(batches: list[list[bytes]], typed: bool) -> tuple[list, bool]:
+        checker, out = _checker(text, typed)
+        lineno = 0
+        for batch in batches:
+            lineno, _ = checker.lines(batch, "d.jsonl", lineno)
+        return out, checker.compiled.fast not in (None, False)
+
+    checker, _ = _checker(text)
+    wait = checker._typed_after
+    assert wait == (len(checker.compiled.source) - 1000) // 100 > 200
+    short, built = run([lines[:50]], True)
+    assert not built  # fifty lines: no second code generation
+    size = max(1, wait // 4)
+    batches = [lines[i:i + size] for i in range(0, len(lines), size)] * (wait // len(lines) + 2)
+    long_, built = run(batches, True)
+    assert built  # enough lines: the typed decoder was built and used for the rest
+    assert short == run([lines[:50]], False)[0]
+    assert long_ == run(batches, False)[0]

@@ -52,6 +52,7 @@ from rubricdsl.core.regex import regex_matcher
 from rubricdsl.core.values import MISSING
 from rubricdsl.engine.findings import Code
 from rubricdsl.language import ir
+from rubricdsl.language.limits import collector_paused
 from rubricdsl.language.walk import aggregates
 
 # the finding kinds as the generated code carries them: plain ints, named after `Code`
@@ -1314,6 +1315,12 @@ def compile_fast_check(rubric: ir.RubricIR, attrs: dict[tuple[str, ...], str],
     With `counters` (a `Compiled`'s, compiled with `all_decides=True`), also
     `check_count(rec)`, which counts into those same dicts as the general path's
     `check_count` does; else None in its place."""
+    with collector_paused():  # code text and syntax trees by the thousand: collected once, at the end
+        return _compile_fast_check(rubric, attrs, empties, counters)
+
+
+def _compile_fast_check(rubric: ir.RubricIR, attrs: dict[tuple[str, ...], str], empties: dict[tuple[str, ...], Any],
+                        counters: list[dict[int, int]] | None) -> tuple[Callable[[Any], list | None], Any]:
     mod = _Module(rubric, _record_roots(rubric, None))
     gen = _Gen(mod)
     gen.fast = (attrs, empties)
@@ -1334,6 +1341,11 @@ def compile_rubric(rubric: ir.RubricIR, plan: RowPlan | None = None, all_decides
     """The checker, and `check_row` for `plan` (by default, what the rubric's item
     checks need; none when it has none), and `item_check` when it has `per item` checks.
     `all_decides` adds every decide's arms to the row, for arm counts, and `check_count`."""
+    with collector_paused():  # as in `compile_fast_check`
+        return _compile_rubric(rubric, plan, all_decides)
+
+
+def _compile_rubric(rubric: ir.RubricIR, plan: RowPlan | None, all_decides: bool) -> Compiled:
     if plan is None and (rubric.has_items or all_decides):
         plan = item_plan(rubric) if rubric.has_items else RowPlan([], [], [])
     if all_decides:

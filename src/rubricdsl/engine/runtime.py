@@ -89,6 +89,16 @@ class Stats:
         return None if self.masks is None else [sum(per.values()) for per in self.masks]
 
 
+# The typed decoder (`engine.decode`) costs a second code generation, about as long as
+# the checker's own, and saves about a microsecond per line: a rubric whose generated
+# checker is at most TYPED_FREE characters long (every rubric written by hand) builds it
+# before its first line; a longer one reads a line on the general path for every
+# TYPED_RATE characters beyond that first, so that a short file checked with a rubric
+# of thousands of fields or arms never pays for it. The findings are the same either way.
+TYPED_FREE = 200_000
+TYPED_RATE = 1
+
+
 class RecordChecker:
     """The one path from a record to its findings, shared by `run`, the Python API's
     `check_records` and `rubric diff --data`: each record (a line of JSON, or a Python
@@ -142,6 +152,8 @@ class RecordChecker:
         self.by_annotator: dict[str | None, dict[str, int]] | None = None
         if by_annotator:
             self._count_by_annotator()
+        # lines to read on the general path before the typed decoder is built (see `lines`)
+        self._typed_after = max(0, len(compiled.source) - TYPED_FREE) // TYPED_RATE
 
     def _count_by_annotator(self) -> None:
         """Count each annotator's judgments and findings (`Stats.by_annotator`) by wrapping
@@ -208,9 +220,11 @@ class RecordChecker:
         try:
             if self.each is not None:
                 return self._loop_each(batch, name, lineno, orjson.loads)
-            typed = self._typed()
+            typed = self._typed() if self._typed_after <= 0 else None
             if typed is None:
-                return self._loop(batch, name, lineno, orjson.loads)
+                got = self._loop(batch, name, lineno, orjson.loads)
+                self._typed_after -= got[0] - lineno
+                return got
             return self._loop_typed(batch if batch.__class__ is list else list(batch), name, lineno, typed)
         except Exception as e:
             annotate(e)
