@@ -6,7 +6,7 @@ when it is quadratic), and whether lint decided everything (no RB209) within its
 budget. Families: many fields (rules over pairs of fields), many criteria (each with
 its `applies when` and a rule), a `first` table whose arms are not boxes (text tests
 and arithmetic), lets that read the previous let twice (`let l2 = l1 and l1`: the
-inlined size doubles per level), and a chain of lets. Then `rubric agreement` at a
+inlined size doubles per level), a chain of lets, and an enum of many values. Then `rubric agreement` at a
 growing number of judgments of one item.
 
 No assertion on time: this shows the growth. Run from the repository root:
@@ -80,6 +80,12 @@ def let_chain(n: int) -> str:
     return "\n".join(out) + "\n"
 
 
+def big_enum(n: int) -> str:
+    return ('rubric "enum" version "1"\n'
+            f'input e: enum {{{", ".join(f"v{i}" for i in range(n))}}} from e\nlabel y: bool from y\n'
+            f'rule r "r" {{ when e == v1 or e in {{v2, v{n - 1}}} require y }}\n')
+
+
 def time_lint(text: str, budget: float) -> tuple[float, int, int]:
     t0 = time.perf_counter()
     res = lint_text(text, "bench.rubric", timeout=budget)
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         ("first-table arms (not boxes)", mixed_arms, [100, 200, 400, 1_000] if not args.quick else [50, 100, 200]),
         ("lets read twice per level (levels)", doubling_lets, [12, 18, 24] if not args.quick else [8, 12, 16]),
         ("chained lets", let_chain, [1_000, 2_000, 4_000] if not args.quick else [250, 500, 1_000]),
+        ("enum values", big_enum, [10_000, 100_000] if not args.quick else [1_000, 10_000]),
     ]
     print(f"rubric lint, budget {args.budget:g} s per rubric")
     for name, gen, sizes in families:

@@ -47,12 +47,8 @@ GENERATED: dict[str, tuple[Callable[[], str], str | None]] = {
                            + '} from e\nrule r "m" {\n  require e == v1 or e in {v2, v99999}\n}\n', None),
 }
 
-# (case, command) pairs that fail, or take minutes, outside the language layer
-# (case, command) pairs that take minutes, or tens of seconds (run by the slow pass)
-KNOWN = {
-    ("enum_100000_values", "lint"): pytest.mark.skip(reason="analysis: lint of a 100,000-value enum takes minutes"),
-    ("path_50000_segments", "check"): pytest.mark.slow,
-}
+# (case, command) pairs that take tens of seconds (run by the slow pass only): none now
+KNOWN: dict[tuple[str, str], pytest.MarkDecorator] = {}
 
 EXPECT = re.compile(r"^# corpus: (?:(compiles)|expect (RB\d{3}))$")
 

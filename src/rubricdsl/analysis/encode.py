@@ -120,6 +120,10 @@ class Encoder:
         # (field, text test) -> its atom; two fields with the same test have two atoms
         self.text_atoms: dict[tuple[str, tuple], Any] = {}
         self._canon: dict[frozenset[str], tuple[str, ...]] = {}
+        # per enum type (by id; the type is kept, so its id is not reused): its space, and
+        # each value's index in it; hashing an enum type hashes all its values, and a
+        # tuple's `index` is a scan: neither is done more than once per type
+        self._spaces: dict[int, tuple[ir.EnumType, tuple[str, ...], dict[str, int]]] = {}
         # the domain per field, and the fields a domain constraint ties together
         self._by_field: dict[str, list[Any]] = {}
         self._links: dict[str, set[str]] = {}
@@ -220,6 +224,16 @@ class Encoder:
         diff gives; and for an unordered enum, one list per set of values, so that
         enums that differ only in the order of their values agree on what an index
         means (they are one type)."""
+        return self._space(enum)[1]
+
+    def _space(self, enum: ir.EnumType) -> tuple[ir.EnumType, tuple[str, ...], dict[str, int]]:
+        got = self._spaces.get(id(enum))
+        if got is None:
+            space = self._space_of(enum)
+            got = self._spaces[id(enum)] = (enum, space, {v: i for i, v in enumerate(space)})
+        return got
+
+    def _space_of(self, enum: ir.EnumType) -> tuple[str, ...]:
         given = self.space.get(enum)
         if given is not None or enum.ordered:
             return given or enum.values
@@ -232,7 +246,11 @@ class Encoder:
         return canon
 
     def index(self, enum: ir.EnumType, value: str) -> int:
-        return self.space_of(enum).index(value)
+        """The z3 index of one of the enum's values (ValueError for another value)."""
+        got = self._space(enum)[2].get(value)
+        if got is None:
+            raise ValueError(f"{value!r} is not in the enum's space")
+        return got
 
     def _atom(self, fv: FieldVars, key: tuple, min_len: int | None = None, exact_len: int | None = None) -> Any:
         a = fv.atoms.get(key)
