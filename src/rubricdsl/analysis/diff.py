@@ -313,10 +313,11 @@ def _enum_values(n: str, a: ir.FieldIR, b: ir.FieldIR) -> list[Change]:
     """Values removed and added, and a change of order where order counts."""
     assert a.type.enum is not None and b.type.enum is not None
     old, new = a.type.enum, b.type.enum
-    out = [Change("enum_value", f"{n}.{v}", "removed") for v in old.values if v not in new.values]
-    out += [Change("enum_value", f"{n}.{v}", "added") for v in new.values if v not in old.values]
+    was, now = set(old.values), set(new.values)  # an enum may hold many thousand values: no scans
+    out = [Change("enum_value", f"{n}.{v}", "removed") for v in old.values if v not in now]
+    out += [Change("enum_value", f"{n}.{v}", "added") for v in new.values if v not in was]
     if old.ordered != new.ordered or (
-            old.ordered and [v for v in old.values if v in new.values] != [v for v in new.values if v in old.values]):
+            old.ordered and [v for v in old.values if v in now] != [v for v in new.values if v in was]):
         out.append(Change("field", n, "changed", f"order: {a.type.describe()} -> {b.type.describe()}"))
     return out
 

@@ -208,8 +208,9 @@ class Encoder:
             assert t.enum is not None
             fv.value = [z3.Bool(f"v:{name}:{v}") for v in t.enum.values]
             # members another version has and this one does not: a record valid here has none
+            own_values = set(t.enum.values)
             for v in self.space_of(t.enum):
-                if v not in t.enum.values:
+                if v not in own_values:
                     self._constrain(z3.Not(z3.Bool(f"v:{name}:{v}")), f.name)
         elif k == "text":
             fv.length = z3.Int(f"len:{name}")

@@ -100,7 +100,8 @@ def _comparable(old: ir.RubricIR, new: ir.RubricIR) -> tuple[set[str], dict[ir.E
         if f.type.kind in ("int", "scale", "number"):
             same.add(f.name)  # one variable; each version's range is a constraint of its own
         elif f.type.kind in ("enum", "set") and o.type.enum is not None and f.type.enum is not None:
-            union = tuple(o.type.enum.values) + tuple(v for v in f.type.enum.values if v not in o.type.enum.values)
+            had = set(o.type.enum.values)  # not a scan per value: an enum may hold many thousand
+            union = tuple(o.type.enum.values) + tuple(v for v in f.type.enum.values if v not in had)
             for enum in (o.type.enum, f.type.enum):
                 if space.get(enum, union) != union:
                     clash.add(enum)

@@ -80,7 +80,7 @@ def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
     if k == "text":
         return f"{where} must be a string, got {json_type(raw)} {show(raw)}"
     assert t.enum is not None
-    values = ", ".join(t.enum.values)
+    values = values_text(t.enum.values)
     if k == "enum":
         if isinstance(raw, str):
             return f"{where} is {show(raw)}, not one of: {values}{_did_you_mean(raw, t.enum.values)}"
@@ -90,7 +90,7 @@ def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
         return f"{where} must be an array of distinct values from: {values}; got {json_type(raw)} {show(raw)}"
     seen: list[Any] = []
     for x in raw:
-        if not isinstance(x, str) or x not in t.enum.values:
+        if not isinstance(x, str) or x not in _lookup(t.enum.values)[0]:
             hint = _did_you_mean(x, t.enum.values) if isinstance(x, str) else ""
             return f"{where} holds {show(x)}, not one of: {values}{hint}"
         if x in seen:
@@ -99,20 +99,55 @@ def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
     return f"{where} is not a valid set: {show(raw)}"
 
 
+# An enum of more values than this is listed in a finding by its first LISTED values and
+# a count; one of more than NEAR_MAX values is searched for a near miss by case, spacing
+# and punctuation only (a machine-written taxonomy may hold 100,000 values: a finding
+# must not print them all, nor compare a value with each)
+LISTED = 20
+LIST_ALL = 30
+NEAR_MAX = 2_000
+
+
+def values_text(values: tuple[str, ...]) -> str:
+    """An enum's values as a finding lists them: all of them, or for a long enum the
+    first LISTED and how many more."""
+    if len(values) <= LIST_ALL:
+        return ", ".join(values)
+    return ", ".join(values[:LISTED]) + f", … ({len(values) - LISTED:,} more)"
+
+
 def _did_you_mean(raw: str, values: tuple[str, ...]) -> str:
     """`; did you mean V?` for a data value that is an enum value in another case
     (`Profanity`), with other spacing or punctuation (`self harm`), or a near miss
     (`profanty`); empty when nothing is close."""
     key = _fold(raw)
-    folded = [v for v in values if _fold(v) == key] if key else []
+    folded = _lookup(values)[1].get(key, ()) if key else ()
     if len(folded) == 1:
         return f"; did you mean {folded[0]}?"
-    if len(raw) > 200:
+    if len(raw) > 200 or len(values) > NEAR_MAX:
         return ""
     close = difflib.get_close_matches(raw.lower(), [v.lower() for v in values], n=1, cutoff=0.75)
     if close:
         return f"; did you mean {next(v for v in values if v.lower() == close[0])}?"
     return ""
+
+
+_LOOKUPS: dict[int, tuple[tuple[str, ...], frozenset[str], dict[str, tuple[str, ...]]]] = {}
+
+
+def _lookup(values: tuple[str, ...]) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """An enum's values as a set, and by their folded form (`_fold`): built once per
+    tuple of values (kept, so that its id is not reused)."""
+    got = _LOOKUPS.get(id(values))
+    if got is None or got[0] is not values:
+        if len(_LOOKUPS) >= 64:  # a long-lived process (the language server) compiles many
+            _LOOKUPS.clear()
+        by: dict[str, tuple[str, ...]] = {}
+        for v in values:
+            key = _fold(v)
+            by[key] = by.get(key, ()) + (v,)
+        got = _LOOKUPS[id(values)] = (values, frozenset(values), by)
+    return got[1], got[2]
 
 
 def _fold(s: str) -> str:
