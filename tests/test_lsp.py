@@ -26,8 +26,9 @@ RUBRICS = sorted(ROOT.glob("rubrics/*/*.rubric"))
 EXAMPLES = sorted(ROOT.glob("docs/examples/*.rubric"))
 SAFETY = ROOT / "rubrics" / "response-safety" / "response-safety.rubric"
 
-# one server for the module: every test runs on the module's event loop, and xdist
-# keeps the module's tests on one worker
+# one server per worker for the module: every test runs on the module's event loop
+# (`xdist_group` keeps the module on one worker where pytest-xdist's loadgroup works; with
+# pytest 9.2 it does not, and each worker starts its own server)
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("lsp")]
 
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,

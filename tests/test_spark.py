@@ -3,8 +3,10 @@ findings, line numbers included, and the same summary, on every shipped sample a
 generated data with items, unreadable lines and several files of every format; bad
 input is the same error as one line, never a Java stack trace.
 
-These tests need pyspark (`pip install 'rubricdsl[spark]'`) and Java; they share one
-SparkSession, in one pytest worker (`xdist_group`)."""
+These tests need pyspark (`pip install 'rubricdsl[spark]'`) and Java; the tests a pytest
+worker runs share one SparkSession. `xdist_group` asks for one worker for them all, but
+pytest 9.2 makes pytest-xdist's `--dist loadgroup` ignore the mark (pytest-xdist issue
+1386): each worker then starts its own session, which is slower to start, not wrong."""
 from __future__ import annotations
 
 import gzip
