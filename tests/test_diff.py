@@ -357,3 +357,58 @@ def test_the_record_block_is_compared_line_by_line(tmp_path: Path) -> None:
     # without the skip line: removed
     new.write_text(base.replace("  skip when cancelled\n", ""), encoding="utf-8")
     assert [(c.name, c.change) for c in D.diff(str(old), str(new)).changes] == [("skip when", "removed")]
+
+
+SHOWN_OLD = '''rubric "shown" version "1"
+label a: bool from a
+label n: int 0..9 from n
+label t: text from t required when n > 2
+label y: enum {p, q} from y
+criterion c "C" {
+  applies when n != 0
+  rule in_c "m" { require a or n * 2 > 3 }
+}
+decide y {
+  when a and n < 5 -> p
+  otherwise -> q
+}
+rule r "m" {
+  when (a or n > 1)
+    and t contains "x"
+  require t matches /<b>|x_y/
+}
+rule plain "m" { require a }
+'''
+
+
+def test_changed_conditions_are_shown_as_the_rubric_writes_them(tmp_path: Path) -> None:
+    """A changed condition reads as written in each version (lines joined), not in the
+    IR's notation; one with a comment inside falls back to that notation; and the
+    Markdown report shows them as text, not markup."""
+    new_text = (SHOWN_OLD.replace("required when n > 2", "required when n >= 2")
+                .replace("applies when n != 0", "applies when n != 0 and a")
+                .replace("n * 2 > 3", "n * 2 > 4")
+                .replace("when a and n < 5 -> p", "when a and n < 6 -> p")
+                .replace("when (a or n > 1)\n", "when (a or n > 1)  # why\n")
+                .replace('t contains "x"', 't contains "y"')
+                .replace("/<b>|x_y/", "/<i>|x_y/")
+                .replace('rule plain "m" { require a }', 'rule plain "m" { when n == 1  require a }'))
+    old, new = tmp_path / "o.rubric", tmp_path / "n.rubric"
+    old.write_text(SHOWN_OLD, encoding="utf-8")
+    new.write_text(new_text, encoding="utf-8")
+    res = D.diff(str(old), str(new))
+    got = {(c.what, c.name): c.detail for c in res.changes}
+    assert got[("field", "t")] == "presence: required when n > 2 -> required when n >= 2"
+    assert got[("criterion", "c")] == "applies when: n != 0 -> n != 0 and a"
+    assert got[("rule", "in_c")] == "require: a or n * 2 > 3 -> a or n * 2 > 4"
+    assert got[("arm", "y: arm 1")] == "condition: a and n < 5 -> a and n < 6"
+    assert got[("rule", "plain")] == "when: always -> n == 1"
+    # the old `when` on two lines, joined; the new one holds a comment: the IR's notation
+    when, require = got[("rule", "r")].split(", require: ")
+    assert when.startswith('when: (a or n > 1) and t contains "x" -> and(')
+    assert require == "t matches /<b>|x_y/ -> t matches /<i>|x_y/"
+    from rubricdsl.render.diff_report import render_markdown
+
+    md = render_markdown(res)
+    assert "<b>" not in md and "<i>" not in md and "/&lt;b&gt;\\|x\\_y/ → " in md
+    assert "a or n \\* 2 &gt; 3 → a or n \\* 2 &gt; 4" in md  # no emphasis, no HTML

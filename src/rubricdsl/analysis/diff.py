@@ -23,6 +23,7 @@ from rubricdsl.language.imports import Files, Refused
 from rubricdsl.language.load import RubricFileError, compile_text, decode_rubric, read_rubric_file
 from rubricdsl.language.walk import fold
 from rubricdsl.core.paths import path_text
+from rubricdsl.core.source import normalize_text
 
 
 class DiffError(Exception):
@@ -228,16 +229,51 @@ def _expr_text(e: Any, args: list[str]) -> str:
     return str(e)
 
 
+class _Shown:
+    """How a change shows a condition: as its rubric wrote it (the text its span covers in
+    that version's file, lines joined), else, for a condition with no text to show (a
+    comment inside it, or no file), as `_expr` writes it."""
+
+    def __init__(self, old_text: str | None, new_text: str | None) -> None:
+        self.texts = (old_text, new_text)
+
+    def old(self, e: Any) -> str:
+        return self._text(e, self.texts[0])
+
+    def new(self, e: Any) -> str:
+        return self._text(e, self.texts[1])
+
+    @staticmethod
+    def _text(e: Any, text: str | None) -> str:
+        span = getattr(e, "span", None)
+        if e is None or span is None or text is None or not 0 <= span.start < span.end <= len(text):
+            return _expr(e)
+        got = text[span.start:span.end]
+        if "\n" in got:
+            if "#" in got:  # a comment inside the condition: not shown as code
+                return _expr(e)
+            got = _LINE_BREAK.sub(" ", got)
+        return got
+
+
+_LINE_BREAK = re.compile(r"[ \t]*\r?\n\s*")
+
+
 # ---- structural changes, one construct at a time ----------------------------------------------
 
 _ORDER = {"header": 0, "record": 0.5, "field": 1, "enum_value": 2, "criterion": 3, "decide": 4, "arm": 5, "consensus": 6,
           "rule": 7, "escalation": 8, "example": 9}
 
 
-def structural(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
-    """The changes between two versions, by construct and name."""
-    out = (_header(old, new) + _record(old, new) + _fields(old, new) + _criteria(old, new) + _decides(old, new)
-           + _consensus(old, new) + _rules(old, new) + _escalations(old, new) + _examples(old, new))
+def structural(old: ir.RubricIR, new: ir.RubricIR, texts: tuple[str | None, str | None] = (None, None)
+               ) -> list[Change]:
+    """The changes between two versions, by construct and name. `texts`: the text of each
+    version's file (as parsed, `normalize_text`), so that a changed condition is shown
+    as written; without them, in the IR's notation."""
+    show = _Shown(*texts)
+    out = (_header(old, new) + _record(old, new, show) + _fields(old, new, show) + _criteria(old, new, show)
+           + _decides(old, new, show) + _consensus(old, new) + _rules(old, new, show) + _escalations(old, new, show)
+           + _examples(old, new))
     return sorted(out, key=lambda c: (_ORDER[c.what], c.name, c.change))
 
 
@@ -255,7 +291,7 @@ _RECORD_LINES = (("id", "record_id"), ("item", "record_item"), ("annotator", "re
                  ("each", "record_each"), ("judgment", "record_judgment"))
 
 
-def _record(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+def _record(old: ir.RubricIR, new: ir.RubricIR, show: _Shown) -> list[Change]:
     """The `record` block's lines: where the id, item, annotator, list of judgments and
     judgment name are read, the paths `show` gives findings as context, and `skip when`
     (which judgments are checked at all)."""
@@ -277,7 +313,8 @@ def _record(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
     a_skip, b_skip = old.record_skip, new.record_skip
     if (a_skip is None) != (b_skip is None) or (a_skip is not None and _expr(a_skip) != _expr(b_skip)):
         change = "added" if a_skip is None else "removed" if b_skip is None else "changed"
-        shown = {"added": _expr(b_skip), "removed": _expr(a_skip)}.get(change, f"{_expr(a_skip)} -> {_expr(b_skip)}")
+        shown = {"added": show.new(b_skip), "removed": show.old(a_skip)}.get(
+            change, f"{show.old(a_skip)} -> {show.new(b_skip)}")
         out.append(Change("record", "skip when", change, shown))
     return out
 
@@ -293,7 +330,7 @@ def _matched(what: str, olds: list, news: list, key: Callable[[Any], str],
     return out, [(k, o[k], n[k]) for k in sorted(o.keys() & n.keys())]
 
 
-def _fields(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+def _fields(old: ir.RubricIR, new: ir.RubricIR, show: _Shown) -> list[Change]:
     out, pairs = _matched("field", old.fields, new.fields, lambda f: f.name, lambda f: f"{f.kind} {f.type.describe()}")
     for n, a, b in pairs:
         if a.type.enum is not None and b.type.enum is not None and a.type.kind == b.type.kind:
@@ -305,7 +342,8 @@ def _fields(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
         if a.path != b.path:
             out.append(Change("field", n, "changed", f"path: {a.path_text} -> {b.path_text}"))
         if (a.optional, _expr(a.required_when)) != (b.optional, _expr(b.required_when)):
-            out.append(Change("field", n, "changed", "presence: " + _presence(a) + " -> " + _presence(b)))
+            out.append(Change("field", n, "changed", "presence: " + _presence(a, show.old) + " -> "
+                              + _presence(b, show.new)))
     return out
 
 
@@ -322,21 +360,21 @@ def _enum_values(n: str, a: ir.FieldIR, b: ir.FieldIR) -> list[Change]:
     return out
 
 
-def _criteria(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+def _criteria(old: ir.RubricIR, new: ir.RubricIR, show: _Shown) -> list[Change]:
     out, pairs = _matched("criterion", old.criteria, new.criteria, lambda c: c.name)
     for n, a, b in pairs:
         if _expr(a.applies) != _expr(b.applies):
-            out.append(Change("criterion", n, "changed", "applies when: " + _expr(a.applies) + " -> "
-                              + _expr(b.applies)))
+            out.append(Change("criterion", n, "changed", "applies when: " + show.old(a.applies) + " -> "
+                              + show.new(b.applies)))
     return out
 
 
-def _decides(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+def _decides(old: ir.RubricIR, new: ir.RubricIR, show: _Shown) -> list[Change]:
     out, pairs = _matched("decide", old.decides, new.decides, lambda d: d.label.name)
     for n, a, b in pairs:
         if a.first != b.first:
             out.append(Change("decide", n, "changed", f"first: {a.first} -> {b.first}"))
-        out += _arms(n, a, b)
+        out += _arms(n, a, b, show)
     return out
 
 
@@ -350,31 +388,34 @@ def _consensus(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
     return out
 
 
-def _rules(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+def _rules(old: ir.RubricIR, new: ir.RubricIR, show: _Shown) -> list[Change]:
     """Rules by name, per record and per item alike (a rule moved between them is changed)."""
     def own(a: ir.RuleIR, b: ir.RuleIR) -> list[str]:
-        parts = ["require"] if _expr(a.require) != _expr(b.require) else []
+        parts = [f"require: {show.old(a.require)} -> {show.new(b.require)}"] if _expr(a.require) != _expr(b.require) \
+            else []
         if a.severity != b.severity:
             parts.append(f"severity {a.severity} -> {b.severity}")
         return parts
 
-    return _checks("rule", old.rules + old.item_rules, new.rules + new.item_rules, own)
+    return _checks("rule", old.rules + old.item_rules, new.rules + new.item_rules, own, show)
 
 
-def _escalations(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
+def _escalations(old: ir.RubricIR, new: ir.RubricIR, show: _Shown) -> list[Change]:
     """Escalations by name, per record and per item alike."""
     def own(a: ir.EscalateIR, b: ir.EscalateIR) -> list[str]:
         return [f"target {a.target} -> {b.target}"] if a.target != b.target else []
 
-    return _checks("escalation", old.escalations + old.item_escalations, new.escalations + new.item_escalations, own)
+    return _checks("escalation", old.escalations + old.item_escalations, new.escalations + new.item_escalations, own,
+                   show)
 
 
-def _checks(what: str, olds: list, news: list, own: Callable[[Any, Any], list[str]]) -> list[Change]:
+def _checks(what: str, olds: list, news: list, own: Callable[[Any, Any], list[str]], show: _Shown) -> list[Change]:
     """Rules or escalations: what changed in each, its own parts (`own`) between its
     `when` and where it stands (criterion, per item)."""
     out, pairs = _matched(what, olds, news, lambda r: r.name)
     for n, a, b in pairs:
-        parts = ["when"] if _expr(a.when) != _expr(b.when) else []
+        parts = [f"when: {_when(a.when, show.old)} -> {_when(b.when, show.new)}"] if _expr(a.when) != _expr(b.when) \
+            else []
         parts += own(a, b)
         if a.criterion != b.criterion:
             parts.append(f"criterion {a.criterion} -> {b.criterion}")
@@ -393,17 +434,22 @@ def _examples(old: ir.RubricIR, new: ir.RubricIR) -> list[Change]:
     return out
 
 
-def _presence(f: ir.FieldIR) -> str:
+def _presence(f: ir.FieldIR, shown: Callable[[Any], str] = _expr) -> str:
     if f.required_when is not None:
-        return "required when " + _expr(f.required_when)
+        return "required when " + shown(f.required_when)
     return "optional" if f.optional else "required"
+
+
+def _when(e: Any, shown: Callable[[Any], str]) -> str:
+    """A check's `when`, or `always` for one without."""
+    return "always" if e is None else shown(e)
 
 
 def _arm_key(a: ir.ArmIR) -> tuple:
     return (a.kind, a.name if a.kind == "edge" else "", _expr(a.cond))
 
 
-def _arms(label: str, a: ir.DecideIR, b: ir.DecideIR) -> list[Change]:
+def _arms(label: str, a: ir.DecideIR, b: ir.DecideIR, show: _Shown) -> list[Change]:
     """Arms matched by edge name, else by condition, else by position."""
     out: list[Change] = []
     left = list(a.arms)
@@ -427,16 +473,16 @@ def _arms(label: str, a: ir.DecideIR, b: ir.DecideIR) -> list[Change]:
     for x, y in pairs:
         parts = []
         if _expr(x.cond) != _expr(y.cond):
-            parts.append(f"condition: {_expr(x.cond)} -> {_expr(y.cond)}")
+            parts.append(f"condition: {show.old(x.cond)} -> {show.new(y.cond)}")
         if set(x.values) != set(y.values):
             parts.append("values: " + ", ".join(map(_v, x.values)) + " -> " + ", ".join(map(_v, y.values)))
         if parts:
             out.append(Change("arm", f"{label}: {y.name}", "changed", "; ".join(parts)))
     for x in left:
-        out.append(Change("arm", f"{label}: {x.name}", "removed", f"when {_expr(x.cond)} -> "
+        out.append(Change("arm", f"{label}: {x.name}", "removed", f"when {show.old(x.cond)} -> "
                           + ", ".join(map(_v, x.values))))
     for y in right:
-        out.append(Change("arm", f"{label}: {y.name}", "added", f"when {_expr(y.cond)} -> "
+        out.append(Change("arm", f"{label}: {y.name}", "added", f"when {show.new(y.cond)} -> "
                           + ", ".join(map(_v, y.values))))
     return out
 
@@ -529,8 +575,9 @@ class Side:
     """One version of the rubric: its IR, and the checker generated from it when records
     are compared."""
 
-    def __init__(self, rubric: ir.RubricIR) -> None:
+    def __init__(self, rubric: ir.RubricIR, text: str | None = None) -> None:
         self.ir = rubric
+        self.text = text  # the file's text as parsed (`normalize_text`), for showing conditions
         self._compiled: Compiled | None = None
 
     @property
@@ -542,7 +589,8 @@ class Side:
 
 def compile_side(spec: str) -> Side:
     side = read_side(spec)
-    return Side(compile_text(side.text, side.name, side.sha256, base=side.base, reader=side.files))
+    return Side(compile_text(side.text, side.name, side.sha256, base=side.base, reader=side.files),
+                normalize_text(side.text))
 
 
 def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: float | None = None,
@@ -556,7 +604,7 @@ def diff(old_spec: str, new_spec: str, data: list[str] | None = None, timeout: f
     old, new = compile_side(old_spec), compile_side(new_spec)
     res = DiffResult({"name": old.ir.name, "version": old.ir.version, "sha256": old.ir.sha256, "file": old_spec},
                      {"name": new.ir.name, "version": new.ir.version, "sha256": new.ir.sha256, "file": new_spec},
-                     structural(old.ir, new.ir))
+                     structural(old.ir, new.ir, (old.text, new.text)))
     from rubricdsl.analysis.semantic import compare_all  # noqa: PLC0415
 
     res.semantic, res.coverage = compare_all(old.ir, new.ir, budget)

@@ -73,7 +73,7 @@ def render_markdown(res: DiffResult, samples: int = 50) -> str:
     if res.changes:
         out += ["| change | what | name | detail |", "| --- | --- | --- | --- |"]
         for c in res.changes:
-            detail = c.detail.replace("|", "\\|")
+            detail = _md_cell(c.detail).replace(" -&gt; ", " → ")  # old -> new, as the title writes it
             out.append(f"| {c.change} | {c.what} | `{c.name}` | {detail} |")
     else:
         out.append("No structural change.")
