@@ -723,6 +723,49 @@ async def test_references_of_an_imported_declaration_reach_the_rubrics_that_impo
         close_doc(client, path.as_uri())
 
 
+def set_folder(client: LanguageClient, folder: Path, added: bool) -> None:
+    """Add (or remove) a workspace folder, as an editor does when one is opened."""
+    change = [types.WorkspaceFolder(uri=folder.as_uri(), name=folder.name)]
+    client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+        event=types.WorkspaceFoldersChangeEvent(added=change if added else [], removed=[] if added else change)))
+
+
+async def test_references_of_a_shared_declaration_reach_the_workspaces_rubrics_that_are_not_open(
+        client: LanguageClient, tmp_path: Path) -> None:
+    """Renaming a shared type or let starts from its references: the rubrics of the
+    workspace folders that import it are read from disk, open or not, and read again
+    once they change."""
+    project = tmp_path / "project"
+    project.mkdir()
+    main, common = write_project(project)
+    other = project / "guides" / "other.rubric"
+    other.parent.mkdir()
+    other_text = (MAIN.replace('"main"', '"other"').replace("shared/common.rubric", "../shared/common.rubric")
+                  .replace("<= max_len", "<= max_len - 30"))
+    other.write_text(other_text, encoding="utf-8")
+    alone = project / "alone.rubric"  # the same name, its own declaration
+    alone_text = ('rubric "alone" version "1"\nlet max_len = 10\ninput answer: text from answer\n'
+                  'rule short "short" { require len(answer) <= max_len }\n')
+    alone.write_text(alone_text, encoding="utf-8")
+    hidden = project / ".cache" / "copy.rubric"  # a hidden directory is not read
+    hidden.parent.mkdir()
+    hidden.write_text(MAIN.replace("shared/common.rubric", "../shared/common.rubric"), encoding="utf-8")
+    set_folder(client, project, True)
+    try:
+        await open_doc(client, common.as_uri(), COMMON)  # only the shared file is open
+        want = words(common, COMMON, "max_len") | words(main, MAIN, "max_len") | words(other, other_text, "max_len")
+        assert len(want) == 3
+        assert await references(client, common.as_uri(), at(COMMON, "let max_len", 5)) == want
+        # a rubric edited on disk is read again: its use is gone from the references
+        edited = other_text.replace("<= max_len - 30", "<= 70")
+        other.write_text(edited, encoding="utf-8")
+        assert await references(client, common.as_uri(), at(COMMON, "let max_len", 5)) == (
+            want - words(other, other_text, "max_len"))
+        close_doc(client, common.as_uri())
+    finally:
+        set_folder(client, project, False)
+
+
 async def test_hover_on_an_imported_name_says_where_it_is_declared(client: LanguageClient, tmp_path: Path) -> None:
     main, common = write_project(tmp_path)
     await open_doc(client, main.as_uri(), MAIN)

@@ -1,7 +1,8 @@
 """Go to definition and find references, through the documents' indexes. A name that
 a file's imports bring in is followed to its declaration in the imported file (`locate`),
 and the references of a declaration are looked for in every file the server knows:
-the open documents and the files their imports reach (`World`)."""
+the open documents, the files their imports reach, and for references the rubric files
+of the workspace folders (`World`)."""
 from __future__ import annotations
 
 import os
@@ -16,11 +17,12 @@ Holder = Union[Document, Unit]
 
 
 class World:
-    """The files the server knows, by real path: the open documents, and the files
-    their imports reach (an open document stands for its file: its text is the
-    editor's)."""
+    """The files the server knows, by real path: the open documents, the files their
+    imports reach (an open document stands for its file: its text is the editor's),
+    and `more` files (the workspace's rubrics, where no open document or import has
+    them already)."""
 
-    def __init__(self, docs: list[Document]) -> None:
+    def __init__(self, docs: list[Document], more: list[Unit] | None = None) -> None:
         self.docs = docs
         self.files: dict[str, Holder] = {}
         for d in docs:
@@ -29,6 +31,8 @@ class World:
         for d in docs:
             if d.path is not None:
                 self.files[os.path.realpath(d.path)] = d
+        for unit in more or ():
+            self.files.setdefault(os.path.realpath(unit.path), unit)
 
     def holders(self) -> list[Holder]:
         out: list[Holder] = [d for d in self.docs if d.path is None]

@@ -78,3 +78,30 @@ class Project:
 def path_text(path: tuple[str, ...]) -> str:
     """A record path as a `from` clause writes it: bare keys, quoted where needed."""
     return ".".join(k if k.isidentifier() else quote(k) for k in path)
+
+
+#: at most this many rubric files are read from the workspace folders for references
+WORKSPACE_FILES = 2000
+#: directories the walk of a workspace folder does not enter
+_SKIPPED = {"node_modules", "__pycache__", "site-packages", "venv", "build", "dist"}
+
+
+def rubric_files(roots: list[str], limit: int = WORKSPACE_FILES) -> list[str]:
+    """The `.rubric` files under the workspace folders `roots` (their real paths, sorted
+    per folder), at most `limit`: hidden directories, virtual environments and build
+    output are not entered, and symbolic links to directories not followed."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for root in roots:
+        for here, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED)
+            for name in sorted(files):
+                if name.endswith(".rubric"):
+                    real = os.path.realpath(os.path.join(here, name))
+                    if real not in seen and os.path.isfile(real):
+                        seen.add(real)
+                        out.append(real)
+                        if len(out) >= limit:
+                            return out
+    return out
+

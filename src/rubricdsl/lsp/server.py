@@ -17,9 +17,9 @@ from pygls.uris import to_fs_path
 
 from rubricdsl.core.version import __version__
 from rubricdsl.lsp import actions, completion, formatting, hover, navigation, symbols
-from rubricdsl.lsp.document import Document, analyse, overlay_reader
+from rubricdsl.lsp.document import Document, Unit, analyse, load_unit, overlay_reader
 from rubricdsl.lsp.navigation import World
-from rubricdsl.lsp.project import Project
+from rubricdsl.lsp.project import Project, rubric_files
 
 #: how long the server waits after a change before it lints the text again
 DEBOUNCE_SECONDS = 0.3
@@ -33,6 +33,8 @@ class RubricServer(LanguageServer):
         self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rubric-lint")
         self.project = Project()
         self._said: set[str] = set()
+        # the workspace's rubric files read for references: real path -> (stamp, unit)
+        self._workspace: dict[str, tuple[tuple[int, int], Unit | None]] = {}
 
     # ---- analysis --------------------------------------------------------------
 
@@ -66,8 +68,45 @@ class RubricServer(LanguageServer):
         return [u for u, d in self.documents.items() if u != uri and (
             key in d.units or any(os.path.realpath(p) == key for _, p in d.imports))]
 
-    def world(self) -> World:
-        return World(list(self.documents.values()))
+    def world(self, workspace: bool = False) -> World:
+        """The files the server knows; with `workspace`, also the rubric files of the
+        workspace folders that are not open (read from disk, again when they change)."""
+        docs = list(self.documents.values())
+        if not workspace:
+            return World(docs)
+        return World(docs, self.workspace_units({os.path.realpath(d.path) for d in docs if d.path is not None}))
+
+    def workspace_roots(self) -> list[str]:
+        roots = []
+        for folder in list(self.workspace.folders.values()):
+            path = to_fs_path(folder.uri) if folder.uri.startswith("file:") else None
+            if path and os.path.isdir(path):
+                roots.append(path)
+        if not roots and self.workspace.root_path and os.path.isdir(self.workspace.root_path):
+            roots.append(self.workspace.root_path)
+        return roots
+
+    def workspace_units(self, skip: set[str]) -> list[Unit]:
+        """A unit for each rubric file of the workspace folders but those in `skip`
+        (the open ones), read again only when its size or time has changed."""
+        reader = overlay_reader(self.open_texts())
+        out: list[Unit] = []
+        kept: dict[str, tuple[tuple[int, int], Unit | None]] = {}
+        for path in rubric_files(self.workspace_roots()):
+            if path in skip:
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            stamp = (st.st_mtime_ns, st.st_size)
+            old = self._workspace.get(path)
+            unit = old[1] if old is not None and old[0] == stamp else load_unit(path, reader, self.encoding())
+            kept[path] = (stamp, unit)
+            if unit is not None:
+                out.append(unit)
+        self._workspace = kept
+        return out
 
     async def _lint(self, uri: str, delay: float) -> Document | None:
         if delay:
@@ -185,8 +224,9 @@ async def on_references(ls: RubricServer, params: types.ReferenceParams) -> list
     if doc is None:
         return []
     await ls.settled()
-    return navigation.references(doc, doc.lines.offset(params.position), params.context.include_declaration,
-                                 ls.world())
+    loop = asyncio.get_running_loop()
+    world = await loop.run_in_executor(ls.worker, ls.world, True)  # reads the workspace's files: off the loop
+    return navigation.references(doc, doc.lines.offset(params.position), params.context.include_declaration, world)
 
 
 @server.feature(types.TEXT_DOCUMENT_COMPLETION,
