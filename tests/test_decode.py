@@ -429,3 +429,37 @@ def test_a_long_checker_builds_its_typed_decoder_only_for_a_long_file(monkeypatc
     assert built  # enough lines: the typed decoder was built and used for the rest
     assert short == run([lines[:50]], False)[0]
     assert long_ == run(batches, False)[0]
+
+
+def test_a_parallel_run_builds_a_long_checkers_typed_decoder_only_for_a_file_long_enough(
+        monkeypatch, tmp_path) -> None:
+    """With -j, each part has a checker of its own: the main process decides, from the
+    file's size, whether to build the typed decoder for the workers, and a checker made
+    once it is built uses it from its first line. The findings are those of one process."""
+    from rubricdsl.engine import runtime
+
+    n = 300
+    text = ('rubric "wide" version "1"\n'
+            + "".join(f"label f{k}: int 0..9 from labels.f{k} optional\n" for k in range(n))
+            + f'rule r "m" {{ require f0 != 3 and f{n - 1} != 4 }}\n')
+    monkeypatch.setattr(runtime, "TYPED_FREE", 1000)
+    monkeypatch.setattr(runtime, "TYPED_RATE", 100)
+    monkeypatch.setattr(runtime, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(runtime, "CHUNK_BYTES", 4096)
+    line = lambda k: json.dumps({"labels": {"f0": k % 5, f"f{n - 1}": k % 7, "f7": "x" if k % 11 == 0 else 1}})
+    wait = _checker(text)[0]._typed_after
+    for lines, built in ((wait // 4, False), (wait * 4, True)):  # lines of about 60 bytes
+        data = tmp_path / f"d{lines}.jsonl"
+        data.write_text("".join(line(k) + "\n" for k in range(lines)), encoding="utf-8")
+        assert (data.stat().st_size // runtime.TYPED_LINE_BYTES >= wait) is built
+        found = {}
+        for jobs in (1, 2):
+            compiled = rubricdsl.loads(text, "wide.rubric").compiled
+            out: list = []
+            runtime.run(compiled, [str(data)], out.append, jobs=jobs)
+            found[jobs] = out
+            if jobs == 2:
+                assert (compiled.fast not in (None, False)) is built
+                if built:  # the decoder is there: a new checker takes it at once
+                    assert RecordChecker(compiled, [].append)._typed_after == 0
+        assert found[1] == found[2] and found[1]

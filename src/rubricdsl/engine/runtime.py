@@ -97,6 +97,8 @@ class Stats:
 # of thousands of fields or arms never pays for it. The findings are the same either way.
 TYPED_FREE = 200_000
 TYPED_RATE = 1
+# a parallel run guesses a file's lines from its size, as lines of at least this many bytes
+TYPED_LINE_BYTES = 100
 
 
 class RecordChecker:
@@ -152,8 +154,10 @@ class RecordChecker:
         self.by_annotator: dict[str | None, dict[str, int]] | None = None
         if by_annotator:
             self._count_by_annotator()
-        # lines to read on the general path before the typed decoder is built (see `lines`)
-        self._typed_after = max(0, len(compiled.source) - TYPED_FREE) // TYPED_RATE
+        # lines to read on the general path before the typed decoder is built (see `lines`);
+        # none when it is built already (a parallel run's main process built it)
+        built = compiled.fast_by if by_annotator else compiled.fast
+        self._typed_after = 0 if built is not None else max(0, len(compiled.source) - TYPED_FREE) // TYPED_RATE
 
     def _count_by_annotator(self) -> None:
         """Count each annotator's judgments and findings (`Stats.by_annotator`) by wrapping
@@ -907,8 +911,11 @@ def _run_parallel(checker: RecordChecker, path: str, ranges: list[tuple[int, int
     # with partitions, the workers write their item rows to the partition files themselves
     parts = items.start_parts(len(ranges)) if getattr(items, "partitions", 0) else None
     _WORKER = (compiled, encode, items is not None, arm_counts, offsets, checker.by_annotator is not None, parts)
-    if not array and checker.each is None:
-        checker._typed()  # the typed decoder is built once, here, and the workers inherit it
+    if not array and checker.each is None and checker._typed_after <= size // TYPED_LINE_BYTES:
+        # the typed decoder is built once, here, and the workers inherit it; for a long
+        # checker, only when the file holds lines enough to earn it (each part is checked
+        # by a checker of its own, which cannot count the lines of the parts before it)
+        checker._typed()
     # At most a few chunks in flight: when the main process is the slower side (grouping
     # items, writing), finished chunks do not pile up in its memory.
     slots = threading.Semaphore(2 * jobs + 2)
