@@ -88,7 +88,9 @@ class RubricServer(LanguageServer):
 
     def workspace_units(self, skip: set[str]) -> list[Unit]:
         """A unit for each rubric file of the workspace folders but those in `skip`
-        (the open ones), read again only when its size or time has changed."""
+        (the open ones) that imports a file, read again only when its size or time has
+        changed. A file that imports nothing uses no name declared elsewhere: it is not
+        parsed (the file that declares a name is reached through its importers)."""
         reader = overlay_reader(self.open_texts())
         out: list[Unit] = []
         kept: dict[str, tuple[tuple[int, int], Unit | None]] = {}
@@ -101,7 +103,14 @@ class RubricServer(LanguageServer):
                 continue
             stamp = (st.st_mtime_ns, st.st_size)
             old = self._workspace.get(path)
-            unit = old[1] if old is not None and old[0] == stamp else load_unit(path, reader, self.encoding())
+            if old is not None and old[0] == stamp:
+                unit = old[1]
+            else:
+                try:
+                    imports = b"import" in reader(path)
+                except OSError:
+                    continue
+                unit = load_unit(path, reader, self.encoding()) if imports else None
             kept[path] = (stamp, unit)
             if unit is not None:
                 out.append(unit)
