@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import orjson
 
-from rubricdsl.core.paths import AT, Several, follow
+from rubricdsl.core.paths import AT, Several, follow, path_text
 from rubricdsl.core.values import MISSING, HugeNumber, json_type, number_text, report_value, show, value_text
 from rubricdsl.language import ir
 
@@ -53,9 +53,30 @@ INVALID, UNCOVERED, AMBIGUOUS = int(Code.INVALID), int(Code.UNCOVERED), int(Code
 DECIDE_VIOLATION, RULE_VIOLATION, ESCALATION = int(Code.DECIDE_VIOLATION), int(Code.RULE_VIOLATION), int(Code.ESCALATION)
 
 
+# a field's path longer than this is shown in a finding by its ends and its length
+PATH_SHOWN = 200
+
+
+def shown_path(f: ir.FieldIR) -> str:
+    """A field's path as a finding shows it: whole, or for a machine-written path of
+    thousands of steps, its first steps (up to half of PATH_SHOWN characters), its last
+    (up to a quarter) and how many there are."""
+    text = f.path_text
+    path = f.path
+    if len(text) <= PATH_SHOWN or len(path) < 3:
+        return text
+    head = 1
+    while head < len(path) - 2 and len(path_text(path[:head + 1])) <= PATH_SHOWN // 2:
+        head += 1
+    tail = 1
+    while head + tail < len(path) - 1 and len(path_text(path[-(tail + 1):])) <= PATH_SHOWN // 4:
+        tail += 1
+    return f"{path_text(path[:head])}…{path_text(path[-tail:])} ({len(path):,} steps)"
+
+
 def invalid_reason(f: ir.FieldIR, raw: Any) -> str:
     t = f.type
-    where = f"`{f.name}`" if f.path_text == f.name else f"`{f.name}` (at {f.path_text})"
+    where = f"`{f.name}`" if f.path_text == f.name else f"`{f.name}` (at {shown_path(f)})"
     if raw.__class__ is Several:
         return f"{where}: {raw.message()}"
     if raw is MISSING:
