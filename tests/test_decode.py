@@ -394,22 +394,34 @@ def test_generated_lines_give_the_same_counts_by_annotator_on_both_paths(lines: 
     assert fast == general
 
 
+# a rubric whose generated checker is long, at the scale a test affords: 300 fields, and
+# the typed decoder's thresholds lowered to match (`wide_thresholds`)
+WIDE_N = 300
+WIDE = ('rubric "wide" version "1"\n'
+        + "".join(f"label f{k}: int 0..9 from labels.f{k} optional\n" for k in range(WIDE_N))
+        + f'rule r "m" {{ require f0 != 3 and f{WIDE_N - 1} != 4 }}\n')
+
+
+def wide_line(k: int) -> str:
+    """Record `k` for WIDE: some with a violation, one in 11 with an invalid field."""
+    return json.dumps({"labels": {"f0": k % 5, f"f{WIDE_N - 1}": k % 7, "f7": "x" if k % 11 == 0 else 1}})
+
+
+def wide_thresholds(monkeypatch) -> None:
+    from rubricdsl.engine import runtime
+
+    monkeypatch.setattr(runtime, "TYPED_FREE", 1000)
+    monkeypatch.setattr(runtime, "TYPED_RATE", 100)
+
+
 def test_a_long_checker_builds_its_typed_decoder_only_for_a_long_file(monkeypatch) -> None:
     """The typed decoder is a second code generation: a short file checked with a rubric
     whose checker is long reads every line on the general path (no decoder is built), a
     long one switches after a line per TYPED_RATE characters of the checker beyond
     TYPED_FREE, and the findings are the same as on the general path alone."""
-    from rubricdsl.engine import runtime
-
-    n = 300
-    text = ('rubric "wide" version "1"\n'
-            + "".join(f"label f{k}: int 0..9 from labels.f{k} optional\n" for k in range(n))
-            + f'rule r "m" {{ require f0 != 3 and f{n - 1} != 4 }}\n')
-    # the same rule, at a size a test can afford
-    monkeypatch.setattr(runtime, "TYPED_FREE", 1000)
-    monkeypatch.setattr(runtime, "TYPED_RATE", 100)
-    lines = [json.dumps({"labels": {"f0": k % 5, f"f{n - 1}": k % 7, "f7": "x" if k % 11 == 0 else 1}}).encode()
-             for k in range(400)]
+    wide_thresholds(monkeypatch)
+    text = WIDE
+    lines = [wide_line(k).encode() for k in range(400)]
 
     def run(batches: list[list[bytes]], typed: bool) -> tuple[list, bool]:
         checker, out = _checker(text, typed)
@@ -438,19 +450,14 @@ def test_a_parallel_run_builds_a_long_checkers_typed_decoder_only_for_a_file_lon
     once it is built uses it from its first line. The findings are those of one process."""
     from rubricdsl.engine import runtime
 
-    n = 300
-    text = ('rubric "wide" version "1"\n'
-            + "".join(f"label f{k}: int 0..9 from labels.f{k} optional\n" for k in range(n))
-            + f'rule r "m" {{ require f0 != 3 and f{n - 1} != 4 }}\n')
-    monkeypatch.setattr(runtime, "TYPED_FREE", 1000)
-    monkeypatch.setattr(runtime, "TYPED_RATE", 100)
+    wide_thresholds(monkeypatch)
     monkeypatch.setattr(runtime, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(runtime, "CHUNK_BYTES", 4096)
-    line = lambda k: json.dumps({"labels": {"f0": k % 5, f"f{n - 1}": k % 7, "f7": "x" if k % 11 == 0 else 1}})
+    text = WIDE
     wait = _checker(text)[0]._typed_after
     for lines, built in ((wait // 4, False), (wait * 4, True)):  # lines of about 60 bytes
         data = tmp_path / f"d{lines}.jsonl"
-        data.write_text("".join(line(k) + "\n" for k in range(lines)), encoding="utf-8")
+        data.write_text("".join(wide_line(k) + "\n" for k in range(lines)), encoding="utf-8")
         assert (data.stat().st_size // runtime.TYPED_LINE_BYTES >= wait) is built
         found = {}
         for jobs in (1, 2):
