@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -426,6 +427,52 @@ def test_a_long_and_or_chain_compiles_and_checks(op: str) -> None:
     rubric = rubricdsl.loads(text, "chain.rubric")
     _agree(rubric, BOOLS)
     assert max(line.count("(") for line in rubric.compiled.source.splitlines()) < 100
+
+
+COSTLY = r'''rubric "costly" version "1"
+input t: text from t
+label flag: bool from flag
+label tone: enum {calm, loud} from tone
+rule shouted "Shouted text labeled loud needs the flag" {
+  when t matches /[A-Z]{3,}/ and tone == loud
+  require flag or words(t) > 2 and tone == loud
+}
+escalate lead shouting "Shouting, or a loud label" { when t matches /!!/ or tone == loud }
+'''
+
+
+def test_a_regex_runs_only_where_the_cheap_side_does_not_decide() -> None:
+    """`and` and `or` evaluate their cheaper side first (a regex match costs about as
+    much as the rest of a record's checks): the rule above matches its regex only for
+    records labeled loud, the escalation only for the others, on the general path and
+    on the typed decoder's, with the reference interpreter's findings."""
+    from rubricdsl.engine.decode import fast_path
+
+    rubric = rubricdsl.loads(COSTLY, "costly.rubric")
+    records = [{"t": "SO LOUD!!" if k % 3 else "calm words here", "flag": k % 4 == 0,
+                "tone": "loud" if k % 5 == 0 else "calm"} for k in range(100)]
+    loud = sum(r["tone"] == "loud" for r in records)
+    typed = fast_path(rubric.compiled)
+    assert typed is not None
+    for check, read in ((rubric.compiled.check, lambda r: r), (typed.check, lambda r: typed.decode(orjson.dumps(r)))):
+        calls = {}
+        names = [n for n in check.__globals__ if n.startswith("RX_")]
+        assert len(names) == 2
+        saved = {n: check.__globals__[n] for n in names}
+
+        def counting(name: str) -> Any:
+            def matches(text: str) -> bool:
+                calls[name] = calls.get(name, 0) + 1
+                return saved[name](text)
+            return matches
+
+        try:
+            check.__globals__.update({n: counting(n) for n in names})
+            for rec in records:
+                assert (check(read(rec)) or []) == evaluate(rubric.ir, rec), rec
+        finally:
+            check.__globals__.update(saved)
+        assert sorted(calls.values()) == [loud, len(records) - loud]
 
 
 def test_a_long_arithmetic_chain_compiles_and_checks() -> None:

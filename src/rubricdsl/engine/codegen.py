@@ -67,6 +67,8 @@ ESCALATION = int(Code.ESCALATION)
 _EMPTY: dict = {}
 _BIG = 1 << 64  # bitmasks from here on are not written as literals
 _CHUNK = 50  # arms per `elif` chain or `|` expression; steps of a path followed one by one
+# what an operator costs in `_Gen.cost` (the others: nothing to speak of)
+_COSTS = {"matches": 100, "words": 10, "contains": 3}
 _DEPTH = 30  # levels of an expression in one line of code; deeper parts go to temporaries first
 
 
@@ -445,6 +447,7 @@ class _Gen:
         self.maybe: set[int] = set()  # lets computed on some path to here
         self.unset: set[int] = set()  # lets whose variable is read before it may be set: start as `...`
         self.spilled: dict[int, tuple[str, bool]] = {}  # subexpression -> (its temporary, may be None)
+        self.costs: dict[int, int] = {}  # subexpression -> its cost (`cost`)
         # (attribute of each path, empty Struct of each object path) when the record is
         # a Struct of `engine.decode`'s typed decoder (every path is object keys)
         self.fast: tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], Any]] | None = None
@@ -868,10 +871,11 @@ class _Gen:
             return f"({self.fv(e.field)} is True)"
         assert isinstance(e, ir.Op)
         op = e.op
-        if op == "and":
-            return f"({self.cond(e.args[0])} and {self.cond(e.args[1])})"
-        if op == "or":
-            return f"({self.cond(e.args[0])} or {self.cond(e.args[1])})"
+        if op == "and" or op == "or":
+            a, b = e.args
+            if self.cost(a) > self.cost(b):
+                a, b = b, a  # the cheaper side first: the costly one often need not run
+            return f"({self.cond(a)} {op} {self.cond(b)})"
         if op == "not":
             return f"(not {self.cond(e.args[0])})"
         if op == "truth":
@@ -924,6 +928,36 @@ class _Gen:
         else:
             raise AssertionError(op)
         return "(" + " and ".join(guards + [test]) + ")"
+
+    def cost(self, e: ir.Expr) -> int:
+        """What evaluating `e` in place costs, roughly: the regex matches it runs (a call
+        into RE2 costs about as much as the rest of a record's checks), then the scans of
+        a text (`words`, `contains`). A let computed ahead of the check costs nothing
+        here. An expression has no effect and cannot fail where its check runs, so `cond`
+        may put the cheaper side of an `and` or `or` first: the value is the same, and
+        the costly side runs only when the cheap one does not decide. Iterative, and
+        remembered for each subexpression: linear in the expression's size at any depth."""
+        costs = self.costs
+        got = costs.get(id(e))
+        if got is not None:
+            return got
+        memo = self.memo
+        stack: list[tuple[Any, bool]] = [(e, False)]
+        while stack:
+            x, ready = stack.pop()
+            if id(x) in costs:
+                continue
+            t = type(x)
+            kids = x.args if t is ir.Op else (x.let.expr,) if t is ir.LetRef and id(x.let) not in memo else ()
+            if kids and not ready:
+                stack.append((x, True))
+                stack.extend((k, False) for k in kids if id(k) not in costs)
+                continue
+            c = sum(costs[id(k)] for k in kids)
+            if t is ir.Op:
+                c += _COSTS.get(x.op, 0)
+            costs[id(x)] = c
+        return costs[id(e)]
 
     # ---- a record's checks ----------------------------------------------------------------
 
