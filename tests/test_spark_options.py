@@ -88,3 +88,32 @@ def test_arguments_that_cannot_work_are_one_line(tmp_path: Path, args: list[str]
     assert p.returncode == 2
     assert p.stderr == message.format(**names)
     assert not (tmp_path / "out").exists()
+
+
+def _summary(**extra: int) -> dict:
+    s = {"records": 5, "with_findings": 2, "violation": 1, "invalid": 1, "unreadable": 0, "ambiguous": 0,
+         "uncovered": 0, "escalation": 0, "errors": 2, "warnings": 0, "infos": 0}
+    s.update(extra)
+    return s
+
+
+@pytest.mark.parametrize("extra, line", [
+    ({"items": 3}, "  3 items judged (records grouped by their item)"),
+    ({"items": 1}, "  1 item judged (records grouped by their item)"),
+    ({"items": 0}, "  no record names an item: the item checks had nothing to judge"),
+    ({}, None),
+], ids=["items", "one-item", "no-item", "no-item-checks"])
+def test_the_spark_summary_speaks_of_items_as_the_text_report_does(capsys: pytest.CaptureFixture[str],
+                                                                   extra: dict, line: str | None) -> None:
+    """What `rubric check --engine spark` prints after the run (no Spark needed to print
+    it): items in the words of `rubric check`'s text report, and no line about items for
+    a rubric without item checks."""
+    from types import SimpleNamespace
+
+    from rubricdsl.cli.check_spark import print_summary
+
+    print_summary(SimpleNamespace(summary=_summary(**extra), files=["a.jsonl"]), "out", "jsonl")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "checked 5 records in 1 file on Spark: 3 clean, 2 with findings"
+    about_items = [ln for ln in lines if "item" in ln]
+    assert about_items == ([line] if line else [])

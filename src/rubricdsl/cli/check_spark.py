@@ -63,7 +63,7 @@ def check_on_spark(rubric: str, data: tuple[str, ...], fmt: str, output: str | N
         _done(session, log.name, True)
         raise
     _done(session, log.name, False)
-    _print_summary(result, output, fmt)
+    print_summary(result, output, fmt)
     exit_status((sev for sev, n in (("error", result.summary["errors"]), ("warning", result.summary["warnings"]),
                                     ("info", result.summary["infos"])) if n), fail_on)
 
@@ -105,7 +105,9 @@ def _done(session: Any, log: str, failed: bool) -> None:
             pass
 
 
-def _print_summary(result: Any, output: str, fmt: str) -> None:
+def print_summary(result: Any, output: str, fmt: str) -> None:
+    """The summary of a run on Spark, on standard output: its counts, and where the
+    findings are."""
     s = result.summary
     n_files = len(result.files)
     clean = s["records"] - s["with_findings"]
@@ -113,8 +115,10 @@ def _print_summary(result: Any, output: str, fmt: str) -> None:
                f"{clean} clean, {s['with_findings']} with findings")
     if "judgments" in s:
         click.echo(f"  {plural(s['judgments'], 'judgment')} checked, {s['skipped']} skipped (`skip when`)")
-    if "items" in s:
-        click.echo(f"  {plural(s['items'], 'item')} judged")
+    if s.get("items"):
+        click.echo(f"  {plural(s['items'], 'item')} judged (records grouped by their item)")
+    elif "items" in s:  # as the text report of `rubric check` says it
+        click.echo("  no record names an item: the item checks had nothing to judge")
     click.echo("  " + "  ".join(f"{k} {s[k]}" for k in ("violation", "invalid", "unreadable", "ambiguous",
                                                            "uncovered", "escalation")))
     click.echo(f"  {plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}, {s['infos']} info; "
