@@ -340,6 +340,91 @@ def test_generated_lines_give_the_same_findings_and_arm_counts_on_both_paths(lin
     assert fast == general
 
 
+# ---- item checks: each record's row ------------------------------------------------------------
+
+ITEMS = DECIDES.replace("record { id = id  annotator = who }", "record { id = id  item = id  annotator = who }") + \
+    '''
+consensus sev {
+  min annotators 2
+  min agreement 0.6
+}
+rule calm "Scores of one item stay within two points" per item severity warning {
+  require spread(n) <= 2
+}
+escalate lead split "Split on a high n, or on the severity" per item {
+  when share(n >= 3) == 0.5 or agreement(sev) < 1
+}
+'''
+ITEMS_NESTED = ITEMS.replace("item = id  annotator = who", "item = labels.item  annotator = labels.who")
+
+
+def _items(lines: list[bytes], typed: bool, text: str = ITEMS) -> tuple:
+    """The findings (the items' last) and counts of a run with item checks, by the typed
+    decoder that reads items and annotators or by the general path alone."""
+    compiled = rubricdsl.loads(text, "typed.rubric").compiled
+    if not typed:
+        compiled.fast_rows = False
+    out: list = []
+    checker = RecordChecker(compiled, out.append)
+    try:
+        last, blank = checker.lines(list(lines), "d.jsonl", 0)
+        checker.finish()
+    finally:
+        checker.close()
+    s = checker.stats
+    return out, last, blank, s.counts, s.with_findings, s.items
+
+
+def _item_lines(who_item: list[tuple[bytes, bytes]]) -> list[bytes]:
+    out = []
+    for k, (who, item) in enumerate(who_item):
+        line = CLEAN.replace(b'"who": "ann"', b'"who": ' + who).replace(b'"id": "r1"', b'"id": ' + item)
+        out.append(line.replace(b'"n": 4', b'"n": 1').replace(b'"sev": "low"', b'"sev": "none"')
+                   if k % 3 == 2 else line)
+    return out
+
+
+def test_item_rows_use_the_typed_decoder_that_reads_items() -> None:
+    compiled = rubricdsl.loads(ITEMS, "typed.rubric").compiled
+    checker = RecordChecker(compiled, [].append)
+    got = checker._typed()
+    assert got is not None and got[0] is fast_path(compiled, rows=True)
+    assert got[0] is not fast_path(compiled) and got[1] is got[0].check  # its check gives rows
+    lines = _item_lines([(b'"ann"', b'"i1"'), (b'"bob"', b'"i1"'), (b'"eve"', b'"i1"'), (b'"ann"', b"7"),
+                         (b'"ann"', b"7"), (b'"ann"', b'"solo"')])  # item 7: one annotator twice
+    fast = _items(lines, True)
+    assert fast == _items(lines, False)
+    found, *_, items = fast
+    assert items == 3
+    assert {f["rule"] for f in found if "lines" in f} >= {"consensus", "split", "calm"}
+    assert any(f["record"] == "7" and "1 annotator" in f["message"] for f in found)
+    # an item at a field's path or the annotator's, or through a field: no typed decoder reads it
+    for text in (ITEMS.replace("item = id", "item = labels.sev"), ITEMS.replace("item = id", "item = who"),
+                 ITEMS.replace("item = id", "item = labels.n.x")):
+        assert fast_path(rubricdsl.loads(text, "typed.rubric").compiled, rows=True) is None
+
+
+@pytest.mark.parametrize("text", [ITEMS, ITEMS_NESTED])
+@pytest.mark.parametrize("item", [b'"i1"', b'"caf\xc3\xa9"', b"7", b"7.0", b"-7", b"7.5", b"true", b"null", b"[]",
+                                  b'{"x": 1}', b"18446744073709551616", b'"\\u0069\\u0031"', b'""'])
+def test_an_item_of_any_kind_is_grouped_the_same_on_both_paths(text: str, item: bytes) -> None:
+    """`7`, `7.0` and `"7"` are one item; an item that is not text or a whole number
+    takes the general path, which says what it is."""
+    lines = _item_lines([(b'"ann"', item), (b'"bob"', item), (b"3", b'"7"'), (b'"eve"', item), (b"null", b"7")])
+    if text is ITEMS_NESTED:
+        lines = [ln.replace(b'"labels": {', b'"labels": {"item": ' + item + b', "who": "w%d", ' % k)
+                 for k, ln in enumerate(lines)]
+    assert _items(lines, True, text) == _items(lines, False, text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(records() | VALUES.map(lambda v: v + b"\n"), min_size=1, max_size=8))
+def test_generated_lines_give_the_same_findings_and_items_on_both_paths(lines: list[bytes]) -> None:
+    with _recursion_limit():
+        fast, general = _items(lines, True), _items(lines, False)
+    assert fast == general
+
+
 # ---- counts by annotator (`rubric check --by annotator`) ----------------------------------------
 
 NESTED_WHO = RUBRIC.replace("annotator = who", "annotator = labels.who")

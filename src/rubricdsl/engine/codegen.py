@@ -209,9 +209,11 @@ class Compiled:
     filename: str = ""
     line_map: dict[int, str] = field(default_factory=dict)
     # `engine.decode`'s typed decoder and its checker, built on first use (False: none);
-    # `fast_by`: the one that also reads the record's annotator (`--by annotator`)
+    # `fast_by`: the one that also reads the record's annotator (`--by annotator`);
+    # `fast_rows`: the one that also reads the item and annotator, its checker `check_row`
     fast: Any = None
     fast_by: Any = None
+    fast_rows: Any = None
 
 
 # ---- text and names in generated code -----------------------------------------------------------
@@ -1338,7 +1340,8 @@ def compile_item_checks(rubric: ir.RubricIR) -> Callable[[Any], list | None]:
 
 def compile_fast_check(rubric: ir.RubricIR, attrs: dict[tuple[str, ...], str],
                        empties: dict[tuple[str, ...], Any],
-                       counters: list[dict[int, int]] | None = None) -> tuple[Callable[[Any], list | None], Any]:
+                       counters: list[dict[int, int]] | None = None,
+                       plan: RowPlan | None = None) -> tuple[Callable[[Any], Any], Any]:
     """`check(rec)` for a record decoded by `engine.decode`'s typed decoder: the same
     checks, each path read as attributes of Structs (`attrs`: the attribute of each
     path; `empties`: the Struct of each object path that may be missing, with nothing
@@ -1348,16 +1351,24 @@ def compile_fast_check(rubric: ir.RubricIR, attrs: dict[tuple[str, ...], str],
 
     With `counters` (a `Compiled`'s, compiled with `all_decides=True`), also
     `check_count(rec)`, which counts into those same dicts as the general path's
-    `check_count` does; else None in its place."""
+    `check_count` does; else None in its place.
+
+    With `plan` (a `Compiled`'s), `check_row(rec)` alone in place of `check`: the
+    findings and the row of `plan`, as the general path's `check_row` gives them."""
     with collector_paused():  # code text and syntax trees by the thousand: collected once, at the end
-        return _compile_fast_check(rubric, attrs, empties, counters)
+        return _compile_fast_check(rubric, attrs, empties, counters, plan)
 
 
 def _compile_fast_check(rubric: ir.RubricIR, attrs: dict[tuple[str, ...], str], empties: dict[tuple[str, ...], Any],
-                        counters: list[dict[int, int]] | None) -> tuple[Callable[[Any], list | None], Any]:
-    mod = _Module(rubric, _record_roots(rubric, None))
+                        counters: list[dict[int, int]] | None,
+                        plan: RowPlan | None = None) -> tuple[Callable[[Any], Any], Any]:
+    mod = _Module(rubric, _record_roots(rubric, plan))
     gen = _Gen(mod)
     gen.fast = (attrs, empties)
+    if plan is not None:
+        gen.record_function("check_row", plan)
+        ns, _, _, _ = _load(mod, "check_row", " typed rows")
+        return ns["check_row"], None
     gen.record_function("check")
     if counters is not None:
         gen = _Gen(mod)

@@ -28,8 +28,12 @@ re-read, which gives the findings. So the typed decoder says "nothing to report"
 where the general path finds nothing, and its findings are the general path's.
 
 With arm counts (`rubric check --report`), `check_count` counts each record the decoder
-reads, once; the lines it does not read are counted by the general path. Item rows,
-judgments (`each`) and counts by annotator take the general path for every line.
+reads, once; the lines it does not read are counted by the general path. For item
+checks, a decoder that also reads the record's item and annotator (each a string or an
+integer, as `findings.id_text` shows it; anything else takes the general path) gives
+each record's row with its findings (`check_row`). Judgments (`each`), counts by
+annotator with item checks, and arm counts with item checks take the general path for
+every line.
 
 Without msgspec (or for a rubric the decoder cannot describe: paths with indexes,
 selectors or `@`, a path read by two fields, a path that is both a value and an
@@ -68,13 +72,18 @@ class FastPath:
     utf8: Callable[[bytes], bool]
     check_count: Callable[[Any], Any] | None = None
     annotator: Callable[[Any], str | None] | None = None
+    item: Callable[[Any], str | None] | None = None
 
 
-def fast_path(compiled: Compiled, annotator: bool = False) -> FastPath | None:
+def fast_path(compiled: Compiled, annotator: bool = False, rows: bool = False) -> FastPath | None:
     """The typed decoder of `compiled`'s rubric, built once (kept on `compiled`); None
     without msgspec or when the rubric's paths are not all object keys. With
     `annotator`, the decoder that also reads the record's annotator (`FastPath.annotator`);
-    None when the rubric names none or its path is not object keys.
+    None when the rubric names none or its path is not object keys. With `rows` (a
+    rubric with item checks, compiled with its row plan), the decoder that also reads
+    the record's item (`FastPath.item`) and annotator, whose `check` is `check_row`
+    (the findings and the row); None when the rubric names no item, or a path of the
+    item or the annotator is not object keys or is a field's.
 
     None too while the interpreter's recursion limit is above orjson's nesting limit:
     msgspec's limit follows the interpreter's, so the decoder could then read a line
@@ -82,13 +91,11 @@ def fast_path(compiled: Compiled, annotator: bool = False) -> FastPath | None:
     in the stack) might find too deep."""
     if sys.getrecursionlimit() > _ORJSON_DEPTH:
         return None
-    got = compiled.fast_by if annotator else compiled.fast
+    slot = "fast_rows" if rows else "fast_by" if annotator else "fast"
+    got = getattr(compiled, slot)
     if got is None:
-        got = _build(compiled, annotator) or False
-        if annotator:
-            compiled.fast_by = got
-        else:
-            compiled.fast = got
+        got = (_build_rows(compiled) if rows else _build(compiled, annotator)) or False
+        setattr(compiled, slot, got)
     return got or None
 
 
@@ -123,6 +130,48 @@ def _build(compiled: Compiled, annotator: bool = False) -> FastPath | None:
         # `findings.id_text` shows as they are), else the general path's
         if not _add_annotator(tree, ann_path):
             return None
+    built = _decoder(tree)
+    if built is None:
+        return None
+    decoder, msgspec, attrs, empties = built
+    counters = compiled.counters if compiled.check_count is not None else None
+    check, check_count = compile_fast_check(compiled.rubric, attrs, empties, counters)
+    # RecursionError: nested deeper than the interpreter's stack allows; ValueError: text
+    # that is not UTF-8 in a string read (UnicodeDecodeError, in older msgspec releases)
+    get = _text_getter(attrs, ann_path) if annotator else None
+    return FastPath(decoder.decode, (msgspec.DecodeError, ValueError, RecursionError), check, is_utf8, check_count,
+                    get)
+
+
+def _build_rows(compiled: Compiled) -> FastPath | None:
+    """The decoder that also reads each record's item and annotator, for item checks."""
+    rubric = compiled.rubric
+    tree = paths_tree(rubric.fields)
+    if tree is None or compiled.plan is None or compiled.check_row is None:
+        return None
+    item_path, ann_path = rubric.record_item, rubric.record_annotator
+    if not _add_annotator(tree, item_path, _ITEM):
+        return None
+    if ann_path is not None and not _add_annotator(tree, ann_path):
+        return None
+    built = _decoder(tree)
+    if built is None:
+        return None
+    decoder, msgspec, attrs, empties = built
+    check_row, _ = compile_fast_check(rubric, attrs, empties, plan=compiled.plan)
+    ann = _text_getter(attrs, ann_path) if ann_path is not None else None
+    return FastPath(decoder.decode, (msgspec.DecodeError, ValueError, RecursionError), check_row, is_utf8,
+                    annotator=ann, item=_text_getter(attrs, item_path))
+
+
+def _text_getter(attrs: dict[tuple[str, ...], str], path: Any) -> Callable[[Any], str | None]:
+    return _annotator_getter(tuple(attrs[tuple(path[:k + 1])] for k in range(len(path))))
+
+
+def _decoder(tree: dict) -> tuple[Any, Any, dict[tuple[str, ...], str], dict[tuple[str, ...], Any]] | None:
+    """The msgspec decoder of a paths tree, msgspec, the attribute of each path and the
+    empty Struct of each object path that may be missing; None without msgspec or when
+    no one type holds a path's fields."""
     try:
         import msgspec  # noqa: PLC0415  (only for checking: `rubric --help` does not load it)
     except ImportError:
@@ -142,7 +191,7 @@ def _build(compiled: Compiled, annotator: bool = False) -> FastPath | None:
             rename[attr] = key
             if sub.__class__ is dict:
                 typ, required = struct(sub, at + (key,))
-            elif sub is _ANNOTATOR:
+            elif sub is _ANNOTATOR or sub is _ITEM:
                 typ, required = str | int, False
             else:
                 typ, required = _leaf(msgspec, sub), not sub.may_be_missing
@@ -159,22 +208,17 @@ def _build(compiled: Compiled, annotator: bool = False) -> FastPath | None:
         decoder = msgspec.json.Decoder(top)
     except (_Unfit, TypeError, ValueError, RecursionError):
         return None
-    counters = compiled.counters if compiled.check_count is not None else None
-    check, check_count = compile_fast_check(compiled.rubric, attrs, empties, counters)
-    # RecursionError: nested deeper than the interpreter's stack allows; ValueError: text
-    # that is not UTF-8 in a string read (UnicodeDecodeError, in older msgspec releases)
-    get = _annotator_getter(tuple(attrs[tuple(ann_path[:k + 1])] for k in range(len(ann_path)))) if annotator else None
-    return FastPath(decoder.decode, (msgspec.DecodeError, ValueError, RecursionError), check, is_utf8, check_count,
-                    get)
+    return decoder, msgspec, attrs, empties
 
 
 _ANNOTATOR = object()  # the annotator's place in a paths tree
+_ITEM = object()  # the item's
 
 
-def _add_annotator(tree: dict, path: Any) -> bool:
-    """Put the annotator's path in a paths tree: False when the rubric names no
-    annotator, its path is not object keys (or too long), or it is a field's path or
-    crosses one."""
+def _add_annotator(tree: dict, path: Any, marker: object = _ANNOTATOR) -> bool:
+    """Put the annotator's path (or with `marker` _ITEM, the item's) in a paths tree:
+    False when the rubric names none, its path is not object keys (or too long), or it
+    is already in the tree (a field's path, or the annotator's) or crosses a field's."""
     if not path or len(path) > _STEPS or not all(s.__class__ is str for s in path):
         return False
     node = tree
@@ -184,7 +228,7 @@ def _add_annotator(tree: dict, path: Any) -> bool:
             return False
     if path[-1] in node:
         return False
-    node[path[-1]] = _ANNOTATOR
+    node[path[-1]] = marker
     return True
 
 

@@ -95,17 +95,22 @@ class RowMaker:
             ann = ann_of(rec, jud) if ann_of is not None else None
             if ann is not None and ann.__class__ is not str:
                 ann = id_text(ann)
-            flags = 0
-            if findings:
-                for t in findings:
-                    c = t[0]
-                    if c == DECIDE_VIOLATION or c == RULE_VIOLATION:
-                        flags |= FLAG_VIOLATION
-                    elif c == UNCOVERED:
-                        flags |= FLAG_UNCOVERED
-            add(key, (ann, file, line, flags, values))
+            add(key, (ann, file, line, row_flags(findings) if findings else 0, values))
 
         return feed
+
+
+def row_flags(findings: list) -> int:
+    """A row's flags: whether the record's finding tuples hold a violation, an uncovered
+    decide."""
+    flags = 0
+    for t in findings:
+        c = t[0]
+        if c == DECIDE_VIOLATION or c == RULE_VIOLATION:
+            flags |= FLAG_VIOLATION
+        elif c == UNCOVERED:
+            flags |= FLAG_UNCOVERED
+    return flags
 
 
 class Grouper:

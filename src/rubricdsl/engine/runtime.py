@@ -137,8 +137,10 @@ class RecordChecker:
         self.counting = arm_counts and items is None and compiled.check_count is not None
         self.check = compiled.check_count if self.counting else compiled.check
         self.check_row = compiled.check_row
-        self.on_row = row_handler(compiled, stats, items.add if items is not None else None,
-                                  arm_counts and not self.counting)
+        # what receives each (item, row); whether rows also count arms (then every line takes the general path)
+        self._item_rows = items.add if items is not None else None
+        self._row_arms = arm_counts and not self.counting
+        self.on_row = row_handler(compiled, stats, self._item_rows, self._row_arms)
         if self.counting:
             _reset(compiled.counters)
             stats.masks = compiled.counters
@@ -229,6 +231,8 @@ class RecordChecker:
                 got = self._loop(batch, name, lineno, orjson.loads)
                 self._typed_after -= got[0] - lineno
                 return got
+            if self.on_row is not None:
+                return self._loop_typed_rows(batch, name, lineno, typed)
             return self._loop_typed(batch if batch.__class__ is list else list(batch), name, lineno, typed)
         except Exception as e:
             annotate(e)
@@ -236,13 +240,17 @@ class RecordChecker:
 
     def _typed(self) -> Any:
         """The rubric's typed decoder (`engine.decode`), the check to run on what it reads
-        (with arm counts, the check that counts them) and, with counts by annotator, what
-        counts a record's judgment and findings by its annotator's name; when a record
-        with nothing to report needs nothing more: no item rows. None when there is none."""
-        if self.on_row is not None:
-            return None
+        (with arm counts, the check that counts them; with item checks, `check_row`) and,
+        with counts by annotator, what counts a record's judgment and findings by its
+        annotator's name. None when there is none, and for item rows that also count
+        arms or by annotator."""
         from rubricdsl.engine.decode import fast_path  # noqa: PLC0415
 
+        if self.on_row is not None:
+            if self._item_rows is None or self._row_arms or self.by_annotator is not None:
+                return None
+            typed = fast_path(self.compiled, rows=True)
+            return None if typed is None else (typed, typed.check, None)
         by = self.by_annotator is not None
         typed = fast_path(self.compiled, annotator=by)
         if typed is None:
@@ -372,6 +380,54 @@ class RecordChecker:
                     continue
             blank += general((line,), name, lineno + i, loads)[1]
         return lineno + len(batch), blank
+
+    def _loop_typed_rows(self, batch: Iterable[bytes], name: str, lineno: int, typed: Any) -> tuple[int, int]:
+        """`_loop` with the typed decoder that also reads the item and the annotator
+        (`decode.fast_path(rows=True)`), for a rubric with item checks: one pass, in input
+        order, as rows carry their place in the input. A line the decoder reads gives its
+        findings and its row (`check_row`) and, with the item and annotator it read, the
+        row the general path would give; a line with findings is read again by orjson for
+        the values they show. Every other line takes the general path, `_loop`."""
+        from rubricdsl.engine.items import row_flags  # noqa: PLC0415
+
+        fast, check_row, _ = typed
+        decode, errors, utf8 = fast.decode, fast.errors, fast.utf8
+        item_of, ann_of = fast.item, fast.annotator
+        add = self._item_rows
+        assert add is not None and item_of is not None
+        loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        found = self._found
+        general = self._loop
+        blank = 0
+        for line in batch:
+            try:
+                rec = decode(line)
+            except errors:
+                blank += general((line,), name, lineno, loads)[1]
+                lineno += 1
+                continue
+            if not (line.isascii() or utf8(line)):
+                blank += general((line,), name, lineno, loads)[1]
+                lineno += 1
+                continue
+            lineno += 1
+            res, row = check_row(rec)
+            if res:
+                try:
+                    obj = loads(line)
+                    why = None
+                except decode_error:
+                    obj, why = read_line(line)  # a number beyond a double where no field reads
+                if why is not None or obj.__class__ is not dict:
+                    blank += general((line,), name, lineno - 1, loads)[1]
+                    continue
+            key = item_of(rec)
+            if key is not None:
+                add(key, (None if ann_of is None else ann_of(rec), name, lineno, row_flags(res) if res else 0, row))
+            if res:
+                found(res, obj, name, lineno)
+        return lineno, blank
 
     def elements(self, elements: Iterable[tuple[int, Any, str | None]], name: str, what: str | None = None) -> int:
         """Check the elements of a JSON array file or the rows of a table, each (line,
