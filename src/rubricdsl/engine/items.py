@@ -263,7 +263,9 @@ def _disk_error(e: Exception) -> Exception:
 
 
 class Layout:
-    """Where each value sits in a row's values (see `compile.RowPlan`); one per run."""
+    """Where each value sits in a row's values (see `compile.RowPlan`); one per run.
+    `aggs` holds, by aggregate, the function that computes it over an `ItemView`
+    (`aggregate`), made on first use."""
 
     def __init__(self, plan: RowPlan) -> None:
         self.plan = plan
@@ -272,6 +274,66 @@ class Layout:
         self.decide_col = {d.index: base + i for i, d in enumerate(plan.decides)}
         base += len(plan.decides)
         self.share_col = {id(a): base + i for i, a in enumerate(plan.shares)}
+        self.aggs: dict[int, Callable[["ItemView"], Any]] = {}
+        self._kept: list[ir.Agg] = []  # the aggregates of `aggs`: their ids are not reused
+
+    def aggregate(self, e: ir.Agg) -> Callable[["ItemView"], Any]:
+        """The function of an item's view that computes aggregate `e` (one item's
+        judgments: each the hot path of a `per item` check)."""
+        fn = self.aggs.get(id(e))
+        if fn is None:
+            fn = self.aggs[id(e)] = self._aggregate(e)
+            self._kept.append(e)
+        return fn
+
+    def _aggregate(self, e: ir.Agg) -> Callable[["ItemView"], Any]:
+        k = e.kind
+        if k == "annotators":
+            return lambda view: view.annotators
+        if k == "judgments":
+            return lambda view: len(view.rows)
+        if k == "share":
+            scol = self.share_col[id(e)]
+
+            def share(view: ItemView) -> Any:
+                n = yes = 0
+                for r in view.rows:
+                    v = r[4][scol]
+                    if v is not None:
+                        n += 1
+                        if v:
+                            yes += 1
+                return yes / n if n else None
+
+            return share
+        assert e.field is not None
+        col = self.field_col[e.field.name]
+        if k == "agreement":
+            def agreement(view: ItemView) -> Any:
+                vals = view.column(col)
+                return top_count(vals) / len(vals) if vals else None
+
+            return agreement
+        if k == "majority":
+            return lambda view: majority(view.column(col)) if view.column(col) else None
+        if k == "distinct":
+            return lambda view: len(set(vals)) if (vals := view.column(col)) else None
+        if k == "spread":
+            t = e.field.type
+            if t.kind == "enum":
+                assert t.enum is not None
+                rank = {v: i for i, v in reversed(list(enumerate(t.enum.values)))}
+
+                def spread_ranks(view: ItemView) -> Any:
+                    vals = view.column(col)
+                    if not vals:
+                        return None
+                    ranks = [rank[v] for v in vals]
+                    return max(ranks) - min(ranks)
+
+                return spread_ranks
+            return lambda view: max(vals) - min(vals) if (vals := view.column(col)) else None
+        raise AssertionError(k)
 
 
 class ItemView:
@@ -297,7 +359,10 @@ class ItemView:
 
     def values(self, f: ir.FieldIR) -> list[Any]:
         """The valid values of `f` among the item's records (missing and invalid ones do not count)."""
-        col = self.layout.field_col[f.name]
+        return self.column(self.layout.field_col[f.name])
+
+    def column(self, col: int) -> list[Any]:
+        """The valid values in column `col` of the rows' values (`values`, by column)."""
         vals = self._values.get(col)
         if vals is None:
             vals = self._values[col] = [v for r in self.rows if (v := r[4][col]) is not None]
@@ -308,34 +373,18 @@ class ItemView:
         return [r[4][col] for r in self.rows]
 
     def agg(self, e: ir.Agg) -> Any:
-        k = e.kind
-        if k == "annotators":
-            return self.annotators
-        if k == "judgments":
-            return len(self.rows)
-        if k == "share":
-            col = self.layout.share_col[id(e)]
-            vals = [v for r in self.rows if (v := r[4][col]) is not None]
-            return sum(1 for v in vals if v) / len(vals) if vals else None
-        assert e.field is not None
-        vals = self.values(e.field)
-        if not vals:
-            return None
-        if k == "agreement":
-            top = max(map(vals.count, set(vals))) if len(vals) < 16 else max(Counter(vals).values())
-            return top / len(vals)
-        if k == "majority":
-            return majority(vals)
-        if k == "distinct":
-            return len(set(vals))
-        if k == "spread":
-            t = e.field.type
-            if t.kind == "enum":
-                assert t.enum is not None
-                ranks = [t.enum.values.index(v) for v in vals]
-                return max(ranks) - min(ranks)
-            return max(vals) - min(vals)
-        raise AssertionError(k)
+        """The value of aggregate `e` over the item's judgments (None where it has no
+        value: no valid value to aggregate)."""
+        fn = self.layout.aggs.get(id(e))
+        return (fn or self.layout.aggregate(e))(self)
+
+
+def top_count(vals: list[Any]) -> int:
+    """How many times the most common of `vals` (not empty) occurs."""
+    top = vals.count(vals[0])
+    if top == len(vals):  # all agree: the common case, without a set
+        return top
+    return max(map(vals.count, set(vals))) if len(vals) < 16 else max(Counter(vals).values())
 
 
 def majority(vals: list[Any]) -> Any:
@@ -368,11 +417,22 @@ def _allowed(d: ir.DecideIR, mask: int) -> list[Any]:
 def disagreement_cause(rubric: ir.RubricIR, view: ItemView, label: ir.FieldIR) -> tuple[str, list[str], str]:
     """(cause, arms, explanation) for an item whose annotators disagree on `label`."""
     d = next((x for x in rubric.decides if x.label is label), None)
-    name = label.name
-    if d is None:
+    return cause_of(d, label.name, None if d is None else judgment_masks(view, label, d))
+
+
+def judgment_masks(view: ItemView, label: ir.FieldIR, d: ir.DecideIR) -> tuple[int | None, ...]:
+    """The arms `decide` `d` counted for each judgment with a valid `label` (None where the
+    decide did not apply), in input order."""
+    col = view.layout.field_col[label.name]
+    dcol = view.layout.decide_col[d.index]
+    return tuple(r[4][dcol] for r in view.rows if r[4][col] is not None)
+
+
+def cause_of(d: ir.DecideIR | None, name: str, masks: tuple[int | None, ...] | None) -> tuple[str, list[str], str]:
+    """`disagreement_cause` from the judgments' arms (`judgment_masks`): a function of
+    them alone, so that a caller may keep its answers."""
+    if d is None or masks is None:
         return "undecided", [], f"`{name}` has no `decide`: the guideline does not say which value to choose"
-    col = view.layout.field_col[name]
-    masks = [m for r, m in zip(view.rows, view.masks(d)) if r[4][col] is not None]
     ran = [m for m in masks if m is not None]
     if not ran:
         return "undecided", [], f"`decide {name}` did not apply to these judgments"
@@ -426,9 +486,17 @@ class Judge:
 
             check = compile_item_checks(rubric)
         self.check = check
+        # each consensus's decide (of its label) and threshold as the message shows it; the
+        # causes of disagreements found so far, by consensus and arms by judgment
+        self._about = {id(c): (next((x for x in rubric.decides if x.label is c.label), None),
+                               value_text(c.min_agreement)) for c in rubric.consensus}
+        self._causes: dict[tuple[int, Any], tuple[str, list[str], str]] = {}
         # thresholds as exact fractions: `agreement < X` compares top * den < num * n
-        self.consensus = [(c, Fraction(repr(c.min_agreement)) if c.min_agreement is not None else None)
-                          for c in rubric.consensus]
+        self.consensus = []
+        for i, c in enumerate(rubric.consensus):
+            frac = Fraction(repr(c.min_agreement)) if c.min_agreement is not None else None
+            self.consensus.append((i, c, c.min_annotators, self.layout.field_col[c.label.name],
+                                   None if frac is None else frac.numerator, None if frac is None else frac.denominator))
         self.reads = {("r", r.index): _aggs(r.when, r.require) for r in rubric.item_rules}
         self.reads.update({("e", e.index): _aggs(e.when) for e in rubric.item_escalations})
         self.order = sorted([(c.span.start, "c", i) for i, c in enumerate(rubric.consensus)]
@@ -438,22 +506,22 @@ class Judge:
     def __call__(self, key: str, rows: list[Row]) -> list[dict]:
         view = ItemView(self.layout, rows)
         found: dict[tuple[str, int], list[dict]] | None = None
-        for i, (c, threshold) in enumerate(self.consensus):
-            if c.min_annotators is not None:
+        for i, c, min_annotators, col, num, den in self.consensus:
+            if min_annotators is not None:
                 n = view.annotators
-                if n < c.min_annotators:
+                if n < min_annotators:
                     found = found or {}
                     found[("c", i)] = [self._finding(
                         key, rows, "violation", "consensus", c.label.name, None, None, "error",
                         f"item `{key}` has {n} annotator{'s' if n != 1 else ''}; the consensus on "
-                        f"`{c.label.name}` needs at least {c.min_annotators}")]
-            if threshold is None:
+                        f"`{c.label.name}` needs at least {min_annotators}")]
+            if num is None:
                 continue
-            vals = view.values(c.label)
+            vals = view.column(col)
             if not vals:
                 continue
-            top = max(map(vals.count, set(vals))) if len(vals) < 16 else max(Counter(vals).values())
-            if top * threshold.denominator >= threshold.numerator * len(vals):
+            top = top_count(vals)
+            if top * den >= num * len(vals):
                 continue
             found = found or {}
             found.setdefault(("c", i), []).append(self._disagreement(key, rows, view, c, vals, top))
@@ -497,14 +565,22 @@ class Judge:
     def _disagreement(self, key: str, rows: list[Row], view: ItemView, c: ir.ConsensusIR, vals: list[Any],
                       top: int) -> dict:
         label = c.label.name
+        d, threshold = self._about[id(c)]
+        masks = None if d is None else judgment_masks(view, c.label, d)
+        causes = self._causes
+        got = causes.get((id(c), masks))
+        if got is None:
+            if len(causes) >= 4096:  # arms by judgment repeat across items: a few answers, kept
+                causes.clear()
+            got = causes[(id(c), masks)] = cause_of(d, label, masks)
+        cause, arms, why = got
         counts = Counter(vals)
-        cause, arms, why = disagreement_cause(self.rubric, view, c.label)
         values = {value_text(v): k for v, k in sorted(counts.items(), key=lambda p: (-p[1], value_text(p[0])))}
         shown = ", ".join(f"{v} {k}" for v, k in values.items())
         return self._finding(
-            key, rows, "ambiguous", "consensus", label, arms, None, "warning",
+            key, rows, "ambiguous", "consensus", label, list(arms), None, "warning",
             f"annotators agree on `{label}` at {_share(top, len(vals))}, below the "
-            f"{value_text(c.min_agreement)} the consensus asks ({shown}); {cause}: {why}",
+            f"{threshold} the consensus asks ({shown}); {cause}: {why}",
             cause=cause, values=values)
 
 
