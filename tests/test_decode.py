@@ -358,21 +358,23 @@ escalate lead split "Split on a high n, or on the severity" per item {
 ITEMS_NESTED = ITEMS.replace("item = id  annotator = who", "item = labels.item  annotator = labels.who")
 
 
-def _items(lines: list[bytes], typed: bool, text: str = ITEMS) -> tuple:
+def _items(lines: list[bytes], typed: bool, text: str = ITEMS, arms: bool = False, by: bool = False) -> tuple:
     """The findings (the items' last) and counts of a run with item checks, by the typed
-    decoder that reads items and annotators or by the general path alone."""
-    compiled = rubricdsl.loads(text, "typed.rubric").compiled
+    decoder that reads items and annotators or by the general path alone; with `arms`,
+    arm counts (`--report`), with `by`, counts by annotator."""
+    rubric = rubricdsl.loads(text, "typed.rubric")
+    compiled = compile_rubric(rubric.ir, all_decides=True) if arms else rubric.compiled
     if not typed:
         compiled.fast_rows = False
     out: list = []
-    checker = RecordChecker(compiled, out.append)
+    checker = RecordChecker(compiled, out.append, arm_counts=arms, by_annotator=by)
     try:
         last, blank = checker.lines(list(lines), "d.jsonl", 0)
         checker.finish()
     finally:
         checker.close()
     s = checker.stats
-    return out, last, blank, s.counts, s.with_findings, s.items
+    return out, last, blank, s.counts, s.with_findings, s.items, s.arm_counts, s.decided, s.by_annotator
 
 
 def _item_lines(who_item: list[tuple[bytes, bytes]]) -> list[bytes]:
@@ -394,10 +396,21 @@ def test_item_rows_use_the_typed_decoder_that_reads_items() -> None:
                          (b'"ann"', b"7"), (b'"ann"', b'"solo"')])  # item 7: one annotator twice
     fast = _items(lines, True)
     assert fast == _items(lines, False)
-    found, *_, items = fast
+    found, _, _, _, _, items, *_ = fast
     assert items == 3
     assert {f["rule"] for f in found if "lines" in f} >= {"consensus", "split", "calm"}
     assert any(f["record"] == "7" and "1 annotator" in f["message"] for f in found)
+    # with arm counts and counts by annotator too, each record counted once
+    for arms, by in ((True, False), (False, True), (True, True)):
+        checker = RecordChecker(compile_rubric(compiled.rubric, all_decides=True) if arms else compiled, [].append,
+                                arm_counts=arms, by_annotator=by)
+        assert checker._typed() is not None
+        fast = _items(lines, True, arms=arms, by=by)
+        assert fast == _items(lines, False, arms=arms, by=by)
+        if arms:
+            assert fast[7] == [6, 6]
+        if by:
+            assert {a: row["judgments"] for a, row in fast[8].items()} == {"ann": 4, "bob": 1, "eve": 1}
     # an item at a field's path or the annotator's, or through a field: no typed decoder reads it
     for text in (ITEMS.replace("item = id", "item = labels.sev"), ITEMS.replace("item = id", "item = who"),
                  ITEMS.replace("item = id", "item = labels.n.x")):
@@ -418,10 +431,11 @@ def test_an_item_of_any_kind_is_grouped_the_same_on_both_paths(text: str, item: 
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.lists(records() | VALUES.map(lambda v: v + b"\n"), min_size=1, max_size=8))
-def test_generated_lines_give_the_same_findings_and_items_on_both_paths(lines: list[bytes]) -> None:
+@given(st.lists(records() | VALUES.map(lambda v: v + b"\n"), min_size=1, max_size=8), st.booleans(), st.booleans())
+def test_generated_lines_give_the_same_findings_and_items_on_both_paths(lines: list[bytes], arms: bool,
+                                                                        by: bool) -> None:
     with _recursion_limit():
-        fast, general = _items(lines, True), _items(lines, False)
+        fast, general = _items(lines, True, arms=arms, by=by), _items(lines, False, arms=arms, by=by)
     assert fast == general
 
 

@@ -137,10 +137,10 @@ class RecordChecker:
         self.counting = arm_counts and items is None and compiled.check_count is not None
         self.check = compiled.check_count if self.counting else compiled.check
         self.check_row = compiled.check_row
-        # what receives each (item, row); whether rows also count arms (then every line takes the general path)
+        # what receives each (item, row); what counts arms from the rows, when they do
         self._item_rows = items.add if items is not None else None
-        self._row_arms = arm_counts and not self.counting
-        self.on_row = row_handler(compiled, stats, self._item_rows, self._row_arms)
+        self._count_arms = arm_counter(compiled, stats) if arm_counts and not self.counting else None
+        self.on_row = row_handler(compiled, stats, self._item_rows, self._count_arms)
         if self.counting:
             _reset(compiled.counters)
             stats.masks = compiled.counters
@@ -242,16 +242,15 @@ class RecordChecker:
         """The rubric's typed decoder (`engine.decode`), the check to run on what it reads
         (with arm counts, the check that counts them; with item checks, `check_row`) and,
         with counts by annotator, what counts a record's judgment and findings by its
-        annotator's name. None when there is none, and for item rows that also count
-        arms or by annotator."""
+        annotator's name. None when there is none."""
         from rubricdsl.engine.decode import fast_path  # noqa: PLC0415
 
+        by = self.by_annotator is not None
         if self.on_row is not None:
-            if self._item_rows is None or self._row_arms or self.by_annotator is not None:
+            if self._item_rows is None:
                 return None
             typed = fast_path(self.compiled, rows=True)
-            return None if typed is None else (typed, typed.check, None)
-        by = self.by_annotator is not None
+            return None if typed is None else (typed, typed.check, self._tally if by else None)
         typed = fast_path(self.compiled, annotator=by)
         if typed is None:
             return None
@@ -386,14 +385,17 @@ class RecordChecker:
         (`decode.fast_path(rows=True)`), for a rubric with item checks: one pass, in input
         order, as rows carry their place in the input. A line the decoder reads gives its
         findings and its row (`check_row`) and, with the item and annotator it read, the
-        row the general path would give; a line with findings is read again by orjson for
-        the values they show. Every other line takes the general path, `_loop`."""
+        row the general path would give (its arms counted, with arm counts; its judgment
+        and findings counted by annotator, with those counts); a line with findings is
+        read again by orjson for the values they show. Every other line takes the
+        general path, `_loop`."""
         from rubricdsl.engine.items import row_flags  # noqa: PLC0415
 
-        fast, check_row, _ = typed
+        fast, check_row, tally = typed
         decode, errors, utf8 = fast.decode, fast.errors, fast.utf8
         item_of, ann_of = fast.item, fast.annotator
         add = self._item_rows
+        count_arms = self._count_arms
         assert add is not None and item_of is not None
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
@@ -422,9 +424,14 @@ class RecordChecker:
                 if why is not None or obj.__class__ is not dict:
                     blank += general((line,), name, lineno - 1, loads)[1]
                     continue
+            ann = None if ann_of is None else ann_of(rec)
+            if tally is not None:
+                tally(ann, res)
+            if count_arms is not None:
+                count_arms(row)
             key = item_of(rec)
             if key is not None:
-                add(key, (None if ann_of is None else ann_of(rec), name, lineno, row_flags(res) if res else 0, row))
+                add(key, (ann, name, lineno, row_flags(res) if res else 0, row))
             if res:
                 found(res, obj, name, lineno)
         return lineno, blank
@@ -654,9 +661,10 @@ class _PartitionRows:
 
 
 def row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[str, tuple], None] | None,
-                 arm_counts: bool) -> Callable[[dict, Any, tuple, str, int], None] | None:
-    """What to do with each record's row: hand (item, row) to `item_rows`, count decide arms."""
-    if item_rows is None and not arm_counts:
+                count_arms: Callable[[tuple], None] | None) -> Callable[[dict, Any, tuple, str, int], None] | None:
+    """What to do with each record's row: count decide arms (`count_arms`, from
+    `arm_counter`), hand (item, row) to `item_rows`."""
+    if item_rows is None and count_arms is None:
         return None
     assert compiled.check_row is not None and compiled.plan is not None
     feed = None
@@ -664,23 +672,34 @@ def row_handler(compiled: Compiled, stats: Stats, item_rows: Callable[[str, tupl
         from rubricdsl.engine.items import RowMaker  # noqa: PLC0415
 
         feed = RowMaker(compiled.rubric).feeder(item_rows)
-        if not arm_counts:
+        if count_arms is None:
             return feed
+
+    def on_row(rec: dict, res: Any, row: tuple, file: str, line: int, jud: Any = None) -> None:
+        count_arms(row)
+        if feed is not None:
+            feed(rec, res, row, file, line, jud)
+
+    return on_row
+
+
+def arm_counter(compiled: Compiled, stats: Stats) -> Callable[[tuple], None]:
+    """What counts, from each record's row, the records per arm bitmask of every decide
+    (into `Stats.masks`, made here)."""
+    assert compiled.plan is not None
     cols: list[tuple[int, dict[int, int]]] = []
     base = len(compiled.plan.fields)
     stats.masks = [{} for _ in compiled.rubric.decides]
     for i, d in enumerate(compiled.plan.decides):
         cols.append((base + i, stats.masks[d.index]))
 
-    def on_row(rec: dict, res: Any, row: tuple, file: str, line: int, jud: Any = None) -> None:
+    def count_arms(row: tuple) -> None:
         for col, per in cols:
             m = row[col]
             if m is not None:
                 per[m] = per.get(m, 0) + 1
-        if feed is not None:
-            feed(rec, res, row, file, line, jud)
 
-    return on_row
+    return count_arms
 
 
 def run(compiled: Compiled, paths: Iterable[str], emit: Callable[[Any], None],
