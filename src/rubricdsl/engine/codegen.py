@@ -45,7 +45,7 @@ import tokenize
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from rubricdsl.core.paths import Several, select
 from rubricdsl.core.regex import regex_matcher
@@ -721,26 +721,34 @@ class _Gen:
         for one temporary nests at most _DEPTH levels."""
         height: dict[int, int] = {}
         out: list[ir.Op] = []
-        stack: list[tuple[Any, bool]] = [(e, False) for e in reversed(exprs) if e is not None]
-        memo = self.memo
-        while stack:
-            x, ready = stack.pop()
-            if id(x) in height:
-                continue
-            t = type(x)
-            kids = x.args if t is ir.Op else (x.let.expr,) if t is ir.LetRef and id(x.let) not in memo else ()
-            if kids and not ready:
-                stack.append((x, True))
-                stack.extend((k, False) for k in reversed(kids) if id(k) not in height)
-                continue
+        for x, kids in self.post_order(exprs, height):
             h = max((height[id(k)] for k in kids), default=0)
-            if t is ir.Op:
+            if type(x) is ir.Op:
                 h += 1
                 if h >= _DEPTH and x.type.kind != "enum":
                     out.append(x)
                     h = 0
             height[id(x)] = h
         return out
+
+    def post_order(self, exprs: list[Any], done: dict[int, Any]) -> Iterator[tuple[Any, tuple]]:
+        """Each subexpression of `exprs` (None ones left out) whose id is not in `done`,
+        with its children, after them: a let written in place has its expression as its
+        child, a let computed ahead none. The caller puts each node it is given in
+        `done` before asking for the next. Iterative: any depth."""
+        memo = self.memo
+        stack: list[tuple[Any, bool]] = [(e, False) for e in reversed(exprs) if e is not None]
+        while stack:
+            x, ready = stack.pop()
+            if id(x) in done:
+                continue
+            t = type(x)
+            kids = x.args if t is ir.Op else (x.let.expr,) if t is ir.LetRef and id(x.let) not in memo else ()
+            if kids and not ready:
+                stack.append((x, True))
+                stack.extend((k, False) for k in reversed(kids) if id(k) not in done)
+                continue
+            yield x, kids
 
     def spill(self, indent: int, nodes: list[ir.Op]) -> None:
         """Compute `nodes` (from `deep`) into temporaries, in order; the code of the
@@ -940,25 +948,10 @@ class _Gen:
         the costly side runs only when the cheap one does not decide. Iterative, and
         remembered for each subexpression: linear in the expression's size at any depth."""
         costs = self.costs
-        got = costs.get(id(e))
-        if got is not None:
-            return got
-        memo = self.memo
-        stack: list[tuple[Any, bool]] = [(e, False)]
-        while stack:
-            x, ready = stack.pop()
-            if id(x) in costs:
-                continue
-            t = type(x)
-            kids = x.args if t is ir.Op else (x.let.expr,) if t is ir.LetRef and id(x.let) not in memo else ()
-            if kids and not ready:
-                stack.append((x, True))
-                stack.extend((k, False) for k in kids if id(k) not in costs)
-                continue
-            c = sum(costs[id(k)] for k in kids)
-            if t is ir.Op:
-                c += _COSTS.get(x.op, 0)
-            costs[id(x)] = c
+        if id(e) not in costs:
+            for x, kids in self.post_order([e], costs):
+                c = sum(costs[id(k)] for k in kids)
+                costs[id(x)] = c + _COSTS.get(x.op, 0) if type(x) is ir.Op else c
         return costs[id(e)]
 
     # ---- a record's checks ----------------------------------------------------------------

@@ -414,12 +414,6 @@ def _allowed(d: ir.DecideIR, mask: int) -> list[Any]:
     return out
 
 
-def disagreement_cause(rubric: ir.RubricIR, view: ItemView, label: ir.FieldIR) -> tuple[str, list[str], str]:
-    """(cause, arms, explanation) for an item whose annotators disagree on `label`."""
-    d = next((x for x in rubric.decides if x.label is label), None)
-    return cause_of(d, label.name, None if d is None else judgment_masks(view, label, d))
-
-
 def judgment_masks(view: ItemView, label: ir.FieldIR, d: ir.DecideIR) -> tuple[int | None, ...]:
     """The arms `decide` `d` counted for each judgment with a valid `label` (None where the
     decide did not apply), in input order."""
@@ -429,8 +423,9 @@ def judgment_masks(view: ItemView, label: ir.FieldIR, d: ir.DecideIR) -> tuple[i
 
 
 def cause_of(d: ir.DecideIR | None, name: str, masks: tuple[int | None, ...] | None) -> tuple[str, list[str], str]:
-    """`disagreement_cause` from the judgments' arms (`judgment_masks`): a function of
-    them alone, so that a caller may keep its answers."""
+    """(cause, arms, explanation) for an item whose annotators disagree on the label
+    `name` of decide `d` (None: the label has no decide), from the judgments' arms
+    (`judgment_masks`): a function of them alone, so that a caller may keep its answers."""
     if d is None or masks is None:
         return "undecided", [], f"`{name}` has no `decide`: the guideline does not say which value to choose"
     ran = [m for m in masks if m is not None]

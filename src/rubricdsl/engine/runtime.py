@@ -406,10 +406,8 @@ class RecordChecker:
             try:
                 rec = decode(line)
             except errors:
-                blank += general((line,), name, lineno, loads)[1]
-                lineno += 1
-                continue
-            if not (line.isascii() or utf8(line)):
+                rec = NOT_READ
+            if rec is NOT_READ or not (line.isascii() or utf8(line)):
                 blank += general((line,), name, lineno, loads)[1]
                 lineno += 1
                 continue
